@@ -1,0 +1,4 @@
+namespace Samsa.Broker;
+
+/// <summary>Marker for the broker room.</summary>
+public static class BrokerAssembly;
