@@ -36,8 +36,11 @@ public sealed class SocketServer : IAsyncDisposable
 
     public IReadOnlyList<BoundEndpoint> BoundEndpoints => _listeners.Select(l => l.Bound).ToArray();
 
-    /// <summary>Binds every listener in <c>listeners</c> and starts accepting. A bind failure stops the ones already bound.</summary>
-    public static async Task<SocketServer> StartAsync(KafkaConfig config, IRequestHandler handler, ILoggerFactory loggerFactory)
+    /// <summary>
+    /// Binds every listener in <c>listeners</c> without accepting yet, so the caller can learn the real ports (port 0)
+    /// before the first request arrives. A bind failure releases the ones already bound.
+    /// </summary>
+    public static async Task<SocketServer> BindAsync(KafkaConfig config, IRequestHandler handler, ILoggerFactory loggerFactory)
     {
         var server = new SocketServer(config, handler, loggerFactory);
         try
@@ -75,7 +78,17 @@ public sealed class SocketServer : IAsyncDisposable
         }
         var bound = new BoundEndpoint(endpoint.ListenerName, endpoint.SecurityProtocol, (IPEndPoint)socket.LocalEndPoint!);
         NetworkLog.ListenerBound(_logger, endpoint.ListenerName, bound.EndPoint);
-        _listeners.Add((socket, bound, Task.Run(() => AcceptLoopAsync(socket, bound))));
+        _listeners.Add((socket, bound, Task.CompletedTask));
+    }
+
+    /// <summary>Starts accepting connections on every bound listener.</summary>
+    public void Start()
+    {
+        for (var i = 0; i < _listeners.Count; i++)
+        {
+            var (socket, bound, _) = _listeners[i];
+            _listeners[i] = (socket, bound, Task.Run(() => AcceptLoopAsync(socket, bound)));
+        }
     }
 
     private static async Task<IPAddress> ResolveBindAddressAsync(string host)
