@@ -1,1 +1,87 @@
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Samsa.Broker;
+using Samsa.Broker.Config;
+
+// samsa-server [--config] [server.properties] [--override key=value]...
+// Like kafka-server-start.sh: the properties file may be given bare; overrides win over the file.
+// With no arguments it starts one node on localhost:9092 with data under ./data.
+
+string? configPath = null;
+var overrides = new List<string>();
+for (var i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--config" when i + 1 < args.Length:
+            configPath = args[++i];
+            break;
+        case "--override" when i + 1 < args.Length:
+            overrides.Add(args[++i]);
+            break;
+        case "-h" or "--help":
+            Console.WriteLine("Usage: samsa-server [--config] [server.properties] [--override key=value]...");
+            return 0;
+        case var bare when !bare.StartsWith("--", StringComparison.Ordinal) && configPath is null:
+            configPath = bare;
+            break;
+        default:
+            Console.Error.WriteLine($"samsa-server: unexpected argument '{args[i]}' (usage: samsa-server [--config] [server.properties] [--override key=value]...)");
+            return 1;
+    }
+}
+
+using var loggerFactory = LoggerFactory.Create(logging => logging
+    .SetMinimumLevel(LogLevel.Information)
+    .AddSimpleConsole(console =>
+    {
+        console.SingleLine = true;
+        console.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
+        console.UseUtcTimestamp = true;
+    }));
+var logger = loggerFactory.CreateLogger("Samsa.Server");
+
+using var stopping = new CancellationTokenSource();
+void RequestStop(PosixSignalContext context)
+{
+    // Let the process end through the normal shutdown path instead of the runtime's default termination.
+    context.Cancel = true;
+    stopping.Cancel();
+}
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, RequestStop);
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, RequestStop);
+using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, RequestStop);
+
+KafkaBroker broker;
+try
+{
+    var config = KafkaConfig.Load(configPath, overrides, logger);
+    broker = await KafkaBroker.StartAsync(config, loggerFactory, stopping.Token);
+}
+catch (ConfigException e)
+{
+    Console.Error.WriteLine($"samsa-server: {e.Message}");
+    return 1;
+}
+catch (IOException e)
+{
+    Console.Error.WriteLine($"samsa-server: {e.Message}");
+    return 1;
+}
+catch (OperationCanceledException)
+{
+    return 0;
+}
+
+await using (broker)
+{
+    try
+    {
+        await Task.Delay(Timeout.Infinite, stopping.Token);
+    }
+    catch (OperationCanceledException)
+    {
+        // Ctrl-C or SIGTERM: fall through to a clean shutdown.
+    }
+}
 return 0;

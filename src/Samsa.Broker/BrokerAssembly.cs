@@ -1,4 +1,0 @@
-namespace Samsa.Broker;
-
-/// <summary>Marker for the broker room.</summary>
-public static class BrokerAssembly;

@@ -1,0 +1,128 @@
+using Samsa.Metadata;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+
+namespace Samsa.Broker.Handlers;
+
+/// <summary>
+/// Metadata (key 3), versions 0-12, answered from the current <see cref="MetadataImage"/>.
+/// <list type="bullet">
+/// <item>Brokers: every unfenced broker with an endpoint on the listener the request arrived on, with rack (v1+).</item>
+/// <item>v0: an empty topic list means all topics; v1+: null means all topics and an empty list means none.</item>
+/// <item>cluster_id from v2, controller_id from v1 (in KRaft, Kafka reports a live broker; here this node).</item>
+/// <item>topic_id from v10. Topic ids in requests only from v12 (Kafka rejects them, and null names, below v12
+/// with INVALID_REQUEST); an unknown id gets UNKNOWN_TOPIC_ID.</item>
+/// <item>Illegal names get INVALID_TOPIC_EXCEPTION; unknown names UNKNOWN_TOPIC_OR_PARTITION. Auto topic
+/// creation is not built yet (docs/UNSUPPORTED.md), so allow_auto_topic_creation has no effect.</item>
+/// <item>Authorized operations fields stay at their default (-2147483648): there is no authorizer yet.</item>
+/// </list>
+/// </summary>
+public sealed class MetadataHandler(MetadataCache metadata) : ApiHandler<MetadataRequest, MetadataResponse>
+{
+    public override ApiKey ApiKey => ApiKey.Metadata;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 12;
+
+    protected override ValueTask<MetadataResponse?> HandleAsync(RequestContext context, MetadataRequest request, CancellationToken cancellationToken)
+    {
+        var version = context.ApiVersion;
+        var image = metadata.Current;
+        var allTopics = request.Topics is null || (version == 0 && request.Topics.Count == 0);
+        if (!allTopics && version < 12 && request.Topics!.Any(t => t.Name is null || !t.TopicId.IsZero))
+        {
+            return ValueTask.FromResult<MetadataResponse?>(ErrorResponse(context, request, ErrorCode.InvalidRequest));
+        }
+
+        var response = new MetadataResponse
+        {
+            Brokers = Brokers(image, context.Connection.ListenerName),
+            ClusterId = image.ClusterId,
+            ControllerId = image.ControllerId,
+        };
+        if (allTopics)
+        {
+            foreach (var topic in image.Topics.Values)
+            {
+                response.Topics.Add(Describe(topic));
+            }
+        }
+        else
+        {
+            foreach (var requested in request.Topics!)
+            {
+                response.Topics.Add(DescribeRequested(image, requested));
+            }
+        }
+        return ValueTask.FromResult<MetadataResponse?>(response);
+    }
+
+    protected override MetadataResponse ErrorResponse(RequestContext context, MetadataRequest request, ErrorCode error)
+    {
+        // Kafka's MetadataRequest.getErrorResponse: the error on every requested topic, no brokers.
+        var response = new MetadataResponse();
+        foreach (var topic in request.Topics ?? [])
+        {
+            response.Topics.Add(new MetadataResponse.MetadataResponseTopic { ErrorCode = (short)error, Name = topic.Name, TopicId = topic.TopicId });
+        }
+        return response;
+    }
+
+    private static List<MetadataResponse.MetadataResponseBroker> Brokers(MetadataImage image, string listenerName)
+    {
+        var brokers = new List<MetadataResponse.MetadataResponseBroker>(image.Brokers.Count);
+        foreach (var broker in image.Brokers.Values)
+        {
+            if (broker.Fenced || broker.Endpoint(listenerName) is not { } endpoint)
+            {
+                continue;
+            }
+            brokers.Add(new MetadataResponse.MetadataResponseBroker { NodeId = broker.NodeId, Host = endpoint.Host, Port = endpoint.Port, Rack = broker.Rack });
+        }
+        return brokers;
+    }
+
+    private static MetadataResponse.MetadataResponseTopic DescribeRequested(MetadataImage image, MetadataRequest.MetadataRequestTopic requested)
+    {
+        if (requested.Name is null)
+        {
+            return image.TopicById(requested.TopicId) is { } byId
+                ? Describe(byId)
+                : new MetadataResponse.MetadataResponseTopic { ErrorCode = (short)ErrorCode.UnknownTopicId, Name = null, TopicId = requested.TopicId };
+        }
+        if (TopicName.Validate(requested.Name) is not null)
+        {
+            return new MetadataResponse.MetadataResponseTopic { ErrorCode = (short)ErrorCode.InvalidTopicException, Name = requested.Name };
+        }
+        return image.Topics.TryGetValue(requested.Name, out var topic)
+            ? Describe(topic)
+            : new MetadataResponse.MetadataResponseTopic { ErrorCode = (short)ErrorCode.UnknownTopicOrPartition, Name = requested.Name };
+    }
+
+    private static MetadataResponse.MetadataResponseTopic Describe(TopicImage topic)
+    {
+        var described = new MetadataResponse.MetadataResponseTopic
+        {
+            ErrorCode = (short)ErrorCode.None,
+            Name = topic.Name,
+            TopicId = topic.TopicId,
+            IsInternal = topic.IsInternal,
+        };
+        foreach (var partition in topic.Partitions)
+        {
+            described.Partitions.Add(new MetadataResponse.MetadataResponsePartition
+            {
+                // Kafka reports LEADER_NOT_AVAILABLE for a partition without a leader.
+                ErrorCode = (short)(partition.Leader < 0 ? ErrorCode.LeaderNotAvailable : ErrorCode.None),
+                PartitionIndex = partition.PartitionIndex,
+                LeaderId = partition.Leader,
+                LeaderEpoch = partition.LeaderEpoch,
+                ReplicaNodes = [.. partition.Replicas],
+                IsrNodes = [.. partition.Isr],
+                OfflineReplicas = [.. partition.OfflineReplicas],
+            });
+        }
+        return described;
+    }
+}

@@ -1,0 +1,115 @@
+using Microsoft.Extensions.Logging;
+using Samsa.Broker.Network;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+
+namespace Samsa.Broker.Handlers;
+
+/// <summary>
+/// Kafka's <c>KafkaApis</c> entry point, split per API family: parses the request header, routes by API key
+/// through one table, and frames the response. Connection-level failures (Kafka closes the connection for
+/// these, see <c>SocketServer.parseRequestHeader</c>): an unknown API key, a key this broker does not serve, a
+/// version outside the served range (except ApiVersions, which answers any version), a header or body that does
+/// not parse. Request-level failures become the handler's error response and the connection carries on.
+/// </summary>
+public sealed class RequestDispatcher : IRequestHandler
+{
+    private readonly IApiHandler?[] _byKey;
+    private readonly ILogger _logger;
+
+    public RequestDispatcher(IEnumerable<IApiHandler> handlers, ILoggerFactory loggerFactory)
+    {
+        _logger = loggerFactory.CreateLogger("Samsa.Requests");
+        _byKey = new IApiHandler?[ApiMessages.HighestApiKey + 1];
+        foreach (var handler in handlers)
+        {
+            if (_byKey[(int)handler.ApiKey] is not null)
+            {
+                throw new ArgumentException($"Two handlers for {handler.ApiKey}", nameof(handlers));
+            }
+            if (handler.MinVersion < ApiMessages.LowestVersion(handler.ApiKey) || handler.MaxVersion > ApiMessages.HighestVersion(handler.ApiKey))
+            {
+                throw new ArgumentException($"{handler.ApiKey} handler declares versions {handler.MinVersion}-{handler.MaxVersion} outside the schema", nameof(handlers));
+            }
+            if (!ServesBrokerListener(handler.ApiKey))
+            {
+                throw new ArgumentException($"{handler.ApiKey} is not a broker API (ZooKeeper-era or controller-only)", nameof(handlers));
+            }
+            _byKey[(int)handler.ApiKey] = handler;
+        }
+        Served = _byKey.Where(h => h is not null).Select(h => h!).ToArray();
+    }
+
+    /// <summary>Every served API and its versions, in key order: what ApiVersions advertises.</summary>
+    public IReadOnlyList<IApiHandler> Served { get; }
+
+    /// <summary>True when Kafka's schema lists the KRaft "broker" listener for the key (not only zkBroker/controller).</summary>
+    public static bool ServesBrokerListener(ApiKey apiKey) =>
+        ApiMessages.Listeners(apiKey).Split(',', StringSplitOptions.TrimEntries).Contains("broker");
+
+    public IApiHandler? HandlerFor(ApiKey apiKey) => (ushort)apiKey < _byKey.Length ? _byKey[(int)apiKey] : null;
+
+    public async ValueTask<IResponseFrame?> HandleAsync(ConnectionContext connection, ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
+    {
+        if (request.Length < 4)
+        {
+            throw new InvalidRequestException($"Request of {request.Length} bytes is too short to hold a header");
+        }
+        var apiKeyValue = System.Buffers.Binary.BinaryPrimitives.ReadInt16BigEndian(request.Span);
+        var apiVersion = System.Buffers.Binary.BinaryPrimitives.ReadInt16BigEndian(request.Span[2..]);
+        if (!ApiMessages.IsDefined(apiKeyValue))
+        {
+            throw new InvalidRequestException($"Unknown API key {apiKeyValue}");
+        }
+        var apiKey = (ApiKey)apiKeyValue;
+        var handler = HandlerFor(apiKey)
+            ?? throw new InvalidRequestException($"Received request api key {apiKey} with version {apiVersion} which is not enabled");
+        var versionServed = apiVersion >= handler.MinVersion && apiVersion <= handler.MaxVersion;
+        if (!versionServed && apiKey != ApiKey.ApiVersions)
+        {
+            throw new InvalidRequestException($"Received request api key {apiKey} with version {apiVersion} which is not supported");
+        }
+
+        var reader = new ProtocolReader(request);
+        var header = new RequestHeader();
+        header.Read(ref reader, ApiMessages.RequestHeaderVersion(apiKey, apiVersion));
+        var context = new RequestContext(connection, header);
+        RequestLog.Received(_logger, apiKey, apiVersion, header.CorrelationId, header.ClientId, connection.ConnectionId);
+
+        if (!versionServed)
+        {
+            // Only ApiVersions gets here. Its body may be a version we cannot parse, so Kafka skips it and answers
+            // in v0, which every client can read (KIP-511).
+            return new ResponseFrame(header.CorrelationId, 0, ApiVersionsHandler.UnsupportedVersionResponse(handler), 0);
+        }
+
+        var body = ApiMessages.CreateRequest(apiKey);
+        body.Read(ref reader, apiVersion);
+
+        IApiMessage? response;
+        try
+        {
+            response = await handler.HandleAsync(context, body, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // One request failed; its client gets an error response and the connection carries on (STYLE 17).
+            RequestLog.HandlerFailed(_logger, apiKey, apiVersion, header.CorrelationId, connection.ConnectionId, e);
+            response = handler.ErrorResponse(context, body, ErrorCode.UnknownServerError);
+        }
+        return response is null ? null : new ResponseFrame(header.CorrelationId, response, apiVersion);
+    }
+}
+
+/// <summary>Request log lines; event ids 300-399 are stable.</summary>
+internal static partial class RequestLog
+{
+    [LoggerMessage(EventId = 300, Level = LogLevel.Debug, Message = "Request {ApiKey} v{ApiVersion} correlation {CorrelationId} from client '{ClientId}' on {ConnectionId}")]
+    public static partial void Received(ILogger logger, ApiKey apiKey, short apiVersion, int correlationId, string? clientId, string connectionId);
+
+    [LoggerMessage(EventId = 301, Level = LogLevel.Error, Message = "Request {ApiKey} v{ApiVersion} correlation {CorrelationId} on {ConnectionId} failed; answering UNKNOWN_SERVER_ERROR")]
+    public static partial void HandlerFailed(ILogger logger, ApiKey apiKey, short apiVersion, int correlationId, string connectionId, Exception exception);
+
+    [LoggerMessage(EventId = 302, Level = LogLevel.Debug, Message = "Client {ConnectionId} is {SoftwareName} {SoftwareVersion}")]
+    public static partial void ClientSoftware(ILogger logger, string connectionId, string softwareName, string softwareVersion);
+}

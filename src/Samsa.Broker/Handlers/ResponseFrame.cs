@@ -1,0 +1,37 @@
+using Samsa.Broker.Network;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+
+namespace Samsa.Broker.Handlers;
+
+/// <summary>A response header and body at their versions, measured once and written into the frame the connection provides.</summary>
+internal sealed class ResponseFrame : IResponseFrame
+{
+    private readonly ResponseHeader _header;
+    private readonly short _headerVersion;
+    private readonly IApiMessage _body;
+    private readonly short _version;
+
+    public ResponseFrame(int correlationId, IApiMessage body, short version)
+        : this(correlationId, ApiMessages.ResponseHeaderVersion(body.ApiKey, version), body, version)
+    {
+    }
+
+    public ResponseFrame(int correlationId, short headerVersion, IApiMessage body, short version)
+    {
+        _header = new ResponseHeader { CorrelationId = correlationId };
+        _headerVersion = headerVersion;
+        _body = body;
+        _version = version;
+        Size = _header.Size(headerVersion) + body.Size(version);
+    }
+
+    public int Size { get; }
+
+    public void Write(Span<byte> destination)
+    {
+        var writer = new ProtocolWriter(destination);
+        _header.Write(ref writer, _headerVersion);
+        _body.Write(ref writer, _version);
+    }
+}

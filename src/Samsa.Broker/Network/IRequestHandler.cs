@@ -1,0 +1,48 @@
+using Samsa.Broker.Config;
+
+namespace Samsa.Broker.Network;
+
+/// <summary>
+/// What the network layer hands a request to (Kafka's <c>RequestChannel</c> feeding <c>KafkaApis</c>). The handler
+/// gets one whole request frame (header and body, size prefix removed) and returns the response to send, or null
+/// when the request gets no response (acks=0 produce). Throwing <see cref="Samsa.Protocol.ProtocolException"/> or
+/// <see cref="InvalidRequestException"/> closes only this connection; errors that belong to one request are the
+/// handler's to turn into an error response.
+/// </summary>
+public interface IRequestHandler
+{
+    /// <param name="request">Valid only until the returned task completes: it lives in a pooled buffer.</param>
+    ValueTask<IResponseFrame?> HandleAsync(ConnectionContext connection, ReadOnlyMemory<byte> request, CancellationToken cancellationToken);
+}
+
+/// <summary>A response ready to frame: its exact size first, then written into a span of that size.</summary>
+public interface IResponseFrame
+{
+    int Size { get; }
+
+    void Write(Span<byte> destination);
+}
+
+/// <summary>
+/// A request the broker will not serve on this connection (unknown API key, unsupported version, a header that
+/// does not parse). Connection-level: Kafka closes the connection for these (<c>SocketServer.parseRequestHeader</c>).
+/// </summary>
+public sealed class InvalidRequestException(string message) : Exception(message);
+
+/// <summary>Per-connection facts and state the handlers may read or record (Kafka's <c>RequestContext</c> inputs).</summary>
+public sealed class ConnectionContext(string connectionId, string listenerName, SecurityProtocol securityProtocol, System.Net.EndPoint? remoteEndPoint)
+{
+    /// <summary>Kafka's form: <c>localHost:localPort-remoteHost:remotePort-index</c>.</summary>
+    public string ConnectionId { get; } = connectionId;
+
+    public string ListenerName { get; } = listenerName;
+
+    public SecurityProtocol SecurityProtocol { get; } = securityProtocol;
+
+    public System.Net.EndPoint? RemoteEndPoint { get; } = remoteEndPoint;
+
+    /// <summary>Set from ApiVersions v3+ (KIP-511); "unknown" until then, as Kafka reports it.</summary>
+    public string ClientSoftwareName { get; set; } = "unknown";
+
+    public string ClientSoftwareVersion { get; set; } = "unknown";
+}

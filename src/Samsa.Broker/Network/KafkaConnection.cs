@@ -1,0 +1,174 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Samsa.Protocol;
+
+namespace Samsa.Broker.Network;
+
+/// <summary>
+/// One client connection: reads 4-byte big-endian size-prefixed request frames and answers them strictly in order,
+/// one request at a time, as Kafka does by muting a channel until its response is sent.
+/// </summary>
+/// <remarks>
+/// The read loop is Kestrel's: take every whole frame out of what has arrived, then advance with consumed = the start
+/// of the first incomplete frame and examined = the end, so the next read waits for more bytes. A frame's size is
+/// checked against <c>socket.request.max.bytes</c> before any byte of its payload is awaited, and nothing is ever
+/// allocated to a claimed size: the payload is copied into a pooled buffer only once it has fully arrived, and that
+/// buffer goes back to the pool on every path. Framing errors close only this connection.
+/// </remarks>
+internal sealed class KafkaConnection
+{
+    private const int SizePrefixLength = 4;
+
+    private readonly Socket _socket;
+    private readonly IRequestHandler _handler;
+    private readonly int _maxRequestBytes;
+    private readonly ILogger _logger;
+
+    public KafkaConnection(Socket socket, ConnectionContext context, IRequestHandler handler, int maxRequestBytes, ILogger logger)
+    {
+        _socket = socket;
+        Context = context;
+        _handler = handler;
+        _maxRequestBytes = maxRequestBytes;
+        _logger = logger;
+    }
+
+    public ConnectionContext Context { get; }
+
+    /// <summary>Closes the socket, which ends a pending read; used at shutdown.</summary>
+    public void Abort()
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already closed by the peer or by the read loop.
+        }
+        _socket.Dispose();
+    }
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await using var stream = new NetworkStream(_socket, ownsSocket: true);
+        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
+        var writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
+        try
+        {
+            await ReadLoopAsync(reader, writer, cancellationToken);
+        }
+        catch (Exception e) when (e is ProtocolException or InvalidRequestException or FrameException)
+        {
+            NetworkLog.ClosingOnClientError(_logger, Context.ConnectionId, Context.RemoteEndPoint, e.Message);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The peer went away or the server is stopping: nothing to report beyond debug.
+            NetworkLog.ConnectionClosed(_logger, Context.ConnectionId);
+        }
+        catch (Exception e)
+        {
+            NetworkLog.ClosingOnServerError(_logger, Context.ConnectionId, e);
+        }
+        finally
+        {
+            await reader.CompleteAsync();
+            await writer.CompleteAsync();
+        }
+    }
+
+    private async Task ReadLoopAsync(PipeReader reader, PipeWriter writer, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken);
+            var buffer = result.Buffer;
+            try
+            {
+                while (TryTakeFrame(ref buffer, out var frame))
+                {
+                    await HandleFrameAsync(frame, writer, cancellationToken);
+                }
+            }
+            finally
+            {
+                // Also on error, so the reader is left consistent before it is completed.
+                reader.AdvanceTo(buffer.Start, buffer.End);
+            }
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                if (!buffer.IsEmpty)
+                {
+                    throw new FrameException($"Connection closed with a truncated frame ({buffer.Length} bytes of an incomplete request)");
+                }
+                NetworkLog.ConnectionClosed(_logger, Context.ConnectionId);
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes one whole frame's payload off the front of <paramref name="buffer"/>, or returns false when the frame
+    /// is incomplete. Throws when the size prefix itself is invalid, before the payload is waited for.
+    /// </summary>
+    private bool TryTakeFrame(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> frame)
+    {
+        frame = default;
+        var sequenceReader = new SequenceReader<byte>(buffer);
+        if (!sequenceReader.TryReadBigEndian(out int size))
+        {
+            return false;
+        }
+        if (size < 0)
+        {
+            throw new FrameException($"Invalid receive (size = {size})");
+        }
+        if (size > _maxRequestBytes)
+        {
+            throw new FrameException($"Invalid receive (size = {size} larger than {_maxRequestBytes} bytes allowed by socket.request.max.bytes)");
+        }
+        if (buffer.Length - SizePrefixLength < size)
+        {
+            return false;
+        }
+        frame = buffer.Slice(SizePrefixLength, size);
+        buffer = buffer.Slice(frame.End);
+        return true;
+    }
+
+    private async ValueTask HandleFrameAsync(ReadOnlySequence<byte> frame, PipeWriter writer, CancellationToken cancellationToken)
+    {
+        var length = (int)frame.Length;
+        var rented = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        IResponseFrame? response;
+        try
+        {
+            frame.CopyTo(rented);
+            response = await _handler.HandleAsync(Context, rented.AsMemory(0, length), cancellationToken);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+        if (response is null)
+        {
+            return;
+        }
+        var size = response.Size;
+        var span = writer.GetSpan(SizePrefixLength + size);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(span, size);
+        response.Write(span.Slice(SizePrefixLength, size));
+        writer.Advance(SizePrefixLength + size);
+        var flush = await writer.FlushAsync(cancellationToken);
+        if (flush.IsCompleted)
+        {
+            throw new IOException("Peer stopped reading responses");
+        }
+    }
+}
+
+/// <summary>A frame that cannot be read: negative or oversized length, or bytes cut off mid-frame.</summary>
+internal sealed class FrameException(string message) : Exception(message);
