@@ -6,8 +6,8 @@ using Samsa.Protocol.Generator;
 // code says whether the committed output is up to date.
 const string Command = "dotnet run --project tools/Samsa.Protocol.Generator";
 
-var root = FindRepositoryRoot(Directory.GetCurrentDirectory());
-string schemas = Path.GetFullPath(Path.Combine(root, "..", "shared", "kafka-protocol"));
+string? root = null;
+string? schemas = null;
 var check = false;
 for (var i = 0; i < args.Length; i++)
 {
@@ -16,14 +16,19 @@ for (var i = 0; i < args.Length; i++)
         case "--schemas" when i + 1 < args.Length:
             schemas = Path.GetFullPath(args[++i]);
             break;
+        case "--root" when i + 1 < args.Length:
+            root = Path.GetFullPath(args[++i]);
+            break;
         case "--check":
             check = true;
             break;
         default:
-            Console.Error.WriteLine($"usage: {Command} [--schemas DIR] [--check]");
+            Console.Error.WriteLine($"usage: {Command} [--schemas DIR] [--root REPO] [--check]");
             return 2;
     }
 }
+root ??= FindRepositoryRoot(Directory.GetCurrentDirectory());
+schemas ??= Path.GetFullPath(Path.Combine(root, "..", "shared", "kafka-protocol"));
 if (!Directory.Exists(schemas))
 {
     Console.Error.WriteLine($"error: schema folder {schemas} does not exist");

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs every Samsa test: unit, integration and interop with real Kafka clients.
+# Installs the client peers it needs (Debian packages) when they are missing; under CI=true a peer that
+# is still missing makes the interop tests fail rather than skip. Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")"
+
+debian_packages=(kcat python3-kafka python3-confluent-kafka)
+missing=()
+for p in "${debian_packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing client peers: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq >/dev/null && \
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null || \
+    echo "warning: could not install ${missing[*]}; interop tests that need them will fail"
+fi
+
+results=.test-out
+rm -rf "$results"
+mkdir -p "$results"
+
+if ! dotnet build Samsa.slnx -c Release -nologo -v q -clp:ErrorsOnly; then
+  echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+# One project at a time, each with its own results file (two trx files written in the same second would collide).
+test_exit=0
+for project in tests/*/*.Tests.csproj; do
+  name=$(basename "$project" .csproj)
+  dotnet test "$project" -c Release --no-build -nologo -v q \
+    --results-directory "$results" --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=minimal" || test_exit=1
+  [ -f "$results/$name.trx" ] || { echo "error: $name produced no results"; test_exit=1; }
+done
+
+passed=0
+failed=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+done
+if [ "$test_exit" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  # A test host that crashed or a project that did not run counts as a failure.
+  failed=1
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,175 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Samsa.Interop.Tests.Infrastructure;
+
+/// <summary>
+/// A Samsa broker started as its own process (the real samsa-server) on a free loopback port with a fresh
+/// data directory. It runs under coreutils' <c>timeout</c> so that it stops by itself even if the test host
+/// dies; disposing sends SIGTERM and waits for a clean exit.
+/// </summary>
+public sealed class BrokerProcess : IAsyncDisposable
+{
+    private static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(15);
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private BrokerProcess(Process process, int port, string directory)
+    {
+        _process = process;
+        Port = port;
+        Directory = directory;
+    }
+
+    public int Port { get; }
+
+    public string Directory { get; }
+
+    public string Bootstrap => $"127.0.0.1:{Port}";
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    public static async Task<BrokerProcess> StartAsync(IDictionary<string, string>? extraConfig = null)
+    {
+        var directory = System.IO.Directory.CreateTempSubdirectory("samsa-broker-").FullName;
+        var port = FreePort();
+        var config = new Dictionary<string, string>
+        {
+            ["node.id"] = "1",
+            ["listeners"] = $"PLAINTEXT://127.0.0.1:{port}",
+            ["log.dirs"] = Path.Combine(directory, "data"),
+        };
+        foreach (var (k, v) in extraConfig ?? new Dictionary<string, string>())
+        {
+            config[k] = v;
+        }
+        var configFile = Path.Combine(directory, "server.properties");
+        await File.WriteAllLinesAsync(configFile, config.Select(kv => $"{kv.Key}={kv.Value}"));
+
+        var start = new ProcessStartInfo("timeout")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in new[] { "--signal=TERM", ((int)Lifetime.TotalSeconds).ToString(), "dotnet", RepoPaths.ServerDll, "--config", configFile })
+        {
+            start.ArgumentList.Add(a);
+        }
+        var process = Process.Start(start)!;
+        var broker = new BrokerProcess(process, port, directory);
+        process.OutputDataReceived += (_, e) => broker.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => broker.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await broker.WaitUntilListeningAsync(TimeSpan.FromSeconds(30));
+        return broker;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+
+    private async Task WaitUntilListeningAsync(TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < timeout)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"broker exited with {_process.ExitCode} before listening:\n{Output}");
+            }
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, Port);
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(50);
+            }
+        }
+        throw new TimeoutException($"broker did not listen on {Port} within {timeout}:\n{Output}");
+    }
+
+    /// <summary>Resident memory of the broker itself (the child of <c>timeout</c>), in bytes.</summary>
+    public long ResidentBytes()
+    {
+        var children = File.ReadAllText($"/proc/{_process.Id}/task/{_process.Id}/children").Trim();
+        var pid = children.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? _process.Id.ToString();
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+    }
+
+    /// <summary>SIGTERM, then wait for the broker to shut down; returns its exit code.</summary>
+    public async Task<int> StopAsync(TimeSpan? timeout = null)
+    {
+        if (!_process.HasExited)
+        {
+            using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString()]);
+            await kill.WaitForExitAsync();
+            using var deadline = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(20));
+            try
+            {
+                await _process.WaitForExitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+                throw new TimeoutException("broker did not stop after SIGTERM:\n" + Output);
+            }
+        }
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await StopAsync();
+        }
+        catch (TimeoutException)
+        {
+            // Already killed; the failing test reports its own assertion.
+        }
+        _process.Dispose();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still held open by a dying process; the temp folder is cleaned by the OS.
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
