@@ -90,7 +90,8 @@ public sealed class KafkaBroker : IAsyncDisposable
                 a.Port != 0 ? a.Port : bound.FirstOrDefault(b => b.ListenerName == a.ListenerName)?.Port ?? 0))
             .ToImmutableArray();
         return MetadataImage.Empty(clusterId)
-            .WithBroker(new BrokerRegistration(config.NodeId, endpoints, config.BrokerRack)) with { ControllerId = config.NodeId };
+            .WithBroker(new BrokerRegistration(config.NodeId, endpoints, config.BrokerRack)) with
+        { ControllerId = config.NodeId };
     }
 
     public async ValueTask DisposeAsync()

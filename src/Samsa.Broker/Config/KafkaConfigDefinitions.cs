@@ -39,7 +39,8 @@ public static class KafkaConfigDefinitions
     {
         // ---- KRaft roles and identity ----
         yield return List("process.roles", "broker,controller", new ValidListValidator("broker", "controller"),
-            "The roles this process plays: broker, controller, or both.") with { KafkaDefault = "" };
+            "The roles this process plays: broker, controller, or both.") with
+        { KafkaDefault = "" };
         yield return Int("node.id", 1, AtLeast(0), "The node id of this server in KRaft mode.") with { KafkaDefault = "-1" };
         yield return Int("broker.id", -1, null, "Legacy alias of node.id; when set it must equal node.id.");
         yield return Str("controller.listener.names", null, null, "Comma-separated names of the listeners used by the controller.");
