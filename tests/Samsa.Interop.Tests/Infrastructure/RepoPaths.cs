@@ -7,7 +7,7 @@ public static class RepoPaths
 
     /// <summary>"Debug" or "Release", taken from this test assembly's own output folder.</summary>
     public static string Configuration { get; } =
-        new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name is var name && name is "Debug" or "Release" ? name : "Debug";
+        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
 
     public static string ServerDll => Built("src/Samsa.Server", "samsa-server.dll");
 
