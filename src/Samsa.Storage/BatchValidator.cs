@@ -136,8 +136,9 @@ internal static class BatchValidator
             var records = view.GetRecords(scratch, Math.Max(64 * 1024 * 1024, config.MaxMessageBytes));
             var expected = 0;
             var checkTimestamps = header.TimestampType == TimestampType.CreateTime && !config.MessageTimestampLogAppendTime;
-            foreach (var record in records)
+            while (records.MoveNext())
             {
+                var record = records.Current;
                 if (record.OffsetDelta != expected)
                 {
                     throw new InvalidRecordException($"Record offset delta {record.OffsetDelta} in batch at {header.BaseOffset}; expected {expected}");

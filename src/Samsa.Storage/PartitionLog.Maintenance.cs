@@ -68,6 +68,8 @@ public sealed partial class PartitionLog
             active.TruncateTo(offset, Config);
             active.MakeActive(Config);
             Volatile.Write(ref _segments, [.. keep]);
+            // A target inside a batch removes that whole batch: the log ends where the data ends.
+            offset = Math.Max(active.NextOffset, active.BaseOffset);
             Volatile.Write(ref _logEndOffset, offset);
             Volatile.Write(ref _recoveryPoint, Math.Min(_recoveryPoint, offset));
             if (_highWatermark.Offset > offset)
