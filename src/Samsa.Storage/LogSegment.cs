@@ -396,6 +396,11 @@ internal sealed class LogSegment : IDisposable
         {
             return;
         }
+        // Kafka's LogSegment.close also records the max timestamp seen in the time index.
+        if (_maxTimestampSoFar.Timestamp >= 0)
+        {
+            TimeIndex.MaybeAppend(_maxTimestampSoFar.Timestamp, _maxTimestampSoFar.Offset, skipFullCheck: true);
+        }
         if (active)
         {
             OffsetIndex.TrimToValidSize();
