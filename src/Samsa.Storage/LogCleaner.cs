@@ -56,6 +56,8 @@ public sealed class LogCleaner : IDisposable
     /// <summary>Milliseconds the I/O throttle has slept so far.</summary>
     public long ThrottledMs => _throttler.SleptMs;
 
+    internal Throttler Throttler => _throttler;
+
     public void Start()
     {
         _loop ??= Task.Run(async () =>

@@ -7,6 +7,9 @@ namespace Samsa.Storage;
 /// </summary>
 internal sealed class Throttler(double bytesPerSecond, TimeProvider time, long checkIntervalMs = 300)
 {
+    /// <summary>How to sleep; tests swap in one that advances a fake clock so throttling is deterministic.</summary>
+    public Action<TimeSpan> Sleep { get; set; } = span => Task.Delay(span, time).Wait();
+
     private long _periodStartMs = time.GetUtcNow().ToUnixTimeMilliseconds();
     private double _observed;
 
@@ -30,7 +33,7 @@ internal sealed class Throttler(double bytesPerSecond, TimeProvider time, long c
         var sleep = desiredMs - elapsed;
         if (sleep > 0)
         {
-            Task.Delay(TimeSpan.FromMilliseconds(sleep), time).Wait();
+            Sleep(TimeSpan.FromMilliseconds(sleep));
             SleptMs += sleep;
         }
         _periodStartMs = time.GetUtcNow().ToUnixTimeMilliseconds();

@@ -151,27 +151,40 @@ public class CompactionTests
     }
 
     [Fact]
-    public async Task Throttle_SleepsOnTheInjectedClock()
+    public void Throttle_CleanerIo_IsHeldToTheConfiguredRate()
     {
         using var dir = new TempDir();
         var clock = Batches.Clock();
-        clock.AutoAdvanceAmount = TimeSpan.FromMilliseconds(1);
         var (manager, log) = Open(dir.Path, clock, Compacted, new LogManagerConfig { LogCleanerEnable = false, LogCleanerIoMaxBytesPerSecond = 10_000 });
         using (manager)
         {
+            manager.Cleaner.Throttler.Sleep = clock.Advance;
             for (var i = 0; i < 100; i++)
             {
                 log.Append(Batches.Keyed(Batches.T0 + i, ($"k{i % 3}", new string('v', 100))), 0);
             }
-            var cleaning = Task.Run(() => manager.Cleaner.Clean(log));
-            while (!cleaning.IsCompleted)
-            {
-                clock.Advance(TimeSpan.FromMilliseconds(100));
-                Thread.Yield();
-            }
-            Assert.NotNull(await cleaning);
-            Assert.True(manager.Cleaner.ThrottledMs > 0);
+            var start = clock.GetUtcNow();
+            var stats = manager.Cleaner.Clean(log)!.Value;
+            // Map building reads the dirty bytes once, cleaning reads and writes them again: all through the throttle.
+            var throttledBytes = stats.BytesRead * 2 + stats.BytesWritten;
+            var expectedMs = throttledBytes * 1000 / 10_000;
+            Assert.InRange(manager.Cleaner.ThrottledMs, expectedMs - 1000, expectedMs + 1000);
+            Assert.Equal(manager.Cleaner.ThrottledMs, (long)(clock.GetUtcNow() - start).TotalMilliseconds);
         }
+    }
+
+    [Fact]
+    public void Throttler_OverTheRate_SleepsForTheExcess()
+    {
+        var clock = Batches.Clock();
+        var throttler = new Throttler(1000, clock, checkIntervalMs: 300) { Sleep = clock.Advance };
+        throttler.MaybeThrottle(100);   // under a check period's worth: no sleep
+        Assert.Equal(0, throttler.SleptMs);
+        throttler.MaybeThrottle(900);   // 1000 bytes at 1000 B/s in 0 ms: sleep 1 s
+        Assert.Equal(1000, throttler.SleptMs);
+        clock.Advance(TimeSpan.FromSeconds(5));
+        throttler.MaybeThrottle(1000);  // slower than the rate: no sleep
+        Assert.Equal(1000, throttler.SleptMs);
     }
 
     /// <summary>Property: compaction keeps exactly the last value per key (over the cleaned range) and cleaning again changes nothing.</summary>
