@@ -353,6 +353,22 @@ public sealed partial class PartitionLog : IPartitionLog
 
     public LogReadInfo Read(long offset, int maxBytes, FetchIsolation isolation, bool minOneMessage = true)
     {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return ReadCore(offset, maxBytes, isolation, minOneMessage);
+            }
+            catch (ObjectDisposedException) when (attempt < 2)
+            {
+                // Retention or truncation removed a segment between our snapshot and the read: look again.
+                // If the offset is now below the log start, ReadCore reports it as out of range.
+            }
+        }
+    }
+
+    private LogReadInfo ReadCore(long offset, int maxBytes, FetchIsolation isolation, bool minOneMessage)
+    {
         var hw = Volatile.Read(ref _highWatermark);
         var segments = Volatile.Read(ref _segments);
         var logEnd = LogEndOffset;
