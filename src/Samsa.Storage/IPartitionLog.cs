@@ -47,7 +47,10 @@ public interface IPartitionLog : IDisposable
     long RecoveryPoint { get; }
     LeaderEpochFileCache LeaderEpochCache { get; }
 
-    /// <summary>Leader append: validates, assigns offsets and <paramref name="leaderEpoch"/> in place in <paramref name="records"/>, writes.</summary>
+    /// <summary>
+    /// Leader append: validates, assigns offsets and <paramref name="leaderEpoch"/> in place in <paramref name="records"/>,
+    /// writes. When the topic's compression.type differs from a batch's codec the stored batch is a rewritten copy.
+    /// </summary>
     LogAppendInfo Append(Span<byte> records, int leaderEpoch);
 
     /// <summary>Follower append: batches keep the offsets and epochs the leader gave them.</summary>

@@ -29,10 +29,24 @@ public sealed record LogConfig
     public long MessageTimestampBeforeMaxMs { get; init; } = long.MaxValue;   // message.timestamp.before.max.ms
     public long MessageTimestampAfterMaxMs { get; init; } = 60L * 60 * 1000;  // message.timestamp.after.max.ms (Kafka 4.0 default)
 
+    /// <summary>compression.type: null means <c>producer</c> (keep the producer's codec).</summary>
+    public Samsa.Protocol.Records.CompressionType? CompressionType { get; init; }
+
     /// <summary>Kafka's max.message.bytes default is 1 MiB plus the 12-byte log overhead.</summary>
     private const int RecordBatchOverhead = 12;
 
     public static LogConfig Default { get; } = new();
+
+    private static Samsa.Protocol.Records.CompressionType? ParseCompression(string name) => name switch
+    {
+        "producer" => null,
+        "uncompressed" => Samsa.Protocol.Records.CompressionType.None,
+        "gzip" => Samsa.Protocol.Records.CompressionType.Gzip,
+        "snappy" => Samsa.Protocol.Records.CompressionType.Snappy,
+        "lz4" => Samsa.Protocol.Records.CompressionType.Lz4,
+        "zstd" => Samsa.Protocol.Records.CompressionType.Zstd,
+        _ => throw new ArgumentException($"Unknown compression.type '{name}'"),
+    };
 
     /// <summary>Builds a config from Kafka property names, starting from <paramref name="defaults"/>.</summary>
     public static LogConfig FromProperties(IReadOnlyDictionary<string, string> props, LogConfig? defaults = null)
@@ -63,6 +77,7 @@ public sealed record LogConfig
             MessageTimestampLogAppendTime = props.TryGetValue("message.timestamp.type", out var t) ? t == "LogAppendTime" : c.MessageTimestampLogAppendTime,
             MessageTimestampBeforeMaxMs = L("message.timestamp.before.max.ms", c.MessageTimestampBeforeMaxMs),
             MessageTimestampAfterMaxMs = L("message.timestamp.after.max.ms", c.MessageTimestampAfterMaxMs),
+            CompressionType = props.TryGetValue("compression.type", out var codec) ? ParseCompression(codec) : c.CompressionType,
         };
     }
 }

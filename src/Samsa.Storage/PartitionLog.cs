@@ -244,19 +244,40 @@ public sealed partial class PartitionLog : IPartitionLog
             ObjectDisposedException.ThrowIf(_closed, this);
             var config = Config;
             var now = NowMs;
-            var summary = BatchValidator.Validate(records, config, now, assignOffsets, _logEndOffset, leaderEpoch, _scratch);
-            var segment = MaybeRoll(records.Length, summary, now);
-            segment.Append(summary.LastOffset, summary.MaxTimestamp, summary.OffsetOfMaxTimestamp, records);
-            UpdateLeaderEpochs(records, assignOffsets, leaderEpoch, summary.FirstOffset);
-            Volatile.Write(ref _logEndOffset, summary.LastOffset + 1);
-            _unflushedMessages += summary.LastOffset - summary.FirstOffset + 1;
-            if (_unflushedMessages >= config.FlushMessages)
+            PooledBuffer? recompressed = null;
+            try
             {
-                FlushLocked();
+                if (assignOffsets && config.CompressionType is { } target)
+                {
+                    recompressed = new PooledBuffer(records.Length);
+                    if (Recompression.TryRecompress(records, target, recompressed, _scratch, Math.Max(64 * 1024 * 1024, config.MaxMessageBytes)))
+                    {
+                        records = recompressed.WrittenSpan;
+                    }
+                }
+                return AppendValidated(records, assignOffsets, leaderEpoch, config, now);
             }
-            var logAppendTime = config.MessageTimestampLogAppendTime && assignOffsets ? now : RecordBatch.NoTimestamp;
-            return new LogAppendInfo(summary.FirstOffset, summary.LastOffset, logAppendTime, LogStartOffset, summary.RecordCount, summary.MaxTimestamp);
+            finally
+            {
+                recompressed?.Dispose();
+            }
         }
+    }
+
+    private LogAppendInfo AppendValidated(Span<byte> records, bool assignOffsets, int leaderEpoch, LogConfig config, long now)
+    {
+        var summary = BatchValidator.Validate(records, config, now, assignOffsets, _logEndOffset, leaderEpoch, _scratch);
+        var segment = MaybeRoll(records.Length, summary, now);
+        segment.Append(summary.LastOffset, summary.MaxTimestamp, summary.OffsetOfMaxTimestamp, records);
+        UpdateLeaderEpochs(records, assignOffsets, leaderEpoch, summary.FirstOffset);
+        Volatile.Write(ref _logEndOffset, summary.LastOffset + 1);
+        _unflushedMessages += summary.LastOffset - summary.FirstOffset + 1;
+        if (_unflushedMessages >= config.FlushMessages)
+        {
+            FlushLocked();
+        }
+        var logAppendTime = config.MessageTimestampLogAppendTime && assignOffsets ? now : RecordBatch.NoTimestamp;
+        return new LogAppendInfo(summary.FirstOffset, summary.LastOffset, logAppendTime, LogStartOffset, summary.RecordCount, summary.MaxTimestamp);
     }
 
     private void UpdateLeaderEpochs(ReadOnlySpan<byte> records, bool leader, int leaderEpoch, long firstOffset)
@@ -352,6 +373,22 @@ public sealed partial class PartitionLog : IPartitionLog
     }
 
     public LogReadInfo Read(long offset, int maxBytes, FetchIsolation isolation, bool minOneMessage = true)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return ReadCore(offset, maxBytes, isolation, minOneMessage);
+            }
+            catch (ObjectDisposedException) when (attempt < 2)
+            {
+                // Retention or truncation removed a segment between our snapshot and the read: look again.
+                // If the offset is now below the log start, ReadCore reports it as out of range.
+            }
+        }
+    }
+
+    private LogReadInfo ReadCore(long offset, int maxBytes, FetchIsolation isolation, bool minOneMessage)
     {
         var hw = Volatile.Read(ref _highWatermark);
         var segments = Volatile.Read(ref _segments);

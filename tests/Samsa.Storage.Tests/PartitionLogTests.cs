@@ -300,3 +300,34 @@ public class PartitionLogTests
             LogInvariants.Check(reopened);
         });
 }
+
+public class CompressionTypeTests
+{
+    [Fact]
+    public void TopicCompressionType_RewritesOtherCodecs_KeepsMatchingBatchesAsIs()
+    {
+        using var dir = new TempDir();
+        using var log = Batches.Open(dir.Path, LogConfig.FromProperties(new Dictionary<string, string> { ["compression.type"] = "zstd" }));
+        var gzip = Batches.Make(5, 200, CompressionType.Gzip);
+        var zstd = Batches.Make(5, 200, CompressionType.Zstd, seed: 3);
+        log.Append(gzip, 1);
+        log.Append(zstd, 1);
+        var stored = Batches.ReadAll(log);
+        Assert.Equal(CompressionType.Zstd, stored[0].Header.Compression);
+        Assert.Equal((0L, 4L, 5), (stored[0].Header.BaseOffset, stored[0].Header.LastOffset, stored[0].Header.RecordCount));
+        Assert.True(new RecordBatchView(stored[0].Bytes).IsCrcValid);
+        Assert.Equal(zstd, stored[1].Bytes);   // patched in place: offset 5, epoch 1
+        var original = new List<string>();
+        using var scratch = new PooledBuffer();
+        foreach (var r in new RecordBatchView(gzip).GetRecords(scratch))
+        {
+            original.Add(Batches.Hex(r.Key) + Batches.Hex(r.Value));
+        }
+        var rewritten = new List<string>();
+        foreach (var r in new RecordBatchView(stored[0].Bytes).GetRecords(scratch))
+        {
+            rewritten.Add(Batches.Hex(r.Key) + Batches.Hex(r.Value));
+        }
+        Assert.Equal(original, rewritten);
+    }
+}

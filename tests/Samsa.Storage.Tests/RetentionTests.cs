@@ -124,3 +124,48 @@ public class RetentionTests
         Assert.Equal(new Protocol.Uuid(5, 6), reopened.TopicId);
     }
 }
+
+public class FlushTests
+{
+    [Fact]
+    public void FlushMessages_MovesTheRecoveryPointEveryNMessages()
+    {
+        using var dir = new TempDir();
+        using var log = Batches.Open(dir.Path, LogConfig.Default with { FlushMessages = 5 });
+        log.Append(Batches.Make(3), 0);
+        Assert.Equal(0, log.RecoveryPoint);
+        log.Append(Batches.Make(2), 0);
+        Assert.Equal(5, log.RecoveryPoint);
+    }
+
+    [Fact]
+    public void FlushMs_IsAppliedByTheLogManagerScheduler_OnTheFakeClock()
+    {
+        using var dir = new TempDir();
+        var clock = Batches.Clock();
+        using var manager = new LogManager([dir.Path], new LogManagerConfig { LogFlushSchedulerIntervalMs = 1000, LogFlushIntervalMs = 3000, LogCleanerEnable = false }, null, clock);
+        manager.Startup();
+        manager.StartBackground();
+        var log = manager.GetOrCreateLog("f", 0, new Protocol.Uuid(1, 1));
+        Assert.Equal(3000, log.Config.FlushMs);
+        log.Append(Batches.Make(4), 0);
+        clock.Advance(TimeSpan.FromMilliseconds(2000));
+        Assert.Equal(0, log.RecoveryPoint);
+        clock.Advance(TimeSpan.FromMilliseconds(1000));
+        Assert.Equal(4, log.RecoveryPoint);
+    }
+
+    [Fact]
+    public void DefaultConfig_LeavesFlushingToThePageCache()
+    {
+        using var dir = new TempDir();
+        using var log = Batches.Open(dir.Path);
+        for (var i = 0; i < 20; i++)
+        {
+            log.Append(Batches.Make(10), 0);
+        }
+        Assert.Equal(0, log.RecoveryPoint);
+        log.Flush();
+        Assert.Equal(200, log.RecoveryPoint);
+    }
+}
