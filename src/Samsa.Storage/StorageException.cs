@@ -1,0 +1,31 @@
+namespace Samsa.Storage;
+
+/// <summary>Kafka error codes the log can raise; the numbers are Kafka's, so the broker maps them one to one.</summary>
+public enum StorageErrorCode : short
+{
+    OffsetOutOfRange = 1,
+    CorruptMessage = 2,
+    MessageTooLarge = 10,
+    RecordListTooLarge = 18,
+    InvalidTimestamp = 32,
+    KafkaStorageError = 56,
+    InvalidRecord = 87,
+}
+
+/// <summary>An append or read the log refused; <see cref="ErrorCode"/> is the Kafka error code to send back.</summary>
+public class StorageException(StorageErrorCode errorCode, string message) : Exception(message)
+{
+    public StorageErrorCode ErrorCode { get; } = errorCode;
+}
+
+public sealed class OffsetOutOfRangeException(string message) : StorageException(StorageErrorCode.OffsetOutOfRange, message);
+
+public sealed class CorruptRecordException(string message) : StorageException(StorageErrorCode.CorruptMessage, message);
+
+public sealed class InvalidRecordException(string message) : StorageException(StorageErrorCode.InvalidRecord, message);
+
+public sealed class RecordTooLargeException(string message) : StorageException(StorageErrorCode.MessageTooLarge, message);
+
+public sealed class RecordBatchTooLargeException(string message) : StorageException(StorageErrorCode.RecordListTooLarge, message);
+
+public sealed class InvalidTimestampException(string message) : StorageException(StorageErrorCode.InvalidTimestamp, message);
