@@ -39,7 +39,9 @@ internal sealed class LogSegment : IDisposable
 {
     private readonly TimeProvider _time;
     private readonly int _indexIntervalBytes;
-    private SafeFileHandle _log;
+    private readonly Lock _handleLock = new();
+    private SafeFileHandle? _log;
+    private bool _closed;
     private long _size;
     private long _nextOffset;
     private int _bytesSinceLastIndexEntry;
@@ -58,8 +60,7 @@ internal sealed class LogSegment : IDisposable
         LogPath = stem + LogFileNames.LogSuffix + suffix;
         OffsetIndex = new OffsetIndex(stem + LogFileNames.IndexSuffix + suffix, baseOffset, config.SegmentIndexBytes);
         TimeIndex = new TimeIndex(stem + LogFileNames.TimeIndexSuffix + suffix, baseOffset, config.SegmentIndexBytes);
-        _log = File.OpenHandle(LogPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
-        _size = RandomAccess.GetLength(_log);
+        _size = RandomAccess.GetLength(Handle);
         _nextOffset = baseOffset;
         _created = time.GetUtcNow().ToUnixTimeMilliseconds();
     }
@@ -70,7 +71,64 @@ internal sealed class LogSegment : IDisposable
     public OffsetIndex OffsetIndex { get; }
     public TimeIndex TimeIndex { get; }
     public long RollJitterMs { get; }
-    public SafeFileHandle Handle => _log;
+    /// <summary>
+    /// The .log file handle, opened on first use. Inactive segments release theirs after loading, so a broker
+    /// holds one handle per partition plus one per segment that was actually read since startup.
+    /// </summary>
+    public SafeFileHandle Handle
+    {
+        get
+        {
+            var handle = Volatile.Read(ref _log);
+            if (handle is not null)
+            {
+                return handle;
+            }
+            lock (_handleLock)
+            {
+                ObjectDisposedException.ThrowIf(_closed, this);
+                if (_log is null)
+                {
+                    _log = File.OpenHandle(LogPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+                    Interlocked.Increment(ref s_openHandles);
+                }
+                return _log;
+            }
+        }
+    }
+
+    private static int s_openHandles;
+
+    /// <summary>Segment log handles currently open in this process.</summary>
+    public static int OpenHandles => Volatile.Read(ref s_openHandles);
+
+    /// <summary>Closes the handle until the next use; only while no reader can hold a region of it (during load).</summary>
+    internal void ReleaseHandle()
+    {
+        lock (_handleLock)
+        {
+            if (_log is not null)
+            {
+                _log.Dispose();
+                _log = null;
+                Interlocked.Decrement(ref s_openHandles);
+            }
+        }
+    }
+
+    private void CloseHandle()
+    {
+        lock (_handleLock)
+        {
+            _closed = true;
+            if (_log is not null)
+            {
+                _log.Dispose();
+                _log = null;
+                Interlocked.Decrement(ref s_openHandles);
+            }
+        }
+    }
 
     /// <summary>Published size of the log file; readers never look past it.</summary>
     public long Size => Volatile.Read(ref _size);
@@ -89,7 +147,7 @@ internal sealed class LogSegment : IDisposable
     public static LogSegment Create(string directory, long baseOffset, LogConfig config, TimeProvider time, long rollJitterMs, string suffix = "")
     {
         var segment = new LogSegment(directory, baseOffset, config, time, rollJitterMs, suffix);
-        RandomAccess.SetLength(segment._log, 0);
+        RandomAccess.SetLength(segment.Handle, 0);
         segment._size = 0;
         if (suffix.Length == 0)
         {
@@ -126,7 +184,7 @@ internal sealed class LogSegment : IDisposable
     {
         var last = OffsetIndex.Lookup(long.MaxValue);
         _maxTimestampSoFar = TimeIndex.Count > 0 ? TimeIndex.LastEntry : new TimestampOffset(-1, -1);
-        using var scanner = new BatchScanner(_log, last.Position, _size, wholeBatches: false);
+        using var scanner = new BatchScanner(Handle, last.Position, _size, wholeBatches: false);
         var next = BaseOffset;
         var first = true;
         while (scanner.MoveNext())
@@ -180,7 +238,7 @@ internal sealed class LogSegment : IDisposable
         {
             throw new InvalidOperationException($"Offset {largestOffset} overflows segment {BaseOffset}");
         }
-        RandomAccess.Write(_log, records, position);
+        RandomAccess.Write(Handle, records, position);
         if (largestTimestamp > _maxTimestampSoFar.Timestamp)
         {
             _maxTimestampSoFar = new TimestampOffset(largestTimestamp, offsetOfMaxTimestamp);
@@ -200,7 +258,7 @@ internal sealed class LogSegment : IDisposable
     public BatchLocation? Translate(long offset, long maxPosition)
     {
         var start = OffsetIndex.Lookup(offset).Position;
-        using var scanner = new BatchScanner(_log, start, Math.Min(maxPosition, Size), wholeBatches: false, bufferSize: 8 * 1024);
+        using var scanner = new BatchScanner(Handle, start, Math.Min(maxPosition, Size), wholeBatches: false, bufferSize: 8 * 1024);
         while (scanner.MoveNext())
         {
             if (scanner.Header.LastOffset >= offset)
@@ -225,7 +283,7 @@ internal sealed class LogSegment : IDisposable
         }
         var adjusted = minOneMessage ? Math.Max(maxSize, loc.Size) : maxSize;
         var length = (int)Math.Min(Math.Min(maxPosition, Size) - loc.Position, adjusted);
-        return (new FileRegion(_log, LogPath, loc.Position, Math.Max(length, 0)), loc);
+        return (new FileRegion(Handle, LogPath, loc.Position, Math.Max(length, 0)), loc);
     }
 
     /// <summary>
@@ -241,7 +299,7 @@ internal sealed class LogSegment : IDisposable
         long valid = 0, lastIndexEntry = 0;
         var next = BaseOffset;
         string? reason = null;
-        using (var scanner = new BatchScanner(_log, 0, _size, wholeBatches: true))
+        using (var scanner = new BatchScanner(Handle, 0, _size, wholeBatches: true))
         {
             while (true)
             {
@@ -291,7 +349,7 @@ internal sealed class LogSegment : IDisposable
         if (truncated > 0)
         {
             StorageLog.CorruptionFound(logger, LogPath, valid, reason ?? "trailing bytes", truncated);
-            RandomAccess.SetLength(_log, valid);
+            RandomAccess.SetLength(Handle, valid);
         }
         _bytesSinceLastIndexEntry = (int)(valid - lastIndexEntry);
         _nextOffset = next;
@@ -313,7 +371,7 @@ internal sealed class LogSegment : IDisposable
         OffsetIndex.TruncateTo(offset);
         TimeIndex.TruncateTo(offset);
         var removed = Size - loc.Position;
-        RandomAccess.SetLength(_log, loc.Position);
+        RandomAccess.SetLength(Handle, loc.Position);
         Volatile.Write(ref _size, loc.Position);
         _bytesSinceLastIndexEntry = 0;
         if (loc.Position == 0)
@@ -333,7 +391,7 @@ internal sealed class LogSegment : IDisposable
     {
         var hint = TimeIndex.Lookup(timestamp);
         var start = OffsetIndex.Lookup(Math.Max(hint.Offset, startingOffset)).Position;
-        using var scanner = new BatchScanner(_log, start, Size, wholeBatches: true);
+        using var scanner = new BatchScanner(Handle, start, Size, wholeBatches: true);
         using var scratch = new PooledBuffer();
         while (scanner.MoveNext())
         {
@@ -358,7 +416,7 @@ internal sealed class LogSegment : IDisposable
 
     public void Flush()
     {
-        RandomAccess.FlushToDisk(_log);
+        RandomAccess.FlushToDisk(Handle);
         OffsetIndex.Persist(fsync: true);
         TimeIndex.Persist(fsync: true);
     }
@@ -392,7 +450,7 @@ internal sealed class LogSegment : IDisposable
     /// <summary>Closing trims indexes to their entries, exactly as Kafka leaves files after a clean shutdown.</summary>
     public void Close(bool active)
     {
-        if (_log.IsClosed)
+        if (_closed)
         {
             return;
         }
@@ -411,18 +469,18 @@ internal sealed class LogSegment : IDisposable
             OffsetIndex.Persist();
             TimeIndex.Persist();
         }
-        _log.Dispose();
+        CloseHandle();
     }
 
     public void DeleteFiles()
     {
-        _log.Dispose();
+        CloseHandle();
         File.Delete(LogPath);
         OffsetIndex.DeleteFile();
         TimeIndex.DeleteFile();
     }
 
-    public void Dispose() => _log.Dispose();
+    public void Dispose() => CloseHandle();
 
     public override string ToString() => $"LogSegment(baseOffset={BaseOffset}, size={Size}, next={NextOffset})";
 }

@@ -182,8 +182,12 @@ public sealed partial class PartitionLog : IPartitionLog
         }
         _recoveryPoint = _logEndOffset;
         LeaderEpochCache.TruncateFromEnd(_logEndOffset);
-        LeaderEpochCache.TruncateFromStart(_logStartOffset);
         _highWatermark = MetadataFor(Math.Clamp(options.HighWatermark, _logStartOffset, _logEndOffset));
+        foreach (var inactive in segments.SkipLast(1))
+        {
+            inactive.ReleaseHandle();
+        }
+        LeaderEpochCache.TruncateFromStart(_logStartOffset);
     }
 
     /// <summary>
