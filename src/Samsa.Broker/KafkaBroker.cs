@@ -4,6 +4,7 @@ using Samsa.Broker.Config;
 using Samsa.Broker.Handlers;
 using Samsa.Broker.Log;
 using Samsa.Broker.Network;
+using Samsa.Broker.Replication;
 using Samsa.Metadata.Controller;
 using Samsa.Metadata.Image;
 using Samsa.Metadata.Log;
@@ -47,6 +48,12 @@ public sealed class KafkaBroker : IAsyncDisposable
 
     /// <summary>The partition logs of this node.</summary>
     public BrokerLogManager Logs { get; }
+
+    /// <summary>Produce and fetch against the partitions this node leads.</summary>
+    public ReplicaManager? Replicas { get; private init; }
+
+    /// <summary>Kafka's min.incremental.fetch.session.eviction.ms: a session idle this long may lose its slot to a new one.</summary>
+    private static readonly TimeSpan FetchSessionEviction = TimeSpan.FromMilliseconds(120_000);
 
     /// <summary>Metadata log records replayed at start-up after the newest snapshot.</summary>
     public long ReplayedRecords { get; private init; }
@@ -109,8 +116,13 @@ public sealed class KafkaBroker : IAsyncDisposable
             ValidateBrokerConfig = ConfigDescriber.ValidateBrokerConfig,
         });
 
+        var replicas = new ReplicaManager(metadata, logs, describer, config.NodeId, TimeProvider.System, loggerFactory.CreateLogger("Samsa.ReplicaManager"));
+        var fetchSessions = new FetchSessionCache(config.GetInt("max.incremental.fetch.session.cache.slots"), FetchSessionEviction, TimeProvider.System);
+
         IApiHandler[] admin =
         [
+            new ProduceHandler(replicas),
+            new FetchHandler(replicas, metadata, fetchSessions),
             new MetadataHandler(metadata, controller, config.AutoCreateTopicsEnable),
             new CreateTopicsHandler(controller, metadata, describer),
             new DeleteTopicsHandler(controller),
@@ -132,7 +144,7 @@ public sealed class KafkaBroker : IAsyncDisposable
         await controller.BootstrapAsync(cancellationToken);
         socketServer.Start();
 
-        var broker = new KafkaBroker(config, clusterId, socketServer, metadata, dispatcher, metadataLog, controller, logs, logger) { ReplayedRecords = replayed };
+        var broker = new KafkaBroker(config, clusterId, socketServer, metadata, dispatcher, metadataLog, controller, logs, logger) { ReplayedRecords = replayed, Replicas = replicas };
         BrokerLog.Started(logger, config.NodeId, clusterId, string.Join(", ", socketServer.BoundEndpoints.Select(e => $"{e.ListenerName}://{e.EndPoint}")));
         return broker;
     }
@@ -160,6 +172,8 @@ public sealed class KafkaBroker : IAsyncDisposable
         }
         BrokerLog.Stopping(_logger, NodeId);
         await _socketServer.DisposeAsync();
+        // Waiting produces and fetches are answered (as if expired) before the logs close under them.
+        Replicas?.Dispose();
         Controller.Dispose();
         Logs.Dispose();
         _metadataLog.Dispose();
