@@ -5,6 +5,7 @@ using Confluent.Kafka.Admin;
 
 // Usage: Samsa.Interop.ConfluentClient <command> <bootstrap-servers> [args]
 //   metadata   prints the cluster as Confluent.Kafka's AdminClient.GetMetadata sees it, as one JSON line
+//   admin      runs every topics/configs admin call and each error case, printing results and error codes as JSON
 //
 // Confluent.Kafka's default native library needs libsasl2.so.3, which Debian 12 lacks; .NET would then
 // silently fall back to the system's old librdkafka. Load the package's CentOS 8 build explicitly and
@@ -51,6 +52,12 @@ switch (args[0])
                 topics = metadata.Topics.Select(t => new { name = t.Topic, error = t.Error.Code.ToString(), partitions = t.Partitions.Count }),
                 clusterId = cluster,
             }));
+            return 0;
+        }
+    case "admin":
+        {
+            using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap, SocketTimeoutMs = 10000 }).Build();
+            Console.WriteLine(JsonSerializer.Serialize(await AdminScenario.RunAsync(admin)));
             return 0;
         }
     default:
