@@ -7,6 +7,7 @@ using Confluent.Kafka.Admin;
 //   metadata                        prints the cluster as Confluent.Kafka's AdminClient.GetMetadata sees it, as one JSON line
 //   produce TOPIC COMPRESSION       reads JSON-line messages from stdin and produces them with acks=all
 //   consume TOPIC COUNT             prints COUNT messages from the beginning of partition 0 as JSON lines
+//   admin                           runs every topics/configs admin call and each error case, printing results and error codes as JSON
 // A message line: {"key": b64|null, "value": b64|null, "headers": [[name, b64]], "timestamp": ms|null}.
 //
 // Confluent.Kafka's default native library needs libsasl2.so.3, which Debian 12 lacks; .NET would then
@@ -115,6 +116,10 @@ switch (args[0])
                 seen++;
             }
             consumer.Close();
+    case "admin":
+        {
+            using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap, SocketTimeoutMs = 10000 }).Build();
+            Console.WriteLine(JsonSerializer.Serialize(await AdminScenario.RunAsync(admin)));
             return 0;
         }
     default:

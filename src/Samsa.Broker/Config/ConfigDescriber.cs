@@ -40,24 +40,29 @@ public sealed class ConfigDescriber(KafkaConfig config)
         var overrides = image.ConfigsOf(new ConfigResource(ConfigResourceType.Topic, topic));
         foreach (var def in TopicConfigs.All.Values.OrderBy(d => d.Name, StringComparer.Ordinal))
         {
+            // Synonyms carry each config's own value (log.retention.hours=168); the effective value is scaled to the topic's unit.
             var synonyms = new List<(string, string?, ConfigSource)>();
+            (string? Value, ConfigSource Source)? effective = null;
             if (overrides.TryGetValue(def.Name, out var value))
             {
                 synonyms.Add((def.Name, value, ConfigSource.DynamicTopicConfig));
+                effective = (value, ConfigSource.DynamicTopicConfig);
             }
-            foreach (var (name, factor) in BrokerSynonyms(def))
+            var brokerSynonyms = BrokerSynonyms(def).ToList();
+            foreach (var (brokerValue, source, name, factor) in brokerSynonyms.SelectMany(s => BrokerValues(image, s.Name).Select(v => (v.Value, v.Source, s.Name, s.Factor))).OrderBy(x => x.Source))
             {
-                foreach (var (brokerValue, source) in BrokerValues(image, name))
+                synonyms.Add((name, brokerValue, source));
+                effective ??= (Scale(brokerValue, factor), source);
+            }
+            foreach (var (name, factor) in brokerSynonyms)
+            {
+                if (KafkaConfigDefinitions.All.TryGetValue(name, out var key) && Format(key.Default) is { } brokerDefault)
                 {
-                    synonyms.Add((name, Scale(brokerValue, factor), source));
+                    synonyms.Add((name, brokerDefault, ConfigSource.DefaultConfig));
                 }
             }
-            var effective = synonyms.Count > 0 ? synonyms[0] : (def.Name, def.Default, ConfigSource.DefaultConfig);
-            if (effective.Item3 != ConfigSource.DefaultConfig && synonyms.Count > 0 && synonyms[0].Item1 != def.Name)
-            {
-                effective = (def.Name, synonyms[0].Item2, synonyms[0].Item3);
-            }
-            yield return new Entry(def.Name, effective.Item2, effective.Item3, false, def.Type, synonyms);
+            var (text, origin) = effective ?? (def.Default, ConfigSource.DefaultConfig);
+            yield return new Entry(def.Name, text, origin, false, def.Type, synonyms);
         }
     }
 
