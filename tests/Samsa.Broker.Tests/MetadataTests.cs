@@ -1,3 +1,4 @@
+using Samsa.Metadata;
 using Samsa.Metadata.Image;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;

@@ -116,6 +116,8 @@ switch (args[0])
                 seen++;
             }
             consumer.Close();
+            return 0;
+        }
     case "admin":
         {
             using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap, SocketTimeoutMs = 10000 }).Build();
