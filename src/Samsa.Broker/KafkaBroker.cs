@@ -2,8 +2,12 @@ using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Samsa.Broker.Config;
 using Samsa.Broker.Handlers;
+using Samsa.Broker.Log;
 using Samsa.Broker.Network;
-using Samsa.Metadata;
+using Samsa.Broker.Replication;
+using Samsa.Metadata.Controller;
+using Samsa.Metadata.Image;
+using Samsa.Metadata.Log;
 
 namespace Samsa.Broker;
 
@@ -24,15 +28,35 @@ public sealed class KafkaBroker : IAsyncDisposable
     private readonly ILogger _logger;
     private int _disposed;
 
-    private KafkaBroker(KafkaConfig config, string clusterId, SocketServer socketServer, MetadataCache metadata, RequestDispatcher dispatcher, ILogger logger)
+    private readonly LocalMetadataLog _metadataLog;
+
+    private KafkaBroker(KafkaConfig config, string clusterId, SocketServer socketServer, MetadataCache metadata, RequestDispatcher dispatcher,
+        LocalMetadataLog metadataLog, QuorumController controller, BrokerLogManager logs, ILogger logger)
     {
         Config = config;
         ClusterId = clusterId;
         _socketServer = socketServer;
         Metadata = metadata;
         Dispatcher = dispatcher;
+        _metadataLog = metadataLog;
+        Controller = controller;
+        Logs = logs;
         _logger = logger;
     }
+
+    public QuorumController Controller { get; }
+
+    /// <summary>The partition logs of this node.</summary>
+    public BrokerLogManager Logs { get; }
+
+    /// <summary>Produce and fetch against the partitions this node leads.</summary>
+    public ReplicaManager? Replicas { get; private init; }
+
+    /// <summary>Kafka's min.incremental.fetch.session.eviction.ms: a session idle this long may lose its slot to a new one.</summary>
+    private static readonly TimeSpan FetchSessionEviction = TimeSpan.FromMilliseconds(120_000);
+
+    /// <summary>Metadata log records replayed at start-up after the newest snapshot.</summary>
+    public long ReplayedRecords { get; private init; }
 
     public KafkaConfig Config { get; }
 
@@ -64,32 +88,78 @@ public sealed class KafkaBroker : IAsyncDisposable
         cancellationToken.ThrowIfCancellationRequested();
         var clusterId = MetaPropertiesEnsemble.LoadOrFormat(config.LogDirs, config.NodeId, logger);
 
-        // The image is published before the first accept, holding the ports actually bound.
-        var metadata = new MetadataCache(MetadataImage.Empty(clusterId));
-        var metadataHandler = new MetadataHandler(metadata);
-        var apiVersionsHandler = new ApiVersionsHandler([metadataHandler], loggerFactory);
-        var dispatcher = new RequestDispatcher([apiVersionsHandler, metadataHandler], loggerFactory);
+        // Cluster state: newest snapshot plus the tail of __cluster_metadata, replayed before anything is served.
+        var metadataLogDir = config.GetString("metadata.log.dir") ?? config.LogDirs[0];
+        var metadataLog = LocalMetadataLog.Open(metadataLogDir, new MetadataLogOptions
+        {
+            SegmentBytes = config.GetInt("metadata.log.segment.bytes"),
+            SegmentMs = config.GetLong("metadata.log.segment.ms"),
+            MaxRecordBytesBetweenSnapshots = config.GetLong("metadata.log.max.record.bytes.between.snapshots"),
+            Logger = loggerFactory.CreateLogger("Samsa.MetadataLog"),
+        });
+        var replayWatch = System.Diagnostics.Stopwatch.StartNew();
+        var (loaded, replayed) = metadataLog.Load(MetadataImage.Empty(clusterId));
+        BrokerLog.MetadataLoaded(logger, loaded.Topics.Count, loaded.PartitionCount, replayed, replayWatch.ElapsedMilliseconds);
 
+        var metadata = new MetadataCache(loaded);
+        var describer = new ConfigDescriber(config);
+        var logs = new BrokerLogManager(config, describer, loggerFactory.CreateLogger("Samsa.LogManager"));
+        logs.RemoveStrayLogs(loaded);
+        logs.Apply(MetadataImage.Empty(clusterId), loaded);
+        metadata.Published += logs.Apply;
+        var controller = new QuorumController(metadataLog, metadata, new ControllerOptions
+        {
+            NodeId = config.NodeId,
+            NumPartitions = config.NumPartitions,
+            DefaultReplicationFactor = (short)config.DefaultReplicationFactor,
+            DeleteTopicEnable = config.GetBool("delete.topic.enable"),
+            ValidateBrokerConfig = ConfigDescriber.ValidateBrokerConfig,
+        });
+
+        var replicas = new ReplicaManager(metadata, logs, describer, config.NodeId, TimeProvider.System, loggerFactory.CreateLogger("Samsa.ReplicaManager"));
+        var fetchSessions = new FetchSessionCache(config.GetInt("max.incremental.fetch.session.cache.slots"), FetchSessionEviction, TimeProvider.System);
+
+        IApiHandler[] admin =
+        [
+            new ProduceHandler(replicas),
+            new FetchHandler(replicas, metadata, fetchSessions),
+            new MetadataHandler(metadata, controller, config.AutoCreateTopicsEnable),
+            new CreateTopicsHandler(controller, metadata, describer),
+            new DeleteTopicsHandler(controller),
+            new CreatePartitionsHandler(controller),
+            new DescribeConfigsHandler(metadata, describer, config.NodeId),
+            new AlterConfigsHandler(controller),
+            new IncrementalAlterConfigsHandler(controller),
+            new DescribeClusterHandler(metadata),
+            new DescribeTopicPartitionsHandler(metadata),
+            new DeleteRecordsHandler(metadata, logs),
+            new ListOffsetsHandler(metadata, logs),
+        ];
+        var apiVersionsHandler = new ApiVersionsHandler(admin, loggerFactory);
+        var dispatcher = new RequestDispatcher([apiVersionsHandler, .. admin], loggerFactory);
+
+        // The image is published before the first accept, holding the ports actually bound.
         var socketServer = await SocketServer.BindAsync(config, dispatcher, loggerFactory);
-        metadata.Publish(InitialImage(config, clusterId, socketServer.BoundEndpoints));
+        metadata.Publish(WithThisNode(metadata.Current, config, socketServer.BoundEndpoints));
+        await controller.BootstrapAsync(cancellationToken);
         socketServer.Start();
 
-        var broker = new KafkaBroker(config, clusterId, socketServer, metadata, dispatcher, logger);
+        var broker = new KafkaBroker(config, clusterId, socketServer, metadata, dispatcher, metadataLog, controller, logs, logger) { ReplayedRecords = replayed, Replicas = replicas };
         BrokerLog.Started(logger, config.NodeId, clusterId, string.Join(", ", socketServer.BoundEndpoints.Select(e => $"{e.ListenerName}://{e.EndPoint}")));
         return broker;
     }
 
     /// <summary>
-    /// The image a single node starts from: this broker, registered with its advertised listeners (port 0 replaced
-    /// by the bound port), acting as controller, and no topics until the metadata log replays some.
+    /// The replayed image plus this broker, registered with its advertised listeners (port 0 replaced by the bound
+    /// port) and acting as controller: a quorum of one registers itself without a BrokerRegistration round trip.
     /// </summary>
-    private static MetadataImage InitialImage(KafkaConfig config, string clusterId, IReadOnlyList<BoundEndpoint> bound)
+    private static MetadataImage WithThisNode(MetadataImage image, KafkaConfig config, IReadOnlyList<BoundEndpoint> bound)
     {
         var endpoints = config.AdvertisedListeners
             .Select(a => new BrokerEndpoint(a.ListenerName, a.Host,
                 a.Port != 0 ? a.Port : bound.FirstOrDefault(b => b.ListenerName == a.ListenerName)?.Port ?? 0))
             .ToImmutableArray();
-        return MetadataImage.Empty(clusterId)
+        return image
             .WithBroker(new BrokerRegistration(config.NodeId, endpoints, config.BrokerRack)) with
         { ControllerId = config.NodeId };
     }
@@ -102,6 +172,11 @@ public sealed class KafkaBroker : IAsyncDisposable
         }
         BrokerLog.Stopping(_logger, NodeId);
         await _socketServer.DisposeAsync();
+        // Waiting produces and fetches are answered (as if expired) before the logs close under them.
+        Replicas?.Dispose();
+        Controller.Dispose();
+        Logs.Dispose();
+        _metadataLog.Dispose();
         BrokerLog.Stopped(_logger, NodeId);
     }
 }
@@ -120,4 +195,7 @@ internal static partial class BrokerLog
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Node {NodeId} shut down")]
     public static partial void Stopped(ILogger logger, int nodeId);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Loaded metadata: {Topics} topics, {Partitions} partitions; replayed {Records} log records after the snapshot in {ElapsedMs} ms")]
+    public static partial void MetadataLoaded(ILogger logger, int topics, int partitions, long records, long elapsedMs);
 }

@@ -32,4 +32,13 @@ public static class TopicName
 
     /// <summary>Kafka's internal topics, reported with is_internal in Metadata.</summary>
     public static bool IsInternal(string name) => name is "__consumer_offsets" or "__transaction_state" or "__share_group_state";
+
+    /// <summary>True when the name holds '.' or '_', which Kafka's metric names cannot tell apart.</summary>
+    public static bool HasCollisionChars(string name) => name.Contains('.') || name.Contains('_');
+
+    /// <summary>Kafka's <c>Topic.unifyCollisionChars</c>: '.' replaced by '_'.</summary>
+    public static string UnifyCollisionChars(string name) => name.Replace('.', '_');
+
+    /// <summary>The metadata log's own topic name.</summary>
+    public const string ClusterMetadata = "__cluster_metadata";
 }

@@ -1,4 +1,5 @@
 using Samsa.Metadata;
+using Samsa.Metadata.Image;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
 

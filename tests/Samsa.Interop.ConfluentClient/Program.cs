@@ -4,7 +4,11 @@ using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 
 // Usage: Samsa.Interop.ConfluentClient <command> <bootstrap-servers> [args]
-//   metadata   prints the cluster as Confluent.Kafka's AdminClient.GetMetadata sees it, as one JSON line
+//   metadata                        prints the cluster as Confluent.Kafka's AdminClient.GetMetadata sees it, as one JSON line
+//   produce TOPIC COMPRESSION       reads JSON-line messages from stdin and produces them with acks=all
+//   consume TOPIC COUNT             prints COUNT messages from the beginning of partition 0 as JSON lines
+//   admin                           runs every topics/configs admin call and each error case, printing results and error codes as JSON
+// A message line: {"key": b64|null, "value": b64|null, "headers": [[name, b64]], "timestamp": ms|null}.
 //
 // Confluent.Kafka's default native library needs libsasl2.so.3, which Debian 12 lacks; .NET would then
 // silently fall back to the system's old librdkafka. Load the package's CentOS 8 build explicitly and
@@ -53,7 +57,87 @@ switch (args[0])
             }));
             return 0;
         }
+    case "produce":
+        {
+            var config = new ProducerConfig
+            {
+                BootstrapServers = bootstrap,
+                Acks = Acks.All,
+                CompressionType = Enum.Parse<CompressionType>(args[3], ignoreCase: true),
+                MessageMaxBytes = 4_000_000,
+                LingerMs = 5,
+            };
+            using var producer = new ProducerBuilder<byte[]?, byte[]?>(config).Build();
+            var count = 0;
+            while (Console.ReadLine() is { } line)
+            {
+                var m = JsonSerializer.Deserialize<WireMessage>(line)!;
+                var message = new Message<byte[]?, byte[]?> { Key = Decode(m.key), Value = Decode(m.value), Headers = [] };
+                foreach (var h in m.headers)
+                {
+                    message.Headers.Add(h[0], Decode(h[1]));
+                }
+                if (m.timestamp is { } ts)
+                {
+                    message.Timestamp = new Timestamp(ts, TimestampType.CreateTime);
+                }
+                await producer.ProduceAsync(args[2], message);
+                count++;
+            }
+            producer.Flush(TimeSpan.FromSeconds(30));
+            Console.WriteLine(JsonSerializer.Serialize(new { produced = count }));
+            return 0;
+        }
+    case "consume":
+        {
+            var config = new ConsumerConfig
+            {
+                BootstrapServers = bootstrap,
+                GroupId = "samsa-interop-unused",
+                EnableAutoCommit = false,
+                MaxPartitionFetchBytes = 4_000_000,
+                FetchMaxBytes = 8_000_000,
+            };
+            using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
+            consumer.Assign(new TopicPartitionOffset(args[2], 0, Offset.Beginning));
+            var want = int.Parse(args[3]);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            for (var seen = 0; seen < want && DateTime.UtcNow < deadline;)
+            {
+                var result = consumer.Consume(TimeSpan.FromSeconds(1));
+                if (result is null || result.IsPartitionEOF)
+                {
+                    continue;
+                }
+                Console.WriteLine(JsonSerializer.Serialize(new WireMessage(
+                    Encode(result.Message.Key), Encode(result.Message.Value),
+                    [.. (result.Message.Headers ?? []).Select(h => new[] { h.Key, Encode(h.GetValueBytes()) })],
+                    result.Message.Timestamp.UnixTimestampMs) { partition = result.Partition.Value, offset = result.Offset.Value }));
+                seen++;
+            }
+            consumer.Close();
+            return 0;
+        }
+    case "admin":
+        {
+            using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap, SocketTimeoutMs = 10000 }).Build();
+            Console.WriteLine(JsonSerializer.Serialize(await AdminScenario.RunAsync(admin)));
+            return 0;
+        }
     default:
         Console.Error.WriteLine($"error: unknown command {args[0]}");
         return 2;
 }
+
+static byte[]? Decode(string? b64) => b64 is null ? null : Convert.FromBase64String(b64);
+
+static string? Encode(byte[]? bytes) => bytes is null ? null : Convert.ToBase64String(bytes);
+
+#pragma warning disable IDE1006 // JSON field names shared with the Python clients
+internal sealed record WireMessage(string? key, string? value, string?[][] headers, long? timestamp)
+{
+    public int partition { get; init; }
+
+    public long offset { get; init; }
+}
+#pragma warning restore IDE1006

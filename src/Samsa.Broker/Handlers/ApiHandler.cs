@@ -14,6 +14,19 @@ public sealed class RequestContext(ConnectionContext connection, RequestHeader h
     public ApiKey ApiKey => (ApiKey)Header.RequestApiKey;
 
     public short ApiVersion => Header.RequestApiVersion;
+
+    private List<IDisposable>? _resources;
+
+    /// <summary>Keeps <paramref name="resource"/> (a pooled buffer the response points into) alive until the response is written.</summary>
+    public void Attach(IDisposable resource) => (_resources ??= []).Add(resource);
+
+    /// <summary>Hands the attached resources to whoever writes the response; the context forgets them.</summary>
+    internal List<IDisposable>? DetachResources()
+    {
+        var resources = _resources;
+        _resources = null;
+        return resources;
+    }
 }
 
 /// <summary>

@@ -1,4 +1,6 @@
 using Samsa.Metadata;
+using Samsa.Metadata.Controller;
+using Samsa.Metadata.Image;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
 
@@ -12,12 +14,14 @@ namespace Samsa.Broker.Handlers;
 /// <item>cluster_id from v2, controller_id from v1 (in KRaft, Kafka reports a live broker; here this node).</item>
 /// <item>topic_id from v10. Topic ids in requests only from v12 (Kafka rejects them, and null names, below v12
 /// with INVALID_REQUEST); an unknown id gets UNKNOWN_TOPIC_ID.</item>
-/// <item>Illegal names get INVALID_TOPIC_EXCEPTION; unknown names UNKNOWN_TOPIC_OR_PARTITION. Auto topic
-/// creation is not built yet (docs/UNSUPPORTED.md), so allow_auto_topic_creation has no effect.</item>
+/// <item>Illegal names get INVALID_TOPIC_EXCEPTION; unknown names UNKNOWN_TOPIC_OR_PARTITION, unless
+/// <c>auto.create.topics.enable</c> is true and the request allows it (always below v4, the flag from v4): then
+/// the topic is created through the controller with <c>num.partitions</c> and <c>default.replication.factor</c>
+/// and, as in Kafka, answered LEADER_NOT_AVAILABLE so the client asks again. Internal topics are never auto-created.</item>
 /// <item>Authorized operations fields stay at their default (-2147483648): there is no authorizer yet.</item>
 /// </list>
 /// </summary>
-public sealed class MetadataHandler(MetadataCache metadata) : ApiHandler<MetadataRequest, MetadataResponse>
+public sealed class MetadataHandler(MetadataCache metadata, QuorumController? controller = null, bool autoCreateTopicsEnable = false) : ApiHandler<MetadataRequest, MetadataResponse>
 {
     public override ApiKey ApiKey => ApiKey.Metadata;
 
@@ -25,14 +29,28 @@ public sealed class MetadataHandler(MetadataCache metadata) : ApiHandler<Metadat
 
     public override short MaxVersion => 12;
 
-    protected override ValueTask<MetadataResponse?> HandleAsync(RequestContext context, MetadataRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<MetadataResponse?> HandleAsync(RequestContext context, MetadataRequest request, CancellationToken cancellationToken)
     {
         var version = context.ApiVersion;
         var image = metadata.Current;
         var allTopics = request.Topics is null || (version == 0 && request.Topics.Count == 0);
         if (!allTopics && version < 12 && request.Topics!.Any(t => t.Name is null || !t.TopicId.IsZero))
         {
-            return ValueTask.FromResult<MetadataResponse?>(ErrorResponse(context, request, ErrorCode.InvalidRequest));
+            return ErrorResponse(context, request, ErrorCode.InvalidRequest);
+        }
+        var created = new HashSet<string>(StringComparer.Ordinal);
+        if (!allTopics && controller is not null && autoCreateTopicsEnable && (version < 4 || request.AllowAutoTopicCreation))
+        {
+            var missing = request.Topics!
+                .Where(t => t.Name is not null && !image.Topics.ContainsKey(t.Name) && TopicName.Validate(t.Name) is null && !TopicName.IsInternal(t.Name))
+                .Select(t => t.Name!).Distinct(StringComparer.Ordinal).ToList();
+            if (missing.Count > 0)
+            {
+                var create = new CreateTopicsRequest();
+                create.Topics.AddRange(missing.Select(n => new CreateTopicsRequest.CreatableTopic { Name = n, NumPartitions = -1, ReplicationFactor = -1 }));
+                var result = await controller.CreateTopicsAsync(create, cancellationToken);
+                created.UnionWith(result.Topics.Where(t => t.ErrorCode == 0).Select(t => t.Name));
+            }
         }
 
         var response = new MetadataResponse
@@ -52,10 +70,12 @@ public sealed class MetadataHandler(MetadataCache metadata) : ApiHandler<Metadat
         {
             foreach (var requested in request.Topics!)
             {
-                response.Topics.Add(DescribeRequested(image, requested));
+                response.Topics.Add(requested.Name is not null && created.Contains(requested.Name)
+                    ? new MetadataResponse.MetadataResponseTopic { ErrorCode = (short)ErrorCode.LeaderNotAvailable, Name = requested.Name }
+                    : DescribeRequested(image, requested));
             }
         }
-        return ValueTask.FromResult<MetadataResponse?>(response);
+        return response;
     }
 
     protected override MetadataResponse ErrorResponse(RequestContext context, MetadataRequest request, ErrorCode error)

@@ -91,13 +91,32 @@ public sealed class RequestDispatcher : IRequestHandler
         {
             response = await handler.HandleAsync(context, body, cancellationToken);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException and not InvalidRequestException)
         {
             // One request failed; its client gets an error response and the connection carries on (STYLE 17).
             RequestLog.HandlerFailed(_logger, apiKey, apiVersion, header.CorrelationId, connection.ConnectionId, e);
+            DisposeAll(context.DetachResources());
             response = handler.ErrorResponse(context, body, ErrorCode.UnknownServerError);
         }
-        return response is null ? null : new ResponseFrame(header.CorrelationId, response, apiVersion);
+        catch
+        {
+            DisposeAll(context.DetachResources());
+            throw;
+        }
+        if (response is null)
+        {
+            DisposeAll(context.DetachResources());
+            return null;
+        }
+        return new ResponseFrame(header.CorrelationId, response, apiVersion).WithResources(context.DetachResources());
+    }
+
+    private static void DisposeAll(List<IDisposable>? resources)
+    {
+        foreach (var resource in resources ?? [])
+        {
+            resource.Dispose();
+        }
     }
 }
 

@@ -5,8 +5,10 @@ using Samsa.Protocol.Messages;
 namespace Samsa.Broker.Handlers;
 
 /// <summary>A response header and body at their versions, measured once and written into the frame the connection provides.</summary>
-internal sealed class ResponseFrame : IResponseFrame
+internal sealed class ResponseFrame : IResponseFrame, IDisposable
 {
+    private List<IDisposable>? _resources;
+
     private readonly ResponseHeader _header;
     private readonly short _headerVersion;
     private readonly IApiMessage _body;
@@ -27,6 +29,22 @@ internal sealed class ResponseFrame : IResponseFrame
     }
 
     public int Size { get; }
+
+    /// <summary>Resources (pooled record buffers) the body points into, released after <see cref="Write"/>.</summary>
+    public ResponseFrame WithResources(List<IDisposable>? resources)
+    {
+        _resources = resources;
+        return this;
+    }
+
+    public void Dispose()
+    {
+        foreach (var resource in _resources ?? [])
+        {
+            resource.Dispose();
+        }
+        _resources = null;
+    }
 
     public void Write(Span<byte> destination)
     {

@@ -157,11 +157,19 @@ internal sealed class KafkaConnection
         {
             return;
         }
-        var size = response.Size;
-        var span = writer.GetSpan(SizePrefixLength + size);
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(span, size);
-        response.Write(span.Slice(SizePrefixLength, size));
-        writer.Advance(SizePrefixLength + size);
+        try
+        {
+            var size = response.Size;
+            var span = writer.GetSpan(SizePrefixLength + size);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(span, size);
+            response.Write(span.Slice(SizePrefixLength, size));
+            writer.Advance(SizePrefixLength + size);
+        }
+        finally
+        {
+            // A response may hold pooled buffers (fetched records); they go back once its bytes are in the pipe.
+            (response as IDisposable)?.Dispose();
+        }
         var flush = await writer.FlushAsync(cancellationToken);
         if (flush.IsCompleted)
         {

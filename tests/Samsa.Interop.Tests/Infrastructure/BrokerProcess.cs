@@ -42,10 +42,14 @@ public sealed class BrokerProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static async Task<BrokerProcess> StartAsync(IDictionary<string, string>? extraConfig = null)
+    /// <summary>When false, disposing leaves the data directory for a restarted broker.</summary>
+    public bool DeleteOnDispose { get; set; } = true;
+
+    /// <summary>Starts a broker; pass the directory and port of a killed one to restart it on the same data.</summary>
+    public static async Task<BrokerProcess> StartAsync(IDictionary<string, string>? extraConfig = null, string? reuseDirectory = null, int? reusePort = null)
     {
-        var directory = System.IO.Directory.CreateTempSubdirectory("samsa-broker-").FullName;
-        var port = FreePort();
+        var directory = reuseDirectory ?? System.IO.Directory.CreateTempSubdirectory("samsa-broker-").FullName;
+        var port = reusePort ?? FreePort();
         var config = new Dictionary<string, string>
         {
             ["node.id"] = "1",
@@ -123,6 +127,18 @@ public sealed class BrokerProcess : IAsyncDisposable
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
     }
 
+    /// <summary>SIGKILL to the server process itself (not the timeout wrapper): no shutdown code runs.</summary>
+    public async Task KillAsync()
+    {
+        var children = File.ReadAllText($"/proc/{_process.Id}/task/{_process.Id}/children").Trim();
+        foreach (var pid in children.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            using var kill = Process.Start("kill", ["-KILL", pid]);
+            await kill.WaitForExitAsync();
+        }
+        await _process.WaitForExitAsync();
+    }
+
     /// <summary>SIGTERM, then wait for the broker to shut down; returns its exit code.</summary>
     public async Task<int> StopAsync(TimeSpan? timeout = null)
     {
@@ -156,6 +172,10 @@ public sealed class BrokerProcess : IAsyncDisposable
             // Already killed; the failing test reports its own assertion.
         }
         _process.Dispose();
+        if (!DeleteOnDispose)
+        {
+            return;
+        }
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);

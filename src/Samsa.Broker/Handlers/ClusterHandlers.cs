@@ -1,0 +1,121 @@
+using Samsa.Metadata;
+using Samsa.Metadata.Image;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+
+namespace Samsa.Broker.Handlers;
+
+/// <summary>
+/// DescribeCluster (key 60), versions 0-1: cluster id, controller id (this node, a quorum of one), and every
+/// unfenced broker with its endpoint on the listener the request came in on. v1's endpoint_type 2 (controllers)
+/// is answered with UNSUPPORTED_VERSION, as a Kafka broker listener does. No authorizer: authorized
+/// operations stay at -2147483648.
+/// </summary>
+public sealed class DescribeClusterHandler(MetadataCache metadata) : ApiHandler<DescribeClusterRequest, DescribeClusterResponse>
+{
+    public override ApiKey ApiKey => ApiKey.DescribeCluster;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 1;
+
+    protected override ValueTask<DescribeClusterResponse?> HandleAsync(RequestContext context, DescribeClusterRequest request, CancellationToken cancellationToken)
+    {
+        if (request.EndpointType != 1)
+        {
+            return ValueTask.FromResult<DescribeClusterResponse?>(new DescribeClusterResponse
+            {
+                ErrorCode = (short)ErrorCode.UnsupportedVersion,
+                ErrorMessage = "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER",
+                EndpointType = request.EndpointType,
+            });
+        }
+        var image = metadata.Current;
+        var response = new DescribeClusterResponse { ClusterId = image.ClusterId, ControllerId = image.ControllerId, EndpointType = 1 };
+        foreach (var broker in image.Brokers.Values)
+        {
+            if (!broker.Fenced && broker.Endpoint(context.Connection.ListenerName) is { } endpoint)
+            {
+                response.Brokers.Add(new DescribeClusterResponse.DescribeClusterBroker { BrokerId = broker.NodeId, Host = endpoint.Host, Port = endpoint.Port, Rack = broker.Rack });
+            }
+        }
+        return ValueTask.FromResult<DescribeClusterResponse?>(response);
+    }
+
+    protected override DescribeClusterResponse ErrorResponse(RequestContext context, DescribeClusterRequest request, ErrorCode error) => new() { ErrorCode = (short)error };
+}
+
+/// <summary>
+/// DescribeTopicPartitions (key 75), version 0 (KIP-966): topics by name (empty list = all, in name order) with
+/// partitions, ISR, eligible leader replicas and last known ELR, paged by <c>response_partition_limit</c> and a
+/// cursor. Unknown names: UNKNOWN_TOPIC_OR_PARTITION; illegal names: INVALID_TOPIC_EXCEPTION.
+/// </summary>
+public sealed class DescribeTopicPartitionsHandler(MetadataCache metadata) : ApiHandler<DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse>
+{
+    public override ApiKey ApiKey => ApiKey.DescribeTopicPartitions;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 0;
+
+    protected override ValueTask<DescribeTopicPartitionsResponse?> HandleAsync(RequestContext context, DescribeTopicPartitionsRequest request, CancellationToken cancellationToken)
+    {
+        var image = metadata.Current;
+        var response = new DescribeTopicPartitionsResponse();
+        var names = request.Topics.Count == 0
+            ? image.Topics.Keys.ToList()
+            : request.Topics.Select(t => t.Name).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var cursor = request.Cursor;
+        var budget = Math.Max(1, request.ResponsePartitionLimit);
+        foreach (var name in names)
+        {
+            if (cursor is not null && string.CompareOrdinal(name, cursor.TopicName) < 0)
+            {
+                continue;
+            }
+            if (TopicName.Validate(name) is not null)
+            {
+                response.Topics.Add(new DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic { Name = name, ErrorCode = (short)ErrorCode.InvalidTopicException });
+                continue;
+            }
+            if (!image.Topics.TryGetValue(name, out var topic))
+            {
+                response.Topics.Add(new DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic { Name = name, ErrorCode = (short)ErrorCode.UnknownTopicOrPartition });
+                continue;
+            }
+            var first = cursor is not null && cursor.TopicName == name ? cursor.PartitionIndex : 0;
+            var described = new DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic { Name = name, TopicId = topic.TopicId, IsInternal = topic.IsInternal };
+            response.Topics.Add(described);
+            for (var p = first; p < topic.Partitions.Length; p++)
+            {
+                if (budget == 0)
+                {
+                    response.NextCursor = new DescribeTopicPartitionsResponse.Cursor { TopicName = name, PartitionIndex = p };
+                    return ValueTask.FromResult<DescribeTopicPartitionsResponse?>(response);
+                }
+                described.Partitions.Add(Describe(topic.Partitions[p]));
+                budget--;
+            }
+            cursor = null;
+        }
+        return ValueTask.FromResult<DescribeTopicPartitionsResponse?>(response);
+    }
+
+    private static DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartition Describe(PartitionImage partition) => new()
+    {
+        ErrorCode = (short)(partition.Leader < 0 ? ErrorCode.LeaderNotAvailable : ErrorCode.None),
+        PartitionIndex = partition.PartitionIndex,
+        LeaderId = partition.Leader,
+        LeaderEpoch = partition.LeaderEpoch,
+        ReplicaNodes = [.. partition.Replicas],
+        IsrNodes = [.. partition.Isr],
+        EligibleLeaderReplicas = [.. partition.EligibleLeaderReplicas],
+        LastKnownElr = [.. partition.LastKnownElr],
+        OfflineReplicas = [.. partition.OfflineReplicas],
+    };
+
+    protected override DescribeTopicPartitionsResponse ErrorResponse(RequestContext context, DescribeTopicPartitionsRequest request, ErrorCode error) => new()
+    {
+        Topics = request.Topics.Select(t => new DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic { Name = t.Name, ErrorCode = (short)error }).ToList(),
+    };
+}

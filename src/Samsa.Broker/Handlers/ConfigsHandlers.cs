@@ -1,0 +1,142 @@
+using System.Globalization;
+using Samsa.Broker.Config;
+using Samsa.Metadata;
+using Samsa.Metadata.Controller;
+using Samsa.Metadata.Image;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+
+namespace Samsa.Broker.Handlers;
+
+/// <summary>
+/// DescribeConfigs (key 32), versions 0-4, for TOPIC (2) and BROKER (4) resources.
+/// <list type="bullet">
+/// <item>Every topic config with its effective value and source (dynamic topic, dynamic broker, dynamic default,
+/// static broker, default); v0 reports is_default instead of the source.</item>
+/// <item>Broker resources: this node's id or "" (the cluster-wide default); passwords are sensitive with null values.</item>
+/// <item>Synonyms when asked (v1+), the config type (v3+), documentation always null.</item>
+/// <item>Unknown topic: UNKNOWN_TOPIC_OR_PARTITION; another broker's id or another resource type: INVALID_REQUEST.</item>
+/// </list>
+/// </summary>
+public sealed class DescribeConfigsHandler(MetadataCache metadata, ConfigDescriber describer, int nodeId) : ApiHandler<DescribeConfigsRequest, DescribeConfigsResponse>
+{
+    public override ApiKey ApiKey => ApiKey.DescribeConfigs;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 4;
+
+    protected override ValueTask<DescribeConfigsResponse?> HandleAsync(RequestContext context, DescribeConfigsRequest request, CancellationToken cancellationToken)
+    {
+        var image = metadata.Current;
+        var response = new DescribeConfigsResponse();
+        foreach (var resource in request.Resources)
+        {
+            var result = new DescribeConfigsResponse.DescribeConfigsResult { ResourceType = resource.ResourceType, ResourceName = resource.ResourceName, ErrorMessage = null };
+            response.Results.Add(result);
+            IEnumerable<ConfigDescriber.Entry>? entries = null;
+            switch ((ConfigResourceType)resource.ResourceType)
+            {
+                case ConfigResourceType.Topic when TopicName.Validate(resource.ResourceName) is { } invalid:
+                    (result.ErrorCode, result.ErrorMessage) = ((short)ErrorCode.InvalidTopicException, invalid);
+                    break;
+                case ConfigResourceType.Topic when !image.Topics.ContainsKey(resource.ResourceName):
+                    (result.ErrorCode, result.ErrorMessage) = ((short)ErrorCode.UnknownTopicOrPartition, $"The topic '{resource.ResourceName}' does not exist.");
+                    break;
+                case ConfigResourceType.Topic:
+                    entries = describer.DescribeTopic(image, resource.ResourceName);
+                    break;
+                case ConfigResourceType.Broker when resource.ResourceName.Length > 0 && resource.ResourceName != nodeId.ToString(CultureInfo.InvariantCulture):
+                    (result.ErrorCode, result.ErrorMessage) = ((short)ErrorCode.InvalidRequest,
+                        $"Unexpected broker id, expected {nodeId} or empty string, but received {resource.ResourceName}");
+                    break;
+                case ConfigResourceType.Broker:
+                    entries = describer.DescribeBroker(image, resource.ResourceName);
+                    break;
+                default:
+                    (result.ErrorCode, result.ErrorMessage) = ((short)ErrorCode.InvalidRequest, $"Unsupported resource type {resource.ResourceType}");
+                    break;
+            }
+            if (entries is null)
+            {
+                continue;
+            }
+            var keys = resource.ConfigurationKeys is { Count: > 0 } wanted ? wanted.ToHashSet(StringComparer.Ordinal) : null;
+            foreach (var entry in entries)
+            {
+                if (keys is null || keys.Contains(entry.Name))
+                {
+                    result.Configs.Add(ConfigDescriber.ToResult(entry, context.ApiVersion, request.IncludeSynonyms));
+                }
+            }
+        }
+        return ValueTask.FromResult<DescribeConfigsResponse?>(response);
+    }
+
+    protected override DescribeConfigsResponse ErrorResponse(RequestContext context, DescribeConfigsRequest request, ErrorCode error) => new()
+    {
+        Results = request.Resources.Select(r => new DescribeConfigsResponse.DescribeConfigsResult
+        {
+            ErrorCode = (short)error,
+            ErrorMessage = null,
+            ResourceType = r.ResourceType,
+            ResourceName = r.ResourceName,
+        }).ToList(),
+    };
+}
+
+/// <summary>
+/// IncrementalAlterConfigs (key 44), versions 0-1: SET, DELETE, APPEND and SUBTRACT on topic configs and dynamic
+/// broker configs (per broker, or the cluster default with an empty name). Values are validated against
+/// Kafka's type and range; a bad or unknown key is INVALID_CONFIG with a message naming it. Changes reach live
+/// partition logs as soon as they are committed.
+/// </summary>
+public sealed class IncrementalAlterConfigsHandler(QuorumController controller) : ApiHandler<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>
+{
+    public override ApiKey ApiKey => ApiKey.IncrementalAlterConfigs;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 1;
+
+    protected override async ValueTask<IncrementalAlterConfigsResponse?> HandleAsync(RequestContext context, IncrementalAlterConfigsRequest request, CancellationToken cancellationToken) =>
+        await controller.IncrementalAlterConfigsAsync(request, cancellationToken);
+
+    protected override IncrementalAlterConfigsResponse ErrorResponse(RequestContext context, IncrementalAlterConfigsRequest request, ErrorCode error) => new()
+    {
+        Responses = request.Resources.Select(r => new IncrementalAlterConfigsResponse.AlterConfigsResourceResponse
+        {
+            ErrorCode = (short)error,
+            ErrorMessage = null,
+            ResourceType = r.ResourceType,
+            ResourceName = r.ResourceName,
+        }).ToList(),
+    };
+}
+
+/// <summary>
+/// AlterConfigs (key 33), versions 0-2: the legacy call that replaces a resource's whole dynamic config set;
+/// keys not named are removed. Validation as for IncrementalAlterConfigs.
+/// </summary>
+public sealed class AlterConfigsHandler(QuorumController controller) : ApiHandler<AlterConfigsRequest, AlterConfigsResponse>
+{
+    public override ApiKey ApiKey => ApiKey.AlterConfigs;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 2;
+
+    protected override async ValueTask<AlterConfigsResponse?> HandleAsync(RequestContext context, AlterConfigsRequest request, CancellationToken cancellationToken) =>
+        await controller.AlterConfigsAsync(request, cancellationToken);
+
+    protected override AlterConfigsResponse ErrorResponse(RequestContext context, AlterConfigsRequest request, ErrorCode error) => new()
+    {
+        Responses = request.Resources.Select(r => new AlterConfigsResponse.AlterConfigsResourceResponse
+        {
+            ErrorCode = (short)error,
+            ErrorMessage = null,
+            ResourceType = r.ResourceType,
+            ResourceName = r.ResourceName,
+        }).ToList(),
+    };
+}

@@ -1,0 +1,261 @@
+using Samsa.Broker.Replication;
+using Samsa.Metadata.Image;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+using Samsa.Protocol.Records;
+using Samsa.Storage;
+using static Samsa.Protocol.Messages.FetchResponse;
+
+namespace Samsa.Broker.Handlers;
+
+/// <summary>
+/// Fetch (key 1), versions 4-17 (the versions that carry v2 record batches), consumer side.
+/// <list type="bullet">
+/// <item>Long poll: when fewer than <c>min_bytes</c> are readable the fetch waits in the purgatory, watched on its
+/// partitions, and the append that makes enough bytes readable completes it; otherwise it is answered at
+/// <c>max_wait_ms</c> with what there is.</item>
+/// <item>Limits: <c>max_bytes</c> over the response and <c>partition_max_bytes</c> per partition, except that the
+/// first batch found is always returned whole, however large (KIP-74).</item>
+/// <item>Isolation: read_uncommitted reads to the high watermark, read_committed to the last stable offset (equal
+/// to it until transactions exist; aborted_transactions is then an empty list, and null for read_uncommitted).</item>
+/// <item>Sessions (v7+, KIP-227): full and incremental fetches, forgotten topics, FETCH_SESSION_ID_NOT_FOUND,
+/// INVALID_FETCH_SESSION_EPOCH; an incremental response lists only partitions with news (records, a moved
+/// high watermark or log start offset, an error).</item>
+/// <item>Topic ids (v13+): topics are named by id; an unknown id answers UNKNOWN_TOPIC_ID.</item>
+/// <item>Records go from the segment file into a pooled buffer and out unchanged; they are never decoded.</item>
+/// </list>
+/// Follower fetches (replica id >= 0) arrive with replication.
+/// </summary>
+public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata, FetchSessionCache sessions) : ApiHandler<FetchRequest, FetchResponse>
+{
+    public override ApiKey ApiKey => ApiKey.Fetch;
+
+    public override short MinVersion => 4;
+
+    public override short MaxVersion => 17;
+
+    private sealed record Target(string Topic, Uuid TopicId, int Partition, long FetchOffset, int MaxBytes, int CurrentLeaderEpoch, CachedPartition? Cached);
+
+    protected override async ValueTask<FetchResponse?> HandleAsync(RequestContext context, FetchRequest request, CancellationToken cancellationToken)
+    {
+        var version = context.ApiVersion;
+        var image = metadata.Current;
+        var (error, session, incremental, targets) = ResolveSession(request, version, image);
+        if (error != ErrorCode.None)
+        {
+            return new FetchResponse { ErrorCode = (short)error, SessionId = 0 };
+        }
+        var isolation = request.IsolationLevel == 1 ? FetchIsolation.TxnCommitted : FetchIsolation.HighWatermark;
+
+        if (request.MaxWaitMs > 0 && targets.Count > 0 && ReadableBytes(image, targets, isolation) < request.MinBytes)
+        {
+            var waiting = new DelayedFetch(TimeSpan.FromMilliseconds(request.MaxWaitMs), request.MinBytes, () => ReadableBytes(metadata.Current, targets, isolation));
+            var keys = targets.Select(t => new Samsa.Storage.Checkpoints.TopicPartition(t.Topic, t.Partition)).Distinct().ToList();
+            replicas.FetchPurgatory.TryCompleteElseWatch(waiting, keys);
+            await waiting.Completion.WaitAsync(cancellationToken);
+            image = metadata.Current;
+        }
+
+        var response = new FetchResponse { SessionId = session?.Id ?? 0 };
+        var remaining = request.MaxBytes;
+        var anyRecords = false;
+        FetchableTopicResponse? current = null;
+        foreach (var target in targets)
+        {
+            var data = ReadPartition(context, image, target, isolation, ref remaining, ref anyRecords);
+            if (incremental && !HasNews(target.Cached!, data))
+            {
+                continue;
+            }
+            if (target.Cached is { } cached)
+            {
+                cached.SentHighWatermark = data.HighWatermark;
+                cached.SentLogStartOffset = data.LogStartOffset;
+            }
+            if (current is null || current.Topic != target.Topic || current.TopicId != target.TopicId)
+            {
+                current = new FetchableTopicResponse { Topic = version <= 12 ? target.Topic : "", TopicId = version >= 13 ? target.TopicId : Uuid.Zero };
+                response.Responses.Add(current);
+            }
+            current.Partitions.Add(data);
+        }
+        return response;
+    }
+
+    /// <summary>
+    /// KIP-227: works out which partitions this request reads and which session, if any, it belongs to.
+    /// Epoch 0 starts a full fetch (and a new session when a slot is free), -1 is a sessionless full fetch that
+    /// also closes the named session, anything else continues the named session incrementally.
+    /// </summary>
+    private (ErrorCode Error, FetchSession? Session, bool Incremental, List<Target> Targets) ResolveSession(FetchRequest request, short version, MetadataImage image)
+    {
+        var requested = new List<Target>();
+        foreach (var topic in request.Topics)
+        {
+            var name = version >= 13 ? image.TopicNamesById.GetValueOrDefault(topic.TopicId, "") : topic.Topic;
+            var id = version >= 13 ? topic.TopicId : image.Topics.TryGetValue(topic.Topic, out var t) ? t.TopicId : Uuid.Zero;
+            foreach (var p in topic.Partitions)
+            {
+                requested.Add(new Target(name, id, p.Partition, p.FetchOffset, p.PartitionMaxBytes, p.CurrentLeaderEpoch, null));
+            }
+        }
+        if (version < 7 || request.SessionEpoch == -1)
+        {
+            if (version >= 7 && request.SessionId != 0)
+            {
+                sessions.Remove(request.SessionId);
+            }
+            return (ErrorCode.None, null, false, requested);
+        }
+        if (request.SessionEpoch == 0)
+        {
+            if (request.SessionId != 0)
+            {
+                sessions.Remove(request.SessionId);
+            }
+            var created = requested.Count > 0 ? sessions.TryCreate() : null;
+            if (created is null)
+            {
+                return (ErrorCode.None, null, false, requested);
+            }
+            lock (created)
+            {
+                return (ErrorCode.None, created, false, Update(created, requested, []));
+            }
+        }
+        var session = sessions.Get(request.SessionId);
+        if (session is null)
+        {
+            return (ErrorCode.FetchSessionIdNotFound, null, false, []);
+        }
+        lock (session)
+        {
+            if (session.NextEpoch != request.SessionEpoch)
+            {
+                return (ErrorCode.InvalidFetchSessionEpoch, null, false, []);
+            }
+            var forgotten = request.ForgottenTopicsData
+                .SelectMany(f => f.Partitions.Select(p => (version >= 13 ? image.TopicNamesById.GetValueOrDefault(f.TopicId, "") : f.Topic, p)))
+                .ToList();
+            var targets = Update(session, requested, forgotten);
+            session.AdvanceEpoch();
+            return (ErrorCode.None, session, true, targets);
+        }
+    }
+
+    /// <summary>Adds or updates the requested partitions in the session, drops the forgotten ones, and returns all of them in session order.</summary>
+    private static List<Target> Update(FetchSession session, List<Target> requested, List<(string Topic, int Partition)> forgotten)
+    {
+        foreach (var key in forgotten)
+        {
+            session.Partitions.Remove(key);
+        }
+        foreach (var r in requested)
+        {
+            if (!session.Partitions.TryGetValue((r.Topic, r.Partition), out var cached))
+            {
+                cached = new CachedPartition(r.Topic, r.TopicId, r.Partition);
+                session.Partitions.Add((r.Topic, r.Partition), cached);
+            }
+            cached.FetchOffset = r.FetchOffset;
+            cached.MaxBytes = r.MaxBytes;
+            cached.CurrentLeaderEpoch = r.CurrentLeaderEpoch;
+        }
+        return [.. session.Partitions.Values.Select(c => new Target(c.Topic, c.TopicId, c.Partition, c.FetchOffset, c.MaxBytes, c.CurrentLeaderEpoch, c))];
+    }
+
+    private static bool HasNews(CachedPartition cached, PartitionData data) =>
+        data.ErrorCode != 0 || data.Records is { Length: > 0 } || data.HighWatermark != cached.SentHighWatermark || data.LogStartOffset != cached.SentLogStartOffset;
+
+    /// <summary>How many bytes the targets could return now; an error counts as enough, so the fetch answers at once.</summary>
+    private long ReadableBytes(MetadataImage image, List<Target> targets, FetchIsolation isolation)
+    {
+        long total = 0;
+        foreach (var target in targets)
+        {
+            var lookup = replicas.LeaderLog(image, target.Topic, target.Partition);
+            if (lookup.Log is not { } log || LeaderEpochError(target, lookup.State!) != ErrorCode.None)
+            {
+                return long.MaxValue;
+            }
+            try
+            {
+                total += log.Read(target.FetchOffset, Math.Max(target.MaxBytes, 1), isolation).Records.Length;
+            }
+            catch (StorageException)
+            {
+                return long.MaxValue;
+            }
+        }
+        return total;
+    }
+
+    private static ErrorCode LeaderEpochError(Target target, PartitionImage state) =>
+        target.CurrentLeaderEpoch < 0 || target.CurrentLeaderEpoch == state.LeaderEpoch ? ErrorCode.None
+        : target.CurrentLeaderEpoch < state.LeaderEpoch ? ErrorCode.FencedLeaderEpoch
+        : ErrorCode.UnknownLeaderEpoch;
+
+    private PartitionData ReadPartition(RequestContext context, MetadataImage image, Target target, FetchIsolation isolation, ref int remaining, ref bool anyRecords)
+    {
+        var data = new PartitionData
+        {
+            PartitionIndex = target.Partition,
+            HighWatermark = -1,
+            LastStableOffset = -1,
+            LogStartOffset = -1,
+            AbortedTransactions = null,
+            Records = ReadOnlyMemory<byte>.Empty,
+        };
+        if (context.ApiVersion >= 13 && target.Topic.Length == 0)
+        {
+            data.ErrorCode = (short)ErrorCode.UnknownTopicId;
+            return data;
+        }
+        var lookup = replicas.LeaderLog(image, target.Topic, target.Partition);
+        if (lookup.Log is not { } log)
+        {
+            data.ErrorCode = (short)lookup.Error;
+            return data;
+        }
+        var epochError = LeaderEpochError(target, lookup.State!);
+        if (epochError != ErrorCode.None)
+        {
+            data.ErrorCode = (short)epochError;
+            return data;
+        }
+        data.HighWatermark = log.HighWatermark;
+        data.LastStableOffset = log.HighWatermark;
+        data.LogStartOffset = log.LogStartOffset;
+        if (isolation == FetchIsolation.TxnCommitted)
+        {
+            data.AbortedTransactions = [];
+        }
+        try
+        {
+            var limit = Math.Min(target.MaxBytes, Math.Max(remaining, 0));
+            // KIP-74: the first batch of the response is returned whole even beyond the limits.
+            var info = log.Read(target.FetchOffset, limit, isolation, minOneMessage: !anyRecords);
+            if (info.Records.Length > 0)
+            {
+                var buffer = new PooledBuffer(info.Records.Length);
+                context.Attach(buffer);
+                var read = info.Records.CopyTo(buffer.GetSpan(info.Records.Length));
+                buffer.Advance(read);
+                data.Records = buffer.WrittenMemory;
+                remaining -= read;
+                anyRecords = true;
+            }
+            data.HighWatermark = info.HighWatermark;
+            data.LastStableOffset = info.HighWatermark;
+            data.LogStartOffset = info.LogStartOffset;
+        }
+        catch (StorageException e)
+        {
+            data.ErrorCode = (short)e.ErrorCode;
+        }
+        return data;
+    }
+
+    protected override FetchResponse ErrorResponse(RequestContext context, FetchRequest request, ErrorCode error) =>
+        new() { ErrorCode = (short)error, SessionId = 0 };
+}

@@ -1,0 +1,110 @@
+using Samsa.Broker.Network;
+using Samsa.Broker.Replication;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+using Samsa.Storage;
+using static Samsa.Protocol.Messages.ProduceResponse;
+
+namespace Samsa.Broker.Handlers;
+
+/// <summary>
+/// Produce (key 0), versions 3-11: the versions that carry v2 record batches (magic 2); older ones are not
+/// served and not advertised.
+/// <list type="bullet">
+/// <item>acks 0: nothing is sent back; a partition error closes the connection, which is how Kafka tells an
+/// acks=0 producer something went wrong.</item>
+/// <item>acks 1: answered once the batch is in the leader's log.</item>
+/// <item>acks -1: answered when the high watermark covers the batch (at once on one node), or with
+/// REQUEST_TIMED_OUT after <c>timeout_ms</c>; NOT_ENOUGH_REPLICAS when the ISR is below
+/// <c>min.insync.replicas</c>.</item>
+/// <item>any other acks: INVALID_REQUIRED_ACKS for every partition.</item>
+/// </list>
+/// Per-partition errors are Kafka's: UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER, and the log's own
+/// refusals (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_TIMESTAMP, INVALID_RECORD).
+/// Transactional produce is not served yet (see docs/UNSUPPORTED.md).
+/// </summary>
+public sealed class ProduceHandler(ReplicaManager replicas) : ApiHandler<ProduceRequest, ProduceResponse>
+{
+    public override ApiKey ApiKey => ApiKey.Produce;
+
+    public override short MinVersion => 3;
+
+    public override short MaxVersion => 11;
+
+    protected override async ValueTask<ProduceResponse?> HandleAsync(RequestContext context, ProduceRequest request, CancellationToken cancellationToken)
+    {
+        var acks = request.Acks;
+        var response = new ProduceResponse();
+        var waiting = new List<(PartitionLog Log, long RequiredOffset, PartitionProduceResponse Answer)>();
+        var anyError = false;
+        foreach (var topic in request.TopicData)
+        {
+            var topicResponse = new TopicProduceResponse { Name = topic.Name };
+            response.Responses.Add(topicResponse);
+            foreach (var partition in topic.PartitionData)
+            {
+                var answer = new PartitionProduceResponse { Index = partition.Index, BaseOffset = -1 };
+                topicResponse.PartitionResponses.Add(answer);
+                if (acks is not (-1 or 0 or 1))
+                {
+                    answer.ErrorCode = (short)ErrorCode.InvalidRequiredAcks;
+                }
+                else if (partition.Records is not { Length: > 0 } records)
+                {
+                    answer.ErrorCode = (short)ErrorCode.InvalidRecord;
+                    answer.ErrorMessage = "Produce request carries no record batch";
+                }
+                else
+                {
+                    var result = replicas.Append(topic.Name, partition.Index, records, acks);
+                    answer.ErrorCode = (short)result.Error;
+                    answer.ErrorMessage = result.Message;
+                    if (result.Error == ErrorCode.None)
+                    {
+                        answer.BaseOffset = result.Info.FirstOffset;
+                        answer.LogAppendTimeMs = result.Info.LogAppendTime;
+                        answer.LogStartOffset = result.Info.LogStartOffset;
+                        if (acks == -1)
+                        {
+                            waiting.Add((result.Log!, result.Info.LastOffset + 1, answer));
+                        }
+                    }
+                }
+                anyError |= answer.ErrorCode != 0;
+            }
+        }
+
+        if (acks == 0)
+        {
+            if (anyError)
+            {
+                throw new InvalidRequestException("Closing connection: an acks=0 produce failed on at least one partition");
+            }
+            return null;
+        }
+        if (waiting.Count > 0)
+        {
+            var delayed = new DelayedProduce(TimeSpan.FromMilliseconds(Math.Max(0, request.TimeoutMs)), [.. waiting.Select(w => (w.Log, w.RequiredOffset))]);
+            replicas.ProducePurgatory.TryCompleteElseWatch(delayed, [.. waiting.Select(w => w.Log.TopicPartition).Distinct()]);
+            await delayed.Completion.WaitAsync(cancellationToken);
+            foreach (var (log, required, answer) in waiting)
+            {
+                if (log.HighWatermark < required)
+                {
+                    answer.ErrorCode = (short)ErrorCode.RequestTimedOut;
+                    answer.BaseOffset = -1;
+                }
+            }
+        }
+        return response;
+    }
+
+    protected override ProduceResponse ErrorResponse(RequestContext context, ProduceRequest request, ErrorCode error) => new()
+    {
+        Responses = request.TopicData.Select(t => new TopicProduceResponse
+        {
+            Name = t.Name,
+            PartitionResponses = t.PartitionData.Select(p => new PartitionProduceResponse { Index = p.Index, ErrorCode = (short)error, BaseOffset = -1 }).ToList(),
+        }).ToList(),
+    };
+}

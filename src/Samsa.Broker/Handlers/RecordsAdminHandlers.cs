@@ -1,0 +1,162 @@
+using Samsa.Broker.Log;
+using Samsa.Metadata.Image;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+using Samsa.Storage;
+
+namespace Samsa.Broker.Handlers;
+
+/// <summary>
+/// DeleteRecords (key 21), versions 0-2: moves each partition's log start offset up to the requested offset
+/// (-1 means the high watermark) and answers the new low watermark. An offset above the high watermark is
+/// OFFSET_OUT_OF_RANGE; an unknown partition UNKNOWN_TOPIC_OR_PARTITION; a partition this node does not lead
+/// NOT_LEADER_OR_FOLLOWER.
+/// </summary>
+public sealed class DeleteRecordsHandler(MetadataCache metadata, BrokerLogManager logs) : ApiHandler<DeleteRecordsRequest, DeleteRecordsResponse>
+{
+    public override ApiKey ApiKey => ApiKey.DeleteRecords;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 2;
+
+    protected override ValueTask<DeleteRecordsResponse?> HandleAsync(RequestContext context, DeleteRecordsRequest request, CancellationToken cancellationToken)
+    {
+        var image = metadata.Current;
+        var response = new DeleteRecordsResponse();
+        foreach (var topic in request.Topics)
+        {
+            var result = new DeleteRecordsResponse.DeleteRecordsTopicResult { Name = topic.Name };
+            response.Topics.Add(result);
+            foreach (var partition in topic.Partitions)
+            {
+                var p = new DeleteRecordsResponse.DeleteRecordsPartitionResult { PartitionIndex = partition.PartitionIndex, LowWatermark = -1 };
+                result.Partitions.Add(p);
+                var (log, error) = RecordsAdmin.Find(image, logs, topic.Name, partition.PartitionIndex);
+                if (log is null)
+                {
+                    p.ErrorCode = (short)error;
+                    continue;
+                }
+                var target = partition.Offset == -1 ? log.HighWatermark : partition.Offset;
+                if (target < 0 || target > log.HighWatermark)
+                {
+                    p.ErrorCode = (short)ErrorCode.OffsetOutOfRange;
+                    continue;
+                }
+                try
+                {
+                    p.LowWatermark = log.DeleteRecordsBefore(target);
+                }
+                catch (StorageException e)
+                {
+                    p.ErrorCode = (short)e.ErrorCode;
+                }
+            }
+        }
+        return ValueTask.FromResult<DeleteRecordsResponse?>(response);
+    }
+
+    protected override DeleteRecordsResponse ErrorResponse(RequestContext context, DeleteRecordsRequest request, ErrorCode error) => new()
+    {
+        Topics = request.Topics.Select(t => new DeleteRecordsResponse.DeleteRecordsTopicResult
+        {
+            Name = t.Name,
+            Partitions = t.Partitions.Select(p => new DeleteRecordsResponse.DeleteRecordsPartitionResult { PartitionIndex = p.PartitionIndex, LowWatermark = -1, ErrorCode = (short)error }).ToList(),
+        }).ToList(),
+    };
+}
+
+/// <summary>
+/// ListOffsets (key 2), versions 0-10, answered from the partition logs: -1 latest (the high watermark; the last
+/// stable offset under read_committed, equal without transactions), -2 earliest, -3 the offset of the largest
+/// timestamp (v7+), -4 earliest local (v8+, the log start offset without tiered storage), -5 latest tiered
+/// (v9+, -1: nothing is tiered), otherwise the first offset with a timestamp at or after the one asked.
+/// v0 answers old_style_offsets. A current leader epoch newer than ours is UNKNOWN_LEADER_EPOCH, older
+/// FENCED_LEADER_EPOCH.
+/// </summary>
+public sealed class ListOffsetsHandler(MetadataCache metadata, BrokerLogManager logs) : ApiHandler<ListOffsetsRequest, ListOffsetsResponse>
+{
+    public override ApiKey ApiKey => ApiKey.ListOffsets;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 10;
+
+    private const long EarliestLocalTimestamp = -4;
+    private const long LatestTieredTimestamp = -5;
+
+    protected override ValueTask<ListOffsetsResponse?> HandleAsync(RequestContext context, ListOffsetsRequest request, CancellationToken cancellationToken)
+    {
+        var image = metadata.Current;
+        var response = new ListOffsetsResponse();
+        foreach (var topic in request.Topics)
+        {
+            var result = new ListOffsetsResponse.ListOffsetsTopicResponse { Name = topic.Name };
+            response.Topics.Add(result);
+            foreach (var partition in topic.Partitions)
+            {
+                result.Partitions.Add(ListOne(image, context.ApiVersion, topic.Name, partition));
+            }
+        }
+        return ValueTask.FromResult<ListOffsetsResponse?>(response);
+    }
+
+    private ListOffsetsResponse.ListOffsetsPartitionResponse ListOne(MetadataImage image, short version, string topic, ListOffsetsRequest.ListOffsetsPartition partition)
+    {
+        var answer = new ListOffsetsResponse.ListOffsetsPartitionResponse { PartitionIndex = partition.PartitionIndex };
+        var (log, error) = RecordsAdmin.Find(image, logs, topic, partition.PartitionIndex);
+        if (log is null)
+        {
+            answer.ErrorCode = (short)error;
+            return answer;
+        }
+        var epoch = image.Topics[topic].Partitions[partition.PartitionIndex].LeaderEpoch;
+        if (partition.CurrentLeaderEpoch >= 0 && partition.CurrentLeaderEpoch != epoch)
+        {
+            answer.ErrorCode = (short)(partition.CurrentLeaderEpoch > epoch ? ErrorCode.UnknownLeaderEpoch : ErrorCode.FencedLeaderEpoch);
+            return answer;
+        }
+        var timestamp = partition.Timestamp;
+        TimestampAndOffset? found =
+            timestamp == IPartitionLog.LatestTimestamp ? new TimestampAndOffset(-1, log.HighWatermark, epoch)
+            : timestamp == IPartitionLog.EarliestTimestamp || timestamp == EarliestLocalTimestamp ? new TimestampAndOffset(-1, log.LogStartOffset, -1)
+            : timestamp == LatestTieredTimestamp ? new TimestampAndOffset(-1, -1, -1)
+            : log.OffsetForTimestamp(timestamp);
+        if (found is { } hit && hit.Offset > log.HighWatermark)
+        {
+            found = null;
+        }
+        if (version == 0)
+        {
+            answer.OldStyleOffsets = found is { } old && old.Offset >= 0 ? [old.Offset] : [];
+            return answer;
+        }
+        answer.Timestamp = found?.Timestamp ?? -1;
+        answer.Offset = found?.Offset ?? -1;
+        answer.LeaderEpoch = version >= 4 ? found?.LeaderEpoch ?? -1 : -1;
+        return answer;
+    }
+
+    protected override ListOffsetsResponse ErrorResponse(RequestContext context, ListOffsetsRequest request, ErrorCode error) => new()
+    {
+        Topics = request.Topics.Select(t => new ListOffsetsResponse.ListOffsetsTopicResponse
+        {
+            Name = t.Name,
+            Partitions = t.Partitions.Select(p => new ListOffsetsResponse.ListOffsetsPartitionResponse { PartitionIndex = p.PartitionIndex, ErrorCode = (short)error }).ToList(),
+        }).ToList(),
+    };
+}
+
+internal static class RecordsAdmin
+{
+    /// <summary>The local log of a partition, or why there is none.</summary>
+    public static (PartitionLog? Log, ErrorCode Error) Find(MetadataImage image, BrokerLogManager logs, string topic, int partition)
+    {
+        if (!image.Topics.TryGetValue(topic, out var t) || partition < 0 || partition >= t.Partitions.Length)
+        {
+            return (null, ErrorCode.UnknownTopicOrPartition);
+        }
+        return logs.Get(topic, partition) is { } log ? (log, ErrorCode.None) : (null, ErrorCode.NotLeaderOrFollower);
+    }
+}

@@ -1,0 +1,112 @@
+using System.Collections.Immutable;
+using Samsa.Broker.Config;
+using Samsa.Metadata.Controller;
+using Samsa.Metadata.Image;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+
+namespace Samsa.Broker.Handlers;
+
+/// <summary>
+/// CreateTopics (key 19), versions 0-7. The controller validates and commits; this handler adds what the
+/// response carries per version: v5+ the partition count, replication factor and every config with its
+/// source (Kafka's KIP-525), v7+ the topic id. Errors per topic: INVALID_TOPIC_EXCEPTION, TOPIC_ALREADY_EXISTS,
+/// INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR (more replicas than registered brokers),
+/// INVALID_REPLICA_ASSIGNMENT, INVALID_CONFIG (naming the key), INVALID_REQUEST (duplicates).
+/// <c>validate_only</c> answers as if created and commits nothing. <c>timeout_ms</c> is not waited on: a commit
+/// on one node completes before the response.
+/// </summary>
+public sealed class CreateTopicsHandler(QuorumController controller, MetadataCache metadata, ConfigDescriber describer) : ApiHandler<CreateTopicsRequest, CreateTopicsResponse>
+{
+    public override ApiKey ApiKey => ApiKey.CreateTopics;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 7;
+
+    protected override async ValueTask<CreateTopicsResponse?> HandleAsync(RequestContext context, CreateTopicsRequest request, CancellationToken cancellationToken)
+    {
+        var response = await controller.CreateTopicsAsync(request, cancellationToken);
+        var image = metadata.Current;
+        foreach (var result in response.Topics)
+        {
+            if (context.ApiVersion < 5 || result.ErrorCode != 0)
+            {
+                result.Configs = context.ApiVersion >= 5 ? null : [];
+                result.NumPartitions = -1;
+                result.ReplicationFactor = -1;
+                continue;
+            }
+            var resource = new ConfigResource(ConfigResourceType.Topic, result.Name);
+            var requested = request.Topics.First(t => t.Name == result.Name).Configs;
+            var view = image.Topics.ContainsKey(result.Name)
+                ? image
+                : image with { Configs = image.Configs.SetItem(resource, requested.ToImmutableSortedDictionary(c => c.Name, c => c.Value!.Trim(), StringComparer.Ordinal)) };
+            result.Configs = describer.DescribeTopic(view, result.Name).Select(e => new CreateTopicsResponse.CreatableTopicConfigs
+            {
+                Name = e.Name,
+                Value = e.Value,
+                ReadOnly = false,
+                ConfigSource = (sbyte)e.Source,
+                IsSensitive = e.Sensitive,
+            }).ToList();
+        }
+        if (context.ApiVersion < 7)
+        {
+            response.Topics.ForEach(t => t.TopicId = Uuid.Zero);
+        }
+        return response;
+    }
+
+    protected override CreateTopicsResponse ErrorResponse(RequestContext context, CreateTopicsRequest request, ErrorCode error) => new()
+    {
+        Topics = request.Topics.Select(t => new CreateTopicsResponse.CreatableTopicResult { Name = t.Name, ErrorCode = (short)error, ErrorMessage = null, Configs = null }).ToList(),
+    };
+}
+
+/// <summary>
+/// DeleteTopics (key 20), versions 0-6: by name (all versions) or by topic id (v6+). Unknown names get
+/// UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID, internal topics INVALID_REQUEST, and
+/// TOPIC_DELETION_DISABLED when <c>delete.topic.enable=false</c>. Committing RemoveTopicRecord is the deletion;
+/// the partition directories are renamed at once and their files removed after <c>log.segment.delete.delay.ms</c>.
+/// </summary>
+public sealed class DeleteTopicsHandler(QuorumController controller) : ApiHandler<DeleteTopicsRequest, DeleteTopicsResponse>
+{
+    public override ApiKey ApiKey => ApiKey.DeleteTopics;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 6;
+
+    protected override async ValueTask<DeleteTopicsResponse?> HandleAsync(RequestContext context, DeleteTopicsRequest request, CancellationToken cancellationToken) =>
+        await controller.DeleteTopicsAsync(request, context.ApiVersion, cancellationToken);
+
+    protected override DeleteTopicsResponse ErrorResponse(RequestContext context, DeleteTopicsRequest request, ErrorCode error) => new()
+    {
+        Responses = context.ApiVersion >= 6
+            ? request.Topics.Select(t => new DeleteTopicsResponse.DeletableTopicResult { Name = t.Name, TopicId = t.TopicId, ErrorCode = (short)error }).ToList()
+            : request.TopicNames.Select(n => new DeleteTopicsResponse.DeletableTopicResult { Name = n, ErrorCode = (short)error }).ToList(),
+    };
+}
+
+/// <summary>
+/// CreatePartitions (key 37), versions 0-3: only increases. A count below the current one, or equal to it, is
+/// INVALID_PARTITIONS; manual assignments must name one replica list per new partition
+/// (INVALID_REPLICA_ASSIGNMENT otherwise); <c>validate_only</c> commits nothing.
+/// </summary>
+public sealed class CreatePartitionsHandler(QuorumController controller) : ApiHandler<CreatePartitionsRequest, CreatePartitionsResponse>
+{
+    public override ApiKey ApiKey => ApiKey.CreatePartitions;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 3;
+
+    protected override async ValueTask<CreatePartitionsResponse?> HandleAsync(RequestContext context, CreatePartitionsRequest request, CancellationToken cancellationToken) =>
+        await controller.CreatePartitionsAsync(request, cancellationToken);
+
+    protected override CreatePartitionsResponse ErrorResponse(RequestContext context, CreatePartitionsRequest request, ErrorCode error) => new()
+    {
+        Results = request.Topics.Select(t => new CreatePartitionsResponse.CreatePartitionsTopicResult { Name = t.Name, ErrorCode = (short)error }).ToList(),
+    };
+}

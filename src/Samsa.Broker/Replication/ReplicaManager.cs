@@ -1,0 +1,157 @@
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Samsa.Broker.Config;
+using Samsa.Broker.Log;
+using Samsa.Metadata.Image;
+using Samsa.Protocol;
+using Samsa.Storage;
+using Samsa.Storage.Checkpoints;
+
+namespace Samsa.Broker.Replication;
+
+/// <summary>
+/// The leader side of Kafka's <c>ReplicaManager</c>: appends produced batches to the partitions this node leads,
+/// advances the high watermark, reads for fetches, and owns the two purgatories where produces (acks=all) and
+/// fetches (long poll) wait. Every append wakes the operations watched on its partition, so a waiting fetch
+/// is answered by the append that satisfies it.
+/// </summary>
+/// <remarks>
+/// On one node the ISR is this node alone, so the high watermark follows the log end offset right after each
+/// append; with followers it will move when they fetch, through the same <see cref="AdvanceHighWatermark"/>.
+/// </remarks>
+public sealed class ReplicaManager : IDisposable
+{
+    private readonly MetadataCache _metadata;
+    private readonly BrokerLogManager _logs;
+    private readonly ConfigDescriber _configs;
+    private readonly int _nodeId;
+    private readonly ILogger _logger;
+
+    public ReplicaManager(MetadataCache metadata, BrokerLogManager logs, ConfigDescriber configs, int nodeId, TimeProvider time, ILogger logger)
+    {
+        _metadata = metadata;
+        _logs = logs;
+        _configs = configs;
+        _nodeId = nodeId;
+        _logger = logger;
+        ProducePurgatory = new DelayedOperationPurgatory<TopicPartition, DelayedProduce>("Produce", time);
+        FetchPurgatory = new DelayedOperationPurgatory<TopicPartition, DelayedFetch>("Fetch", time);
+    }
+
+    public DelayedOperationPurgatory<TopicPartition, DelayedProduce> ProducePurgatory { get; }
+
+    public DelayedOperationPurgatory<TopicPartition, DelayedFetch> FetchPurgatory { get; }
+
+    /// <summary>The log of a partition this node leads, with its metadata, or the error a client gets instead.</summary>
+    public LeaderLookup LeaderLog(MetadataImage image, string topic, int partition)
+    {
+        if (!image.Topics.TryGetValue(topic, out var topicImage) || partition < 0 || partition >= topicImage.Partitions.Length)
+        {
+            return new LeaderLookup(null, null, ErrorCode.UnknownTopicOrPartition);
+        }
+        var state = topicImage.Partitions[partition];
+        if (state.Leader != _nodeId || _logs.Get(topic, partition) is not { } log)
+        {
+            return new LeaderLookup(null, state, ErrorCode.NotLeaderOrFollower);
+        }
+        return new LeaderLookup(log, state, ErrorCode.None);
+    }
+
+    /// <summary>
+    /// Appends one partition's records as leader (validation, offsets and epoch patched in place), then advances
+    /// the high watermark when the ISR allows and wakes waiting operations. Storage refusals come back as their
+    /// Kafka error code.
+    /// </summary>
+    public AppendResult Append(string topic, int partition, ReadOnlyMemory<byte> records, short requiredAcks)
+    {
+        var image = _metadata.Current;
+        var lookup = LeaderLog(image, topic, partition);
+        if (lookup.Log is not { } log)
+        {
+            return AppendResult.Failed(lookup.Error);
+        }
+        var state = lookup.State!;
+        if (requiredAcks == -1 && MinInSyncReplicas(image, topic) is var minIsr && state.Isr.Length < minIsr)
+        {
+            return AppendResult.Failed(ErrorCode.NotEnoughReplicas, $"The size of the current ISR {state.Isr.Length} is insufficient to satisfy the min.isr requirement of {minIsr} for partition {topic}-{partition}");
+        }
+        LogAppendInfo info;
+        try
+        {
+            // The request buffer is ours (pooled, never shared): the log patches base offset and epoch into it.
+            info = log.Append(MemoryMarshal.AsMemory(records).Span, state.LeaderEpoch);
+        }
+        catch (StorageException e)
+        {
+            ReplicationLog.AppendRefused(_logger, topic, partition, (ErrorCode)e.ErrorCode, e.Message);
+            return AppendResult.Failed((ErrorCode)e.ErrorCode, e.Message);
+        }
+        AdvanceHighWatermark(log, state);
+        return new AppendResult(ErrorCode.None, null, info, log);
+    }
+
+    private int MinInSyncReplicas(MetadataImage image, string topic) =>
+        _configs.EffectiveTopicConfig(image, topic).TryGetValue("min.insync.replicas", out var value) && int.TryParse(value, out var n) ? n : 1;
+
+    /// <summary>Moves the high watermark to the smallest log end offset in the ISR (on one node: our own) and wakes waiters.</summary>
+    public void AdvanceHighWatermark(PartitionLog log, PartitionImage state)
+    {
+        if (state.Isr.Length == 1 && state.Isr[0] == _nodeId)
+        {
+            log.UpdateHighWatermark(log.LogEndOffset);
+        }
+        var key = log.TopicPartition;
+        FetchPurgatory.CheckAndComplete(key);
+        ProducePurgatory.CheckAndComplete(key);
+    }
+
+    public void Dispose()
+    {
+        ProducePurgatory.Dispose();
+        FetchPurgatory.Dispose();
+    }
+}
+
+public readonly record struct LeaderLookup(PartitionLog? Log, PartitionImage? State, ErrorCode Error);
+
+public readonly record struct AppendResult(ErrorCode Error, string? Message, LogAppendInfo Info, PartitionLog? Log)
+{
+    public static AppendResult Failed(ErrorCode error, string? message = null) => new(error, message, default, null);
+}
+
+/// <summary>
+/// A produce with acks=all waiting until the high watermark covers every partition's last appended offset, or
+/// its timeout (REQUEST_TIMED_OUT for the partitions not yet covered).
+/// </summary>
+public sealed class DelayedProduce(TimeSpan timeout, IReadOnlyList<(PartitionLog Log, long RequiredOffset)> partitions) : DelayedOperation(timeout)
+{
+    private readonly TaskCompletionSource<bool> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>True when every partition was covered; false when the operation timed out.</summary>
+    public Task<bool> Completion => _done.Task;
+
+    private bool AllCovered() => partitions.All(p => p.Log.HighWatermark >= p.RequiredOffset);
+
+    public override bool TryComplete() => AllCovered() && ForceComplete();
+
+    protected override void OnComplete() => _done.TrySetResult(AllCovered());
+}
+
+/// <summary>A fetch waiting for <c>min_bytes</c> to become readable on its partitions, or <c>max_wait_ms</c>.</summary>
+public sealed class DelayedFetch(TimeSpan maxWait, int minBytes, Func<long> readableBytes) : DelayedOperation(maxWait)
+{
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Completion => _done.Task;
+
+    public override bool TryComplete() => readableBytes() >= minBytes && ForceComplete();
+
+    protected override void OnComplete() => _done.TrySetResult();
+}
+
+/// <summary>Replication log lines; event ids 500-519 are stable.</summary>
+internal static partial class ReplicationLog
+{
+    [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "Append to {Topic}-{Partition} refused with {Error}: {Reason}")]
+    public static partial void AppendRefused(ILogger logger, string topic, int partition, ErrorCode error, string reason);
+}

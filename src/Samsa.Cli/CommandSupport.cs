@@ -1,0 +1,134 @@
+using System.CommandLine;
+using Confluent.Kafka;
+using Samsa.Broker.Config;
+
+namespace Samsa.Cli;
+
+/// <summary>Options every client tool shares, and the AdminClient they build from them.</summary>
+internal sealed class ClientOptions
+{
+    public Option<string> BootstrapServer { get; } = new("--bootstrap-server") { Description = "REQUIRED: The Kafka server to connect to." };
+
+    public Option<string> CommandConfig { get; } = new("--command-config") { Description = "Property file containing configs to be passed to Admin Client." };
+
+    public void AddTo(Command command)
+    {
+        command.Add(BootstrapServer);
+        command.Add(CommandConfig);
+    }
+
+    /// <summary>The client properties: the --command-config file, then the bootstrap server.</summary>
+    public Dictionary<string, string> Properties(ParseResult result)
+    {
+        var properties = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (result.GetValue(CommandConfig) is { } file)
+        {
+            if (!File.Exists(file))
+            {
+                throw new CommandException($"{file} (No such file or directory)");
+            }
+            foreach (var (key, value) in JavaProperties.Parse(File.ReadAllText(file)))
+            {
+                properties[key] = value;
+            }
+        }
+        var bootstrap = result.GetValue(BootstrapServer);
+        if (bootstrap is null && !properties.ContainsKey("bootstrap.servers"))
+        {
+            throw new CommandException("Missing required argument \"[bootstrap-server]\"");
+        }
+        if (bootstrap is not null)
+        {
+            properties["bootstrap.servers"] = bootstrap;
+        }
+        return properties;
+    }
+
+    public IAdminClient CreateAdmin(ParseResult result)
+    {
+        NativeLibrdkafka.EnsureLoaded();
+        var config = new AdminClientConfig(Properties(result));
+        config.SocketTimeoutMs ??= 30000;
+        config.Set("log_level", "0");
+        return new AdminClientBuilder(config).SetLogHandler((_, _) => { }).Build();
+    }
+}
+
+internal static class CommandRunner
+{
+    /// <summary>Runs a command body; a failure prints one line (<paramref name="prefix"/> + message) and returns 1.</summary>
+    public static async Task<int> RunAsync(Func<Task> body, string prefix, bool errorsToStdout)
+    {
+        try
+        {
+            await body();
+            return 0;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var message = e switch
+            {
+                CommandException or ArgumentException => e.Message,
+                Confluent.Kafka.Admin.CreatePartitionsException c => c.Results.First(x => x.Error.IsError).Error.Reason,
+                Confluent.Kafka.Admin.DeleteTopicsException d => d.Results.First(x => x.Error.IsError).Error.Reason,
+                Confluent.Kafka.Admin.IncrementalAlterConfigsException a => a.Results.First(x => x.Error.IsError).Error.Reason,
+                Confluent.Kafka.Admin.DescribeConfigsException dc => dc.Results.First(x => x.Error.IsError).Error.Reason,
+                KafkaException k => k.Error.Reason,
+                _ => e.Message,
+            };
+            var line = e is CommandException or ArgumentException ? message : prefix + message;
+            if (errorsToStdout && e is not CommandException and not ArgumentException)
+            {
+                Console.Out.WriteLine(line);
+            }
+            else
+            {
+                Console.Error.WriteLine(line);
+            }
+            return 1;
+        }
+    }
+
+    /// <summary>Parses repeated or comma-joined <c>k=v</c> pairs (kafka-configs splits on commas outside brackets).</summary>
+    public static List<KeyValuePair<string, string>> ParsePairs(IEnumerable<string> values, bool splitCommas)
+    {
+        var pairs = new List<KeyValuePair<string, string>>();
+        foreach (var value in values)
+        {
+            foreach (var item in splitCommas ? SplitOutsideBrackets(value) : [value])
+            {
+                var eq = item.IndexOf('=', StringComparison.Ordinal);
+                if (eq <= 0)
+                {
+                    throw new CommandException("requirement failed: Invalid topic config: all configs to be added must be in the format \"key=val\".");
+                }
+                var v = item[(eq + 1)..].Trim();
+                if (v.StartsWith('[') && v.EndsWith(']'))
+                {
+                    v = v[1..^1];
+                }
+                pairs.Add(new(item[..eq].Trim(), v));
+            }
+        }
+        return pairs;
+    }
+
+    private static IEnumerable<string> SplitOutsideBrackets(string text)
+    {
+        var depth = 0;
+        var start = 0;
+        for (var i = 0; i < text.Length; i++)
+        {
+            depth += text[i] == '[' ? 1 : text[i] == ']' ? -1 : 0;
+            if (text[i] == ',' && depth == 0)
+            {
+                yield return text[start..i];
+                start = i + 1;
+            }
+        }
+        if (start < text.Length)
+        {
+            yield return text[start..];
+        }
+    }
+}

@@ -1,0 +1,142 @@
+using System.CommandLine;
+using Confluent.Kafka;
+using Confluent.Kafka.Admin;
+
+namespace Samsa.Cli;
+
+/// <summary>
+/// <c>samsa configs</c> = <c>kafka-configs.sh</c> (Kafka 4.0's <c>ConfigCommand</c>) for topics and brokers:
+/// <c>--alter --add-config k=v[,k=[a,b]] --delete-config k</c> through IncrementalAlterConfigs, and
+/// <c>--describe [--all]</c> printing Kafka's lines: <c>Dynamic configs for topic t are:</c> then
+/// <c>  name=value sensitive=false synonyms={SOURCE:name=value, ...}</c>.
+/// </summary>
+internal sealed class ConfigsCommand
+{
+    private readonly ClientOptions _client = new();
+    private readonly Option<bool> _alter = new("--alter") { Description = "Alter the configuration for the entity." };
+    private readonly Option<bool> _describe = new("--describe") { Description = "List configs for the given entity." };
+    private readonly Option<bool> _all = new("--all") { Description = "List all configs for the given entity, including static and default ones." };
+    private readonly Option<string> _entityType = new("--entity-type") { Description = "Type of entity (topics/brokers)." };
+    private readonly Option<string> _entityName = new("--entity-name") { Description = "Name of entity (topic name/broker id)." };
+    private readonly Option<bool> _entityDefault = new("--entity-default") { Description = "Default entity name for brokers (applies to corresponding entity type)." };
+    private readonly Option<string> _topic = new("--topic") { Description = "The topic's name (same as --entity-type topics --entity-name <topic>)." };
+    private readonly Option<string> _broker = new("--broker") { Description = "The broker's id (same as --entity-type brokers --entity-name <id>)." };
+    private readonly Option<bool> _brokerDefaults = new("--broker-defaults") { Description = "The config defaults for all brokers." };
+    private readonly Option<string[]> _addConfig = new("--add-config") { Description = "Key Value pairs of configs to add: k1=v1,k2=[v1,v2,v2],k3=v3." };
+    private readonly Option<string[]> _deleteConfig = new("--delete-config") { Description = "Config keys to remove: k1,k2." };
+
+    public Command Build()
+    {
+        var command = new Command("configs", "Add, remove or list topic and broker configs (kafka-configs.sh).");
+        _client.AddTo(command);
+        foreach (var option in new Option[] { _alter, _describe, _all, _entityType, _entityName, _entityDefault, _topic, _broker, _brokerDefaults, _addConfig, _deleteConfig })
+        {
+            command.Add(option);
+        }
+        command.SetAction((result, ct) => CommandRunner.RunAsync(() => RunAsync(result), "Error while executing config command with args '" + string.Join(" ", result.Tokens.Select(t => t.Value)) + "'\n", errorsToStdout: false));
+        return command;
+    }
+
+    private async Task RunAsync(ParseResult r)
+    {
+        if (r.GetValue(_alter) == r.GetValue(_describe))
+        {
+            throw new CommandException("Command must include exactly one action: --describe, --alter");
+        }
+        var (type, name) = Entity(r);
+        using var admin = _client.CreateAdmin(r);
+        if (r.GetValue(_alter))
+        {
+            await AlterAsync(admin, r, type, name);
+        }
+        else
+        {
+            await DescribeAsync(admin, r, type, name);
+        }
+    }
+
+    private (ResourceType Type, string? Name) Entity(ParseResult r)
+    {
+        if (r.GetValue(_topic) is { } topic)
+        {
+            return (ResourceType.Topic, topic);
+        }
+        if (r.GetValue(_broker) is { } broker)
+        {
+            return (ResourceType.Broker, broker);
+        }
+        if (r.GetValue(_brokerDefaults))
+        {
+            return (ResourceType.Broker, "");
+        }
+        var type = r.GetValue(_entityType) switch
+        {
+            "topics" => ResourceType.Topic,
+            "brokers" => ResourceType.Broker,
+            null => throw new CommandException("--entity-type must be specified"),
+            var other => throw new CommandException($"Invalid entity type {other}, the entity type must be one of topics, brokers"),
+        };
+        var name = r.GetValue(_entityDefault) ? "" : r.GetValue(_entityName);
+        if (r.GetValue(_alter) && name is null)
+        {
+            throw new CommandException("an entity name must be specified with --alter of topics");
+        }
+        return (type, name);
+    }
+
+    private async Task AlterAsync(IAdminClient admin, ParseResult r, ResourceType type, string? name)
+    {
+        var changes = new List<ConfigEntry>();
+        foreach (var (key, value) in CommandRunner.ParsePairs(r.GetValue(_addConfig) ?? [], splitCommas: true))
+        {
+            changes.Add(new ConfigEntry { Name = key, Value = value, IncrementalOperation = AlterConfigOpType.Set });
+        }
+        foreach (var key in (r.GetValue(_deleteConfig) ?? []).SelectMany(d => d.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)))
+        {
+            changes.Add(new ConfigEntry { Name = key, IncrementalOperation = AlterConfigOpType.Delete });
+        }
+        if (changes.Count == 0)
+        {
+            throw new CommandException("At least one of --add-config or --delete-config must be specified with --alter");
+        }
+        var resource = new ConfigResource { Type = type, Name = name! };
+        await admin.IncrementalAlterConfigsAsync(new Dictionary<ConfigResource, List<ConfigEntry>> { [resource] = changes });
+        Console.WriteLine(type == ResourceType.Broker && name!.Length == 0
+            ? "Completed updating default config for brokers in the cluster."
+            : $"Completed updating config for {(type == ResourceType.Topic ? "topic" : "broker")} {name}.");
+    }
+
+    private async Task DescribeAsync(IAdminClient admin, ParseResult r, ResourceType type, string? name)
+    {
+        var all = r.GetValue(_all);
+        var names = name is not null ? [name]
+            : type == ResourceType.Topic ? admin.GetMetadata(TimeSpan.FromSeconds(30)).Topics.Select(t => t.Topic).Order(StringComparer.Ordinal).ToList()
+            : admin.GetMetadata(TimeSpan.FromSeconds(30)).Brokers.Select(b => b.BrokerId.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        foreach (var entity in names)
+        {
+            var result = await admin.DescribeConfigsAsync([new ConfigResource { Type = type, Name = entity }]);
+            var entries = result[0].Entries.Values
+                .Where(e => all || e.Source == (type == ResourceType.Topic ? ConfigSource.DynamicTopicConfig
+                    : entity.Length == 0 ? ConfigSource.DynamicDefaultBrokerConfig : ConfigSource.DynamicBrokerConfig))
+                .OrderBy(e => e.Name, StringComparer.Ordinal);
+            var label = type == ResourceType.Topic ? $"topic {entity}" : entity.Length == 0 ? "the default broker" : $"broker {entity}";
+            Console.WriteLine($"{(all ? "All" : "Dynamic")} configs for {label} are:");
+            foreach (var e in entries)
+            {
+                var synonyms = string.Join(", ", e.Synonyms.Select(s => $"{SourceName(s.Source)}:{s.Name}={s.Value}"));
+                Console.WriteLine($"  {e.Name}={(e.IsSensitive ? "null" : e.Value)} sensitive={(e.IsSensitive ? "true" : "false")} synonyms={{{synonyms}}}");
+            }
+        }
+    }
+
+    /// <summary>Java's <c>ConfigEntry.ConfigSource</c> constant names.</summary>
+    private static string SourceName(ConfigSource source) => source switch
+    {
+        ConfigSource.DynamicTopicConfig => "DYNAMIC_TOPIC_CONFIG",
+        ConfigSource.DynamicBrokerConfig => "DYNAMIC_BROKER_CONFIG",
+        ConfigSource.DynamicDefaultBrokerConfig => "DYNAMIC_DEFAULT_BROKER_CONFIG",
+        ConfigSource.StaticBrokerConfig => "STATIC_BROKER_CONFIG",
+        ConfigSource.DefaultConfig => "DEFAULT_CONFIG",
+        _ => "UNKNOWN",
+    };
+}

@@ -1,0 +1,44 @@
+namespace Samsa.Cli;
+
+/// <summary>
+/// The iteration order of a Java <c>HashMap&lt;String, V&gt;</c> built with <c>new HashMap&lt;&gt;(n)</c> and filled in
+/// a given order. Kafka's tools print collections the admin client keeps in such maps (a topic's
+/// <c>Config</c> entries), so matching Kafka's output character for character means matching this order:
+/// bucket = spread(String.hashCode) &amp; (capacity - 1), insertion order within a bucket.
+/// </summary>
+internal static class JavaHashOrder
+{
+    public static IEnumerable<T> Order<T>(IReadOnlyList<T> items, Func<T, string> key)
+    {
+        var capacity = TableSize(items.Count);
+        // HashMap doubles its table once the size passes 0.75 of capacity.
+        while (items.Count > capacity * 3 / 4)
+        {
+            capacity *= 2;
+        }
+        return items.Select((item, index) => (item, index, bucket: Spread(StringHash(key(item))) & (capacity - 1)))
+            .OrderBy(x => x.bucket).ThenBy(x => x.index).Select(x => x.item);
+    }
+
+    private static int TableSize(int n)
+    {
+        var size = 1;
+        while (size < n)
+        {
+            size <<= 1;
+        }
+        return Math.Max(size, 1);
+    }
+
+    private static int Spread(int h) => h ^ (int)((uint)h >> 16);
+
+    private static int StringHash(string s)
+    {
+        var h = 0;
+        foreach (var c in s)
+        {
+            h = unchecked((31 * h) + c);
+        }
+        return h;
+    }
+}

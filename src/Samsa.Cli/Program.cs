@@ -1,0 +1,12 @@
+using System.CommandLine;
+using Samsa.Cli;
+
+// `samsa <tool> [flags]`: Kafka's command-line tools with their flags and output formats. The bin/kafka-*.sh
+// wrappers call these subcommands so that Kafka's documented command lines run unchanged.
+var root = new RootCommand("Samsa command-line tools (Kafka's kafka-*.sh tools)");
+root.Add(new TopicsCommand().Build());
+root.Add(new ConfigsCommand().Build());
+root.Add(new DeleteRecordsCommand().Build());
+root.Add(new BrokerApiVersionsCommand().Build());
+root.Add(new StorageCommand().Build());
+return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,75 @@
+using Samsa.Metadata.Image;
+using Samsa.Metadata.Log;
+using Samsa.Protocol.Messages;
+using Samsa.Protocol.MetadataRecords;
+
+namespace Samsa.Metadata.Controller;
+
+/// <summary>
+/// The active controller of a quorum of one (Kafka's <c>QuorumController</c>). Operations run one at a time:
+/// each reads the current image, decides (records, response), the records are committed to the metadata log,
+/// replayed through a <see cref="MetadataDelta"/> into the next image, the image is published, and only then
+/// does the caller get the response (STYLE 11). A later issue replaces the local log with the Raft quorum
+/// behind the same <see cref="IMetadataLog"/>.
+/// </summary>
+public sealed class QuorumController(IMetadataLog log, MetadataCache cache, ControllerOptions options) : IDisposable
+{
+    /// <summary>Kafka 4.0's <c>metadata.version</c> 4.0-IV3.</summary>
+    public const short MetadataVersion = 25;
+
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+
+    public ControllerOptions Options => options;
+
+    /// <summary>Writes the bootstrap records (the metadata.version feature level) the first time a log is used.</summary>
+    public Task BootstrapAsync(CancellationToken cancellationToken) =>
+        WriteAsync(image => new ControllerResult<bool>(
+            image.Features.ContainsKey("metadata.version") ? [] : [MetadataRecord.Of(new FeatureLevelRecord { Name = "metadata.version", FeatureLevel = MetadataVersion })],
+            true), cancellationToken);
+
+    public Task<CreateTopicsResponse> CreateTopicsAsync(CreateTopicsRequest request, CancellationToken cancellationToken) =>
+        WriteAsync(image => ReplicationControlManager.CreateTopics(image, request, options), cancellationToken);
+
+    public Task<DeleteTopicsResponse> DeleteTopicsAsync(DeleteTopicsRequest request, short version, CancellationToken cancellationToken) =>
+        WriteAsync(image => ReplicationControlManager.DeleteTopics(image, request, version, options), cancellationToken);
+
+    public Task<CreatePartitionsResponse> CreatePartitionsAsync(CreatePartitionsRequest request, CancellationToken cancellationToken) =>
+        WriteAsync(image => ReplicationControlManager.CreatePartitions(image, request), cancellationToken);
+
+    public Task<IncrementalAlterConfigsResponse> IncrementalAlterConfigsAsync(IncrementalAlterConfigsRequest request, CancellationToken cancellationToken) =>
+        WriteAsync(image => ConfigurationControlManager.IncrementalAlter(image, request, options), cancellationToken);
+
+    public Task<AlterConfigsResponse> AlterConfigsAsync(AlterConfigsRequest request, CancellationToken cancellationToken) =>
+        WriteAsync(image => ConfigurationControlManager.LegacyAlter(image, request, options), cancellationToken);
+
+    /// <summary>Runs one operation: decide, commit, replay, publish, respond.</summary>
+    public async Task<T> WriteAsync<T>(Func<MetadataImage, ControllerResult<T>> operation, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            var image = cache.Current;
+            var result = operation(image);
+            if (result.Records.Count > 0)
+            {
+                var lastOffset = log.Append(result.Records);
+                var firstOffset = lastOffset - result.Records.Count + 1;
+                var delta = new MetadataDelta(image);
+                for (var i = 0; i < result.Records.Count; i++)
+                {
+                    delta.Replay(result.Records[i], firstOffset + i);
+                }
+                var next = delta.Apply();
+                cache.Publish(next);
+                log.MaybeSnapshot(next);
+            }
+            return result.Response;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public void Dispose() => _writeLock.Dispose();
+}

@@ -1,0 +1,314 @@
+using Samsa.Metadata.Image;
+using Samsa.Metadata.Log;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+using Samsa.Protocol.MetadataRecords;
+
+namespace Samsa.Metadata.Controller;
+
+/// <summary>
+/// Topic and partition decisions of the controller (Kafka's <c>ReplicationControlManager</c>): validates
+/// CreateTopics, DeleteTopics and CreatePartitions against an image and turns them into TopicRecord,
+/// PartitionRecord, ConfigRecord and RemoveTopicRecord. Replicas are placed round-robin over the registered
+/// unfenced brokers, starting at a rotating offset as Kafka's <c>StripedReplicaPlacer</c> does on one rack.
+/// </summary>
+public static class ReplicationControlManager
+{
+    public static ControllerResult<CreateTopicsResponse> CreateTopics(MetadataImage image, CreateTopicsRequest request, ControllerOptions options)
+    {
+        var records = new List<MetadataRecord>();
+        var response = new CreateTopicsResponse();
+        var duplicates = request.Topics.GroupBy(t => t.Name, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
+        var createdNames = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var topic in request.Topics)
+        {
+            var result = new CreateTopicsResponse.CreatableTopicResult { Name = topic.Name, ErrorMessage = null };
+            response.Topics.Add(result);
+            if (duplicates.Contains(topic.Name))
+            {
+                Fail(result, ErrorCode.InvalidRequest, "Duplicate topic name.");
+                continue;
+            }
+            var topicRecords = new List<MetadataRecord>();
+            var error = CreateTopic(image, topic, options, createdNames, topicRecords, result);
+            if (error is { } e)
+            {
+                Fail(result, e.Code, e.Message);
+                continue;
+            }
+            createdNames.Add(topic.Name);
+            if (!request.validateOnly)
+            {
+                records.AddRange(topicRecords);
+            }
+        }
+        return new ControllerResult<CreateTopicsResponse>(records, response);
+    }
+
+    private static (ErrorCode Code, string Message)? CreateTopic(MetadataImage image, CreateTopicsRequest.CreatableTopic topic, ControllerOptions options,
+        HashSet<string> createdInRequest, List<MetadataRecord> records, CreateTopicsResponse.CreatableTopicResult result)
+    {
+        if (TopicName.Validate(topic.Name) is { } invalid)
+        {
+            return (ErrorCode.InvalidTopicException, invalid);
+        }
+        if (image.Topics.ContainsKey(topic.Name) || createdInRequest.Contains(topic.Name))
+        {
+            return (ErrorCode.TopicAlreadyExists, $"Topic '{topic.Name}' already exists.");
+        }
+        var unified = TopicName.UnifyCollisionChars(topic.Name);
+        if (TopicName.HasCollisionChars(topic.Name)
+            && image.Topics.Keys.Concat(createdInRequest).FirstOrDefault(t => t != topic.Name && TopicName.UnifyCollisionChars(t) == unified) is { } colliding)
+        {
+            return (ErrorCode.InvalidTopicException, $"Topic '{topic.Name}' collides with existing topic: {colliding}");
+        }
+        var brokers = image.Brokers.Values.Where(b => !b.Fenced).Select(b => b.NodeId).ToArray();
+        List<List<int>> assignment;
+        if (topic.Assignments.Count > 0)
+        {
+            if (topic.NumPartitions != -1 || topic.ReplicationFactor != -1)
+            {
+                return (ErrorCode.InvalidRequest, "A manual partition assignment was specified, but numPartitions or replicationFactor was not set to -1.");
+            }
+            var byIndex = topic.Assignments.OrderBy(a => a.PartitionIndex).ToList();
+            for (var i = 0; i < byIndex.Count; i++)
+            {
+                if (byIndex[i].PartitionIndex != i)
+                {
+                    return (ErrorCode.InvalidReplicaAssignment, "Partitions should be a consecutive 0-based integer sequence");
+                }
+                if (ValidateReplicas(byIndex[i].BrokerIds, image, byIndex[0].BrokerIds.Count) is { } bad)
+                {
+                    return (ErrorCode.InvalidReplicaAssignment, bad);
+                }
+            }
+            assignment = byIndex.Select(a => a.BrokerIds.ToList()).ToList();
+        }
+        else
+        {
+            var partitions = topic.NumPartitions == -1 ? options.NumPartitions : topic.NumPartitions;
+            var replicationFactor = topic.ReplicationFactor == -1 ? options.DefaultReplicationFactor : topic.ReplicationFactor;
+            if (partitions <= 0)
+            {
+                return (ErrorCode.InvalidPartitions, "Number of partitions was set to an invalid non-positive value.");
+            }
+            if (replicationFactor <= 0)
+            {
+                return (ErrorCode.InvalidReplicationFactor, "Replication factor must be larger than 0, or -1 to use the default value.");
+            }
+            if (replicationFactor > brokers.Length)
+            {
+                return (ErrorCode.InvalidReplicationFactor,
+                    $"Unable to replicate the partition {replicationFactor} time(s): The target replication factor of {replicationFactor} cannot be reached because only {brokers.Length} broker(s) are registered.");
+            }
+            assignment = Place(brokers, 0, partitions, replicationFactor, topic.Name.GetHashCode(StringComparison.Ordinal));
+        }
+        var configs = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var config in topic.Configs)
+        {
+            if (!configs.TryAdd(config.Name, config.Value))
+            {
+                return (ErrorCode.InvalidRequest, $"Duplicate config key {config.Name} for topic {topic.Name}.");
+            }
+        }
+        if (TopicConfigs.Validate(configs) is { } configError)
+        {
+            return (ErrorCode.InvalidConfig, configError);
+        }
+
+        var topicId = Uuid.Random();
+        records.Add(MetadataRecord.Of(new TopicRecord { Name = topic.Name, TopicId = topicId }));
+        foreach (var (name, value) in configs)
+        {
+            records.Add(MetadataRecord.Of(new ConfigRecord { ResourceType = (sbyte)ConfigResourceType.Topic, ResourceName = topic.Name, Name = name, Value = value!.Trim() }));
+        }
+        for (var p = 0; p < assignment.Count; p++)
+        {
+            records.Add(MetadataRecord.Of(NewPartition(topicId, p, assignment[p])));
+        }
+        result.TopicId = topicId;
+        result.NumPartitions = assignment.Count;
+        result.ReplicationFactor = (short)assignment[0].Count;
+        return null;
+    }
+
+    private static PartitionRecord NewPartition(Uuid topicId, int partition, List<int> replicas) => new()
+    {
+        PartitionId = partition,
+        TopicId = topicId,
+        Replicas = replicas,
+        Isr = [.. replicas],
+        Leader = replicas[0],
+        LeaderEpoch = 0,
+        PartitionEpoch = 0,
+    };
+
+    private static string? ValidateReplicas(IReadOnlyList<int> replicas, MetadataImage image, int expectedCount)
+    {
+        if (replicas.Count == 0)
+        {
+            return "The manual partition assignment includes an empty replica list.";
+        }
+        if (replicas.Count != expectedCount)
+        {
+            return $"The manual partition assignment includes a partition with {replicas.Count} replica(s), but this is not consistent with previous partitions, which have {expectedCount} replica(s).";
+        }
+        if (replicas.Distinct().Count() != replicas.Count)
+        {
+            return "The manual partition assignment includes the broker " + replicas.GroupBy(r => r).First(g => g.Count() > 1).Key + " more than once.";
+        }
+        var unknown = replicas.FirstOrDefault(r => !image.Brokers.ContainsKey(r), int.MinValue);
+        return unknown != int.MinValue
+            ? $"The manual partition assignment includes broker {unknown}, but no such broker is registered."
+            : null;
+    }
+
+    /// <summary>Round-robin placement: partition p's replicas start at broker (start + p) and take the next ones in id order.</summary>
+    private static List<List<int>> Place(int[] brokers, int firstPartition, int count, int replicationFactor, int seed)
+    {
+        var start = (int)((uint)seed % (uint)brokers.Length);
+        var result = new List<List<int>>(count);
+        for (var p = firstPartition; p < firstPartition + count; p++)
+        {
+            var replicas = new List<int>(replicationFactor);
+            for (var r = 0; r < replicationFactor; r++)
+            {
+                replicas.Add(brokers[(start + p + r) % brokers.Length]);
+            }
+            result.Add(replicas);
+        }
+        return result;
+    }
+
+    public static ControllerResult<DeleteTopicsResponse> DeleteTopics(MetadataImage image, DeleteTopicsRequest request, short version, ControllerOptions options)
+    {
+        var records = new List<MetadataRecord>();
+        var response = new DeleteTopicsResponse();
+        var removed = new HashSet<Uuid>();
+        IEnumerable<(string? Name, Uuid Id)> wanted = version >= 6
+            ? request.Topics.Select(t => (t.Name, t.TopicId))
+            : request.TopicNames.Select(n => ((string?)n, Uuid.Zero));
+        foreach (var (name, id) in wanted)
+        {
+            var result = new DeleteTopicsResponse.DeletableTopicResult { Name = name, TopicId = id };
+            response.Responses.Add(result);
+            if (name is not null && !id.IsZero)
+            {
+                Fail(result, ErrorCode.InvalidRequest, "You may not specify both topic name and topic id.");
+                continue;
+            }
+            var topic = name is not null ? image.Topics.GetValueOrDefault(name) : image.TopicById(id);
+            if (topic is null)
+            {
+                Fail(result, name is not null ? ErrorCode.UnknownTopicOrPartition : ErrorCode.UnknownTopicId,
+                    name is not null ? "This server does not host this topic-partition." : "This server does not host this topic ID.");
+                continue;
+            }
+            result.Name = topic.Name;
+            result.TopicId = topic.TopicId;
+            if (!options.DeleteTopicEnable)
+            {
+                Fail(result, ErrorCode.TopicDeletionDisabled, "Topic deletion is disabled.");
+                continue;
+            }
+            if (topic.IsInternal)
+            {
+                // Kafka's ControllerApis refuses to delete internal topics.
+                Fail(result, ErrorCode.InvalidRequest, $"Cannot delete internal topic {topic.Name}.");
+                continue;
+            }
+            if (removed.Add(topic.TopicId))
+            {
+                records.Add(MetadataRecord.Of(new RemoveTopicRecord { TopicId = topic.TopicId }));
+            }
+        }
+        return new ControllerResult<DeleteTopicsResponse>(records, response);
+    }
+
+    public static ControllerResult<CreatePartitionsResponse> CreatePartitions(MetadataImage image, CreatePartitionsRequest request)
+    {
+        var records = new List<MetadataRecord>();
+        var response = new CreatePartitionsResponse();
+        var duplicates = request.Topics.GroupBy(t => t.Name, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
+        var brokers = image.Brokers.Values.Where(b => !b.Fenced).Select(b => b.NodeId).ToArray();
+        foreach (var request1 in request.Topics)
+        {
+            var result = new CreatePartitionsResponse.CreatePartitionsTopicResult { Name = request1.Name };
+            response.Results.Add(result);
+            if (duplicates.Contains(request1.Name))
+            {
+                Fail(result, ErrorCode.InvalidRequest, "Duplicate topic name.");
+                continue;
+            }
+            if (!image.Topics.TryGetValue(request1.Name, out var topic))
+            {
+                Fail(result, ErrorCode.UnknownTopicOrPartition, "This server does not host this topic-partition.");
+                continue;
+            }
+            var current = topic.Partitions.Length;
+            if (request1.Count < current)
+            {
+                Fail(result, ErrorCode.InvalidPartitions, $"The topic {topic.Name} currently has {current} partition(s); {request1.Count} would not be an increase.");
+                continue;
+            }
+            if (request1.Count == current)
+            {
+                Fail(result, ErrorCode.InvalidPartitions, $"Topic already has {current} partition(s).");
+                continue;
+            }
+            var added = request1.Count - current;
+            List<List<int>> assignment;
+            if (request1.Assignments is { Count: > 0 } manual)
+            {
+                if (manual.Count != added)
+                {
+                    Fail(result, ErrorCode.InvalidReplicaAssignment, $"Attempted to add {added} additional partition(s), but only {manual.Count} assignment(s) were specified.");
+                    continue;
+                }
+                var bad = manual.Select(a => ValidateReplicas(a.BrokerIds, image, topic.ReplicationFactor)).FirstOrDefault(e => e is not null);
+                if (bad is not null)
+                {
+                    Fail(result, ErrorCode.InvalidReplicaAssignment, bad);
+                    continue;
+                }
+                assignment = manual.Select(a => a.BrokerIds.ToList()).ToList();
+            }
+            else
+            {
+                if (topic.ReplicationFactor > brokers.Length)
+                {
+                    Fail(result, ErrorCode.InvalidReplicationFactor,
+                        $"Unable to replicate the partition {topic.ReplicationFactor} time(s): The target replication factor of {topic.ReplicationFactor} cannot be reached because only {brokers.Length} broker(s) are registered.");
+                    continue;
+                }
+                assignment = Place(brokers, current, added, topic.ReplicationFactor, topic.Name.GetHashCode(StringComparison.Ordinal));
+            }
+            if (!request.ValidateOnly)
+            {
+                for (var i = 0; i < assignment.Count; i++)
+                {
+                    records.Add(MetadataRecord.Of(NewPartition(topic.TopicId, current + i, assignment[i])));
+                }
+            }
+        }
+        return new ControllerResult<CreatePartitionsResponse>(records, response);
+    }
+
+    private static void Fail(CreateTopicsResponse.CreatableTopicResult result, ErrorCode code, string message)
+    {
+        result.ErrorCode = (short)code;
+        result.ErrorMessage = message;
+    }
+
+    private static void Fail(DeleteTopicsResponse.DeletableTopicResult result, ErrorCode code, string message)
+    {
+        result.ErrorCode = (short)code;
+        result.ErrorMessage = message;
+    }
+
+    private static void Fail(CreatePartitionsResponse.CreatePartitionsTopicResult result, ErrorCode code, string message)
+    {
+        result.ErrorCode = (short)code;
+        result.ErrorMessage = message;
+    }
+}

@@ -1,0 +1,22 @@
+namespace Samsa.Metadata.Image;
+
+/// <summary>
+/// The broker's current <see cref="MetadataImage"/> (Kafka's <c>KRaftMetadataCache</c>). Readers take
+/// <see cref="Current"/> once per request and work on that immutable snapshot; the one writer publishes a
+/// whole new image and then tells the listeners (the broker's log manager) what changed.
+/// </summary>
+public sealed class MetadataCache(MetadataImage initial)
+{
+    private MetadataImage _current = initial;
+
+    public MetadataImage Current => Volatile.Read(ref _current);
+
+    /// <summary>Called after every publish with the previous and the new image, on the publishing thread.</summary>
+    public event Action<MetadataImage, MetadataImage>? Published;
+
+    public void Publish(MetadataImage image)
+    {
+        var previous = Interlocked.Exchange(ref _current, image);
+        Published?.Invoke(previous, image);
+    }
+}

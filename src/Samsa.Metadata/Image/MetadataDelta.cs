@@ -1,0 +1,200 @@
+using System.Collections.Immutable;
+using Samsa.Metadata.Log;
+using Samsa.Protocol;
+using Samsa.Protocol.MetadataRecords;
+
+namespace Samsa.Metadata.Image;
+
+/// <summary>
+/// Changes on top of one <see cref="MetadataImage"/> (Kafka's <c>MetadataDelta</c>). <see cref="Replay"/> is the
+/// only way cluster state changes: the controller replays the records it has just committed, the broker replays
+/// the log and snapshots at start-up, and both then <see cref="Apply"/> to get the next immutable image.
+/// Touched topics are copied into mutable builders once, so replaying N partition records costs O(N).
+/// </summary>
+public sealed class MetadataDelta(MetadataImage image)
+{
+    private readonly Dictionary<Uuid, TopicBuilder> _changedTopics = [];
+    private readonly HashSet<Uuid> _removedTopics = [];
+    private readonly Dictionary<ConfigResource, ImmutableSortedDictionary<string, string>.Builder> _changedConfigs = [];
+    private ImmutableSortedDictionary<int, BrokerRegistration>.Builder? _brokers;
+    private ImmutableSortedDictionary<string, short>.Builder? _features;
+    private long _offset = image.Offset;
+
+    public MetadataImage Image { get; } = image;
+
+    /// <summary>Applies one committed record at <paramref name="offset"/>.</summary>
+    public void Replay(MetadataRecord record, long offset)
+    {
+        _offset = offset;
+        switch (record.Message)
+        {
+            case TopicRecord topic:
+                _removedTopics.Remove(topic.TopicId);
+                _changedTopics[topic.TopicId] = new TopicBuilder(topic.Name, topic.TopicId, TopicName.IsInternal(topic.Name), []);
+                break;
+            case PartitionRecord partition:
+                Topic(partition.TopicId).Partitions[partition.PartitionId] = new PartitionImage(
+                    partition.PartitionId, partition.Leader, partition.LeaderEpoch, [.. partition.Replicas], [.. partition.Isr], [])
+                {
+                    PartitionEpoch = partition.PartitionEpoch,
+                    EligibleLeaderReplicas = [.. partition.EligibleLeaderReplicas ?? []],
+                    LastKnownElr = [.. partition.LastKnownElr ?? []],
+                };
+                break;
+            case PartitionChangeRecord change:
+                ReplayChange(change);
+                break;
+            case RemoveTopicRecord remove:
+                _changedTopics.Remove(remove.TopicId);
+                _removedTopics.Add(remove.TopicId);
+                if (Image.TopicNamesById.TryGetValue(remove.TopicId, out var removedName))
+                {
+                    // A topic's configs go with it (Kafka's ConfigurationControlManager.deleteTopicConfigs).
+                    Configs(new ConfigResource(ConfigResourceType.Topic, removedName)).Clear();
+                }
+                break;
+            case ConfigRecord config:
+                var configs = Configs(new ConfigResource((ConfigResourceType)config.ResourceType, config.ResourceName));
+                if (config.Value is null)
+                {
+                    configs.Remove(config.Name);
+                }
+                else
+                {
+                    configs[config.Name] = config.Value;
+                }
+                break;
+            case FeatureLevelRecord feature:
+                _features ??= Image.Features.ToBuilder();
+                if (feature.FeatureLevel == 0)
+                {
+                    _features.Remove(feature.Name);
+                }
+                else
+                {
+                    _features[feature.Name] = feature.FeatureLevel;
+                }
+                break;
+            case RegisterBrokerRecord broker:
+                _brokers ??= Image.Brokers.ToBuilder();
+                _brokers[broker.BrokerId] = new BrokerRegistration(broker.BrokerId,
+                    [.. broker.EndPoints.Select(e => new BrokerEndpoint(e.Name, e.Host, e.Port))], broker.Rack, broker.Fenced);
+                break;
+            default:
+                // NoOpRecord and record types this node does not act on yet leave the image as it is.
+                break;
+        }
+    }
+
+    private void ReplayChange(PartitionChangeRecord change)
+    {
+        var partitions = Topic(change.TopicId).Partitions;
+        if (!partitions.TryGetValue(change.PartitionId, out var current))
+        {
+            throw new InvalidOperationException($"PartitionChangeRecord for unknown partition {change.TopicId}-{change.PartitionId}");
+        }
+        var next = current with
+        {
+            Replicas = change.Replicas is null ? current.Replicas : [.. change.Replicas],
+            Isr = change.Isr is null ? current.Isr : [.. change.Isr],
+            EligibleLeaderReplicas = change.EligibleLeaderReplicas is null ? current.EligibleLeaderReplicas : [.. change.EligibleLeaderReplicas],
+            LastKnownElr = change.LastKnownElr is null ? current.LastKnownElr : [.. change.LastKnownElr],
+            PartitionEpoch = current.PartitionEpoch + 1,
+        };
+        // Leader -2 means "unchanged"; any leader change bumps the leader epoch (Kafka's PartitionRegistration.merge).
+        if (change.Leader != -2)
+        {
+            next = next with { Leader = change.Leader, LeaderEpoch = current.LeaderEpoch + 1 };
+        }
+        partitions[change.PartitionId] = next;
+    }
+
+    private TopicBuilder Topic(Uuid topicId)
+    {
+        if (_changedTopics.TryGetValue(topicId, out var builder))
+        {
+            return builder;
+        }
+        if (_removedTopics.Contains(topicId) || Image.TopicById(topicId) is not { } existing)
+        {
+            throw new InvalidOperationException($"Metadata record for unknown topic id {topicId}");
+        }
+        builder = new TopicBuilder(existing.Name, existing.TopicId, existing.IsInternal, existing.Partitions.ToDictionary(p => p.PartitionIndex));
+        _changedTopics[topicId] = builder;
+        return builder;
+    }
+
+    private ImmutableSortedDictionary<string, string>.Builder Configs(ConfigResource resource)
+    {
+        if (!_changedConfigs.TryGetValue(resource, out var builder))
+        {
+            builder = Image.ConfigsOf(resource).ToBuilder();
+            _changedConfigs[resource] = builder;
+        }
+        return builder;
+    }
+
+    /// <summary>The image with every replayed record applied.</summary>
+    public MetadataImage Apply()
+    {
+        var topics = Image.Topics;
+        var ids = Image.TopicNamesById;
+        if (_removedTopics.Count > 0 || _changedTopics.Count > 0)
+        {
+            var topicsBuilder = topics.ToBuilder();
+            var idsBuilder = ids.ToBuilder();
+            foreach (var removed in _removedTopics)
+            {
+                if (idsBuilder.TryGetValue(removed, out var name))
+                {
+                    topicsBuilder.Remove(name);
+                    idsBuilder.Remove(removed);
+                }
+            }
+            foreach (var changed in _changedTopics.Values)
+            {
+                var partitions = new PartitionImage[changed.Partitions.Count];
+                foreach (var (index, partition) in changed.Partitions)
+                {
+                    if (index < 0 || index >= partitions.Length)
+                    {
+                        throw new InvalidOperationException($"Topic {changed.Name} has partition {index} but only {partitions.Length} partitions");
+                    }
+                    partitions[index] = partition;
+                }
+                topicsBuilder[changed.Name] = new TopicImage(changed.Name, changed.TopicId, changed.IsInternal, ImmutableArray.Create(partitions));
+                idsBuilder[changed.TopicId] = changed.Name;
+            }
+            topics = topicsBuilder.ToImmutable();
+            ids = idsBuilder.ToImmutable();
+        }
+        var configs = Image.Configs;
+        if (_changedConfigs.Count > 0)
+        {
+            var configsBuilder = configs.ToBuilder();
+            foreach (var (resource, builder) in _changedConfigs)
+            {
+                if (builder.Count == 0)
+                {
+                    configsBuilder.Remove(resource);
+                }
+                else
+                {
+                    configsBuilder[resource] = builder.ToImmutable();
+                }
+            }
+            configs = configsBuilder.ToImmutable();
+        }
+        return Image with
+        {
+            Offset = _offset,
+            Topics = topics,
+            TopicNamesById = ids,
+            Configs = configs,
+            Brokers = _brokers?.ToImmutable() ?? Image.Brokers,
+            Features = _features?.ToImmutable() ?? Image.Features,
+        };
+    }
+
+    private sealed record TopicBuilder(string Name, Uuid TopicId, bool IsInternal, Dictionary<int, PartitionImage> Partitions);
+}

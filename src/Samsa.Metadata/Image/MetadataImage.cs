@@ -1,0 +1,93 @@
+using System.Collections.Immutable;
+using Samsa.Protocol;
+
+namespace Samsa.Metadata.Image;
+
+/// <summary>
+/// An immutable picture of cluster metadata at one offset of the metadata log (Kafka's <c>MetadataImage</c>).
+/// Readers take the current image without locks; <see cref="MetadataDelta"/> replays records on top of an
+/// image and builds the next one, which the one writer publishes whole.
+/// </summary>
+public sealed record MetadataImage(
+    string ClusterId,
+    int ControllerId,
+    ImmutableSortedDictionary<int, BrokerRegistration> Brokers,
+    ImmutableSortedDictionary<string, TopicImage> Topics)
+{
+    /// <summary>Offset of the last metadata record applied; -1 before any.</summary>
+    public long Offset { get; init; } = -1;
+
+    public ImmutableDictionary<Uuid, string> TopicNamesById { get; init; } = ImmutableDictionary<Uuid, string>.Empty;
+
+    /// <summary>Dynamic configs by resource: topic configs, per-broker and cluster-default (name "") broker configs.</summary>
+    public ImmutableDictionary<ConfigResource, ImmutableSortedDictionary<string, string>> Configs { get; init; } =
+        ImmutableDictionary<ConfigResource, ImmutableSortedDictionary<string, string>>.Empty;
+
+    /// <summary>Finalized feature levels (<c>metadata.version</c>, ...).</summary>
+    public ImmutableSortedDictionary<string, short> Features { get; init; } = ImmutableSortedDictionary<string, short>.Empty;
+
+    public static MetadataImage Empty(string clusterId) =>
+        new(clusterId, -1, ImmutableSortedDictionary<int, BrokerRegistration>.Empty, ImmutableSortedDictionary.Create<string, TopicImage>(StringComparer.Ordinal));
+
+    public MetadataImage WithBroker(BrokerRegistration broker) => this with { Brokers = Brokers.SetItem(broker.NodeId, broker) };
+
+    public MetadataImage WithTopic(TopicImage topic) => this with
+    {
+        Topics = Topics.SetItem(topic.Name, topic),
+        TopicNamesById = TopicNamesById.SetItem(topic.TopicId, topic.Name),
+    };
+
+    public TopicImage? TopicById(Uuid topicId) =>
+        TopicNamesById.TryGetValue(topicId, out var name) && Topics.TryGetValue(name, out var topic) ? topic : null;
+
+    /// <summary>The dynamic configs of one resource; empty when none are set.</summary>
+    public ImmutableSortedDictionary<string, string> ConfigsOf(ConfigResource resource) =>
+        Configs.TryGetValue(resource, out var configs) ? configs : ImmutableSortedDictionary<string, string>.Empty;
+
+    public int PartitionCount => Topics.Values.Sum(t => t.Partitions.Length);
+}
+
+/// <summary>Kafka's <c>ConfigResource.Type</c> values, as carried in DescribeConfigs/AlterConfigs and ConfigRecord.</summary>
+public enum ConfigResourceType : sbyte
+{
+    Unknown = 0,
+    Topic = 2,
+    Broker = 4,
+    BrokerLogger = 8,
+    ClientMetrics = 16,
+    Group = 32,
+}
+
+/// <summary>A config resource: type and name (a broker id as text, or "" for the cluster-wide broker default).</summary>
+public readonly record struct ConfigResource(ConfigResourceType Type, string Name);
+
+/// <summary>A broker as registered: its id, one endpoint per advertised listener, and rack.</summary>
+public sealed record BrokerRegistration(int NodeId, ImmutableArray<BrokerEndpoint> Endpoints, string? Rack, bool Fenced = false)
+{
+    public BrokerEndpoint? Endpoint(string listenerName) =>
+        Endpoints.FirstOrDefault(e => e.ListenerName == listenerName) is { ListenerName: not null } found ? found : null;
+}
+
+public sealed record BrokerEndpoint(string ListenerName, string Host, int Port);
+
+/// <summary>A topic: name, id, internal flag, and partitions by index (index i holds partition i).</summary>
+public sealed record TopicImage(string Name, Uuid TopicId, bool IsInternal, ImmutableArray<PartitionImage> Partitions)
+{
+    public int ReplicationFactor => Partitions.IsDefaultOrEmpty ? 0 : Partitions[0].Replicas.Length;
+}
+
+/// <summary>One partition's leadership state, as in Kafka's <c>PartitionRegistration</c>.</summary>
+public sealed record PartitionImage(
+    int PartitionIndex,
+    int Leader,
+    int LeaderEpoch,
+    ImmutableArray<int> Replicas,
+    ImmutableArray<int> Isr,
+    ImmutableArray<int> OfflineReplicas)
+{
+    public int PartitionEpoch { get; init; }
+
+    public ImmutableArray<int> EligibleLeaderReplicas { get; init; } = [];
+
+    public ImmutableArray<int> LastKnownElr { get; init; } = [];
+}

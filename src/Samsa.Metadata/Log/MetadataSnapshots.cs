@@ -1,0 +1,123 @@
+using System.Globalization;
+using Samsa.Metadata.Image;
+using Samsa.Protocol.MetadataRecords;
+using Samsa.Protocol.Records;
+
+namespace Samsa.Metadata.Log;
+
+/// <summary>
+/// Metadata snapshots beside the metadata log, named as Kafka names them:
+/// <c>{endOffset:D20}-{epoch:D10}.checkpoint</c>, where endOffset is one past the last record the snapshot
+/// covers. The body is record batches of metadata records that rebuild the whole image (features, brokers,
+/// topics, partitions, configs). A snapshot is written to <c>.checkpoint.part</c>, flushed and renamed, so a
+/// crash leaves either the old set or the new one; older snapshots are then deleted.
+/// </summary>
+public static class MetadataSnapshots
+{
+    private const string Suffix = ".checkpoint";
+    private const int RecordsPerBatch = 2000;
+
+    public sealed record SnapshotFile(string Path, long EndOffset, int Epoch);
+
+    public static SnapshotFile? Latest(string directory) =>
+        System.IO.Directory.EnumerateFiles(directory, "*" + Suffix)
+            .Select(Parse)
+            .Where(s => s is not null)
+            .OrderByDescending(s => s!.EndOffset)
+            .FirstOrDefault();
+
+    private static SnapshotFile? Parse(string path)
+    {
+        var name = System.IO.Path.GetFileNameWithoutExtension(path);
+        var dash = name.IndexOf('-', StringComparison.Ordinal);
+        return dash == 20 && long.TryParse(name[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var offset)
+            && int.TryParse(name[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var epoch)
+            ? new SnapshotFile(path, offset, epoch)
+            : null;
+    }
+
+    /// <summary>Writes a snapshot of <paramref name="image"/> (which must be at offset <c>image.Offset</c>).</summary>
+    public static string Write(string directory, MetadataImage image)
+    {
+        var endOffset = image.Offset + 1;
+        var path = System.IO.Path.Combine(directory, $"{endOffset:D20}-{0:D10}{Suffix}");
+        var part = path + ".part";
+        using (var stream = new FileStream(part, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            var offset = 0L;
+            foreach (var chunk in Records(image).Chunk(RecordsPerBatch))
+            {
+                stream.Write(LocalMetadataLog.EncodeBatch(chunk, offset));
+                offset += chunk.Length;
+            }
+            stream.Flush(flushToDisk: true);
+        }
+        File.Move(part, path, overwrite: true);
+        foreach (var old in System.IO.Directory.EnumerateFiles(directory, "*" + Suffix).Where(p => p != path))
+        {
+            File.Delete(old);
+        }
+        return path;
+    }
+
+    /// <summary>The records of a snapshot file, in order.</summary>
+    public static IEnumerable<MetadataRecord> Read(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var position = 0;
+        var result = new List<MetadataRecord>();
+        while (bytes.Length - position >= RecordBatch.HeaderSize)
+        {
+            var header = RecordBatchHeader.Read(bytes.AsSpan(position));
+            if (position + header.SizeInBytes > bytes.Length)
+            {
+                throw new InvalidDataException($"Snapshot {path} is truncated at byte {position}");
+            }
+            var view = new RecordBatchView(bytes.AsSpan(position, header.SizeInBytes));
+            if (!view.IsCrcValid)
+            {
+                throw new InvalidDataException($"Snapshot {path} has a corrupt batch at byte {position}");
+            }
+            using var scratch = new PooledBuffer(1024);
+            foreach (var record in view.GetRecords(scratch))
+            {
+                result.Add(MetadataRecordSerde.Deserialize(record.Value.ToArray()));
+            }
+            position += header.SizeInBytes;
+        }
+        return result;
+    }
+
+    /// <summary>The records that rebuild <paramref name="image"/> from an empty one (Kafka's image writers).</summary>
+    public static IEnumerable<MetadataRecord> Records(MetadataImage image)
+    {
+        foreach (var (name, level) in image.Features)
+        {
+            yield return MetadataRecord.Of(new FeatureLevelRecord { Name = name, FeatureLevel = level });
+        }
+        foreach (var topic in image.Topics.Values)
+        {
+            yield return MetadataRecord.Of(new TopicRecord { Name = topic.Name, TopicId = topic.TopicId });
+            foreach (var p in topic.Partitions)
+            {
+                yield return MetadataRecord.Of(new PartitionRecord
+                {
+                    PartitionId = p.PartitionIndex,
+                    TopicId = topic.TopicId,
+                    Replicas = [.. p.Replicas],
+                    Isr = [.. p.Isr],
+                    Leader = p.Leader,
+                    LeaderEpoch = p.LeaderEpoch,
+                    PartitionEpoch = p.PartitionEpoch,
+                });
+            }
+        }
+        foreach (var (resource, configs) in image.Configs)
+        {
+            foreach (var (name, value) in configs)
+            {
+                yield return MetadataRecord.Of(new ConfigRecord { ResourceType = (sbyte)resource.Type, ResourceName = resource.Name, Name = name, Value = value });
+            }
+        }
+    }
+}

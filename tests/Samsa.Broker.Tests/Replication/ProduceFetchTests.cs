@@ -1,0 +1,225 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+using Samsa.Protocol.Records;
+
+namespace Samsa.Broker.Tests.Replication;
+
+/// <summary>Produce and Fetch against an in-process broker, with hand-built requests over real sockets.</summary>
+public class ProduceFetchTests
+{
+    private const short ProduceVersion = 9;
+    private const short FetchVersion = 12;
+
+    private static byte[] Batch(params string[] values)
+    {
+        using var builder = new RecordBatchBuilder();
+        foreach (var v in values)
+        {
+            builder.Append(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null, System.Text.Encoding.UTF8.GetBytes(v));
+        }
+        return builder.Build();
+    }
+
+    private static async Task CreateTopic(TestClient client, string name, int partitions = 1, params (string Key, string Value)[] configs)
+    {
+        var request = new CreateTopicsRequest
+        {
+            timeoutMs = 10000,
+            Topics = [new() { Name = name, NumPartitions = partitions, ReplicationFactor = 1, Configs = [.. configs.Select(c => new CreateTopicsRequest.CreatableTopicConfig { Name = c.Key, Value = c.Value })] }],
+        };
+        var (_, response) = await client.RequestAsync<CreateTopicsResponse>(request, 7);
+        Assert.Equal(0, response.Topics[0].ErrorCode);
+    }
+
+    private static ProduceRequest Produce(string topic, int partition, byte[] records, short acks = -1) => new()
+    {
+        Acks = acks,
+        TimeoutMs = 5000,
+        TopicData = [new() { Name = topic, PartitionData = [new() { Index = partition, Records = records }] }],
+    };
+
+    private static FetchRequest Fetch(string topic, long offset, int maxWaitMs = 0, int minBytes = 1, int sessionId = 0, int sessionEpoch = -1) => new()
+    {
+        MaxWaitMs = maxWaitMs,
+        MinBytes = minBytes,
+        MaxBytes = 50 * 1024 * 1024,
+        SessionId = sessionId,
+        SessionEpoch = sessionEpoch,
+        Topics = [new() { Topic = topic, Partitions = [new() { Partition = 0, FetchOffset = offset, PartitionMaxBytes = 1024 * 1024 }] }],
+    };
+
+    private static ProduceResponse.PartitionProduceResponse Only(ProduceResponse r) => Assert.Single(Assert.Single(r.Responses).PartitionResponses);
+
+    private static FetchResponse.PartitionData Only(FetchResponse r) => Assert.Single(Assert.Single(r.Responses).Partitions);
+
+    [Fact]
+    public async Task ProducedBatch_IsFetchedByteForByte_ExceptBaseOffsetAndLeaderEpoch()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var client = await broker.ConnectAsync();
+        await CreateTopic(client, "orders");
+        var first = Batch("a", "b");
+        var second = Batch("c");
+        Assert.Equal(0, Only((await client.RequestAsync<ProduceResponse>(Produce("orders", 0, (byte[])first.Clone()), ProduceVersion)).Body).BaseOffset);
+        var answer = Only((await client.RequestAsync<ProduceResponse>(Produce("orders", 0, (byte[])second.Clone()), ProduceVersion)).Body);
+        Assert.Equal(0, answer.ErrorCode);
+        Assert.Equal(2, answer.BaseOffset);
+
+        var fetched = Only((await client.RequestAsync<FetchResponse>(Fetch("orders", 0), FetchVersion)).Body);
+        Assert.Equal(0, fetched.ErrorCode);
+        Assert.Equal(3, fetched.HighWatermark);
+        var records = fetched.Records!.Value.ToArray();
+        Assert.Equal(first.Length + second.Length, records.Length);
+        // Base offset (bytes 0-7) and partition leader epoch (12-15) are assigned by the broker; the CRC covers
+        // neither, so everything else must be the producer's bytes.
+        Assert.Equal(2, BinaryPrimitives.ReadInt64BigEndian(records.AsSpan(first.Length)));
+        Assert.Equal(first.AsSpan(16).ToArray(), records.AsSpan(16, first.Length - 16).ToArray());
+        Assert.Equal(second.AsSpan(16).ToArray(), records.AsSpan(first.Length + 16).ToArray());
+    }
+
+    [Fact]
+    public async Task Produce_Errors_AreKafkasCodes_AndLeaveTheLogUnchanged()
+    {
+        await using var broker = await TestBroker.StartAsync(("auto.create.topics.enable", "false"));
+        await using var client = await broker.ConnectAsync();
+        await CreateTopic(client, "strict", 1, ("max.message.bytes", "1000"));
+        Assert.Equal(0, Only((await client.RequestAsync<ProduceResponse>(Produce("strict", 0, Batch("ok")), ProduceVersion)).Body).ErrorCode);
+
+        var corrupt = Batch("x");
+        corrupt[^1] ^= 0xFF; // the CRC no longer matches
+        Assert.Equal((short)ErrorCode.CorruptMessage, Only((await client.RequestAsync<ProduceResponse>(Produce("strict", 0, corrupt), ProduceVersion)).Body).ErrorCode);
+        Assert.Equal((short)ErrorCode.MessageTooLarge, Only((await client.RequestAsync<ProduceResponse>(Produce("strict", 0, Batch(new string('z', 2000))), ProduceVersion)).Body).ErrorCode);
+        Assert.Equal((short)ErrorCode.UnknownTopicOrPartition, Only((await client.RequestAsync<ProduceResponse>(Produce("strict", 7, Batch("x")), ProduceVersion)).Body).ErrorCode);
+        Assert.Equal((short)ErrorCode.UnknownTopicOrPartition, Only((await client.RequestAsync<ProduceResponse>(Produce("missing", 0, Batch("x")), ProduceVersion)).Body).ErrorCode);
+        Assert.Equal((short)ErrorCode.InvalidRequiredAcks, Only((await client.RequestAsync<ProduceResponse>(Produce("strict", 0, Batch("x"), acks: 2), ProduceVersion)).Body).ErrorCode);
+
+        var log = broker.Broker.Logs.Get("strict", 0)!;
+        Assert.Equal(1, log.LogEndOffset);
+        Assert.Equal(1, Only((await client.RequestAsync<FetchResponse>(Fetch("strict", 0), FetchVersion)).Body).HighWatermark);
+    }
+
+    [Fact]
+    public async Task AcksZero_SendsNoResponse_AndTheNextRequestIsAnsweredInOrder()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var client = await broker.ConnectAsync();
+        await CreateTopic(client, "fire");
+        await client.SendRawAsync(TestClient.EncodeRequest(Produce("fire", 0, Batch("a"), acks: 0), ProduceVersion, 10));
+        var (correlation, fetched) = await client.RequestAsync<FetchResponse>(Fetch("fire", 0), FetchVersion, 11);
+        Assert.Equal(11, correlation);
+        Assert.Equal(1, Only(fetched).HighWatermark);
+    }
+
+    [Fact]
+    public async Task Fetch_BeyondTheLog_IsOffsetOutOfRange()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var client = await broker.ConnectAsync();
+        await CreateTopic(client, "short");
+        var data = Only((await client.RequestAsync<FetchResponse>(Fetch("short", 5), FetchVersion)).Body);
+        Assert.Equal((short)ErrorCode.OffsetOutOfRange, data.ErrorCode);
+    }
+
+    [Fact]
+    public async Task LongPoll_IsAnsweredByTheAppend_AndOtherwiseAtMaxWait()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var producer = await broker.ConnectAsync();
+        await CreateTopic(producer, "poll");
+        await using var consumer = await broker.ConnectAsync();
+
+        var lags = new List<double>();
+        for (var round = 0; round < 20; round++)
+        {
+            var fetch = consumer.RequestAsync<FetchResponse>(Fetch("poll", round, maxWaitMs: 5000), FetchVersion, round);
+            await Task.Delay(30);
+            var produced = Stopwatch.StartNew();
+            await producer.RequestAsync<ProduceResponse>(Produce("poll", 0, Batch($"m{round}")), ProduceVersion, round);
+            var (_, response) = await fetch;
+            lags.Add(produced.Elapsed.TotalMilliseconds);
+            Assert.Equal(round + 1, Only(response).HighWatermark);
+            Assert.True(Only(response).Records!.Value.Length > 0);
+        }
+        lags.Sort();
+        var median = (lags[9] + lags[10]) / 2;
+        Assert.True(median < 50, $"median {median:F1} ms from produce to fetch answer; all: {string.Join(", ", lags.Select(l => l.ToString("F1")))}");
+
+        var idle = Stopwatch.StartNew();
+        var (_, empty) = await consumer.RequestAsync<FetchResponse>(Fetch("poll", 20, maxWaitMs: 5000), FetchVersion, 99);
+        Assert.Empty(Only(empty).Records!.Value.ToArray());
+        Assert.InRange(idle.Elapsed.TotalSeconds, 4.9, 6.5);
+    }
+
+    [Fact]
+    public async Task FetchSession_FullThenIncremental_ForgetsAndClosesAsKip227Says()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var client = await broker.ConnectAsync();
+        await CreateTopic(client, "s1");
+        await CreateTopic(client, "s2");
+        await client.RequestAsync<ProduceResponse>(Produce("s1", 0, Batch("one")), ProduceVersion);
+
+        var full = new FetchRequest
+        {
+            MaxBytes = 1 << 20,
+            SessionId = 0,
+            SessionEpoch = 0,
+            Topics = [new() { Topic = "s1", Partitions = [new() { Partition = 0, FetchOffset = 0, PartitionMaxBytes = 1 << 20 }] },
+                      new() { Topic = "s2", Partitions = [new() { Partition = 0, FetchOffset = 0, PartitionMaxBytes = 1 << 20 }] }],
+        };
+        var (_, first) = await client.RequestAsync<FetchResponse>(full, FetchVersion);
+        Assert.Equal(0, first.ErrorCode);
+        Assert.NotEqual(0, first.SessionId);
+        Assert.Equal(2, first.Responses.Count);
+        var session = first.SessionId;
+
+        // Nothing changed: the incremental answer lists no partition.
+        var (_, quiet) = await client.RequestAsync<FetchResponse>(new FetchRequest { MaxBytes = 1 << 20, SessionId = session, SessionEpoch = 1, Topics = [new() { Topic = "s1", Partitions = [new() { Partition = 0, FetchOffset = 1, PartitionMaxBytes = 1 << 20 }] }] }, FetchVersion);
+        Assert.Equal(0, quiet.ErrorCode);
+        Assert.Equal(session, quiet.SessionId);
+        Assert.Empty(quiet.Responses);
+
+        // New data on s2 only: only s2 is in the answer, though the request names no partition.
+        await client.RequestAsync<ProduceResponse>(Produce("s2", 0, Batch("two")), ProduceVersion);
+        var (_, news) = await client.RequestAsync<FetchResponse>(new FetchRequest { MaxBytes = 1 << 20, SessionId = session, SessionEpoch = 2 }, FetchVersion);
+        var topic = Assert.Single(news.Responses);
+        Assert.Equal("s2", topic.Topic);
+        Assert.Equal(1, topic.Partitions[0].HighWatermark);
+
+        var (_, stale) = await client.RequestAsync<FetchResponse>(new FetchRequest { SessionId = session, SessionEpoch = 2 }, FetchVersion);
+        Assert.Equal((short)ErrorCode.InvalidFetchSessionEpoch, stale.ErrorCode);
+        var (_, unknown) = await client.RequestAsync<FetchResponse>(new FetchRequest { SessionId = session + 1, SessionEpoch = 1 }, FetchVersion);
+        Assert.Equal((short)ErrorCode.FetchSessionIdNotFound, unknown.ErrorCode);
+
+        // Forget s2, then produce to it: the session no longer reports it.
+        var forget = new FetchRequest { MaxBytes = 1 << 20, SessionId = session, SessionEpoch = 3, ForgottenTopicsData = [new() { Topic = "s2", Partitions = [0] }] };
+        await client.RequestAsync<FetchResponse>(forget, FetchVersion);
+        await client.RequestAsync<ProduceResponse>(Produce("s2", 0, Batch("three")), ProduceVersion);
+        var (_, afterForget) = await client.RequestAsync<FetchResponse>(new FetchRequest { MaxBytes = 1 << 20, SessionId = session, SessionEpoch = 4 }, FetchVersion);
+        Assert.DoesNotContain(afterForget.Responses, t => t.Topic == "s2");
+
+        // Epoch -1 closes the session; it is gone afterwards.
+        await client.RequestAsync<FetchResponse>(new FetchRequest { SessionId = session, SessionEpoch = -1 }, FetchVersion);
+        var (_, closed) = await client.RequestAsync<FetchResponse>(new FetchRequest { SessionId = session, SessionEpoch = 5 }, FetchVersion);
+        Assert.Equal((short)ErrorCode.FetchSessionIdNotFound, closed.ErrorCode);
+    }
+
+    [Fact]
+    public async Task Fetch_ByTopicId_InV13_AndUnknownIdIsUnknownTopicId()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var client = await broker.ConnectAsync();
+        await CreateTopic(client, "ids");
+        await client.RequestAsync<ProduceResponse>(Produce("ids", 0, Batch("x")), ProduceVersion);
+        var id = broker.Broker.Metadata.Current.Topics["ids"].TopicId;
+        FetchRequest ById(Uuid topicId) => new() { MaxBytes = 1 << 20, Topics = [new() { TopicId = topicId, Partitions = [new() { Partition = 0, FetchOffset = 0, PartitionMaxBytes = 1 << 20 }] }] };
+
+        var (_, found) = await client.RequestAsync<FetchResponse>(ById(id), 13);
+        Assert.Equal(id, found.Responses[0].TopicId);
+        Assert.Equal(1, Only(found).HighWatermark);
+        var (_, missing) = await client.RequestAsync<FetchResponse>(ById(Uuid.Random()), 13);
+        Assert.Equal((short)ErrorCode.UnknownTopicId, Only(missing).ErrorCode);
+    }
+}

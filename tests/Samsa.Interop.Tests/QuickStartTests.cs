@@ -1,0 +1,78 @@
+using System.Net;
+using System.Net.Sockets;
+using Samsa.Interop.Tests.Infrastructure;
+
+namespace Samsa.Interop.Tests;
+
+/// <summary>
+/// Kafka's KRaft quick start, word for word, on a fresh directory: generate a cluster id, format the storage,
+/// start the server as a daemon, create and describe a topic, stop the server. The only change to
+/// config/kraft/server.properties is where it writes (log.dirs) and which ports it takes, so that the test
+/// neither collides with a broker on 9092 nor leaves /tmp/kraft-combined-logs behind.
+/// </summary>
+public class QuickStartTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
+
+    [Fact]
+    public async Task KraftQuickStart_RunsWordForWord()
+    {
+        var home = Directory.CreateTempSubdirectory("samsa-quickstart-").FullName;
+        try
+        {
+            var port = FreePort();
+            var controllerPort = FreePort();
+            var config = Path.Combine(home, "server.properties");
+            var text = (await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "config", "kraft", "server.properties")))
+                .Replace("/tmp/kraft-combined-logs", Path.Combine(home, "kraft-combined-logs"), StringComparison.Ordinal)
+                .Replace("9092", port.ToString(), StringComparison.Ordinal)
+                .Replace("9093", controllerPort.ToString(), StringComparison.Ordinal);
+            await File.WriteAllTextAsync(config, text);
+            var script = $"""
+                set -e
+                cd {RepoPaths.Root}
+                export LOG_DIR={home}/logs
+                KAFKA_CLUSTER_ID="$(bin/kafka-storage.sh random-uuid)"
+                echo "cluster $KAFKA_CLUSTER_ID"
+                bin/kafka-storage.sh format -t $KAFKA_CLUSTER_ID -c {config}
+                bin/kafka-server-start.sh -daemon {config}
+                for i in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && break; sleep 0.2; done
+                bin/kafka-topics.sh --create --topic quickstart-events --bootstrap-server localhost:{port}
+                bin/kafka-topics.sh --describe --topic quickstart-events --bootstrap-server localhost:{port}
+                bin/kafka-topics.sh --create --topic my-topic --partitions 3 --replication-factor 1 --config retention.ms=172800000 --bootstrap-server localhost:{port}
+                bin/kafka-topics.sh --list --bootstrap-server localhost:{port}
+                bin/kafka-storage.sh format -t $KAFKA_CLUSTER_ID -c {config} || echo "format again: $?"
+                bin/kafka-server-stop.sh
+                """;
+            var result = await ExternalProcess.RunAsync("bash", ["-c", script], Timeout);
+            var serverLog = File.Exists(Path.Combine(home, "logs", "kafkaServer.out")) ? await File.ReadAllTextAsync(Path.Combine(home, "logs", "kafkaServer.out")) : "";
+            Assert.True(result.ExitCode == 0, result + "\n--- server\n" + serverLog);
+            var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Matches(@"^cluster [A-Za-z0-9_-]{22}$", lines[0]);
+            Assert.Equal($"Formatting metadata directory {home}/kraft-combined-logs with metadata.version 4.0-IV3.", lines[1]);
+            Assert.Equal("Created topic quickstart-events.", lines[2]);
+            // log.retention.hours and log.segment.bytes are set in server.properties, so Kafka's ConfigHelper reports
+            // retention.ms and segment.bytes as STATIC_BROKER_CONFIG, not default, and kafka-topics lists both.
+            Assert.Matches(@"^Topic: quickstart-events\tTopicId: [A-Za-z0-9_-]{22}\tPartitionCount: 1\tReplicationFactor: 1\tConfigs: retention.ms=604800000,segment.bytes=1073741824$", lines[3]);
+            Assert.Equal("\tTopic: quickstart-events\tPartition: 0\tLeader: 1\tReplicas: 1\tIsr: 1\tElr: \tLastKnownElr: ", lines[4]);
+            Assert.Equal("Created topic my-topic.", lines[5]);
+            Assert.Equal(["my-topic", "quickstart-events"], lines[6..8]);
+            Assert.Equal("format again: 1", lines[8]);
+            Assert.Contains($"Log directory {home}/kraft-combined-logs is already formatted. Use --ignore-formatted to ignore this directory and format the others.", result.Stderr);
+            Assert.True(File.Exists(Path.Combine(home, "kraft-combined-logs", "meta.properties")));
+            Assert.True(Directory.Exists(Path.Combine(home, "kraft-combined-logs", "my-topic-2")));
+            Assert.False(File.Exists(Path.Combine(home, "logs", "samsa-server.pid")));
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
