@@ -112,7 +112,8 @@ switch (args[0])
                 Console.WriteLine(JsonSerializer.Serialize(new WireMessage(
                     Encode(result.Message.Key), Encode(result.Message.Value),
                     [.. (result.Message.Headers ?? []).Select(h => new[] { h.Key, Encode(h.GetValueBytes()) })],
-                    result.Message.Timestamp.UnixTimestampMs) { partition = result.Partition.Value, offset = result.Offset.Value }));
+                    result.Message.Timestamp.UnixTimestampMs)
+                { partition = result.Partition.Value, offset = result.Offset.Value }));
                 seen++;
             }
             consumer.Close();
