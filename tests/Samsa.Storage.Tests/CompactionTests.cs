@@ -10,7 +10,12 @@ public class CompactionTests
 {
     private static readonly LogConfig Compacted = LogConfig.Default with
     {
-        Compact = true, Delete = false, SegmentBytes = 2048, IndexIntervalBytes = 256, FileDeleteDelayMs = 0, DeleteRetentionMs = 10_000,
+        Compact = true,
+        Delete = false,
+        SegmentBytes = 2048,
+        IndexIntervalBytes = 256,
+        FileDeleteDelayMs = 0,
+        DeleteRetentionMs = 10_000,
     };
 
     private static (LogManager Manager, PartitionLog Log) Open(string dir, FakeTimeProvider clock, LogConfig config, LogManagerConfig? managerConfig = null)
