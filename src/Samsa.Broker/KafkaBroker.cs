@@ -105,7 +105,6 @@ public sealed class KafkaBroker : IAsyncDisposable
         var describer = new ConfigDescriber(config);
         var logs = new BrokerLogManager(config, describer, loggerFactory.CreateLogger("Samsa.LogManager"));
         logs.RemoveStrayLogs(loaded);
-        logs.Apply(MetadataImage.Empty(clusterId), loaded);
         metadata.Published += logs.Apply;
         var controller = new QuorumController(metadataLog, metadata, new ControllerOptions
         {
@@ -142,6 +141,7 @@ public sealed class KafkaBroker : IAsyncDisposable
         var socketServer = await SocketServer.BindAsync(config, dispatcher, loggerFactory);
         metadata.Publish(WithThisNode(metadata.Current, config, socketServer.BoundEndpoints));
         await controller.BootstrapAsync(cancellationToken);
+        logs.Start(metadata);
         socketServer.Start();
 
         var broker = new KafkaBroker(config, clusterId, socketServer, metadata, dispatcher, metadataLog, controller, logs, logger) { ReplayedRecords = replayed, Replicas = replicas };

@@ -26,7 +26,14 @@ public class ApiVersionsTests
         Assert.Equal(42, correlationId);
         Assert.Equal((short)ErrorCode.None, response.ErrorCode);
         var advertised = response.ApiKeys.Select(k => ((ApiKey)k.ApiKey, k.MinVersion, k.MaxVersion)).ToArray();
-        Assert.Equal([(ApiKey.Metadata, (short)0, (short)12), (ApiKey.ApiVersions, (short)0, (short)4)], advertised);
+        Assert.Equal(
+        [
+            (ApiKey.Produce, (short)3, (short)11), (ApiKey.Fetch, (short)4, (short)17),
+            (ApiKey.ListOffsets, (short)0, (short)10), (ApiKey.Metadata, (short)0, (short)12), (ApiKey.ApiVersions, (short)0, (short)4),
+            (ApiKey.CreateTopics, (short)0, (short)7), (ApiKey.DeleteTopics, (short)0, (short)6), (ApiKey.DeleteRecords, (short)0, (short)2),
+            (ApiKey.DescribeConfigs, (short)0, (short)4), (ApiKey.AlterConfigs, (short)0, (short)2), (ApiKey.CreatePartitions, (short)0, (short)3),
+            (ApiKey.IncrementalAlterConfigs, (short)0, (short)1), (ApiKey.DescribeCluster, (short)0, (short)1), (ApiKey.DescribeTopicPartitions, (short)0, (short)0),
+        ], advertised);
         Assert.Equal(broker.Broker.Dispatcher.Served.Select(h => (h.ApiKey, h.MinVersion, h.MaxVersion)), advertised);
     }
 

@@ -72,7 +72,7 @@ public class MetadataTests
     [MemberData(nameof(AllVersions))]
     public async Task UnknownAndIllegalNames_GetTheirErrorsInRequestOrder(short version)
     {
-        await using var broker = await TestBroker.StartAsync();
+        await using var broker = await TestBroker.StartAsync(("auto.create.topics.enable", "false"));
         await using var client = await broker.ConnectAsync();
         var names = new[] { "missing", "bad name!", "..", new string('x', 250), "x" };
 

@@ -22,8 +22,16 @@ public class ProduceErrorsInteropTests(BrokerFixture fixture) : IClassFixture<Br
             Topics = [new() { Name = name, NumPartitions = 1, ReplicationFactor = 1, Configs = [.. configs.Select(c => new CreateTopicsRequest.CreatableTopicConfig { Name = c.Key, Value = c.Value })] }],
         }, 7);
         Assert.Equal(0, response.Topics[0].ErrorCode);
+        // The partition log opens just after the controller commits (as in Kafka); wait until it answers.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await EndOffset(name) < 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{name} did not become available");
+            await Task.Delay(20);
+        }
     }
 
+    /// <summary>The partition's latest offset, or -1 while it reports an error.</summary>
     private async Task<long> EndOffset(string topic)
     {
         using var connection = await RawKafkaConnection.ConnectAsync(fixture.Broker.Port);
@@ -32,7 +40,8 @@ public class ProduceErrorsInteropTests(BrokerFixture fixture) : IClassFixture<Br
             ReplicaId = -1,
             Topics = [new() { Name = topic, Partitions = [new() { PartitionIndex = 0, Timestamp = -1 }] }],
         }, 7);
-        return response.Topics[0].Partitions[0].Offset;
+        var partition = response.Topics[0].Partitions[0];
+        return partition.ErrorCode == 0 ? partition.Offset : -1;
     }
 
     private static string Line(string? key, string value, long? timestamp) => System.Text.Json.JsonSerializer.Serialize(new

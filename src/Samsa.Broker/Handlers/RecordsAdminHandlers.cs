@@ -20,9 +20,10 @@ public sealed class DeleteRecordsHandler(MetadataCache metadata, BrokerLogManage
 
     public override short MaxVersion => 2;
 
-    protected override ValueTask<DeleteRecordsResponse?> HandleAsync(RequestContext context, DeleteRecordsRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<DeleteRecordsResponse?> HandleAsync(RequestContext context, DeleteRecordsRequest request, CancellationToken cancellationToken)
     {
         var image = metadata.Current;
+        await RecordsAdmin.WaitForLogsAsync(image, logs, request.Topics.SelectMany(t => t.Partitions.Select(p => (t.Name, p.PartitionIndex))), request.TimeoutMs, cancellationToken);
         var response = new DeleteRecordsResponse();
         foreach (var topic in request.Topics)
         {
@@ -54,7 +55,7 @@ public sealed class DeleteRecordsHandler(MetadataCache metadata, BrokerLogManage
                 }
             }
         }
-        return ValueTask.FromResult<DeleteRecordsResponse?>(response);
+        return response;
     }
 
     protected override DeleteRecordsResponse ErrorResponse(RequestContext context, DeleteRecordsRequest request, ErrorCode error) => new()
@@ -86,9 +87,10 @@ public sealed class ListOffsetsHandler(MetadataCache metadata, BrokerLogManager 
     private const long EarliestLocalTimestamp = -4;
     private const long LatestTieredTimestamp = -5;
 
-    protected override ValueTask<ListOffsetsResponse?> HandleAsync(RequestContext context, ListOffsetsRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<ListOffsetsResponse?> HandleAsync(RequestContext context, ListOffsetsRequest request, CancellationToken cancellationToken)
     {
         var image = metadata.Current;
+        await RecordsAdmin.WaitForLogsAsync(image, logs, request.Topics.SelectMany(t => t.Partitions.Select(p => (t.Name, p.PartitionIndex))), request.TimeoutMs, cancellationToken);
         var response = new ListOffsetsResponse();
         foreach (var topic in request.Topics)
         {
@@ -99,7 +101,7 @@ public sealed class ListOffsetsHandler(MetadataCache metadata, BrokerLogManager 
                 result.Partitions.Add(ListOne(image, context.ApiVersion, topic.Name, partition));
             }
         }
-        return ValueTask.FromResult<ListOffsetsResponse?>(response);
+        return response;
     }
 
     private ListOffsetsResponse.ListOffsetsPartitionResponse ListOne(MetadataImage image, short version, string topic, ListOffsetsRequest.ListOffsetsPartition partition)
@@ -150,6 +152,27 @@ public sealed class ListOffsetsHandler(MetadataCache metadata, BrokerLogManager 
 
 internal static class RecordsAdmin
 {
+    /// <summary>
+    /// Logs are opened in the background after their partitions appear in the metadata; a request for a partition
+    /// created a moment ago waits (up to its timeout, at least a few seconds) for its log instead of failing.
+    /// </summary>
+    public static async Task WaitForLogsAsync(MetadataImage image, BrokerLogManager logs, IEnumerable<(string Topic, int Partition)> partitions, int timeoutMs, CancellationToken cancellationToken)
+    {
+        var missing = partitions.Any(p => image.Topics.TryGetValue(p.Topic, out var t) && p.Partition >= 0 && p.Partition < t.Partitions.Length && logs.Get(p.Topic, p.Partition) is null);
+        if (!missing)
+        {
+            return;
+        }
+        try
+        {
+            await logs.WhenLoadedAsync().WaitAsync(TimeSpan.FromMilliseconds(Math.Max(timeoutMs, 5000)), cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            // Still loading: the partitions not yet open answer NOT_LEADER_OR_FOLLOWER, which clients retry.
+        }
+    }
+
     /// <summary>The local log of a partition, or why there is none.</summary>
     public static (PartitionLog? Log, ErrorCode Error) Find(MetadataImage image, BrokerLogManager logs, string topic, int partition)
     {

@@ -27,6 +27,10 @@ public sealed class BrokerLogManager : IDisposable
     private readonly Timer _retentionTimer;
     private readonly Lock _applyLock = new();
     private readonly string _logDir;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _scheduleLock = new();
+    private Task _loading = Task.CompletedTask;
+    private MetadataCache? _metadata;
 
     public BrokerLogManager(KafkaConfig config, ConfigDescriber describer, ILogger logger)
     {
@@ -65,9 +69,86 @@ public sealed class BrokerLogManager : IDisposable
 
     public PartitionLog? Get(string topic, int partition) => _logs.GetValueOrDefault((topic, partition));
 
+    /// <summary>True when no partition log is waiting to be opened.</summary>
+    public bool Loaded => _loading.IsCompleted;
+
+    /// <summary>
+    /// Starts following <paramref name="metadata"/>: partition logs are opened on a background task, one at a time,
+    /// for the partitions of the image at start-up and for every partition a later image adds. The controller's
+    /// commit and the client's response therefore never wait for files to be created, and a restart serves
+    /// metadata at once while logs recover (after an unclean shutdown each log is checked and its indexes rebuilt),
+    /// as Kafka's brokers create and load logs when they see the metadata. Until a partition's log is open,
+    /// ListOffsets and DeleteRecords on it answer NOT_LEADER_OR_FOLLOWER, which clients retry.
+    /// </summary>
+    public void Start(MetadataCache metadata)
+    {
+        _metadata = metadata;
+        ScheduleOpen();
+    }
+
+    /// <summary>Waits until every partition of the current image has its log open (tests and benchmarks).</summary>
+    public Task WhenLoadedAsync() => _loading;
+
+    private void ScheduleOpen()
+    {
+        lock (_scheduleLock)
+        {
+            var token = _stopping.Token;
+            _loading = _loading.ContinueWith(_ => OpenMissing(token), token, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
+    }
+
+    private void OpenMissing(CancellationToken token)
+    {
+        var opened = 0;
+        foreach (var topic in _metadata!.Current.Topics.Values)
+        {
+            foreach (var partition in topic.Partitions)
+            {
+                token.ThrowIfCancellationRequested();
+                if (_logs.ContainsKey((topic.Name, partition.PartitionIndex)) || !partition.Replicas.Contains(_config.NodeId))
+                {
+                    continue;
+                }
+                lock (_applyLock)
+                {
+                    // The image may have moved on (topic deleted or recreated) while waiting for the lock.
+                    var current = _metadata.Current;
+                    if (current.Topics.TryGetValue(topic.Name, out var now) && now.TopicId == topic.TopicId && !_logs.ContainsKey((topic.Name, partition.PartitionIndex)))
+                    {
+                        try
+                        {
+                            OpenLog(now, partition.PartitionIndex, LogConfigOf(current, topic.Name));
+                            opened++;
+                        }
+                        catch (Exception e) when (e is IOException or StorageException or UnauthorizedAccessException)
+                        {
+                            LogManagerLog.OpenFailed(_logger, $"{topic.Name}-{partition.PartitionIndex}", e);
+                        }
+                    }
+                }
+            }
+        }
+        if (opened > 0)
+        {
+            LogManagerLog.LogsLoaded(_logger, opened, _logs.Count);
+        }
+    }
+
+    private PartitionLog OpenLog(TopicImage topic, int partition, LogConfig logConfig)
+    {
+        TimeIndexWorkaround.Apply(Path.Combine(_logDir, $"{topic.Name}-{partition}"));
+        var log = PartitionLog.Open(_logDir, topic.Name, partition, topic.TopicId, logConfig, new LogOpenOptions { Logger = _logger });
+        // One replica: everything written is committed.
+        log.UpdateHighWatermark(log.LogEndOffset);
+        _logs[(topic.Name, partition)] = log;
+        return log;
+    }
+
     /// <summary>Brings the open logs in line with <paramref name="next"/>. Called by the metadata cache on every publish.</summary>
     public void Apply(MetadataImage previous, MetadataImage next)
     {
+        var newPartitions = false;
         lock (_applyLock)
         {
             foreach (var (topicId, name) in previous.TopicNamesById)
@@ -86,29 +167,28 @@ public sealed class BrokerLogManager : IDisposable
                 {
                     continue;
                 }
+                if (changed)
+                {
+                    newPartitions = true;
+                }
+                if (!configChanged)
+                {
+                    continue;
+                }
                 var logConfig = LogConfigOf(next, topic.Name);
                 foreach (var partition in topic.Partitions)
                 {
-                    if (!partition.Replicas.Contains(_config.NodeId))
-                    {
-                        continue;
-                    }
                     if (_logs.TryGetValue((topic.Name, partition.PartitionIndex), out var log))
                     {
-                        if (configChanged)
-                        {
-                            log.UpdateConfig(logConfig);
-                            log.DeleteOldSegments();
-                        }
-                        continue;
+                        log.UpdateConfig(logConfig);
+                        log.DeleteOldSegments();
                     }
-                    TimeIndexWorkaround.Apply(Path.Combine(_logDir, $"{topic.Name}-{partition.PartitionIndex}"));
-                    log = PartitionLog.Open(_logDir, topic.Name, partition.PartitionIndex, topic.TopicId, logConfig, new LogOpenOptions { Logger = _logger });
-                    // One replica: everything written is committed.
-                    log.UpdateHighWatermark(log.LogEndOffset);
-                    _logs[(topic.Name, partition.PartitionIndex)] = log;
                 }
             }
+        }
+        if (newPartitions)
+        {
+            ScheduleOpen();
         }
     }
 
@@ -170,6 +250,15 @@ public sealed class BrokerLogManager : IDisposable
 
     public void Dispose()
     {
+        _stopping.Cancel();
+        try
+        {
+            _loading.Wait();
+        }
+        catch (AggregateException e) when (e.Flatten().InnerExceptions.All(x => x is OperationCanceledException))
+        {
+            // Shut down while logs were still loading.
+        }
         _retentionTimer.Dispose();
         lock (_applyLock)
         {
@@ -190,6 +279,12 @@ internal static partial class LogManagerLog
 
     [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "Could not delete {Directory}")]
     public static partial void DeleteFailed(ILogger logger, string directory, Exception exception);
+
+    [LoggerMessage(EventId = 404, Level = LogLevel.Error, Message = "Could not open the log of {Partition}; it stays offline")]
+    public static partial void OpenFailed(ILogger logger, string partition, Exception exception);
+
+    [LoggerMessage(EventId = 403, Level = LogLevel.Information, Message = "Opened {Opened} partition logs; {Total} open")]
+    public static partial void LogsLoaded(ILogger logger, int opened, int total);
 
     [LoggerMessage(EventId = 402, Level = LogLevel.Warning, Message = "Retention check failed on {Partition}")]
     public static partial void RetentionFailed(ILogger logger, string partition, Exception exception);

@@ -22,7 +22,8 @@ public class ProduceFetchTests
         return builder.Build();
     }
 
-    private static async Task CreateTopic(TestClient client, string name, int partitions = 1, params (string Key, string Value)[] configs)
+    /// <summary>Creates a topic and waits until this broker has opened its partition logs (done off the controller path, as in Kafka).</summary>
+    private static async Task CreateTopic(TestBroker broker, TestClient client, string name, int partitions = 1, params (string Key, string Value)[] configs)
     {
         var request = new CreateTopicsRequest
         {
@@ -31,6 +32,12 @@ public class ProduceFetchTests
         };
         var (_, response) = await client.RequestAsync<CreateTopicsResponse>(request, 7);
         Assert.Equal(0, response.Topics[0].ErrorCode);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Enumerable.Range(0, partitions).Any(p => broker.Broker.Logs.Get(name, p) is null))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"partition logs of {name} were not opened");
+            await Task.Delay(10);
+        }
     }
 
     private static ProduceRequest Produce(string topic, int partition, byte[] records, short acks = -1) => new()
@@ -59,7 +66,7 @@ public class ProduceFetchTests
     {
         await using var broker = await TestBroker.StartAsync();
         await using var client = await broker.ConnectAsync();
-        await CreateTopic(client, "orders");
+        await CreateTopic(broker, client, "orders");
         var first = Batch("a", "b");
         var second = Batch("c");
         Assert.Equal(0, Only((await client.RequestAsync<ProduceResponse>(Produce("orders", 0, (byte[])first.Clone()), ProduceVersion)).Body).BaseOffset);
@@ -84,7 +91,7 @@ public class ProduceFetchTests
     {
         await using var broker = await TestBroker.StartAsync(("auto.create.topics.enable", "false"));
         await using var client = await broker.ConnectAsync();
-        await CreateTopic(client, "strict", 1, ("max.message.bytes", "1000"));
+        await CreateTopic(broker, client, "strict", 1, ("max.message.bytes", "1000"));
         Assert.Equal(0, Only((await client.RequestAsync<ProduceResponse>(Produce("strict", 0, Batch("ok")), ProduceVersion)).Body).ErrorCode);
 
         var corrupt = Batch("x");
@@ -105,7 +112,7 @@ public class ProduceFetchTests
     {
         await using var broker = await TestBroker.StartAsync();
         await using var client = await broker.ConnectAsync();
-        await CreateTopic(client, "fire");
+        await CreateTopic(broker, client, "fire");
         await client.SendRawAsync(TestClient.EncodeRequest(Produce("fire", 0, Batch("a"), acks: 0), ProduceVersion, 10));
         var (correlation, fetched) = await client.RequestAsync<FetchResponse>(Fetch("fire", 0), FetchVersion, 11);
         Assert.Equal(11, correlation);
@@ -117,7 +124,7 @@ public class ProduceFetchTests
     {
         await using var broker = await TestBroker.StartAsync();
         await using var client = await broker.ConnectAsync();
-        await CreateTopic(client, "short");
+        await CreateTopic(broker, client, "short");
         var data = Only((await client.RequestAsync<FetchResponse>(Fetch("short", 5), FetchVersion)).Body);
         Assert.Equal((short)ErrorCode.OffsetOutOfRange, data.ErrorCode);
     }
@@ -127,7 +134,7 @@ public class ProduceFetchTests
     {
         await using var broker = await TestBroker.StartAsync();
         await using var producer = await broker.ConnectAsync();
-        await CreateTopic(producer, "poll");
+        await CreateTopic(broker, producer, "poll");
         await using var consumer = await broker.ConnectAsync();
 
         var lags = new List<double>();
@@ -157,8 +164,8 @@ public class ProduceFetchTests
     {
         await using var broker = await TestBroker.StartAsync();
         await using var client = await broker.ConnectAsync();
-        await CreateTopic(client, "s1");
-        await CreateTopic(client, "s2");
+        await CreateTopic(broker, client, "s1");
+        await CreateTopic(broker, client, "s2");
         await client.RequestAsync<ProduceResponse>(Produce("s1", 0, Batch("one")), ProduceVersion);
 
         var full = new FetchRequest
@@ -211,7 +218,7 @@ public class ProduceFetchTests
     {
         await using var broker = await TestBroker.StartAsync();
         await using var client = await broker.ConnectAsync();
-        await CreateTopic(client, "ids");
+        await CreateTopic(broker, client, "ids");
         await client.RequestAsync<ProduceResponse>(Produce("ids", 0, Batch("x")), ProduceVersion);
         var id = broker.Broker.Metadata.Current.Topics["ids"].TopicId;
         FetchRequest ById(Uuid topicId) => new() { MaxBytes = 1 << 20, Topics = [new() { TopicId = topicId, Partitions = [new() { Partition = 0, FetchOffset = 0, PartitionMaxBytes = 1 << 20 }] }] };
