@@ -71,6 +71,30 @@ public class AdminInteropTests
         Assert.Empty(root.GetProperty("listedAfterDelete").EnumerateArray());
         Assert.Equal(2, root.GetProperty("recreatedPartitions").GetInt32());
     }
+
+    [Fact]
+    public async Task KafkaJsAdmin_ManagesTopicsAndConfigs_WithKafkasErrorCodes()
+    {
+        var script = Peers.KafkaJsScript("admin.js");
+        await using var broker = await BrokerProcess.StartAsync();
+        var result = await ExternalProcess.RunAsync("node", [script, broker.Bootstrap], ClientTimeout);
+        Assert.True(result.ExitCode == 0, result + "\n--- broker\n" + broker.Output);
+        using var json = JsonDocument.Parse(result.Stdout);
+        var root = json.RootElement;
+        Assert.True(root.GetProperty("created").GetBoolean());
+        Assert.Equal(["js-orders"], root.GetProperty("listed").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(3, root.GetProperty("partitions").GetInt32());
+        Assert.Equal(4, root.GetProperty("partitionsAfterAdd").GetInt32());
+        Assert.Equal("86400000", root.GetProperty("retentionMs").GetString());
+        Assert.Equal(4, root.GetProperty("offsets").GetInt32());
+        var errors = root.GetProperty("errors");
+        Assert.Equal(38, errors.GetProperty("replicationFactor").GetInt32());
+        Assert.Equal(40, errors.GetProperty("invalidConfig").GetInt32());
+        Assert.Equal(37, errors.GetProperty("decrease").GetInt32());
+        Assert.Equal(3, errors.GetProperty("deleteUnknown").GetInt32());
+        Assert.True(root.GetProperty("existsReturnsFalse").GetBoolean());
+        Assert.Empty(root.GetProperty("listedAfterDelete").EnumerateArray());
+    }
 }
 
 /// <summary>Auto topic creation from Metadata requests, as librdkafka's producer path asks for it.</summary>

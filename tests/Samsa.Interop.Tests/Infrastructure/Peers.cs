@@ -18,9 +18,22 @@ public static class Peers
         {
             "kcat" => "apt-get install kcat",
             Python => "apt-get install python3 python3-kafka python3-confluent-kafka",
+            "node" => "apt-get install nodejs npm; ./test.sh runs npm ci in tests/Samsa.Interop.Tests/clients/js",
             _ => "run the README's test command, which installs the client peers",
         };
         throw new InvalidOperationException($"Interop peer '{file}' is missing ({hint}).");
+    }
+
+    /// <summary>kafkajs, installed by ./test.sh (npm ci) from the committed package-lock.json.</summary>
+    public static string KafkaJsScript(string name)
+    {
+        Require("node");
+        var dir = Path.Combine(RepoPaths.Root, "tests", "Samsa.Interop.Tests", "clients", "js");
+        if (!Directory.Exists(Path.Combine(dir, "node_modules", "kafkajs")))
+        {
+            throw new InvalidOperationException($"Interop peer kafkajs is missing (run `npm ci` in {dir}, as ./test.sh does).");
+        }
+        return Path.Combine(dir, name);
     }
 
     private static bool OnPath(string file) =>
