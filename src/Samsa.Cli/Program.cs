@@ -9,4 +9,6 @@ root.Add(new ConfigsCommand().Build());
 root.Add(new DeleteRecordsCommand().Build());
 root.Add(new BrokerApiVersionsCommand().Build());
 root.Add(new StorageCommand().Build());
+root.Add(new ConsoleProducerCommand().Build());
+root.Add(new ConsoleConsumerCommand().Build());
 return await root.Parse(args).InvokeAsync();

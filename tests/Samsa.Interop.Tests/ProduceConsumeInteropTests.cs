@@ -59,6 +59,7 @@ public class ProduceConsumeInteropTests(BrokerFixture fixture) : IClassFixture<B
         var bootstrap = fixture.Broker.Bootstrap;
         var withTimestamps = producer != "kcat";
         var expected = Expected(withTimestamps);
+        await TopicAdmin.CreateAsync(fixture.Broker.Port, topic);
         await Produce(producer, bootstrap, topic, codec, expected);
 
         var seen = new Dictionary<string, List<(long Offset, Message Message)>>();

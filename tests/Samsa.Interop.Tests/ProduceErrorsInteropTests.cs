@@ -1,5 +1,4 @@
 using Samsa.Interop.Tests.Infrastructure;
-using Samsa.Protocol.Messages;
 
 namespace Samsa.Interop.Tests;
 
@@ -13,36 +12,9 @@ public class ProduceErrorsInteropTests(BrokerFixture fixture) : IClassFixture<Br
 {
     private static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(90);
 
-    private async Task CreateTopic(string name, params (string Key, string Value)[] configs)
-    {
-        using var connection = await RawKafkaConnection.ConnectAsync(fixture.Broker.Port);
-        var response = await connection.RequestAsync<CreateTopicsResponse>(new CreateTopicsRequest
-        {
-            timeoutMs = 10000,
-            Topics = [new() { Name = name, NumPartitions = 1, ReplicationFactor = 1, Configs = [.. configs.Select(c => new CreateTopicsRequest.CreatableTopicConfig { Name = c.Key, Value = c.Value })] }],
-        }, 7);
-        Assert.Equal(0, response.Topics[0].ErrorCode);
-        // The partition log opens just after the controller commits (as in Kafka); wait until it answers.
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (await EndOffset(name) < 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{name} did not become available");
-            await Task.Delay(20);
-        }
-    }
+    private Task CreateTopic(string name, params (string Key, string Value)[] configs) => TopicAdmin.CreateAsync(fixture.Broker.Port, name, 1, configs);
 
-    /// <summary>The partition's latest offset, or -1 while it reports an error.</summary>
-    private async Task<long> EndOffset(string topic)
-    {
-        using var connection = await RawKafkaConnection.ConnectAsync(fixture.Broker.Port);
-        var response = await connection.RequestAsync<ListOffsetsResponse>(new ListOffsetsRequest
-        {
-            ReplicaId = -1,
-            Topics = [new() { Name = topic, Partitions = [new() { PartitionIndex = 0, Timestamp = -1 }] }],
-        }, 7);
-        var partition = response.Topics[0].Partitions[0];
-        return partition.ErrorCode == 0 ? partition.Offset : -1;
-    }
+    private Task<long> EndOffset(string topic) => TopicAdmin.EndOffsetAsync(fixture.Broker.Port, topic);
 
     private static string Line(string? key, string value, long? timestamp) => System.Text.Json.JsonSerializer.Serialize(new
     {
