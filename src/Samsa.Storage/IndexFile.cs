@@ -94,7 +94,8 @@ internal abstract class IndexFile<TEntry> where TEntry : struct
             var index = 0;
             while (position < length)
             {
-                var chunk = (int)Math.Min(buffer.Length, length - position);
+                // The pool may hand out a larger array than asked for: read whole entries only.
+                var chunk = (int)Math.Min(buffer.Length - (buffer.Length % EntrySize), length - position);
                 var read = RandomAccess.Read(handle, buffer.AsSpan(0, chunk), position);
                 if (read != chunk)
                 {

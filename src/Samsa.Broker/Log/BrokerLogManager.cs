@@ -137,7 +137,6 @@ public sealed class BrokerLogManager : IDisposable
 
     private PartitionLog OpenLog(TopicImage topic, int partition, LogConfig logConfig)
     {
-        TimeIndexWorkaround.Apply(Path.Combine(_logDir, $"{topic.Name}-{partition}"));
         var log = PartitionLog.Open(_logDir, topic.Name, partition, topic.TopicId, logConfig, new LogOpenOptions { Logger = _logger });
         // One replica: everything written is committed.
         log.UpdateHighWatermark(log.LogEndOffset);

@@ -72,7 +72,6 @@ public sealed class LocalMetadataLog : IMetadataLog
             MaxMessageBytes = int.MaxValue / 2,
             MessageTimestampAfterMaxMs = long.MaxValue,
         };
-        TimeIndexWorkaround.Apply(Path.Combine(metadataLogDir, $"{TopicName.ClusterMetadata}-0"));
         var log = PartitionLog.Open(metadataLogDir, TopicName.ClusterMetadata, 0, Uuid.MetadataTopicId, config, new LogOpenOptions { Logger = options.Logger });
         log.UpdateHighWatermark(log.LogEndOffset);
         return new LocalMetadataLog(log, options);
