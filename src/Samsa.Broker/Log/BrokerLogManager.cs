@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Samsa.Broker.Config;
 using Samsa.Metadata.Image;
-using Samsa.Metadata.Log;
 using Samsa.Storage;
 
 namespace Samsa.Broker.Log;
