@@ -11,4 +11,6 @@ root.Add(new BrokerApiVersionsCommand().Build());
 root.Add(new StorageCommand().Build());
 root.Add(new ConsoleProducerCommand().Build());
 root.Add(new ConsoleConsumerCommand().Build());
+root.Add(new ProducerPerfTestCommand().Build());
+root.Add(new ConsumerPerfTestCommand().Build());
 return await root.Parse(args).InvokeAsync();
