@@ -13,4 +13,5 @@ root.Add(new ConsoleProducerCommand().Build());
 root.Add(new ConsoleConsumerCommand().Build());
 root.Add(new ProducerPerfTestCommand().Build());
 root.Add(new ConsumerPerfTestCommand().Build());
+root.Add(new EndToEndLatencyCommand().Build());
 return await root.Parse(args).InvokeAsync();

@@ -57,3 +57,37 @@ public class ConsoleToolTests
         Assert.Contains("No key separator found on line number 1: 'no-separator-here'", produce.Stderr);
     }
 }
+
+/// <summary>The perf tools print Kafka's lines and move real records through the broker.</summary>
+public class PerfToolTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(180);
+
+    private static Task<ProcessResult> Bin(string script, params string[] args) =>
+        ExternalProcess.RunAsync(Path.Combine(RepoPaths.Root, "bin", script), args, Timeout);
+
+    [Fact]
+    public async Task ProducerConsumerAndLatencyTools_PrintKafkasLines()
+    {
+        await using var broker = await BrokerProcess.StartAsync();
+        await TopicAdmin.CreateAsync(broker.Port, "perf");
+        var produce = await Bin("kafka-producer-perf-test.sh", "--topic", "perf", "--num-records", "20000", "--record-size", "100", "--throughput", "-1",
+            "--producer-props", $"bootstrap.servers={broker.Bootstrap}", "acks=all", "linger.ms=5", "batch.size=131072");
+        Assert.True(produce.ExitCode == 0, produce.ToString());
+        Assert.Matches(@"(?m)^20000 records sent, [\d.]+ records/sec \([\d.]+ MB/sec\), [\d.]+ ms avg latency, [\d.]+ ms max latency, \d+ ms 50th, \d+ ms 95th, \d+ ms 99th, \d+ ms 99\.9th\.$", produce.Stdout);
+        Assert.Equal(20000, await TopicAdmin.EndOffsetAsync(broker.Port, "perf"));
+
+        var consume = await Bin("kafka-consumer-perf-test.sh", "--bootstrap-server", broker.Bootstrap, "--topic", "perf", "--messages", "20000");
+        Assert.True(consume.ExitCode == 0, consume.ToString());
+        var lines = consume.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec", lines[0]);
+        Assert.Equal("20000", lines[1].Split(", ")[4]);
+
+        await TopicAdmin.CreateAsync(broker.Port, "latency");
+        var latency = await Bin("kafka-e2e-latency.sh", broker.Bootstrap, "latency", "200", "1", "100");
+        Assert.True(latency.ExitCode == 0, latency.ToString());
+        Assert.Matches(@"(?m)^Avg latency: [\d.]+ ms$", latency.Stdout);
+        Assert.Matches(@"(?m)^Percentiles: 50th = [\d.]+, 99th = [\d.]+, 99\.9th = [\d.]+$", latency.Stdout);
+        Assert.Equal(200, await TopicAdmin.EndOffsetAsync(broker.Port, "latency"));
+    }
+}
