@@ -39,6 +39,7 @@ internal static class AdminScenario
             ["exists"] = await CreateError(admin, new TopicSpecification { Name = "cs-orders", NumPartitions = 1, ReplicationFactor = 1 }),
             ["invalidConfig"] = await CreateError(admin, new TopicSpecification { Name = "cs-bad", NumPartitions = 1, ReplicationFactor = 1, Configs = new() { ["no.such.config"] = "1" } }),
             ["invalidValue"] = await CreateError(admin, new TopicSpecification { Name = "cs-bad", NumPartitions = 1, ReplicationFactor = 1, Configs = new() { ["min.insync.replicas"] = "0" } }),
+            ["invalidName"] = await CreateError(admin, new TopicSpecification { Name = "bad/name", NumPartitions = 1, ReplicationFactor = 1 }),
             ["decrease"] = await Error(() => admin.CreatePartitionsAsync([new PartitionsSpecification { Topic = "cs-orders", IncreaseTo = 2 }])),
             ["deleteUnknown"] = await Error(() => admin.DeleteTopicsAsync(["cs-missing"])),
             ["alterUnknownConfig"] = await Error(() => admin.IncrementalAlterConfigsAsync(new Dictionary<ConfigResource, List<ConfigEntry>>

@@ -64,6 +64,7 @@ public class AdminInteropTests
         Assert.Equal(36, errors.GetProperty("exists").GetInt32());
         Assert.Equal(40, errors.GetProperty("invalidConfig").GetInt32());
         Assert.Equal(40, errors.GetProperty("invalidValue").GetInt32());
+        Assert.Equal(17, errors.GetProperty("invalidName").GetInt32());
         Assert.Equal(37, errors.GetProperty("decrease").GetInt32());
         Assert.Equal(3, errors.GetProperty("deleteUnknown").GetInt32());
         Assert.Equal(40, errors.GetProperty("alterUnknownConfig").GetInt32());
@@ -90,8 +91,12 @@ public class AdminInteropTests
         var errors = root.GetProperty("errors");
         Assert.Equal(38, errors.GetProperty("replicationFactor").GetInt32());
         Assert.Equal(40, errors.GetProperty("invalidConfig").GetInt32());
+        Assert.Equal(40, errors.GetProperty("invalidValue").GetInt32());
+        Assert.Equal(17, errors.GetProperty("invalidName").GetInt32());
         Assert.Equal(37, errors.GetProperty("decrease").GetInt32());
         Assert.Equal(3, errors.GetProperty("deleteUnknown").GetInt32());
+        // kafkajs 2.2.4's deleteTopicRecords reports no error for an offset beyond the high watermark (it fetches
+        // the watermarks itself first), so OFFSET_OUT_OF_RANGE (1) is checked in Confluent.Kafka only. kafkajs itself turns TOPIC_ALREADY_EXISTS (36) into a false return value; the broker sends 36.
         Assert.True(root.GetProperty("existsReturnsFalse").GetBoolean());
         Assert.Empty(root.GetProperty("listedAfterDelete").EnumerateArray());
     }

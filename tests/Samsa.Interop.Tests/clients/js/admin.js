@@ -41,6 +41,8 @@ const errorCodes = {
   out.errors = {
     replicationFactor: await code(() => admin.createTopics({ validateOnly: false, topics: [{ topic: 'js-rf', numPartitions: 1, replicationFactor: 3 }] })),
     invalidConfig: await code(() => admin.createTopics({ topics: [{ topic: 'js-bad', numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'no.such.config', value: '1' }] }] })),
+    invalidValue: await code(() => admin.createTopics({ topics: [{ topic: 'js-bad', numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'min.insync.replicas', value: '0' }] }] })),
+    invalidName: await code(() => admin.createTopics({ topics: [{ topic: 'bad/name', numPartitions: 1, replicationFactor: 1 }] })),
     decrease: await code(() => admin.createPartitions({ topicPartitions: [{ topic: 'js-orders', count: 2 }] })),
     deleteUnknown: await code(() => admin.deleteTopics({ topics: ['js-missing'], timeout: 5000 })),
   };
