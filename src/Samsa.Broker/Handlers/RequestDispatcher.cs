@@ -95,29 +95,22 @@ public sealed class RequestDispatcher : IRequestHandler
         {
             // One request failed; its client gets an error response and the connection carries on (STYLE 17).
             RequestLog.HandlerFailed(_logger, apiKey, apiVersion, header.CorrelationId, connection.ConnectionId, e);
-            DisposeAll(context.DetachResources());
+            ResponseFrame.Release(context.DetachResources());
             response = handler.ErrorResponse(context, body, ErrorCode.UnknownServerError);
         }
         catch
         {
-            DisposeAll(context.DetachResources());
+            ResponseFrame.Release(context.DetachResources());
             throw;
         }
         if (response is null)
         {
-            DisposeAll(context.DetachResources());
+            ResponseFrame.Release(context.DetachResources());
             return null;
         }
         return new ResponseFrame(header.CorrelationId, response, apiVersion).WithResources(context.DetachResources());
     }
 
-    private static void DisposeAll(List<IDisposable>? resources)
-    {
-        foreach (var resource in resources ?? [])
-        {
-            resource.Dispose();
-        }
-    }
 }
 
 /// <summary>Request log lines; event ids 300-399 are stable.</summary>

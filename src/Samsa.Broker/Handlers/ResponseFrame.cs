@@ -39,11 +39,17 @@ internal sealed class ResponseFrame : IResponseFrame, IDisposable
 
     public void Dispose()
     {
-        foreach (var resource in _resources ?? [])
+        Release(_resources);
+        _resources = null;
+    }
+
+    /// <summary>Returns pooled resources a response pointed into (also for responses that are never written).</summary>
+    public static void Release(List<IDisposable>? resources)
+    {
+        foreach (var resource in resources ?? [])
         {
             resource.Dispose();
         }
-        _resources = null;
     }
 
     public void Write(Span<byte> destination)

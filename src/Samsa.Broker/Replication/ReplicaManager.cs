@@ -90,8 +90,26 @@ public sealed class ReplicaManager : IDisposable
         return new AppendResult(ErrorCode.None, null, info, log);
     }
 
-    private int MinInSyncReplicas(MetadataImage image, string topic) =>
-        _configs.EffectiveTopicConfig(image, topic).TryGetValue("min.insync.replicas", out var value) && int.TryParse(value, out var n) ? n : 1;
+    /// <summary>
+    /// A topic's effective <c>min.insync.replicas</c>, worked out once per topic and metadata image: describing the
+    /// topic's configs is far too much work to repeat on every acks=all append, and the image only changes by
+    /// being replaced.
+    /// </summary>
+    private int MinInSyncReplicas(MetadataImage image, string topic)
+    {
+        var cache = Volatile.Read(ref _minIsr);
+        if (!ReferenceEquals(cache.Image, image))
+        {
+            cache = new MinIsrCache(image, new());
+            Volatile.Write(ref _minIsr, cache);
+        }
+        return cache.ByTopic.GetOrAdd(topic, t =>
+            _configs.EffectiveTopicConfig(image, t).TryGetValue("min.insync.replicas", out var value) && int.TryParse(value, out var n) ? n : 1);
+    }
+
+    private sealed record MinIsrCache(MetadataImage? Image, System.Collections.Concurrent.ConcurrentDictionary<string, int> ByTopic);
+
+    private MinIsrCache _minIsr = new(null, new());
 
     /// <summary>Moves the high watermark to the smallest log end offset in the ISR (on one node: our own) and wakes waiters.</summary>
     public void AdvanceHighWatermark(PartitionLog log, PartitionImage state)
