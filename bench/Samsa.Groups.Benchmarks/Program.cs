@@ -48,7 +48,11 @@ for (var g = 0; g < groupCount; g++)
 
 var joinWatch = Stopwatch.StartNew();
 var tasks = members.Select(m => Task.Run(m.RunAsync)).ToArray();
-await run.AllStable.WaitAsync(TimeSpan.FromMinutes(5));
+var allMembers = Task.WhenAll(tasks);
+if (await Task.WhenAny(run.AllStable, allMembers).WaitAsync(TimeSpan.FromMinutes(5)) == allMembers)
+{
+    await allMembers; // a member failed before the group was stable: its exception ends the run
+}
 var joinSeconds = joinWatch.Elapsed.TotalSeconds;
 
 // The measured window starts once every member is stable.
@@ -205,6 +209,11 @@ sealed class Member(string groupId, string topic, int partitions, RunState run)
             if (error == ErrorCode.MemberIdRequired)
             {
                 _memberId = join.MemberId;
+                continue;
+            }
+            if (error is ErrorCode.CoordinatorLoadInProgress or ErrorCode.NotCoordinator or ErrorCode.CoordinatorNotAvailable)
+            {
+                await Task.Delay(100); // the shard is still loading its partition, as a client would retry
                 continue;
             }
             if (error is ErrorCode.RebalanceInProgress or ErrorCode.UnknownMemberId or ErrorCode.IllegalGeneration)
@@ -418,7 +427,7 @@ sealed class ServerProcess : IAsyncDisposable
             RedirectStandardError = true,
         };
         var process = Process.Start(start) ?? throw new InvalidOperationException("samsa-server did not start");
-        process.OutputDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null && Environment.GetEnvironmentVariable("SAMSA_BENCH_SERVER_LOG") == "1") Console.Error.WriteLine($"[server] {e.Data}"); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"[server] {e.Data}"); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
