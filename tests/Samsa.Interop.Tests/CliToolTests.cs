@@ -100,7 +100,7 @@ public class CliToolTests
     [Fact]
     public async Task EveryTool_AnswersHelp_AndBadArgumentsExitNonZero()
     {
-        foreach (var tool in new[] { "kafka-topics.sh", "kafka-configs.sh", "kafka-delete-records.sh", "kafka-broker-api-versions.sh", "kafka-storage.sh" })
+        foreach (var tool in new[] { "kafka-topics.sh", "kafka-configs.sh", "kafka-delete-records.sh", "kafka-broker-api-versions.sh", "kafka-storage.sh", "kafka-consumer-groups.sh" })
         {
             var help = await Bin(tool, "--help");
             Assert.True(help.ExitCode == 0 && help.Stdout.Contains("--", StringComparison.Ordinal), tool + ": " + help);
