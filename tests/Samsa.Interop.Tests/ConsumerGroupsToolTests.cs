@@ -114,6 +114,10 @@ public class ConsumerGroupsToolTests
         Assert.EndsWith(Plan(6, 10), future);
         var export = await Groups(broker, "--reset-offsets", "--group", "lag-group", "--topic", "lagged:0", "--to-offset", "3", "--export", "--dry-run");
         Assert.Equal("lagged,0,3\n\n", export.Stdout);
+        var plan = Path.Combine(broker.Directory, "plan.csv");
+        await File.WriteAllTextAsync(plan, export.Stdout);
+        var fromFile = await Groups(broker, "--reset-offsets", "--group", "lag-group", "--from-file", plan, "--dry-run");
+        Assert.Equal(header + "\nlag-group       lagged          0          3\n", fromFile.Stdout);
 
         // Dry runs changed nothing: a member of the group resumes at the committed offset and reads exactly the lag.
         var read = await Python("read", broker.Bootstrap, "lag-group", "lagged", "6");
