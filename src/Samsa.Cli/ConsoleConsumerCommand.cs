@@ -7,9 +7,10 @@ namespace Samsa.Cli;
 /// <summary>
 /// <c>samsa console-consumer</c> = <c>kafka-console-consumer.sh</c>, on Confluent.Kafka. Records are printed by
 /// Kafka's <c>DefaultMessageFormatter</c> rules (timestamp, partition, offset, headers, key, value, each when its
-/// <c>print.*</c> property is on, separated by <c>key.separator</c>). Without <c>--group</c> the tool assigns itself
-/// every partition (or <c>--partition</c>) and commits nothing; with <c>--group</c> it subscribes through the
-/// group coordinator. Ends after <c>--max-messages</c>, after <c>--timeout-ms</c> without a record, or on Ctrl-C,
+/// <c>print.*</c> property is on, separated by <c>key.separator</c>). As Kafka's tool, it subscribes through the
+/// group coordinator: in <c>--group</c> (or <c>group.id</c>) with auto commit, so a rerun resumes where it stopped and
+/// <c>--from-beginning</c> only applies to a group without a committed offset; otherwise in a throwaway
+/// <c>console-consumer-NNNNN</c> group that commits nothing. <c>--partition</c> assigns that partition instead. Ends after <c>--max-messages</c>, after <c>--timeout-ms</c> without a record, or on Ctrl-C,
 /// printing <c>Processed a total of N messages</c> to standard error.
 /// </summary>
 internal sealed class ConsoleConsumerCommand
@@ -98,13 +99,13 @@ internal sealed class ConsoleConsumerCommand
 
         NativeLibrdkafka.EnsureLoaded();
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).SetLogHandler((_, _) => { }).Build();
-        if (group is not null)
+        if (partition is null)
         {
             consumer.Subscribe(topic);
         }
         else
         {
-            consumer.Assign(Assignment(r, topic, consumer));
+            consumer.Assign([new TopicPartitionOffset(topic, partition.Value, StartOffset(r))]);
         }
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
@@ -170,11 +171,11 @@ internal sealed class ConsoleConsumerCommand
             : distinct.FirstOrDefault();
     }
 
-    /// <summary>Without a group: every partition of the topic (or the one named), from the offset the flags say.</summary>
-    private List<TopicPartitionOffset> Assignment(ParseResult r, string topic, IConsumer<byte[]?, byte[]?> consumer)
+    /// <summary>With <c>--partition</c>: where <c>--offset</c> (or <c>--from-beginning</c>) says to start.</summary>
+    private Offset StartOffset(ParseResult r)
     {
         var offsetText = r.GetValue(_offset);
-        Offset start = offsetText?.ToLowerInvariant() switch
+        return offsetText?.ToLowerInvariant() switch
         {
             null => r.GetValue(_fromBeginning) ? Offset.Beginning : Offset.End,
             "earliest" => Offset.Beginning,
@@ -182,18 +183,6 @@ internal sealed class ConsoleConsumerCommand
             _ when long.TryParse(offsetText, out var n) && n >= 0 => new Offset(n),
             _ => throw new CommandException($"The provided offset value '{offsetText}' is incorrect. Valid values are 'earliest', 'latest', or a non-negative long."),
         };
-        if (r.GetValue(_partition) is { } partition)
-        {
-            return [new TopicPartitionOffset(topic, partition, start)];
-        }
-        using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
-        var metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(30));
-        var topicMetadata = metadata.Topics.SingleOrDefault(t => t.Topic == topic);
-        if (topicMetadata is null || topicMetadata.Error.IsError)
-        {
-            throw new CommandException($"Error while fetching metadata for topic {topic}: {topicMetadata?.Error.Reason ?? "unknown topic"}");
-        }
-        return [.. topicMetadata.Partitions.OrderBy(p => p.PartitionId).Select(p => new TopicPartitionOffset(topic, p.PartitionId, start))];
     }
 }
 
