@@ -160,6 +160,14 @@ public class ConsumerGroupsToolTests
             Assert.Equal("2", row[4]);
             Assert.Equal(lines[1].IndexOf("CLIENT-ID", StringComparison.Ordinal), lines[2].IndexOf(row[3], lines[1].IndexOf("HOST", StringComparison.Ordinal), StringComparison.Ordinal));
 
+            // Nothing committed yet: the offsets view shows the owner of each partition and "-" for offset and lag.
+            var offsets = await Groups(broker, "--describe", "--group", "busy");
+            var rows = offsets.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
+            Assert.Equal(["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"], rows[0]);
+            Assert.Equal(["busy", "busy-topic", "0", "-", "3", "-", row[1], "/127.0.0.1", row[3]], rows[1]);
+            Assert.Equal(["busy", "busy-topic", "1", "-", "2", "-", row[1], "/127.0.0.1", row[3]], rows[2]);
+            Assert.Equal("", offsets.Stderr);
+
             var verbose = await Groups(broker, "--describe", "--group", "busy", "--members", "--verbose");
             Assert.Matches(@"CURRENT-EPOCH\s+CURRENT-ASSIGNMENT\s+TARGET-EPOCH\s+TARGET-ASSIGNMENT\s*\n", verbose.Stdout);
             Assert.Matches(@" 2\s+ -\s+ busy-topic:0,1\s+ -\s+ -\s*\n", verbose.Stdout);
@@ -226,6 +234,13 @@ public class ConsumerGroupsToolTests
         Assert.Equal("m0\nm1\nm2\nm3\n", first.Stdout);
         var lag = await Groups(broker, "--describe", "--group", "cg");
         Assert.Contains("\ncg              resume          0          4               6               2               -               -               -", lag.Stdout);
+
+        // librdkafka commits the leader epoch of the last record read with the offset.
+        var verbose = await Groups(broker, "--describe", "--group", "cg", "--offsets", "--verbose");
+        Assert.Equal(
+            "\nGROUP           TOPIC           PARTITION  LEADER-EPOCH    CURRENT-OFFSET  LOG-END-OFFSET  LAG             CONSUMER-ID     HOST            CLIENT-ID" +
+            "\ncg              resume          0          0               4               6               2               -               -               -\n",
+            verbose.Stdout);
 
         // --from-beginning only applies to a group without a committed offset.
         var second = await Bin("kafka-console-consumer.sh", [.. common, "--max-messages", "2"]);
