@@ -172,7 +172,10 @@ public sealed partial class GroupCoordinatorShard : IDisposable
                 }
             }
             State = ShardState.Active;
-            GroupLog.ShardLoaded(_logger, PartitionIndex, _groups.Count, records);
+            if (records > 0)
+            {
+                GroupLog.ShardLoaded(_logger, PartitionIndex, _groups.Count, records);
+            }
         }
     }
 
