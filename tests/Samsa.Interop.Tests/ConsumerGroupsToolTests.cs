@@ -180,6 +180,10 @@ public class ConsumerGroupsToolTests
 
             var list = await Groups(broker, "--list", "--state");
             Assert.Equal("GROUP                     STATE               \nbusy                      Stable              \n", list.Stdout);
+            var typed = await Groups(broker, "--list", "--type", "--state");
+            Assert.Equal("GROUP                     TYPE                 STATE               \nbusy                      Classic              Stable              \n", typed.Stdout);
+            var onlyConsumerType = await Groups(broker, "--list", "--type", "consumer");
+            Assert.Equal("GROUP                     TYPE                \n", onlyConsumerType.Stdout);
             var onlyEmpty = await Groups(broker, "--list", "--state", "empty");
             Assert.Equal("GROUP                     STATE               \n", onlyEmpty.Stdout);
 
