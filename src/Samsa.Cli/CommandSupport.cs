@@ -20,18 +20,7 @@ internal sealed class ClientOptions
     /// <summary>The client properties: the --command-config file, then the bootstrap server.</summary>
     public Dictionary<string, string> Properties(ParseResult result)
     {
-        var properties = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (result.GetValue(CommandConfig) is { } file)
-        {
-            if (!File.Exists(file))
-            {
-                throw new CommandException($"{file} (No such file or directory)");
-            }
-            foreach (var (key, value) in JavaProperties.Parse(File.ReadAllText(file)))
-            {
-                properties[key] = value;
-            }
-        }
+        var properties = result.GetValue(CommandConfig) is { } file ? ReadFile(file) : new Dictionary<string, string>(StringComparer.Ordinal);
         var bootstrap = result.GetValue(BootstrapServer);
         if (bootstrap is null && !properties.ContainsKey("bootstrap.servers"))
         {
@@ -44,10 +33,27 @@ internal sealed class ClientOptions
         return properties;
     }
 
-    public IAdminClient CreateAdmin(ParseResult result)
+    /// <summary>A client properties file (Java's <c>Properties</c> format), as Kafka's <c>Utils.loadProps</c> reads it.</summary>
+    public static Dictionary<string, string> ReadFile(string file)
+    {
+        if (!File.Exists(file))
+        {
+            throw new CommandException($"{file} (No such file or directory)");
+        }
+        var properties = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in JavaProperties.Parse(File.ReadAllText(file)))
+        {
+            properties[key] = value;
+        }
+        return properties;
+    }
+
+    public IAdminClient CreateAdmin(ParseResult result) => CreateAdmin(Properties(result));
+
+    public static IAdminClient CreateAdmin(Dictionary<string, string> properties)
     {
         NativeLibrdkafka.EnsureLoaded();
-        var config = new AdminClientConfig(Properties(result));
+        var config = new AdminClientConfig(properties);
         config.SocketTimeoutMs ??= 30000;
         config.Set("log_level", "0");
         return new AdminClientBuilder(config).SetLogHandler((_, _) => { }).Build();

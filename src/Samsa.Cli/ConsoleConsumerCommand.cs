@@ -7,9 +7,10 @@ namespace Samsa.Cli;
 /// <summary>
 /// <c>samsa console-consumer</c> = <c>kafka-console-consumer.sh</c>, on Confluent.Kafka. Records are printed by
 /// Kafka's <c>DefaultMessageFormatter</c> rules (timestamp, partition, offset, headers, key, value, each when its
-/// <c>print.*</c> property is on, separated by <c>key.separator</c>). Without <c>--group</c> the tool assigns itself
-/// every partition (or <c>--partition</c>) and commits nothing; with <c>--group</c> it subscribes through the
-/// group coordinator. Ends after <c>--max-messages</c>, after <c>--timeout-ms</c> without a record, or on Ctrl-C,
+/// <c>print.*</c> property is on, separated by <c>key.separator</c>). As Kafka's tool, it subscribes through the
+/// group coordinator: in <c>--group</c> (or <c>group.id</c>) with auto commit, so a rerun resumes where it stopped and
+/// <c>--from-beginning</c> only applies to a group without a committed offset; otherwise in a throwaway
+/// <c>console-consumer-NNNNN</c> group that commits nothing. <c>--partition</c> assigns that partition instead. Ends after <c>--max-messages</c>, after <c>--timeout-ms</c> without a record, or on Ctrl-C,
 /// printing <c>Processed a total of N messages</c> to standard error.
 /// </summary>
 internal sealed class ConsoleConsumerCommand
@@ -19,7 +20,7 @@ internal sealed class ConsoleConsumerCommand
     private readonly Option<bool> _fromBeginning = new("--from-beginning") { Description = "If the consumer does not already have an established offset to consume from, start with the earliest message present in the log rather than the latest message." };
     private readonly Option<string> _group = new("--group") { Description = "The consumer group id of the consumer." };
     private readonly Option<int?> _partition = new("--partition") { Description = "The partition to consume from. Consumption starts from the end of the partition unless '--offset' is specified." };
-    private readonly Option<string> _offset = new("--offset") { Description = "The offset to consume from (a non-negative number), or 'earliest' which means from beginning, or 'latest' which means from end", DefaultValueFactory = _ => "latest" };
+    private readonly Option<string> _offset = new("--offset") { Description = "The offset to consume from (a non-negative number), or 'earliest' which means from beginning, or 'latest' which means from end" };
     private readonly Option<int?> _maxMessages = new("--max-messages") { Description = "The maximum number of messages to consume before exiting. If not set, consumption is continual." };
     private readonly Option<int?> _timeoutMs = new("--timeout-ms") { Description = "If specified, exit if no message is available for consumption for the specified interval." };
     private readonly Option<string> _isolation = new("--isolation-level") { Description = "Set to read_committed in order to filter out transactional messages which are not committed. Set to read_uncommitted to read all messages.", DefaultValueFactory = _ => "read_uncommitted" };
@@ -41,13 +42,50 @@ internal sealed class ConsoleConsumerCommand
     private async Task RunAsync(ParseResult r, CancellationToken cancellation)
     {
         var topic = r.GetValue(_topic) ?? throw new CommandException("Exactly one of whitelist/topic is required.");
-        var group = r.GetValue(_group);
+        var partition = r.GetValue(_partition);
+        var fromBeginning = r.GetValue(_fromBeginning);
+        if (partition is not null)
+        {
+            if (fromBeginning && r.GetValue(_offset) is not null)
+            {
+                throw new CommandException("Options from-beginning and offset cannot be specified together.");
+            }
+        }
+        else if (r.GetValue(_offset) is not null)
+        {
+            throw new CommandException("The partition is required when offset is specified.");
+        }
         var properties = ClientProperties.Build(r.GetValue(_consumerConfig), r.GetValue(_consumerProperty) ?? [], r.GetValue(_bootstrap));
+        var group = GroupId(r);
+        if (group is not null && partition is not null)
+        {
+            throw new CommandException("Options group and partition cannot be specified together.");
+        }
+        // Kafka's setAutoOffsetResetValue: an explicit auto.offset.reset wins, and must not contradict --from-beginning.
+        if (properties.TryGetValue("auto.offset.reset", out var reset))
+        {
+            if (fromBeginning && reset != "earliest")
+            {
+                throw new CommandException($"Can't simultaneously specify --from-beginning and 'auto.offset.reset={reset}', please remove one option");
+            }
+        }
+        else
+        {
+            properties["auto.offset.reset"] = fromBeginning ? "earliest" : "latest";
+        }
+        properties.TryAdd("client.id", "console-consumer");
+        if (group is null)
+        {
+            // Kafka's tool makes up a throwaway group and, unless told otherwise, commits nothing for it.
+            properties["group.id"] = $"console-consumer-{Random.Shared.Next(100_000)}";
+            properties.TryAdd("enable.auto.commit", "false");
+        }
+        else
+        {
+            properties["group.id"] = group;
+        }
         var config = new ConsumerConfig(properties)
         {
-            GroupId = group ?? properties.GetValueOrDefault("group.id") ?? $"console-consumer-{Random.Shared.Next(100_000)}",
-            EnableAutoCommit = group is not null,
-            AutoOffsetReset = r.GetValue(_fromBeginning) ? AutoOffsetReset.Earliest : AutoOffsetReset.Latest,
             IsolationLevel = r.GetValue(_isolation) switch
             {
                 "read_committed" => IsolationLevel.ReadCommitted,
@@ -61,13 +99,13 @@ internal sealed class ConsoleConsumerCommand
 
         NativeLibrdkafka.EnsureLoaded();
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).SetLogHandler((_, _) => { }).Build();
-        if (group is not null && r.GetValue(_partition) is null)
+        if (partition is null)
         {
             consumer.Subscribe(topic);
         }
         else
         {
-            consumer.Assign(Assignment(r, topic, consumer));
+            consumer.Assign([new TopicPartitionOffset(topic, partition.Value, StartOffset(r))]);
         }
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
@@ -107,33 +145,44 @@ internal sealed class ConsoleConsumerCommand
         }
     }
 
-    /// <summary>Without a group: every partition of the topic (or the one named), from the offset the flags say.</summary>
-    private List<TopicPartitionOffset> Assignment(ParseResult r, string topic, IConsumer<byte[]?, byte[]?> consumer)
+    /// <summary>
+    /// The group named by <c>--group</c>, <c>group.id</c> in <c>--consumer-property</c> or in <c>--consumer.config</c>;
+    /// Kafka refuses different values in different places.
+    /// </summary>
+    private string? GroupId(ParseResult r)
     {
-        var offsetText = r.GetValue(_offset)!;
-        Offset start = offsetText switch
+        var ids = new List<string>();
+        if (r.GetValue(_group) is { } group)
         {
+            ids.Add(group);
+        }
+        if (r.GetValue(_consumerConfig) is { } file && ClientOptions.ReadFile(file).TryGetValue("group.id", out var fromFile))
+        {
+            ids.Add(fromFile);
+        }
+        if (CommandRunner.ParsePairs(r.GetValue(_consumerProperty) ?? [], splitCommas: false).LastOrDefault(p => p.Key == "group.id") is { Key: not null } fromProperty)
+        {
+            ids.Add(fromProperty.Value);
+        }
+        var distinct = ids.Distinct().ToList();
+        return distinct.Count > 1
+            ? throw new CommandException("The group ids provided in different places (directly using '--group', via '--consumer-property', or via '--consumer.config') do not match. Detected group ids: " +
+                string.Join(", ", JavaHashOrder.OrderDefault(distinct, g => g).Select(g => $"'{g}'")))
+            : distinct.FirstOrDefault();
+    }
+
+    /// <summary>With <c>--partition</c>: where <c>--offset</c> (or <c>--from-beginning</c>) says to start.</summary>
+    private Offset StartOffset(ParseResult r)
+    {
+        var offsetText = r.GetValue(_offset);
+        return offsetText?.ToLowerInvariant() switch
+        {
+            null => r.GetValue(_fromBeginning) ? Offset.Beginning : Offset.End,
             "earliest" => Offset.Beginning,
-            "latest" => r.GetValue(_fromBeginning) ? Offset.Beginning : Offset.End,
+            "latest" => Offset.End,
             _ when long.TryParse(offsetText, out var n) && n >= 0 => new Offset(n),
-            _ => throw new CommandException($"The offset argument must be 'earliest', 'latest' or a non-negative number, found {offsetText}"),
+            _ => throw new CommandException($"The provided offset value '{offsetText}' is incorrect. Valid values are 'earliest', 'latest', or a non-negative long."),
         };
-        if (r.GetValue(_partition) is { } partition)
-        {
-            return [new TopicPartitionOffset(topic, partition, start)];
-        }
-        if (offsetText != "latest" && offsetText != "earliest")
-        {
-            throw new CommandException("The partition is required when offset is specified.");
-        }
-        using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
-        var metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(30));
-        var topicMetadata = metadata.Topics.SingleOrDefault(t => t.Topic == topic);
-        if (topicMetadata is null || topicMetadata.Error.IsError)
-        {
-            throw new CommandException($"Error while fetching metadata for topic {topic}: {topicMetadata?.Error.Reason ?? "unknown topic"}");
-        }
-        return [.. topicMetadata.Partitions.OrderBy(p => p.PartitionId).Select(p => new TopicPartitionOffset(topic, p.PartitionId, start))];
     }
 }
 

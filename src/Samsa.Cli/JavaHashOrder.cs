@@ -8,16 +8,33 @@ namespace Samsa.Cli;
 /// </summary>
 internal static class JavaHashOrder
 {
-    public static IEnumerable<T> Order<T>(IReadOnlyList<T> items, Func<T, string> key)
+    public static IEnumerable<T> Order<T>(IReadOnlyList<T> items, Func<T, string> key) =>
+        OrderByHash(items, item => StringHash(key(item)), TableSize(items.Count));
+
+    /// <summary>The order of a default <c>new HashMap&lt;&gt;()</c> (16 buckets to start) keyed by strings.</summary>
+    public static IEnumerable<T> OrderDefault<T>(IReadOnlyList<T> items, Func<T, string> key) =>
+        OrderByHash(items, item => StringHash(key(item)), 16);
+
+    /// <summary>
+    /// The order of a default <c>HashMap&lt;TopicPartition, V&gt;</c>: Kafka's <c>TopicPartition.hashCode</c> is
+    /// <c>31 * (31 + partition) + topic.hashCode()</c>.
+    /// </summary>
+    public static IEnumerable<T> OrderByTopicPartition<T>(IReadOnlyList<T> items, Func<T, (string Topic, int Partition)> key) =>
+        OrderByHash(items, item =>
+        {
+            var (topic, partition) = key(item);
+            return unchecked((31 * (31 + partition)) + StringHash(topic));
+        }, 16);
+
+    private static IEnumerable<T> OrderByHash<T>(IReadOnlyList<T> items, Func<T, int> hash, int capacity)
     {
-        var capacity = TableSize(items.Count);
-        // HashMap doubles its table once the size passes 0.75 of capacity.
+        // HashMap doubles its table once the size passes 0.75 of capacity; a split keeps each bucket's order.
         while (items.Count > capacity * 3 / 4)
         {
             capacity *= 2;
         }
-        return items.Select((item, index) => (item, index, bucket: Spread(StringHash(key(item))) & (capacity - 1)))
-            .OrderBy(x => x.bucket).ThenBy(x => x.index).Select(x => x.item);
+        return items.Select((item, index) => (item, index, bucket: Spread(hash(item)) & (capacity - 1)))
+            .OrderBy(x => x.bucket).ThenBy(x => x.index).Select(x => x.item).ToList();
     }
 
     private static int TableSize(int n)
@@ -32,7 +49,7 @@ internal static class JavaHashOrder
 
     private static int Spread(int h) => h ^ (int)((uint)h >> 16);
 
-    private static int StringHash(string s)
+    public static int StringHash(string s)
     {
         var h = 0;
         foreach (var c in s)

@@ -9,6 +9,7 @@ root.Add(new ConfigsCommand().Build());
 root.Add(new DeleteRecordsCommand().Build());
 root.Add(new BrokerApiVersionsCommand().Build());
 root.Add(new StorageCommand().Build());
+root.Add(new ConsumerGroupsCommand().Build());
 root.Add(new ConsoleProducerCommand().Build());
 root.Add(new ConsoleConsumerCommand().Build());
 root.Add(new ProducerPerfTestCommand().Build());

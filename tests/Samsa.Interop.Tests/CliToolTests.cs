@@ -90,7 +90,8 @@ public class CliToolTests
         Assert.Equal($"127.0.0.1:{broker.Port} (id: 1 rack: null) -> (", lines[0]);
         Assert.Contains("\tProduce(0): 3 to 11 [usable: 11],", lines);
         Assert.Contains("\tFetch(1): 4 to 17 [usable: 17],", lines);
-        Assert.Contains("\tOffsetCommit(8): UNSUPPORTED,", lines);
+        Assert.Contains("\tOffsetCommit(8): 0 to 9 [usable: 9],", lines);
+        Assert.Contains("\tShareGroupHeartbeat(76): UNSUPPORTED,", lines);
         Assert.Contains("\tMetadata(3): 0 to 12 [usable: 12],", lines);
         Assert.Contains("\tCreateTopics(19): 0 to 7 [usable: 7],", lines);
         Assert.Contains("\tDescribeTopicPartitions(75): 0 [usable: 0],", lines);
@@ -100,7 +101,7 @@ public class CliToolTests
     [Fact]
     public async Task EveryTool_AnswersHelp_AndBadArgumentsExitNonZero()
     {
-        foreach (var tool in new[] { "kafka-topics.sh", "kafka-configs.sh", "kafka-delete-records.sh", "kafka-broker-api-versions.sh", "kafka-storage.sh" })
+        foreach (var tool in new[] { "kafka-topics.sh", "kafka-configs.sh", "kafka-delete-records.sh", "kafka-broker-api-versions.sh", "kafka-storage.sh", "kafka-consumer-groups.sh" })
         {
             var help = await Bin(tool, "--help");
             Assert.True(help.ExitCode == 0 && help.Stdout.Contains("--", StringComparison.Ordinal), tool + ": " + help);
