@@ -72,9 +72,11 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
                 cached.SentHighWatermark = data.HighWatermark;
                 cached.SentLogStartOffset = data.LogStartOffset;
             }
-            if (current is null || current.Topic != target.Topic || current.TopicId != target.TopicId)
+            // Consecutive partitions of one topic share its entry; the name (v12-) or the id (v13+) says which topic.
+            var (topicName, topicId) = version <= 12 ? (target.Topic, Uuid.Zero) : ("", target.TopicId);
+            if (current is null || current.Topic != topicName || current.TopicId != topicId)
             {
-                current = new FetchableTopicResponse { Topic = version <= 12 ? target.Topic : "", TopicId = version >= 13 ? target.TopicId : Uuid.Zero };
+                current = new FetchableTopicResponse { Topic = topicName, TopicId = topicId };
                 response.Responses.Add(current);
             }
             current.Partitions.Add(data);
