@@ -12,6 +12,7 @@ home="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$home"
 records="${RECORDS:-5000000}"
 kcat_lines="${KCAT_LINES:-1000000}"
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 work="$(mktemp -d /tmp/samsa-issue5-XXXXXX)"
 broker_pid=""
 cleanup() {
@@ -126,7 +127,7 @@ r() { python3 -c "print(f'{float($1) / float($2):.2f}')"; }
 n() { python3 -c "print(f'{float($1):,.0f}')"; }
 cat <<EOF
 
-## Issue 5 figures ($(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r), load average before the run: see below)
+## Issue 5 figures ($(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r); load average $load_before before the run, $(cut -d' ' -f1-3 /proc/loadavg) after)
 
 | measurement | figure | reference (same run unless said) | ratio |
 | --- | ---: | --- | ---: |
