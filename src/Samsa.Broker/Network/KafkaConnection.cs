@@ -70,7 +70,8 @@ internal sealed class KafkaConnection
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         await using var stream = new NetworkStream(_socket, ownsSocket: true);
-        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
+        // Produce requests run to hundreds of KiB: read in 64 KiB buffers, not the default 4 KiB (16x fewer recv calls).
+        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
         var writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
         try
         {
