@@ -20,11 +20,13 @@ internal sealed class ConsumerPerfTestCommand
     private readonly Option<string> _group = new("--group") { Description = "The group id to consume on.", DefaultValueFactory = _ => "perf-consumer-" + Random.Shared.Next(100_000) };
     private readonly Option<string> _consumerConfig = new("--consumer.config") { Description = "Consumer config properties file." };
     private readonly Option<bool> _hideHeader = new("--hide-header") { Description = "If set, skips printing the header for the stats" };
+    private readonly Option<int> _fetchSize = new("--fetch-size") { Description = "The amount of data to fetch in a single request.", DefaultValueFactory = _ => 1024 * 1024 };
+    private readonly Option<int> _socketBufferSize = new("--socket-buffer-size") { Description = "The size of the tcp RECV size.", DefaultValueFactory = _ => 2 * 1024 * 1024 };
 
     public Command Build()
     {
         var command = new Command("consumer-perf-test", "This tool is used to verify the consumer performance (kafka-consumer-perf-test.sh).");
-        foreach (var option in new Option[] { _bootstrap, _topic, _messages, _timeout, _group, _consumerConfig, _hideHeader })
+        foreach (var option in new Option[] { _bootstrap, _topic, _messages, _timeout, _group, _consumerConfig, _hideHeader, _fetchSize, _socketBufferSize })
         {
             command.Add(option);
         }
@@ -41,9 +43,15 @@ internal sealed class ConsumerPerfTestCommand
             GroupId = r.GetValue(_group),
             EnableAutoCommit = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
+            // Kafka's tool sets these (receive.buffer.bytes, max.partition.fetch.bytes, check.crcs=false).
+            SocketReceiveBufferBytes = r.GetValue(_socketBufferSize),
+            MaxPartitionFetchBytes = r.GetValue(_fetchSize),
+            CheckCrcs = false,
+            // Only the value and key sizes are counted: skip marshalling topic, timestamp and headers per record.
+            ConsumeResultFields = "none",
         };
         NativeLibrdkafka.EnsureLoaded();
-        using var consumer = new ConsumerBuilder<Ignore, byte[]>(config).SetLogHandler((_, _) => { }).Build();
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).Build();
         using (var admin = new DependentAdminClientBuilder(consumer.Handle).Build())
         {
             var metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(30)).Topics.Single();
@@ -53,18 +61,30 @@ internal sealed class ConsumerPerfTestCommand
         var clock = Stopwatch.StartNew();
         long messages = 0;
         long bytes = 0;
-        var lastRecord = clock.ElapsedMilliseconds;
         var timeout = r.GetValue(_timeout);
-        while (messages < wanted && !cancellation.IsCancellationRequested && clock.ElapsedMilliseconds - lastRecord < timeout)
+        // Kafka's loop reads the clock once per poll, not per record. Here the clock is read only when a consume
+        // comes back empty: the --timeout counts from the first empty consume after the last record.
+        var lastRecord = Environment.TickCount64;
+        long messagesAtLastCheck = 0;
+        while (messages < wanted && !cancellation.IsCancellationRequested)
         {
-            var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
-            if (result?.Message is null)
+            var result = consumer.Consume(100);
+            if (result?.Message is not { } message)
             {
+                var now = Environment.TickCount64;
+                if (messages != messagesAtLastCheck)
+                {
+                    messagesAtLastCheck = messages;
+                    lastRecord = now;
+                }
+                else if (now - lastRecord > timeout)
+                {
+                    break;
+                }
                 continue;
             }
             messages++;
-            bytes += result.Message.Value?.Length ?? 0;
-            lastRecord = clock.ElapsedMilliseconds;
+            bytes += (message.Key?.Length ?? 0) + (message.Value?.Length ?? 0);
         }
         var elapsed = Math.Max(clock.Elapsed.TotalSeconds, 0.001);
         var end = DateTime.Now;

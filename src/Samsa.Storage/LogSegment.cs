@@ -89,7 +89,9 @@ internal sealed class LogSegment : IDisposable
                 ObjectDisposedException.ThrowIf(_closed, this);
                 if (_log is null)
                 {
-                    _log = File.OpenHandle(LogPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+                    // Asynchronous only marks the handle on Linux (file I/O here stays pread/pwrite); it lets the
+                    // network layer wrap it in the FileStream that sendfile (Socket.SendPacketsAsync) requires.
+                    _log = File.OpenHandle(LogPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
                     Interlocked.Increment(ref s_openHandles);
                 }
                 return _log;

@@ -134,4 +134,57 @@ public class PrimitiveTests
         frame[5] = 42;
         Assert.Equal(42, records.Span[1]);
     }
+
+    /// <summary>Records held elsewhere; counts how often their bytes were asked for.</summary>
+    private sealed class HeldRecords(byte[] bytes) : Samsa.Protocol.Records.ExternalRecords
+    {
+        public int SpanRequests { get; private set; }
+
+        public override int Length => bytes.Length;
+
+        public override Memory<byte> Memory => CreateMemory(bytes.Length);
+
+        public override Span<byte> GetSpan()
+        {
+            SpanRequests++;
+            return bytes;
+        }
+
+        public override System.Buffers.MemoryHandle Pin(int elementIndex = 0) => throw new NotSupportedException();
+
+        public override void Unpin()
+        {
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+        }
+    }
+
+    [Fact]
+    public void ExternalRecords_AreLeftOutByAWriterThatCollectsThem_AndCopiedByAnyOther()
+    {
+        var held = new HeldRecords([1, 2, 3, 4, 5]);
+        var external = new List<Samsa.Protocol.Records.ExternalSlice>();
+        var buffer = new byte[16];
+        var writer = new ProtocolWriter(buffer, external);
+        writer.WriteInt8(7);
+        writer.WriteCompactNullableRecords(held.Memory[1..4], isNull: false);
+        writer.WriteInt8(8);
+        writer.WriteNullableRecords(held.Memory, isNull: false);
+        writer.WriteNullableRecords(ReadOnlyMemory<byte>.Empty, isNull: true);
+        // Only the prefixes are written; each slice says where its bytes belong and which bytes they are.
+        Assert.Equal("07" + "04" + "08" + "00000005" + "ffffffff", Convert.ToHexStringLower(buffer.AsSpan(0, writer.Position)));
+        Assert.Equal(0, held.SpanRequests);
+        Assert.Equal([new(2, held, 1, 3), new(7, held, 0, 5)], external);
+
+        // A plain writer copies the bytes in, so the message is right wherever it is encoded.
+        Assert.Equal("07" + "04020304" + "08" + "000000050102030405", Convert.ToHexStringLower(Write(32, (ref ProtocolWriter w) =>
+        {
+            w.WriteInt8(7);
+            w.WriteCompactNullableRecords(held.Memory[1..4], isNull: false);
+            w.WriteInt8(8);
+            w.WriteNullableRecords(held.Memory, isNull: false);
+        })));
+    }
 }

@@ -355,7 +355,14 @@ public sealed class MessageEmitter(MessageModel model, string ns, string regener
                 NullCheck();
                 Statement(flex, $"writer.WriteCompactNullableString({n})", $"writer.WriteNullableString({n})");
                 break;
-            case Kind.Bytes or Kind.Records:
+            case Kind.Records:
+                // Records go through the writer's records call, which may leave them for the network layer to send
+                // from their source (a segment file) instead of copying them into the frame.
+                NullCheck();
+                var (records, recordsNull) = f.IsNullableType ? ($"{n}.GetValueOrDefault()", $"!{n}.HasValue") : ($"{n}", "false");
+                Statement(flex, $"writer.WriteCompactNullableRecords({records}, {recordsNull})", $"writer.WriteNullableRecords({records}, {recordsNull})");
+                break;
+            case Kind.Bytes:
                 NullCheck();
                 var (span, isNull) = f.IsMemory
                     ? f.IsNullableType ? ($"{n}.GetValueOrDefault().Span", $"!{n}.HasValue") : ($"{n}.Span", "false")

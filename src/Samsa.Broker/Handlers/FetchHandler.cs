@@ -1,8 +1,8 @@
+using Samsa.Broker.Network;
 using Samsa.Broker.Replication;
 using Samsa.Metadata.Image;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
-using Samsa.Protocol.Records;
 using Samsa.Storage;
 using static Samsa.Protocol.Messages.FetchResponse;
 
@@ -22,7 +22,7 @@ namespace Samsa.Broker.Handlers;
 /// INVALID_FETCH_SESSION_EPOCH; an incremental response lists only partitions with news (records, a moved
 /// high watermark or log start offset, an error).</item>
 /// <item>Topic ids (v13+): topics are named by id; an unknown id answers UNKNOWN_TOPIC_ID.</item>
-/// <item>Records go from the segment file into a pooled buffer and out unchanged; they are never decoded.</item>
+/// <item>Records go from the segment file to the socket with sendfile, never decoded or copied into memory.</item>
 /// </list>
 /// Follower fetches (replica id >= 0) arrive with replication.
 /// </summary>
@@ -72,9 +72,11 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
                 cached.SentHighWatermark = data.HighWatermark;
                 cached.SentLogStartOffset = data.LogStartOffset;
             }
-            if (current is null || current.Topic != target.Topic || current.TopicId != target.TopicId)
+            // Consecutive partitions of one topic share its entry; the name (v12-) or the id (v13+) says which topic.
+            var (topicName, topicId) = version <= 12 ? (target.Topic, Uuid.Zero) : ("", target.TopicId);
+            if (current is null || current.Topic != topicName || current.TopicId != topicId)
             {
-                current = new FetchableTopicResponse { Topic = version <= 12 ? target.Topic : "", TopicId = version >= 13 ? target.TopicId : Uuid.Zero };
+                current = new FetchableTopicResponse { Topic = topicName, TopicId = topicId };
                 response.Responses.Add(current);
             }
             current.Partitions.Add(data);
@@ -237,12 +239,11 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
             var info = log.Read(target.FetchOffset, limit, isolation, minOneMessage: !anyRecords);
             if (info.Records.Length > 0)
             {
-                var buffer = new PooledBuffer(info.Records.Length);
-                context.Attach(buffer);
-                var read = info.Records.CopyTo(buffer.GetSpan(info.Records.Length));
-                buffer.Advance(read);
-                data.Records = buffer.WrittenMemory;
-                remaining -= read;
+                // The region itself, not its bytes: the connection sends it from the file (sendfile).
+                var records = new FileRegionRecords(info.Records);
+                context.Attach(records);
+                data.Records = records.Memory;
+                remaining -= info.Records.Length;
                 anyRecords = true;
             }
             data.HighWatermark = info.HighWatermark;

@@ -1,6 +1,7 @@
 using Samsa.Broker.Network;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
+using Samsa.Protocol.Records;
 
 namespace Samsa.Broker.Handlers;
 
@@ -30,11 +31,28 @@ internal sealed class ResponseFrame : IResponseFrame, IDisposable
 
     public int Size { get; }
 
-    /// <summary>Resources (pooled record buffers) the body points into, released after <see cref="Write"/>.</summary>
+    /// <summary>Resources (pooled record buffers) the body points into, released after the frame is written.</summary>
     public ResponseFrame WithResources(List<IDisposable>? resources)
     {
         _resources = resources;
+        foreach (var resource in resources ?? [])
+        {
+            if (resource is FileRegionRecords records)
+            {
+                ExternalBytes += records.Length;
+            }
+        }
         return this;
+    }
+
+    /// <summary>Bytes of fetched records the body points to in segment files (attached as resources by the handler).</summary>
+    public int ExternalBytes { get; private set; }
+
+    public void Write(Span<byte> destination, List<ExternalSlice> external)
+    {
+        var writer = new ProtocolWriter(destination, external);
+        _header.Write(ref writer, _headerVersion);
+        _body.Write(ref writer, _version);
     }
 
     public void Dispose()

@@ -21,6 +21,18 @@ public interface IResponseFrame
     int Size { get; }
 
     void Write(Span<byte> destination);
+
+    /// <summary>
+    /// Bytes of <see cref="Size"/> that are records in files (fetched records), which the connection sends with
+    /// sendfile rather than having them written; 0 for most responses.
+    /// </summary>
+    int ExternalBytes => 0;
+
+    /// <summary>
+    /// Writes the frame without its external records (into <see cref="Size"/> - <see cref="ExternalBytes"/> bytes),
+    /// listing where each belongs.
+    /// </summary>
+    void Write(Span<byte> destination, List<Samsa.Protocol.Records.ExternalSlice> external) => Write(destination);
 }
 
 /// <summary>

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
+using Samsa.Protocol.Records;
 
 namespace Samsa.Protocol;
 
@@ -7,10 +9,23 @@ namespace Samsa.Protocol;
 /// Writes Kafka's wire primitives into a span sized in advance with <see cref="ProtocolSize"/>
 /// (messages compute their exact size in a separate pass, so writing never grows a buffer).
 /// </summary>
+/// <remarks>
+/// A writer given a list of external slices leaves <see cref="ExternalRecords"/> out of the destination: it writes
+/// their length prefix, notes where their bytes belong, and moves on, so the network layer can send them from
+/// their source (a segment file) between the written pieces. Every other writer copies them in.
+/// </remarks>
 public ref struct ProtocolWriter(Span<byte> destination)
 {
     private readonly Span<byte> _span = destination;
+    private readonly List<ExternalSlice>? _external;
     private int _position;
+
+    /// <summary>A writer that leaves external records out and lists them in <paramref name="external"/>.</summary>
+    public ProtocolWriter(Span<byte> destination, List<ExternalSlice> external)
+        : this(destination)
+    {
+        _external = external;
+    }
 
     public readonly int Position => _position;
 
@@ -120,6 +135,41 @@ public ref struct ProtocolWriter(Span<byte> destination)
         }
         WriteInt32(bytes.Length);
         WriteRaw(bytes);
+    }
+
+    /// <summary>A records field (classic form): like bytes, but external records may be left out (see remarks).</summary>
+    public void WriteNullableRecords(ReadOnlyMemory<byte> records, bool isNull)
+    {
+        if (isNull)
+        {
+            WriteInt32(-1);
+            return;
+        }
+        WriteInt32(records.Length);
+        WriteRecordBytes(records);
+    }
+
+    /// <summary>A records field (compact form): like compact bytes, but external records may be left out.</summary>
+    public void WriteCompactNullableRecords(ReadOnlyMemory<byte> records, bool isNull)
+    {
+        if (isNull)
+        {
+            WriteUnsignedVarInt(0);
+            return;
+        }
+        WriteUnsignedVarInt((uint)records.Length + 1);
+        WriteRecordBytes(records);
+    }
+
+    private void WriteRecordBytes(ReadOnlyMemory<byte> records)
+    {
+        if (_external is not null && records.Length > 0
+            && MemoryMarshal.TryGetMemoryManager(records, out ExternalRecords? source, out var start, out var length))
+        {
+            _external.Add(new ExternalSlice(_position, source, start, length));
+            return;
+        }
+        WriteRaw(records.Span);
     }
 
     /// <summary>Compact bytes: unsigned varint of length + 1 and the bytes, 0 for null.</summary>

@@ -86,6 +86,42 @@ public class ProduceFetchTests
         Assert.Equal(second.AsSpan(16).ToArray(), records.AsSpan(first.Length + 16).ToArray());
     }
 
+    [Theory]
+    [InlineData(4)]
+    [InlineData(12)]
+    public async Task Fetch_OfSeveralPartitions_SendsEachFileRegionBetweenTheFramePieces(short version)
+    {
+        // Records go out with sendfile between the written pieces of the frame: every partition's fields after its
+        // records, the next partition and the next response on the connection must still line up.
+        await using var broker = await TestBroker.StartAsync();
+        await using var client = await broker.ConnectAsync();
+        await CreateTopic(broker, client, "spread", partitions: 3);
+        var sent = new byte[3][];
+        for (var p = 0; p < 3; p++)
+        {
+            sent[p] = Batch([.. Enumerable.Range(0, 50 * (p + 1)).Select(i => $"partition {p} record {i}")]);
+            Assert.Equal(0, Only((await client.RequestAsync<ProduceResponse>(Produce("spread", p, (byte[])sent[p].Clone()), ProduceVersion)).Body).ErrorCode);
+        }
+        var request = Fetch("spread", 0);
+        request.Topics[0].Partitions = [.. Enumerable.Range(0, 3).Select(p => new FetchRequest.FetchPartition { Partition = p, FetchOffset = 0, PartitionMaxBytes = 1024 * 1024 })];
+
+        for (var round = 0; round < 2; round++)
+        {
+            var response = (await client.RequestAsync<FetchResponse>(request, version)).Body;
+            var partitions = Assert.Single(response.Responses).Partitions;
+            Assert.Equal([0, 1, 2], partitions.Select(p => p.PartitionIndex));
+            for (var p = 0; p < 3; p++)
+            {
+                Assert.Equal(0, partitions[p].ErrorCode);
+                Assert.Equal(50 * (p + 1), partitions[p].HighWatermark);
+                var records = partitions[p].Records!.Value.ToArray();
+                Assert.Equal(sent[p].AsSpan(16).ToArray(), records.AsSpan(16).ToArray());
+            }
+        }
+        var (_, offsets) = await client.RequestAsync<ListOffsetsResponse>(new ListOffsetsRequest { Topics = [new() { Name = "spread", Partitions = [new() { PartitionIndex = 2, Timestamp = -1 }] }] }, 8);
+        Assert.Equal(150, offsets.Topics[0].Partitions[0].Offset);
+    }
+
     [Fact]
     public async Task Produce_Errors_AreKafkasCodes_AndLeaveTheLogUnchanged()
     {

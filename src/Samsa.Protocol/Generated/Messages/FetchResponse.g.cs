@@ -678,11 +678,11 @@ public sealed partial class FetchResponse : IApiMessage, IEquatable<FetchRespons
             }
             if (version >= 12)
             {
-                writer.WriteCompactNullableBytes(Records.GetValueOrDefault().Span, !Records.HasValue);
+                writer.WriteCompactNullableRecords(Records.GetValueOrDefault(), !Records.HasValue);
             }
             else
             {
-                writer.WriteNullableBytes(Records.GetValueOrDefault().Span, !Records.HasValue);
+                writer.WriteNullableRecords(Records.GetValueOrDefault(), !Records.HasValue);
             }
             if (version >= 12)
             {

@@ -401,7 +401,7 @@ public sealed partial class FetchSnapshotResponse : IApiMessage, IEquatable<Fetc
             SnapshotId.Write(ref writer, version);
             writer.WriteInt64(SizeField);
             writer.WriteInt64(Position);
-            writer.WriteCompactNullableBytes(UnalignedRecords.Span, false);
+            writer.WriteCompactNullableRecords(UnalignedRecords, false);
             var taggedCount = UnknownTaggedFields?.Count ?? 0;
             if ((!CurrentLeader.Equals(new LeaderIdAndEpoch())))
             {

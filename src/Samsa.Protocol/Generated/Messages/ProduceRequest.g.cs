@@ -398,11 +398,11 @@ public sealed partial class ProduceRequest : IApiMessage, IEquatable<ProduceRequ
             writer.WriteInt32(Index);
             if (version >= 9)
             {
-                writer.WriteCompactNullableBytes(Records.GetValueOrDefault().Span, !Records.HasValue);
+                writer.WriteCompactNullableRecords(Records.GetValueOrDefault(), !Records.HasValue);
             }
             else
             {
-                writer.WriteNullableBytes(Records.GetValueOrDefault().Span, !Records.HasValue);
+                writer.WriteNullableRecords(Records.GetValueOrDefault(), !Records.HasValue);
             }
             if (version >= 9)
             {

@@ -387,7 +387,7 @@ public sealed partial class ShareFetchResponse : IApiMessage, IEquatable<ShareFe
             writer.WriteInt16(AcknowledgeErrorCode);
             writer.WriteCompactNullableString(AcknowledgeErrorMessage);
             CurrentLeader.Write(ref writer, version);
-            writer.WriteCompactNullableBytes(Records.GetValueOrDefault().Span, !Records.HasValue);
+            writer.WriteCompactNullableRecords(Records.GetValueOrDefault(), !Records.HasValue);
             {
                 writer.WriteCompactArrayLength(AcquiredRecords.Count);
                 foreach (var element in AcquiredRecords)

@@ -1,0 +1,352 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Samsa.Broker.Config;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+using Samsa.Protocol.Records;
+using Samsa.Storage;
+
+namespace Samsa.Broker.Benchmarks;
+
+/// <summary>
+/// The broker's own overhead on the record path, with no client library in the way: the very same pre-built
+/// record batches are
+/// <list type="number">
+/// <item>sent over a loopback socket and discarded by the reader (raw TCP copy: what the wire costs),</item>
+/// <item>appended to a <see cref="PartitionLog"/> and read back in 1 MiB fetches (the storage engine alone),</item>
+/// <item>produced to a broker with raw Produce v9 requests (acks=1, up to 5 in flight, as a producer pipelines)
+/// and fetched back with raw Fetch v12 requests (1 MiB per partition, one in flight, as a consumer does), the
+/// fetched bytes discarded after finding the next offset.</item>
+/// </list>
+/// Every figure is MB/s of record-batch bytes; the table gives broker / storage and broker / loopback ratios.
+/// The broker runs in this process unless host:port names one already running (the client then only talks to it).
+/// </summary>
+internal static class RecordsBenchmark
+{
+    private const int FetchBytes = 1024 * 1024;
+    private const int InFlight = 5;
+
+    public static async Task RunAsync(string[] args)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var totalMiB = args.Length > 0 ? int.Parse(args[0], inv) : 256;
+        var rounds = args.Length > 1 ? int.Parse(args[1], inv) : 3;
+        var recordSize = args.Length > 2 ? int.Parse(args[2], inv) : 100;
+        var batchBytes = args.Length > 3 ? int.Parse(args[3], inv) : 128 * 1024;
+        var external = args.Length > 4 ? args[4] : null;
+
+        var templates = BuildBatches(recordSize, batchBytes);
+        var batchSize = templates[0].Length;
+        var recordsPerBatch = RecordBatchHeader.Read(templates[0]).RecordCount;
+        var batchCount = (int)Math.Max(1, (long)totalMiB * 1024 * 1024 / batchSize);
+        var totalBytes = (long)batchCount * batchSize;
+        Console.WriteLine($"Raw produce/fetch benchmark: {batchCount} batches of {batchSize} bytes ({recordsPerBatch} records of {recordSize} B each), "
+            + $"{totalBytes / (1024.0 * 1024):F0} MiB per round, {rounds} rounds; {Environment.ProcessorCount} cores, "
+            + $"{System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}; broker {(external ?? "in this process")}");
+
+        var root = Directory.CreateTempSubdirectory("samsa-records-bench-").FullName;
+        KafkaBroker? broker = null;
+        try
+        {
+            IPEndPoint endpoint;
+            if (external is null)
+            {
+                var config = KafkaConfig.FromProperties([new("listeners", "PLAINTEXT://127.0.0.1:0"), new("log.dirs", Path.Combine(root, "broker")), new("auto.create.topics.enable", "false")]);
+                broker = await KafkaBroker.StartAsync(config, NullLoggerFactory.Instance, CancellationToken.None);
+                endpoint = new IPEndPoint(IPAddress.Loopback, broker.BoundEndpoints[0].Port);
+            }
+            else
+            {
+                var colon = external.LastIndexOf(':');
+                endpoint = new IPEndPoint((await Dns.GetHostAddressesAsync(external[..colon]))[0], int.Parse(external[(colon + 1)..], inv));
+            }
+
+            var loopback = new List<double>();
+            var append = new List<double>();
+            var read = new List<double>();
+            var produce = new List<double>();
+            var fetch = new List<double>();
+            var buffer = new byte[64 * 1024 * 1024];
+            for (var round = 0; round < rounds; round++)
+            {
+                loopback.Add(Loopback(totalBytes, buffer));
+                var dir = Path.Combine(root, $"storage-{round}");
+                using (var log = PartitionLog.Open(dir, "bench", 0, Uuid.Random(), LogConfig.Default))
+                {
+                    append.Add(StorageAppend(log, templates, batchCount, totalBytes));
+                    read.Add(StorageRead(log, buffer));
+                }
+                Directory.Delete(dir, recursive: true);
+
+                using var client = new RawClient(endpoint);
+                var topic = $"records-bench-{round}-{Guid.NewGuid():N}";
+                client.CreateTopic(topic);
+                produce.Add(Produce(client, topic, templates, batchCount, totalBytes));
+                fetch.Add(Fetch(client, topic, totalBytes));
+                Console.WriteLine(string.Create(inv, $"round {round + 1}: loopback {loopback[^1]:F0}, storage append {append[^1]:F0} / read {read[^1]:F0}, broker produce {produce[^1]:F0} / fetch {fetch[^1]:F0} MB/s"));
+            }
+
+            double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+            var (l, a, r, p, f) = (Median(loopback), Median(append), Median(read), Median(produce), Median(fetch));
+            double RecordsPerSecond(double mbps) => mbps * 1024 * 1024 / batchSize * recordsPerBatch;
+            Console.WriteLine();
+            Console.WriteLine("Medians of the rounds, MB/s of record-batch bytes (records/s in brackets):");
+            Console.WriteLine();
+            Console.WriteLine("| measurement | MB/s | reference (same run) | ratio |");
+            Console.WriteLine("| --- | ---: | --- | ---: |");
+            Console.WriteLine(string.Create(inv, $"| raw loopback TCP copy (1 MiB writes, reader discards) | {l:F0} | | |"));
+            Console.WriteLine(string.Create(inv, $"| storage engine append (PartitionLog.Append, same batches) | {a:F0} ({RecordsPerSecond(a):N0}) | | |"));
+            Console.WriteLine(string.Create(inv, $"| storage engine read (1 MiB PartitionLog.Read regions copied out) | {r:F0} | | |"));
+            Console.WriteLine(string.Create(inv, $"| broker produce (raw Produce v9, acks=1, {InFlight} in flight) | {p:F0} ({RecordsPerSecond(p):N0}) | storage append {a:F0} | {p / a:F2} |"));
+            Console.WriteLine(string.Create(inv, $"| broker fetch (raw Fetch v12, 1 MiB, one in flight) | {f:F0} ({RecordsPerSecond(f):N0}) | storage read {r:F0} | {f / r:F2} |"));
+            Console.WriteLine(string.Create(inv, $"| broker produce against the wire | {p:F0} | loopback {l:F0} | {p / l:F2} |"));
+            Console.WriteLine(string.Create(inv, $"| broker fetch against the wire | {f:F0} | loopback {l:F0} | {f / l:F2} |"));
+        }
+        finally
+        {
+            if (broker is not null)
+            {
+                await broker.DisposeAsync();
+            }
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>64 different batches of uncompressed records with random values, each about <paramref name="batchBytes"/> long.</summary>
+    private static List<byte[]> BuildBatches(int recordSize, int batchBytes)
+    {
+        var random = new Random(1);
+        var value = new byte[recordSize];
+        var batches = new List<byte[]>();
+        var perBatch = -1;
+        for (var i = 0; i < 64; i++)
+        {
+            using var builder = new RecordBatchBuilder();
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            while (perBatch < 0 ? RecordBatch.HeaderSize + builder.UncompressedRecordsSize + recordSize + 8 <= batchBytes || builder.Count == 0 : builder.Count < perBatch)
+            {
+                random.NextBytes(value);
+                builder.Append(now, null, value);
+            }
+            perBatch = builder.Count;
+            batches.Add(builder.Build());
+        }
+        return batches;
+    }
+
+    private static double Mbps(long bytes, TimeSpan elapsed) => bytes / (1024.0 * 1024) / elapsed.TotalSeconds;
+
+    private static double Loopback(long totalBytes, byte[] buffer)
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        using var sender = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        sender.Connect(listener.LocalEndPoint!);
+        using var receiver = listener.Accept();
+        var chunk = new byte[FetchBytes];
+        Random.Shared.NextBytes(chunk);
+        var clock = Stopwatch.StartNew();
+        var reader = Task.Run(() =>
+        {
+            long received = 0;
+            while (received < totalBytes)
+            {
+                var n = receiver.Receive(buffer.AsSpan(0, FetchBytes));
+                if (n == 0)
+                {
+                    throw new EndOfStreamException();
+                }
+                received += n;
+            }
+        });
+        for (long sent = 0; sent < totalBytes; sent += chunk.Length)
+        {
+            sender.Send(chunk.AsSpan(0, (int)Math.Min(chunk.Length, totalBytes - sent)));
+        }
+        reader.Wait();
+        return Mbps(totalBytes, clock.Elapsed);
+    }
+
+    private static double StorageAppend(PartitionLog log, List<byte[]> templates, int batchCount, long totalBytes)
+    {
+        // The broker appends from its request buffer; the log patches offsets into it, as here into the template.
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < batchCount; i++)
+        {
+            log.Append(templates[i % templates.Count], 0);
+        }
+        return Mbps(totalBytes, clock.Elapsed);
+    }
+
+    private static double StorageRead(PartitionLog log, byte[] buffer)
+    {
+        var clock = Stopwatch.StartNew();
+        long offset = 0, bytes = 0;
+        var end = log.LogEndOffset;
+        while (offset < end)
+        {
+            var region = log.Read(offset, FetchBytes, FetchIsolation.LogEnd, minOneMessage: true).Records;
+            var n = region.CopyTo(buffer.AsSpan(0, region.Length));
+            bytes += n;
+            offset = NextOffset(buffer.AsSpan(0, n), offset);
+        }
+        return Mbps(bytes, clock.Elapsed);
+    }
+
+    /// <summary>The offset after the last whole batch in <paramref name="records"/> (a fetch may end inside one).</summary>
+    private static long NextOffset(ReadOnlySpan<byte> records, long current)
+    {
+        var position = 0;
+        while (records.Length - position >= RecordBatch.LogOverhead)
+        {
+            var size = RecordBatch.TotalSize(records[position..]);
+            if (size > records.Length - position)
+            {
+                break;
+            }
+            current = RecordBatchHeader.Read(records[position..]).NextOffset;
+            position += size;
+        }
+        return current;
+    }
+
+    private static double Produce(RawClient client, string topic, List<byte[]> templates, int batchCount, long totalBytes)
+    {
+        // One request frame per template, encoded before the clock starts: the client side costs nothing but the sends.
+        var frames = templates.Select(batch => client.Frame(new ProduceRequest
+        {
+            Acks = 1,
+            TimeoutMs = 30_000,
+            TopicData = [new() { Name = topic, PartitionData = [new() { Index = 0, Records = batch }] }],
+        }, 9)).ToList();
+        var clock = Stopwatch.StartNew();
+        int sent = 0, answered = 0;
+        while (answered < batchCount)
+        {
+            while (sent < batchCount && sent - answered < InFlight)
+            {
+                client.Send(frames[sent % frames.Count]);
+                sent++;
+            }
+            var response = client.Receive<ProduceResponse>(ApiKey.Produce, 9);
+            var error = response.Responses[0].PartitionResponses[0].ErrorCode;
+            if (error != 0)
+            {
+                throw new InvalidOperationException($"Produce failed with error {error}");
+            }
+            answered++;
+        }
+        return Mbps(totalBytes, clock.Elapsed);
+    }
+
+    private static double Fetch(RawClient client, string topic, long totalBytes)
+    {
+        var request = new FetchRequest
+        {
+            MaxWaitMs = 500,
+            MinBytes = 1,
+            MaxBytes = 50 * 1024 * 1024,
+            Topics = [new() { Topic = topic, Partitions = [new() { Partition = 0, PartitionMaxBytes = FetchBytes }] }],
+        };
+        var clock = Stopwatch.StartNew();
+        long offset = 0, bytes = 0;
+        while (bytes < totalBytes)
+        {
+            request.Topics[0].Partitions[0].FetchOffset = offset;
+            client.Send(client.Frame(request, 12));
+            var response = client.Receive<FetchResponse>(ApiKey.Fetch, 12);
+            var partition = response.Responses[0].Partitions[0];
+            if (partition.ErrorCode != 0 || partition.Records is not { Length: > 0 } records)
+            {
+                throw new InvalidOperationException($"Fetch at {offset} returned error {partition.ErrorCode} and no records");
+            }
+            offset = NextOffset(records.Span, offset);
+            bytes += records.Length;
+        }
+        return Mbps(bytes, clock.Elapsed);
+    }
+
+    /// <summary>Kafka's framing over a blocking socket, one reusable receive buffer; nothing else.</summary>
+    private sealed class RawClient : IDisposable
+    {
+        private readonly Socket _socket = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        private byte[] _receive = new byte[4 * 1024 * 1024];
+        private int _correlation;
+
+        public RawClient(IPEndPoint endpoint) => _socket.Connect(endpoint);
+
+        public byte[] Frame(IApiMessage request, short version)
+        {
+            var header = new RequestHeader { RequestApiKey = (short)request.ApiKey, RequestApiVersion = version, CorrelationId = ++_correlation, ClientId = "records-bench" };
+            var headerVersion = ApiMessages.RequestHeaderVersion(request.ApiKey, version);
+            var frame = new byte[4 + header.Size(headerVersion) + request.Size(version)];
+            BinaryPrimitives.WriteInt32BigEndian(frame, frame.Length - 4);
+            var writer = new ProtocolWriter(frame.AsSpan(4));
+            header.Write(ref writer, headerVersion);
+            request.Write(ref writer, version);
+            return frame;
+        }
+
+        public void Send(byte[] frame) => _socket.Send(frame);
+
+        /// <summary>Reads one response into the reusable buffer and decodes it (records stay slices of that buffer).</summary>
+        public T Receive<T>(ApiKey apiKey, short version) where T : IApiMessage, new()
+        {
+            ReceiveExactly(_receive.AsSpan(0, 4));
+            var size = BinaryPrimitives.ReadInt32BigEndian(_receive);
+            if (size > _receive.Length)
+            {
+                _receive = new byte[size];
+            }
+            ReceiveExactly(_receive.AsSpan(0, size));
+            var reader = new ProtocolReader(_receive.AsMemory(0, size));
+            new ResponseHeader().Read(ref reader, ApiMessages.ResponseHeaderVersion(apiKey, version));
+            var response = new T();
+            response.Read(ref reader, version);
+            return response;
+        }
+
+        private void ReceiveExactly(Span<byte> buffer)
+        {
+            while (buffer.Length > 0)
+            {
+                var n = _socket.Receive(buffer);
+                buffer = n > 0 ? buffer[n..] : throw new EndOfStreamException();
+            }
+        }
+
+        public void CreateTopic(string topic)
+        {
+            var request = new CreateTopicsRequest { timeoutMs = 30_000, Topics = [new() { Name = topic, NumPartitions = 1, ReplicationFactor = 1 }] };
+            Send(Frame(request, 7));
+            var response = Receive<CreateTopicsResponse>(ApiKey.CreateTopics, 7);
+            if (response.Topics[0].ErrorCode != 0)
+            {
+                throw new InvalidOperationException($"CreateTopics failed with error {response.Topics[0].ErrorCode}");
+            }
+            // The partition log opens in the background: wait until ListOffsets answers for the partition.
+            var deadline = Stopwatch.StartNew();
+            while (true)
+            {
+                Send(Frame(new ListOffsetsRequest { Topics = [new() { Name = topic, Partitions = [new() { PartitionIndex = 0, Timestamp = -1 }] }] }, 8));
+                var offsets = Receive<ListOffsetsResponse>(ApiKey.ListOffsets, 8);
+                if (offsets.Topics[0].Partitions[0].ErrorCode == 0)
+                {
+                    return;
+                }
+                if (deadline.Elapsed > TimeSpan.FromSeconds(30))
+                {
+                    throw new TimeoutException($"{topic}-0 did not become available: error {offsets.Topics[0].Partitions[0].ErrorCode}");
+                }
+                Thread.Sleep(10);
+            }
+        }
+
+        public void Dispose() => _socket.Dispose();
+    }
+}
