@@ -81,6 +81,8 @@ public sealed class TestBroker : IAsyncDisposable
         {
             ["listeners"] = "PLAINTEXT://127.0.0.1:0",
             ["log.dirs"] = dir.Path,
+            // As Kafka's own integration tests: the first rebalance of a group starts at once.
+            ["group.initial.rebalance.delay.ms"] = "0",
         };
         foreach (var (key, value) in overrides)
         {
