@@ -231,4 +231,63 @@ public class ConsumerGroupHeartbeatTests
             Assert.Equal("Stable", described.Groups[0].GroupState);
         }
     }
+
+    [Fact]
+    public async Task Heartbeat_MemberStopsHeartbeating_RemovedAfterSessionTimeoutAndPartitionsMove()
+    {
+        await using var broker = await TestBroker.StartAsync([.. SmallOffsetsTopic,
+            ("group.consumer.session.timeout.ms", "1500"), ("group.consumer.min.session.timeout.ms", "1000")]);
+        await using var client = await broker.ConnectAsync();
+        var topicId = await CreateTopicAsync(client, "s", 2);
+        await FindCoordinatorAsync(client, "g4");
+
+        var silent = await HeartbeatAsync(client, Join("g4", "s"));
+        var alive = await HeartbeatAsync(client, Join("g4", "s"));
+        Assert.Equal([0, 1], Partitions(silent, topicId));
+
+        // Only the second member keeps heartbeating; after the first one's session expires it owns both partitions.
+        var epoch = alive.MemberEpoch;
+        int[] owned = [];
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (owned.Length < 2 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(300);
+            var beat = await HeartbeatAsync(client, Beat("g4", alive.MemberId!, epoch, topicId, owned));
+            Assert.Equal(0, beat.ErrorCode);
+            epoch = beat.MemberEpoch;
+            owned = beat.Assignment is null ? owned : Partitions(beat, topicId);
+        }
+        Assert.Equal([0, 1], owned);
+        Assert.Equal((short)ErrorCode.UnknownMemberId, (await HeartbeatAsync(client, Beat("g4", silent.MemberId!, silent.MemberEpoch, topicId, 0, 1))).ErrorCode);
+        Assert.Contains(broker.Logs.Lines, l => l.Message.Contains("session timeout expired", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Heartbeat_StaticMemberRejoinsWithNewId_GetsItsPartitionsBackWithoutRebalance()
+    {
+        await using var broker = await TestBroker.StartAsync(SmallOffsetsTopic);
+        await using var client = await broker.ConnectAsync();
+        var topicId = await CreateTopicAsync(client, "st", 2);
+        await FindCoordinatorAsync(client, "g5");
+
+        var join = Join("g5", "st");
+        join.InstanceId = "instance-1";
+        var first = await HeartbeatAsync(client, join);
+        Assert.Equal([0, 1], Partitions(first, topicId));
+
+        // Another process claiming the same instance id while the first is active is refused.
+        var thief = Join("g5", "st");
+        thief.InstanceId = "instance-1";
+        Assert.Equal((short)ErrorCode.UnreleasedInstanceId, (await HeartbeatAsync(client, thief)).ErrorCode);
+
+        // Temporary leave (-2), then a restart with a new member id within the session timeout.
+        var leave = await HeartbeatAsync(client, new ConsumerGroupHeartbeatRequest { GroupId = "g5", MemberId = first.MemberId!, MemberEpoch = -2, InstanceId = "instance-1" });
+        Assert.Equal(0, leave.ErrorCode);
+        Assert.Equal(-2, leave.MemberEpoch);
+        var restarted = await HeartbeatAsync(client, thief);
+        Assert.Equal(0, restarted.ErrorCode);
+        Assert.NotEqual(first.MemberId, restarted.MemberId);
+        Assert.Equal(first.MemberEpoch, restarted.MemberEpoch); // no new group epoch: no rebalance
+        Assert.Equal([0, 1], Partitions(restarted, topicId));
+    }
 }
