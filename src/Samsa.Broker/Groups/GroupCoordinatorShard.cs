@@ -176,7 +176,10 @@ public sealed partial class GroupCoordinatorShard : IDisposable
             }
             ScheduleConsumerSessionsAfterLoad();
             State = ShardState.Active;
-            GroupLog.ShardLoaded(_logger, PartitionIndex, _groups.Count, records);
+            if (records > 0)
+            {
+                GroupLog.ShardLoaded(_logger, PartitionIndex, _groups.Count, records);
+            }
         }
     }
 
