@@ -290,4 +290,49 @@ public class ConsumerGroupHeartbeatTests
         Assert.Equal(first.MemberEpoch, restarted.MemberEpoch); // no new group epoch: no rebalance
         Assert.Equal([0, 1], Partitions(restarted, topicId));
     }
+
+    [Fact]
+    public async Task Heartbeat_EmptyClassicGroupWithOffsets_IsUpgradedAndKeepsItsOffsets()
+    {
+        await using var broker = await TestBroker.StartAsync(SmallOffsetsTopic);
+        await using var client = await broker.ConnectAsync();
+        var topicId = await CreateTopicAsync(client, "up", 1);
+        await FindCoordinatorAsync(client, "g6");
+
+        // A simple consumer's commit (no membership) makes an empty classic group.
+        OffsetCommitResponse committed;
+        do
+        {
+            (_, committed) = await client.RequestAsync<OffsetCommitResponse>(new OffsetCommitRequest
+            {
+                GroupId = "g6",
+                Topics = [new OffsetCommitRequest.OffsetCommitRequestTopic { Name = "up", Partitions = [new() { PartitionIndex = 0, CommittedOffset = 42 }] }],
+            }, 9);
+        }
+        while ((ErrorCode)committed.Topics[0].Partitions[0].ErrorCode is ErrorCode.CoordinatorLoadInProgress or ErrorCode.NotCoordinator);
+        Assert.Equal(0, committed.Topics[0].Partitions[0].ErrorCode);
+
+        var joined = await HeartbeatAsync(client, Join("g6", "up"));
+        Assert.Equal(0, joined.ErrorCode);
+        Assert.Equal([0], Partitions(joined, topicId));
+
+        var (_, listed) = await client.RequestAsync<ListGroupsResponse>(new ListGroupsRequest(), 5);
+        Assert.Equal("consumer", Assert.Single(listed.Groups, g => g.GroupId == "g6").GroupType);
+
+        // OffsetFetch v9 as the member: the classic group's offset survived the upgrade.
+        var (_, fetched) = await client.RequestAsync<OffsetFetchResponse>(new OffsetFetchRequest
+        {
+            Groups = [new OffsetFetchRequest.OffsetFetchRequestGroup { GroupId = "g6", MemberId = joined.MemberId, MemberEpoch = joined.MemberEpoch, Topics = null }],
+        }, 9);
+        var group = Assert.Single(fetched.Groups);
+        Assert.Equal(0, group.ErrorCode);
+        Assert.Equal(42, group.Topics.Single().Partitions.Single().CommittedOffset);
+
+        // The same fetch with an old member epoch is STALE_MEMBER_EPOCH.
+        var (_, stale) = await client.RequestAsync<OffsetFetchResponse>(new OffsetFetchRequest
+        {
+            Groups = [new OffsetFetchRequest.OffsetFetchRequestGroup { GroupId = "g6", MemberId = joined.MemberId, MemberEpoch = joined.MemberEpoch + 5, Topics = null }],
+        }, 9);
+        Assert.Equal((short)ErrorCode.StaleMemberEpoch, stale.Groups.Single().ErrorCode);
+    }
 }
