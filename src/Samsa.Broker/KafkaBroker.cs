@@ -149,6 +149,8 @@ public sealed class KafkaBroker : IAsyncDisposable
             new OffsetCommitHandler(groups, metadata),
             new OffsetFetchHandler(groups),
             new OffsetDeleteHandler(groups, metadata),
+            new ConsumerGroupHeartbeatHandler(groups, metadata),
+            new ConsumerGroupDescribeHandler(groups, metadata),
         ];
         var apiVersionsHandler = new ApiVersionsHandler(admin, loggerFactory);
         var dispatcher = new RequestDispatcher([apiVersionsHandler, .. admin], loggerFactory);

@@ -92,7 +92,12 @@ public sealed record CoordinatorRecord(short KeyVersion, IProtocolStruct Key, sh
                 valueStruct = valueIsNull ? null : Read<GroupMetadataValue>(value[2..], valueVersion);
                 break;
             default:
-                return null;
+                if (Consumer.ConsumerGroupRecords.Parse(keyVersion, key[2..], valueIsNull ? default : value[2..], valueVersion, valueIsNull) is not { } consumer)
+                {
+                    return null;
+                }
+                (keyStruct, valueStruct) = consumer;
+                break;
         }
         return new CoordinatorRecord(keyVersion, keyStruct, valueVersion, valueStruct);
     }

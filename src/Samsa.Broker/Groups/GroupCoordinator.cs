@@ -225,6 +225,7 @@ public sealed class GroupCoordinator : ICoordinatorLog, IDisposable
                     continue;
                 }
                 var shard = new GroupCoordinatorShard(index, Config, this, _time, _logger);
+                shard.UseMetadata(() => _metadata.Current);
                 _shards[index] = shard;
                 _ = Task.Run(() => LoadAsync(shard, topic!.TopicId));
             }

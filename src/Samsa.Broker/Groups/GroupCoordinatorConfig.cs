@@ -41,8 +41,12 @@ public sealed record GroupCoordinatorConfig
     /// <summary>How long a new member's first JoinGroup may wait (Kafka's fixed 5 minutes, <c>classicGroupNewMemberJoinTimeoutMs</c>).</summary>
     public int NewMemberJoinTimeoutMs { get; init; } = 5 * 60 * 1000;
 
+    /// <summary>The group.consumer.* configs of KIP-848 consumer groups.</summary>
+    public Consumer.ConsumerGroupConfig Consumer { get; init; } = new();
+
     public static GroupCoordinatorConfig From(KafkaConfig config) => new()
     {
+        Consumer = Groups.Consumer.ConsumerGroupConfig.From(config),
         OffsetsTopicNumPartitions = config.GetInt("offsets.topic.num.partitions"),
         OffsetsTopicReplicationFactor = config.Get("offsets.topic.replication.factor") is short rf ? rf : (short)3,
         OffsetsTopicSegmentBytes = config.GetInt("offsets.topic.segment.bytes"),

@@ -155,6 +155,9 @@ public sealed partial class GroupCoordinatorShard : IDisposable
                     RemoveGroup(key.group);
                 }
                 break;
+            default:
+                ReplayConsumerGroupRecord(record);
+                break;
         }
     }
 
@@ -171,6 +174,7 @@ public sealed partial class GroupCoordinatorShard : IDisposable
                     RescheduleHeartbeat(group, member);
                 }
             }
+            ScheduleConsumerSessionsAfterLoad();
             State = ShardState.Active;
             if (records > 0)
             {
@@ -306,7 +310,14 @@ public sealed partial class GroupCoordinatorShard : IDisposable
         {
             records.Add(CoordinatorRecord.OffsetCommitTombstone(group.GroupId, topic, partition));
         }
-        records.Add(CoordinatorRecord.GroupMetadataTombstone(group.GroupId));
+        if (group is Consumer.ConsumerGroup consumer)
+        {
+            records.AddRange(consumer.DeleteRecords());
+        }
+        else
+        {
+            records.Add(CoordinatorRecord.GroupMetadataTombstone(group.GroupId));
+        }
         return records;
     }
 
@@ -322,6 +333,10 @@ public sealed partial class GroupCoordinatorShard : IDisposable
                 }
                 _timer.Cancel(JoinKey(groupId));
                 _timer.Cancel(SyncKey(groupId));
+            }
+            else if (group is Consumer.ConsumerGroup consumer)
+            {
+                CancelConsumerTimers(consumer);
             }
             group.Close(ErrorCode.CoordinatorNotAvailable);
         }
@@ -363,7 +378,7 @@ public sealed partial class GroupCoordinatorShard : IDisposable
                 var remaining = _offsets.CountOf(group.GroupId) - records.Count(r => r.Key is OffsetCommitKey k && k.group == group.GroupId);
                 if (group.IsEmpty && remaining == 0)
                 {
-                    records.Add(CoordinatorRecord.GroupMetadataTombstone(group.GroupId));
+                    records.AddRange(group is Consumer.ConsumerGroup consumer ? consumer.DeleteRecords() : [CoordinatorRecord.GroupMetadataTombstone(group.GroupId)]);
                     emptied.Add(group.GroupId);
                 }
             }

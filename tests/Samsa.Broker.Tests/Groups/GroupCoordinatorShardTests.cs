@@ -185,7 +185,7 @@ public class GroupCoordinatorShardTests
         var tombstone = CoordinatorRecord.GroupMetadataTombstone("grp");
         Assert.Null(tombstone.ValueBytes());
         Assert.Null(CoordinatorRecord.Parse(tombstone.KeyBytes(), default, valueIsNull: true)!.Value);
-        // A KIP-848 record type (3) this coordinator does not replay is skipped, not an error.
-        Assert.Null(CoordinatorRecord.Parse([0, 3, 0, 1, (byte)'g'], [0, 0], valueIsNull: false));
+        // A record type this coordinator does not replay (9, share groups) is skipped, not an error.
+        Assert.Null(CoordinatorRecord.Parse([0, 9, 0, 1, (byte)'g'], [0, 0], valueIsNull: false));
     }
 }

@@ -1,0 +1,86 @@
+using Samsa.Broker.Groups;
+using Samsa.Metadata.Image;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+
+namespace Samsa.Broker.Handlers;
+
+/// <summary>
+/// ConsumerGroupHeartbeat (key 68), versions 0-1 (KIP-848): join (epoch 0), heartbeat, leave (-1, or -2 for a
+/// static member coming back). v1 adds SubscribedTopicRegex and requires the client to make up its member id
+/// (KIP-1082); v0 members get one from the coordinator. The answer leaves once the group's records are committed.
+/// Not served (UNSUPPORTED_VERSION) when <c>group.coordinator.rebalance.protocols</c> leaves out "consumer".
+/// </summary>
+public sealed class ConsumerGroupHeartbeatHandler(GroupCoordinator coordinator, MetadataCache metadata)
+    : ApiHandler<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse>
+{
+    public override ApiKey ApiKey => ApiKey.ConsumerGroupHeartbeat;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 1;
+
+    protected override async ValueTask<ConsumerGroupHeartbeatResponse?> HandleAsync(RequestContext context, ConsumerGroupHeartbeatRequest request, CancellationToken cancellationToken)
+    {
+        if (!coordinator.Config.Consumer.Enabled)
+        {
+            return ErrorResponse(context, request, ErrorCode.UnsupportedVersion);
+        }
+        if (string.IsNullOrEmpty(request.GroupId))
+        {
+            return new ConsumerGroupHeartbeatResponse { ErrorCode = (short)ErrorCode.InvalidRequest, ErrorMessage = "GroupId can't be empty." };
+        }
+        var (shard, error) = coordinator.ShardFor(request.GroupId);
+        if (shard is null)
+        {
+            return ErrorResponse(context, request, error);
+        }
+        return await shard.ConsumerGroupHeartbeatAsync(request, context.ApiVersion, GroupRequests.ClientId(context), GroupRequests.ClientHost(context), metadata.Current);
+    }
+
+    protected override ConsumerGroupHeartbeatResponse ErrorResponse(RequestContext context, ConsumerGroupHeartbeatRequest request, ErrorCode error) =>
+        new() { ErrorCode = (short)error, ErrorMessage = ErrorCodes.DefaultMessage(error) };
+}
+
+/// <summary>
+/// ConsumerGroupDescribe (key 69), version 0 (KIP-848): state, group and assignment epochs, the assignor, and each
+/// member's current and target assignment with topic names. A classic group or an unknown id is
+/// GROUP_ID_NOT_FOUND, which is how admin clients tell a classic group from a consumer group.
+/// </summary>
+public sealed class ConsumerGroupDescribeHandler(GroupCoordinator coordinator, MetadataCache metadata)
+    : ApiHandler<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse>
+{
+    public override ApiKey ApiKey => ApiKey.ConsumerGroupDescribe;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 0;
+
+    protected override ValueTask<ConsumerGroupDescribeResponse?> HandleAsync(RequestContext context, ConsumerGroupDescribeRequest request, CancellationToken cancellationToken)
+    {
+        var response = new ConsumerGroupDescribeResponse();
+        var image = metadata.Current;
+        foreach (var groupId in request.GroupIds)
+        {
+            if (string.IsNullOrEmpty(groupId))
+            {
+                response.Groups.Add(Error(groupId ?? "", ErrorCode.InvalidGroupId));
+                continue;
+            }
+            var (shard, error) = coordinator.ShardFor(groupId);
+            if (shard is null)
+            {
+                response.Groups.Add(Error(groupId, error));
+                continue;
+            }
+            response.Groups.AddRange(shard.DescribeConsumerGroups([groupId], image));
+        }
+        return ValueTask.FromResult<ConsumerGroupDescribeResponse?>(response);
+    }
+
+    private static ConsumerGroupDescribeResponse.DescribedGroup Error(string groupId, ErrorCode error) =>
+        new() { GroupId = groupId, ErrorCode = (short)error, ErrorMessage = ErrorCodes.DefaultMessage(error) };
+
+    protected override ConsumerGroupDescribeResponse ErrorResponse(RequestContext context, ConsumerGroupDescribeRequest request, ErrorCode error) =>
+        new() { Groups = [.. request.GroupIds.Select(g => Error(g, error))] };
+}
