@@ -8,6 +8,7 @@ using Confluent.Kafka.Admin;
 //   produce TOPIC COMPRESSION       reads JSON-line messages from stdin and produces them with acks=all
 //   consume TOPIC COUNT             prints COUNT messages from the beginning of partition 0 as JSON lines
 //   admin                           runs every topics/configs admin call and each error case, printing results and error codes as JSON
+//   group-member TOPIC GROUP [k=v]  a long-running consumer-group member printing JSON-line events (GroupMemberScenario)
 // A message line: {"key": b64|null, "value": b64|null, "headers": [[name, b64]], "timestamp": ms|null}.
 //
 // Confluent.Kafka's default native library needs libsasl2.so.3, which Debian 12 lacks; .NET would then
@@ -125,6 +126,8 @@ switch (args[0])
             Console.WriteLine(JsonSerializer.Serialize(await AdminScenario.RunAsync(admin)));
             return 0;
         }
+    case "group-member":
+        return GroupMemberScenario.Run(bootstrap, args[2], args[3], args.Skip(4));
     default:
         Console.Error.WriteLine($"error: unknown command {args[0]}");
         return 2;
