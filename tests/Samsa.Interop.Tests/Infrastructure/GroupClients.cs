@@ -23,7 +23,10 @@ public static class GroupClients
         _ => throw new ArgumentException($"no group member for client {client}", nameof(client)),
     };
 
-    /// <summary>kafka-python sending "m-n" to partition n % partitions every interval, printing each acknowledged record.</summary>
-    public static ClientProcess Ticker(string bootstrap, string topic, int partitions, int intervalMs) =>
-        ClientProcess.Start("producer", Peers.Python, [RepoPaths.ClientScript("kafka_python_group.py"), "ticker", bootstrap, topic, partitions.ToString(), intervalMs.ToString()]);
+    /// <summary>
+    /// kafka-python sending "m-n" to partition n % partitions every interval (count records, or until closed when
+    /// count is negative), printing each acknowledged record.
+    /// </summary>
+    public static ClientProcess Ticker(string bootstrap, string topic, int partitions, int intervalMs, int count = -1) =>
+        ClientProcess.Start("producer", Peers.Python, [RepoPaths.ClientScript("kafka_python_group.py"), "ticker", bootstrap, topic, partitions.ToString(), intervalMs.ToString(), count.ToString()]);
 }

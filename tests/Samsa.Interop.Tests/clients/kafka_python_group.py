@@ -1,7 +1,8 @@
 """kafka-python (Debian python3-kafka) as a long-running consumer-group member, or as a steady producer.
 
   member BOOTSTRAP TOPIC GROUP [key=value ...]   subscribes TOPIC in GROUP and prints one JSON line per event
-  ticker BOOTSTRAP TOPIC PARTITIONS INTERVAL_MS  sends "m-<n>" to partition n % PARTITIONS every INTERVAL_MS
+  ticker BOOTSTRAP TOPIC PARTITIONS INTERVAL_MS [COUNT]
+      sends "m-<n>" to partition n % PARTITIONS every INTERVAL_MS (COUNT records, or until closed)
 
 Member options: assignor (range|roundrobin), session_timeout_ms, heartbeat_interval_ms, max_poll_interval_ms,
 auto_offset_reset (earliest|latest|none). Every line carries "ts" (ms since the epoch) and "event":
@@ -107,11 +108,11 @@ def member(bootstrap, topic, group, options):
     emit("closed")
 
 
-def ticker(bootstrap, topic, partitions, interval_ms):
+def ticker(bootstrap, topic, partitions, interval_ms, count):
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0, retries=5)
     control = commands()
     n = 0
-    while next_command(control) != "close":
+    while next_command(control) != "close" and n != count:
         value = "m-%d" % n
         meta = producer.send(topic, value=value.encode(), partition=n % partitions).get(timeout=30)
         emit("sent", partition=meta.partition, offset=meta.offset, value=value)
@@ -124,6 +125,6 @@ def ticker(bootstrap, topic, partitions, interval_ms):
 if sys.argv[1] == "member":
     member(sys.argv[2], sys.argv[3], sys.argv[4], dict(a.split("=", 1) for a in sys.argv[5:]))
 elif sys.argv[1] == "ticker":
-    ticker(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    ticker(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]) if len(sys.argv) > 6 else -1)
 else:
     sys.exit("unknown command " + sys.argv[1])
