@@ -4,7 +4,7 @@ using Confluent.Kafka;
 /// <summary>
 /// Confluent.Kafka as a long-running consumer-group member, printing the same JSON lines as kafka_python_group.py:
 /// assigned {partitions, member, generation: null}, revoked {partitions}, lost {partitions}, record {partition, offset,
-/// value}, committed {partition, offset} (the next offset to read), commit_failed {error}, error {error, code}, closed;
+/// value}, committing and committed {partition, offset} (before and after a commit; the next offset to read), commit_failed {error}, error {error, code}, closed;
 /// every line with "ts" (ms since the epoch). Each record is committed synchronously once printed. Stdin commands:
 /// "stop-polling" (librdkafka keeps heartbeating from its own thread) and "close" (end of stdin does the same).
 /// Options (key=value): assignor, session_timeout_ms, heartbeat_interval_ms, max_poll_interval_ms,
@@ -88,6 +88,7 @@ internal static class GroupMemberScenario
                 continue;
             }
             Emit("record", new() { ["partition"] = result.Partition.Value, ["offset"] = result.Offset.Value, ["value"] = result.Message.Value });
+            Emit("committing", new() { ["partition"] = result.Partition.Value, ["offset"] = result.Offset.Value + 1 });
             try
             {
                 consumer.Commit(result);

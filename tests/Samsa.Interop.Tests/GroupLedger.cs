@@ -5,7 +5,7 @@ namespace Samsa.Interop.Tests;
 /// <summary>
 /// What the members of a group consumed, read back from their JSON-line events: ownership spans (from one
 /// assignment of a partition to the member's next assignment, revocation or exit), the records read in each span,
-/// and every successful commit. It answers the at-least-once questions: was any produced record never consumed,
+/// and every commit, as requested and as confirmed. It answers the at-least-once questions: was any produced record never consumed,
 /// did a span skip or repeat an offset, did each span start at the group's committed offset, how many records were
 /// read twice.
 /// </summary>
@@ -17,7 +17,14 @@ internal sealed class GroupLedger
 
     public List<Span> Spans { get; } = [];
 
+    /// <summary>Commits the broker acknowledged, at the time the member printed the acknowledgement.</summary>
     public List<Commit> Commits { get; } = [];
+
+    /// <summary>
+    /// Commits as the members were about to send them. A member frozen (SIGSTOP) with a commit in flight prints its
+    /// acknowledgement only when it runs again, so a commit may be in force before its "committed" line says so.
+    /// </summary>
+    public List<Commit> Requested { get; } = [];
 
     /// <summary>Records printed while the member owned no span of their partition (must stay empty).</summary>
     public List<ClientEvent> Unowned { get; } = [];
@@ -49,6 +56,9 @@ internal sealed class GroupLedger
                     case "committed":
                         ledger.Commits.Add(new Commit(member.Name, e.Ts, e.Partition, e.Offset));
                         break;
+                    case "committing":
+                        ledger.Requested.Add(new Commit(member.Name, e.Ts, e.Partition, e.Offset));
+                        break;
                     case "record":
                         if (!open.TryGetValue(e.Partition, out var owner))
                         {
@@ -69,7 +79,7 @@ internal sealed class GroupLedger
 
     public int Total => Consumed.Values.Sum(c => c.Times);
 
-    /// <summary>The group's committed offset for the partition as of a moment: the largest commit printed before it.</summary>
+    /// <summary>The least the group's committed offset can be at a moment: the largest commit acknowledged before it.</summary>
     public long? CommittedAt(int partition, long ts) =>
         Commits.Where(c => c.Partition == partition && c.Ts <= ts).Select(c => (long?)c.Offset).Max();
 
@@ -98,10 +108,13 @@ internal sealed class GroupLedger
                 }
             }
             // A new owner reads from the committed offset, the next offset to read; with none, from the reset point.
-            var expectedStart = CommittedAt(span.Partition, span.AssignedTs) ?? earliestWithoutCommit;
-            if (span.Offsets[0] != expectedStart)
+            // That is a commit requested before the assignment, and none acknowledged before it was larger.
+            var start = span.Offsets[0];
+            var atLeast = CommittedAt(span.Partition, span.AssignedTs) ?? earliestWithoutCommit;
+            var candidates = Requested.Where(c => c.Partition == span.Partition && c.Ts <= span.AssignedTs).Select(c => c.Offset).Append(earliestWithoutCommit);
+            if (start < atLeast || !candidates.Contains(start))
             {
-                problems.Add($"{span.Member} p{span.Partition}: span assigned at {span.AssignedTs} started at {span.Offsets[0]}, committed offset was {expectedStart}");
+                problems.Add($"{span.Member} p{span.Partition}: span assigned at {span.AssignedTs} started at {start}, not a commit requested before it (acknowledged commit was {atLeast})");
             }
         }
         problems.AddRange(Unowned.Select(e => $"{e.Client} consumed {e.Partition}/{e.Offset} without owning the partition"));

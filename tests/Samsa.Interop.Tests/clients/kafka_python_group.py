@@ -7,7 +7,8 @@
 Member options: assignor (range|roundrobin), session_timeout_ms, heartbeat_interval_ms, max_poll_interval_ms,
 auto_offset_reset (earliest|latest|none). Every line carries "ts" (ms since the epoch) and "event":
   assigned {partitions, generation, member}   revoked {partitions}   record {partition, offset, value}
-  committed {partition, offset}  (offset: the next offset to read)   commit_failed {error}   error {error}   closed
+  committing, committed {partition, offset}  (before and after a commit; offset: the next offset to read)
+  commit_failed {error}   error {error}   closed
 The member commits the offsets it consumed, synchronously, after each poll. Commands on stdin, one a line:
   stop-polling   keeps the process (and kafka-python's heartbeat thread) alive but stops calling poll()
   close          commits, leaves the group and exits; end of stdin (the test host went away) does the same
@@ -98,6 +99,8 @@ def member(bootstrap, topic, group, options):
                 emit("record", partition=r.partition, offset=r.offset, value=r.value.decode())
                 offsets[tp] = OffsetAndMetadata(r.offset + 1, "")
         if offsets:
+            for tp, om in offsets.items():
+                emit("committing", partition=tp.partition, offset=om.offset)
             try:
                 consumer.commit(offsets)
                 for tp, om in offsets.items():

@@ -2,9 +2,10 @@
 //   node group.js member BOOTSTRAP TOPIC GROUP [key=value ...]
 // Options: assignor (range|roundrobin), session_timeout_ms, heartbeat_interval_ms, max_poll_interval_ms (kafkajs's
 // rebalanceTimeout), auto_offset_reset (earliest|latest). Events: assigned {partitions, member, generation: null},
-// record {partition, offset, value}, committed {partition, offset}, error {error}, closed. kafkajs has no revocation
-// callback (a new assignment replaces the old one) and does not expose the generation. It commits after every batch
-// (its default autoCommit). Stdin: "close" (or end of stdin) disconnects, which leaves the group.
+// record {partition, offset, value}, committing and committed {partition, offset}, commit_failed {error}, error {error},
+// closed. kafkajs has no revocation callback (a new assignment replaces the old one) and does not expose the
+// generation. Each record is committed once printed (autoCommit off). Stdin: "close" (or end of stdin) disconnects,
+// which leaves the group.
 //
 // The group protocol: kafkajs 2.2.4 ships only "RoundRobinAssigner", a name no other client offers, so a mixed group
 // could never agree on a protocol. This file gives kafkajs Kafka's "range" assignor (per topic, members sorted by
@@ -61,11 +62,6 @@ const rangeAssigner = ({ cluster }) => ({
     member: payload.memberId,
     generation: null,
   }));
-  consumer.on(consumer.events.COMMIT_OFFSETS, ({ payload }) => {
-    for (const t of payload.topics) {
-      for (const p of t.partitions) emit('committed', { partition: Number(p.partition), offset: Number(p.offset) });
-    }
-  });
   consumer.on(consumer.events.CRASH, ({ payload }) => emit('error', { error: String(payload.error) }));
   let closing = false;
   const close = async () => {
@@ -81,8 +77,17 @@ const rangeAssigner = ({ cluster }) => ({
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: (options.auto_offset_reset ?? 'earliest') === 'earliest' });
   await consumer.run({
+    autoCommit: false,
     eachMessage: async ({ partition, message }) => {
+      const next = Number(message.offset) + 1;
       emit('record', { partition, offset: Number(message.offset), value: message.value.toString() });
+      emit('committing', { partition, offset: next });
+      try {
+        await consumer.commitOffsets([{ topic, partition, offset: String(next) }]);
+        emit('committed', { partition, offset: next });
+      } catch (e) {
+        emit('commit_failed', { error: String(e) });
+      }
     },
   });
 })().catch(e => { emit('error', { error: String(e) }); process.exit(1); });
