@@ -38,7 +38,7 @@ public class CommittedOffsetsInteropTests(ITestOutputHelper output)
         }
         await reader.CloseAsync(StepTimeout);
 
-        await scenario.KillAndRestartBrokerAsync();
+        await scenario.KillAndRestartBrokerAsync(topic, 2);
         var after = (await ProduceAsync(scenario, topic, 2, 5)).Select(e => (e.Partition, e.Offset)).ToList();
         Assert.All(after, e => Assert.InRange(e.Offset, 10, 14));
 

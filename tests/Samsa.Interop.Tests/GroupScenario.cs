@@ -49,13 +49,25 @@ internal sealed class GroupScenario : IAsyncDisposable
         return client;
     }
 
-    /// <summary>SIGKILL to the broker, then a new one on the same directory and port.</summary>
-    public async Task KillAndRestartBrokerAsync()
+    /// <summary>
+    /// SIGKILL to the broker, then a new one on the same directory and port, waited for until the topic's partitions
+    /// answer again (the broker listens before every log is open, and says NOT_LEADER_OR_FOLLOWER until then).
+    /// </summary>
+    public async Task KillAndRestartBrokerAsync(string topic, int partitions)
     {
         Broker.DeleteOnDispose = false;
         await Broker.KillAsync();
         await Broker.DisposeAsync();
         Broker = await StartBrokerAsync(Broker.Directory, Broker.Port);
+        var deadline = DateTime.UtcNow + StepTimeout;
+        for (var p = 0; p < partitions; p++)
+        {
+            while (await TopicAdmin.EndOffsetAsync(Broker.Port, topic, p) < 0)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"{topic}-{p} did not come back after the restart");
+                await Task.Delay(50);
+            }
+        }
     }
 
     /// <summary>

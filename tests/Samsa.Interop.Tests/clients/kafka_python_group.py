@@ -112,7 +112,7 @@ def member(bootstrap, topic, group, options):
 
 
 def ticker(bootstrap, topic, partitions, interval_ms, count):
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0, retries=5)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0, retries=20, retry_backoff_ms=200)
     control = commands()
     n = 0
     while next_command(control) != "close" and n != count:
