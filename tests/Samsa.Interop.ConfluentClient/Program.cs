@@ -7,6 +7,7 @@ using Confluent.Kafka.Admin;
 //   metadata                        prints the cluster as Confluent.Kafka's AdminClient.GetMetadata sees it, as one JSON line
 //   produce TOPIC COMPRESSION       reads JSON-line messages from stdin and produces them with acks=all
 //   consume TOPIC COUNT             prints COUNT messages from the beginning of partition 0 as JSON lines
+//   group TOPIC GROUP COUNT         subscribes as a member of GROUP, prints COUNT messages, commits them, leaves
 //   admin                           runs every topics/configs admin call and each error case, printing results and error codes as JSON
 //   group-member TOPIC GROUP [k=v]  a long-running consumer-group member printing JSON-line events (GroupMemberScenario)
 // A message line: {"key": b64|null, "value": b64|null, "headers": [[name, b64]], "timestamp": ms|null}.
@@ -118,6 +119,40 @@ switch (args[0])
                 seen++;
             }
             consumer.Close();
+            return 0;
+        }
+    case "group":
+        {
+            var config = new ConsumerConfig
+            {
+                BootstrapServers = bootstrap,
+                GroupId = args[3],
+                EnableAutoCommit = false,
+                AutoOffsetReset = AutoOffsetReset.Earliest,
+            };
+            using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
+            consumer.Subscribe(args[2]);
+            var want = int.Parse(args[4]);
+            var seen = 0;
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (seen < want && DateTime.UtcNow < deadline)
+            {
+                var result = consumer.Consume(TimeSpan.FromSeconds(1));
+                if (result is null || result.IsPartitionEOF)
+                {
+                    continue;
+                }
+                Console.WriteLine(JsonSerializer.Serialize(new { partition = result.Partition.Value, offset = result.Offset.Value, value = Encode(result.Message.Value) }));
+                seen++;
+            }
+            // Commits the position (next offset to read) of every assigned partition, synchronously.
+            consumer.Commit();
+            consumer.Close();
+            if (seen < want)
+            {
+                Console.Error.WriteLine($"error: only {seen} of {want} messages arrived");
+                return 1;
+            }
             return 0;
         }
     case "admin":

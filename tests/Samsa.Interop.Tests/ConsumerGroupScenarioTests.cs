@@ -8,7 +8,7 @@ namespace Samsa.Interop.Tests;
 /// Issue 6's consumer-group scenarios with real clients as long-running processes in one group: the rebalancing
 /// round with Confluent.Kafka, kafka-python and kafkajs members, a member that stops heartbeating, one that stops
 /// polling, and a static member restarting. All members use the "range" assignor: librdkafka and kafka-python offer
-/// it, and clients/js/group.js gives kafkajs (whose only built-in protocol is named "RoundRobinAssigner", a name
+/// it, and clients/js/group_member.js gives kafkajs (whose only built-in protocol is named "RoundRobinAssigner", a name
 /// the others do not know) Kafka's range assignor under the same name, so the three agree on one protocol.
 /// </summary>
 public class ConsumerGroupScenarioTests(ITestOutputHelper output)

@@ -13,7 +13,7 @@ public static class GroupClients
         ClientProcess.Start(name, Peers.Python, [RepoPaths.ClientScript("kafka_python_group.py"), "member", bootstrap, topic, group, .. options]);
 
     public static ClientProcess KafkaJs(string name, string bootstrap, string topic, string group, params string[] options) =>
-        ClientProcess.Start(name, "node", [Peers.KafkaJsScript("group.js"), "member", bootstrap, topic, group, .. options]);
+        ClientProcess.Start(name, "node", [Peers.KafkaJsScript("group_member.js"), "member", bootstrap, topic, group, .. options]);
 
     public static ClientProcess Start(string client, string name, string bootstrap, string topic, string group, params string[] options) => client switch
     {

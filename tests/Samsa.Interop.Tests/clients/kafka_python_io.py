@@ -2,6 +2,7 @@
 
   produce BOOTSTRAP TOPIC COMPRESSION   reads messages from stdin, sends them with acks=all
   consume BOOTSTRAP TOPIC COUNT         prints COUNT messages from the beginning of partition 0
+  group BOOTSTRAP TOPIC GROUP COUNT     subscribes as a member of GROUP, prints COUNT messages, commits them, leaves
 
 A message line: {"key": b64|null, "value": b64|null, "headers": [[name, b64]], "timestamp": ms|null}.
 """
@@ -50,5 +51,19 @@ elif command == "consume":
         if seen >= want:
             break
     consumer.close()
+elif command == "group":
+    group, want = sys.argv[4], int(sys.argv[5])
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
+                             auto_offset_reset="earliest", consumer_timeout_ms=30000)
+    seen = 0
+    for record in consumer:
+        print(json.dumps({"partition": record.partition, "offset": record.offset, "value": b64(record.value)}), flush=True)
+        seen += 1
+        if seen >= want:
+            break
+    consumer.commit()
+    consumer.close()
+    if seen < want:
+        sys.exit("only %d of %d messages arrived" % (seen, want))
 else:
     sys.exit("unknown command " + command)

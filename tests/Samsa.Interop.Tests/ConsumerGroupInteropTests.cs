@@ -1,0 +1,95 @@
+using System.Text;
+using System.Text.Json;
+using Samsa.Interop.Tests.Infrastructure;
+using Samsa.Protocol.Messages;
+using Samsa.Protocol.Records;
+
+namespace Samsa.Interop.Tests;
+
+/// <summary>
+/// Each client consumes through a consumer group (FindCoordinator, JoinGroup, SyncGroup, Heartbeat, OffsetFetch,
+/// OffsetCommit, LeaveGroup): a first run reads a two-partition topic to its end and commits; a second run of a
+/// new process in the same group resumes at the committed offsets and sees only what was produced since.
+/// The committed offsets are checked with a hand-built OffsetFetch, independent of the client.
+/// </summary>
+public class ConsumerGroupInteropTests(BrokerFixture fixture) : IClassFixture<BrokerFixture>
+{
+    private static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(90);
+
+    [Theory]
+    [InlineData("kafka-python")]
+    [InlineData("confluent")]
+    [InlineData("kafkajs")]
+    public async Task AGroupConsumer_ReadsToTheEndAndCommits_AndASecondRunResumesAtTheCommittedOffsets(string client)
+    {
+        var port = fixture.Broker.Port;
+        var topic = $"group-{client}-{Guid.NewGuid():N}";
+        var group = $"g-{client}-{Guid.NewGuid():N}";
+        await TopicAdmin.CreateAsync(port, topic, partitions: 2);
+        await ProduceAsync(port, topic, 0, "a0", "a1", "a2", "a3", "a4");
+        await ProduceAsync(port, topic, 1, "b0", "b1", "b2");
+
+        var first = await ConsumeAsync(client, fixture.Broker.Bootstrap, topic, group, 8);
+        Assert.Equal(
+            [(0, 0L, "a0"), (0, 1L, "a1"), (0, 2L, "a2"), (0, 3L, "a3"), (0, 4L, "a4"), (1, 0L, "b0"), (1, 1L, "b1"), (1, 2L, "b2")],
+            first.Order());
+        Assert.Equal(new Dictionary<int, long> { [0] = 5, [1] = 3 }, await CommittedAsync(port, group, topic));
+
+        await ProduceAsync(port, topic, 0, "a5");
+        await ProduceAsync(port, topic, 1, "b3", "b4");
+        var second = await ConsumeAsync(client, fixture.Broker.Bootstrap, topic, group, 3);
+        Assert.Equal([(0, 5L, "a5"), (1, 3L, "b3"), (1, 4L, "b4")], second.Order());
+        Assert.Equal(new Dictionary<int, long> { [0] = 6, [1] = 5 }, await CommittedAsync(port, group, topic));
+
+        // Both runs left the group, so it is Empty and keeps its offsets.
+        using var connection = await RawKafkaConnection.ConnectAsync(port);
+        var described = await connection.RequestAsync<DescribeGroupsResponse>(new DescribeGroupsRequest { Groups = [group] }, 5);
+        Assert.Equal(("Empty", "consumer"), (described.Groups[0].GroupState, described.Groups[0].ProtocolType));
+    }
+
+    private static async Task<List<(int Partition, long Offset, string Value)>> ConsumeAsync(string client, string bootstrap, string topic, string group, int count)
+    {
+        var result = client switch
+        {
+            "kafka-python" => await ExternalProcess.RunAsync(Peers.Python, [RepoPaths.ClientScript("kafka_python_io.py"), "group", bootstrap, topic, group, count.ToString()], ClientTimeout),
+            "confluent" => await ExternalProcess.RunAsync("dotnet", [RepoPaths.ConfluentClientDll, "group", bootstrap, topic, group, count.ToString()], ClientTimeout),
+            _ => await ExternalProcess.RunAsync("node", [Peers.KafkaJsScript("group.js"), bootstrap, topic, group, count.ToString()], ClientTimeout),
+        };
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return [.. result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line =>
+        {
+            var e = JsonDocument.Parse(line).RootElement;
+            return (e.GetProperty("partition").GetInt32(), e.GetProperty("offset").GetInt64(),
+                Encoding.UTF8.GetString(Convert.FromBase64String(e.GetProperty("value").GetString()!)));
+        })];
+    }
+
+    private static async Task ProduceAsync(int port, string topic, int partition, params string[] values)
+    {
+        using var builder = new RecordBatchBuilder();
+        foreach (var value in values)
+        {
+            builder.Append(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null, Encoding.UTF8.GetBytes(value));
+        }
+        using var connection = await RawKafkaConnection.ConnectAsync(port);
+        var response = await connection.RequestAsync<ProduceResponse>(new ProduceRequest
+        {
+            Acks = -1,
+            TimeoutMs = 5000,
+            TopicData = [new() { Name = topic, PartitionData = [new() { Index = partition, Records = builder.Build() }] }],
+        }, 9);
+        Assert.Equal(0, response.Responses[0].PartitionResponses[0].ErrorCode);
+    }
+
+    private static async Task<Dictionary<int, long>> CommittedAsync(int port, string group, string topic)
+    {
+        using var connection = await RawKafkaConnection.ConnectAsync(port);
+        var response = await connection.RequestAsync<OffsetFetchResponse>(new OffsetFetchRequest
+        {
+            Groups = [new() { GroupId = group, Topics = [new() { Name = topic, PartitionIndexes = [0, 1] }] }],
+        }, 8);
+        var answer = Assert.Single(response.Groups);
+        Assert.Equal(0, answer.ErrorCode);
+        return answer.Topics.Single().Partitions.ToDictionary(p => p.PartitionIndex, p => p.CommittedOffset);
+    }
+}
