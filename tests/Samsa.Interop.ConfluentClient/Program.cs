@@ -10,6 +10,7 @@ using Confluent.Kafka.Admin;
 //   group TOPIC GROUP COUNT         subscribes as a member of GROUP, prints COUNT messages, commits them, leaves
 //   admin                           runs every topics/configs admin call and each error case, printing results and error codes as JSON
 //   group-consume GROUP TOPIC PROTOCOL  one group member (group.protocol classic|consumer), see GroupConsumer
+//   group-member TOPIC GROUP [k=v]  a long-running consumer-group member printing JSON-line events (GroupMemberScenario)
 // A message line: {"key": b64|null, "value": b64|null, "headers": [[name, b64]], "timestamp": ms|null}.
 //
 // Confluent.Kafka's default native library needs libsasl2.so.3, which Debian 12 lacks; .NET would then
@@ -163,6 +164,8 @@ switch (args[0])
         }
     case "group-consume":
         return GroupConsumer.Run(bootstrap, args[2], args[3], args[4]);
+    case "group-member":
+        return GroupMemberScenario.Run(bootstrap, args[2], args[3], args.Skip(4));
     default:
         Console.Error.WriteLine($"error: unknown command {args[0]}");
         return 2;
