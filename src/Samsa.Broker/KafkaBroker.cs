@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Samsa.Broker.Config;
+using Samsa.Broker.Groups;
 using Samsa.Broker.Handlers;
 using Samsa.Broker.Log;
 using Samsa.Broker.Network;
@@ -51,6 +52,9 @@ public sealed class KafkaBroker : IAsyncDisposable
 
     /// <summary>Produce and fetch against the partitions this node leads.</summary>
     public ReplicaManager? Replicas { get; private init; }
+
+    /// <summary>The group coordinator: consumer groups and committed offsets in <c>__consumer_offsets</c>.</summary>
+    public GroupCoordinator? Groups { get; private init; }
 
     /// <summary>Kafka's min.incremental.fetch.session.eviction.ms: a session idle this long may lose its slot to a new one.</summary>
     private static readonly TimeSpan FetchSessionEviction = TimeSpan.FromMilliseconds(120_000);
@@ -117,6 +121,7 @@ public sealed class KafkaBroker : IAsyncDisposable
 
         var replicas = new ReplicaManager(metadata, logs, describer, config.NodeId, TimeProvider.System, loggerFactory.CreateLogger("Samsa.ReplicaManager"));
         var fetchSessions = new FetchSessionCache(config.GetInt("max.incremental.fetch.session.cache.slots"), FetchSessionEviction, TimeProvider.System);
+        var groups = new GroupCoordinator(GroupCoordinatorConfig.From(config), metadata, replicas, logs, controller, config.NodeId, TimeProvider.System, loggerFactory);
 
         IApiHandler[] admin =
         [
@@ -133,6 +138,17 @@ public sealed class KafkaBroker : IAsyncDisposable
             new DescribeTopicPartitionsHandler(metadata),
             new DeleteRecordsHandler(metadata, logs),
             new ListOffsetsHandler(metadata, logs),
+            new FindCoordinatorHandler(groups, metadata),
+            new JoinGroupHandler(groups),
+            new SyncGroupHandler(groups),
+            new HeartbeatHandler(groups),
+            new LeaveGroupHandler(groups),
+            new ListGroupsHandler(groups),
+            new DescribeGroupsHandler(groups),
+            new DeleteGroupsHandler(groups),
+            new OffsetCommitHandler(groups, metadata),
+            new OffsetFetchHandler(groups),
+            new OffsetDeleteHandler(groups, metadata),
         ];
         var apiVersionsHandler = new ApiVersionsHandler(admin, loggerFactory);
         var dispatcher = new RequestDispatcher([apiVersionsHandler, .. admin], loggerFactory);
@@ -142,9 +158,15 @@ public sealed class KafkaBroker : IAsyncDisposable
         metadata.Publish(WithThisNode(metadata.Current, config, socketServer.BoundEndpoints));
         await controller.BootstrapAsync(cancellationToken);
         logs.Start(metadata);
+        groups.Start();
         socketServer.Start();
 
-        var broker = new KafkaBroker(config, clusterId, socketServer, metadata, dispatcher, metadataLog, controller, logs, logger) { ReplayedRecords = replayed, Replicas = replicas };
+        var broker = new KafkaBroker(config, clusterId, socketServer, metadata, dispatcher, metadataLog, controller, logs, logger)
+        {
+            ReplayedRecords = replayed,
+            Replicas = replicas,
+            Groups = groups,
+        };
         BrokerLog.Started(logger, config.NodeId, clusterId, string.Join(", ", socketServer.BoundEndpoints.Select(e => $"{e.ListenerName}://{e.EndPoint}")));
         return broker;
     }
@@ -172,6 +194,8 @@ public sealed class KafkaBroker : IAsyncDisposable
         }
         BrokerLog.Stopping(_logger, NodeId);
         await _socketServer.DisposeAsync();
+        // Waiting JoinGroup/SyncGroup requests are answered before the partitions they write to close.
+        Groups?.Dispose();
         // Waiting produces and fetches are answered (as if expired) before the logs close under them.
         Replicas?.Dispose();
         Controller.Dispose();

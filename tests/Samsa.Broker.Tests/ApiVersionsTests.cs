@@ -29,10 +29,15 @@ public class ApiVersionsTests
         Assert.Equal(
         [
             (ApiKey.Produce, (short)3, (short)11), (ApiKey.Fetch, (short)4, (short)17),
-            (ApiKey.ListOffsets, (short)0, (short)10), (ApiKey.Metadata, (short)0, (short)12), (ApiKey.ApiVersions, (short)0, (short)4),
+            (ApiKey.ListOffsets, (short)0, (short)10), (ApiKey.Metadata, (short)0, (short)12),
+            (ApiKey.OffsetCommit, (short)0, (short)9), (ApiKey.OffsetFetch, (short)0, (short)9), (ApiKey.FindCoordinator, (short)0, (short)6),
+            (ApiKey.JoinGroup, (short)0, (short)9), (ApiKey.Heartbeat, (short)0, (short)4), (ApiKey.LeaveGroup, (short)0, (short)5),
+            (ApiKey.SyncGroup, (short)0, (short)5), (ApiKey.DescribeGroups, (short)0, (short)5), (ApiKey.ListGroups, (short)0, (short)5),
+            (ApiKey.ApiVersions, (short)0, (short)4),
             (ApiKey.CreateTopics, (short)0, (short)7), (ApiKey.DeleteTopics, (short)0, (short)6), (ApiKey.DeleteRecords, (short)0, (short)2),
             (ApiKey.DescribeConfigs, (short)0, (short)4), (ApiKey.AlterConfigs, (short)0, (short)2), (ApiKey.CreatePartitions, (short)0, (short)3),
-            (ApiKey.IncrementalAlterConfigs, (short)0, (short)1), (ApiKey.DescribeCluster, (short)0, (short)1), (ApiKey.DescribeTopicPartitions, (short)0, (short)0),
+            (ApiKey.DeleteGroups, (short)0, (short)2), (ApiKey.IncrementalAlterConfigs, (short)0, (short)1), (ApiKey.OffsetDelete, (short)0, (short)0),
+            (ApiKey.DescribeCluster, (short)0, (short)1), (ApiKey.DescribeTopicPartitions, (short)0, (short)0),
         ], advertised);
         Assert.Equal(broker.Broker.Dispatcher.Served.Select(h => (h.ApiKey, h.MinVersion, h.MaxVersion)), advertised);
     }

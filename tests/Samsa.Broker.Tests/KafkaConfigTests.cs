@@ -24,7 +24,7 @@ public class KafkaConfigTests
         Assert.Equal(1073741824, config.LogSegmentBytes);
         Assert.Equal(168 * 3_600_000L, config.LogRetentionMs);
         Assert.Equal(50, config.OffsetsTopicNumPartitions);
-        Assert.Equal((short)3, config.Get("offsets.topic.replication.factor"));
+        Assert.Equal((short)1, config.Get("offsets.topic.replication.factor"));
         Assert.Equal(3000, config.GetInt("group.initial.rebalance.delay.ms"));
         Assert.True(config.AutoCreateTopicsEnable);
         Assert.True(config.GetBool("delete.topic.enable"));
@@ -35,7 +35,7 @@ public class KafkaConfigTests
     public void EveryDivergentDefault_RecordsKafkasDefault()
     {
         var divergent = KafkaConfigDefinitions.All.Values.Where(k => k.KafkaDefault is not null).Select(k => k.Name).Order().ToArray();
-        Assert.Equal(["listeners", "log.dir", "node.id", "process.roles"], divergent);
+        Assert.Equal(["listeners", "log.dir", "node.id", "offsets.topic.replication.factor", "process.roles"], divergent);
     }
 
     [Fact]

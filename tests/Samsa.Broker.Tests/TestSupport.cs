@@ -54,9 +54,9 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
 /// <summary>A real broker on an ephemeral loopback port with its own temp data dir.</summary>
 public sealed class TestBroker : IAsyncDisposable
 {
-    private readonly TempDir _dir;
+    private readonly TempDir? _dir;
 
-    private TestBroker(KafkaBroker broker, TempDir dir, CapturingLoggerProvider logs, ILoggerFactory loggerFactory)
+    private TestBroker(KafkaBroker broker, TempDir? dir, CapturingLoggerProvider logs, ILoggerFactory loggerFactory)
     {
         Broker = broker;
         _dir = dir;
@@ -72,22 +72,28 @@ public sealed class TestBroker : IAsyncDisposable
 
     public int Port => Broker.BoundEndpoints[0].Port;
 
-    public static async Task<TestBroker> StartAsync(params (string Key, string Value)[] overrides)
+    public static Task<TestBroker> StartAsync(params (string Key, string Value)[] overrides) => StartAsync(new TempDir(), ownsDirectory: true, overrides);
+
+    /// <summary>Starts a broker on <paramref name="dir"/>, which outlives it: start another on the same data to test a restart.</summary>
+    public static Task<TestBroker> StartInAsync(TempDir dir, params (string Key, string Value)[] overrides) => StartAsync(dir, ownsDirectory: false, overrides);
+
+    private static async Task<TestBroker> StartAsync(TempDir dir, bool ownsDirectory, (string Key, string Value)[] overrides)
     {
-        var dir = new TempDir();
         var logs = new CapturingLoggerProvider();
         var loggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(logs));
         var properties = new Dictionary<string, string>
         {
             ["listeners"] = "PLAINTEXT://127.0.0.1:0",
             ["log.dirs"] = dir.Path,
+            // As Kafka's own integration tests: the first rebalance of a group starts at once.
+            ["group.initial.rebalance.delay.ms"] = "0",
         };
         foreach (var (key, value) in overrides)
         {
             properties[key] = value;
         }
         var broker = await KafkaBroker.StartAsync(KafkaConfig.FromProperties(properties), loggerFactory);
-        return new TestBroker(broker, dir, logs, loggerFactory);
+        return new TestBroker(broker, ownsDirectory ? dir : null, logs, loggerFactory);
     }
 
     public Task<TestClient> ConnectAsync() => TestClient.ConnectAsync(Port);
@@ -96,7 +102,7 @@ public sealed class TestBroker : IAsyncDisposable
     {
         await Broker.DisposeAsync();
         LoggerFactory.Dispose();
-        _dir.Dispose();
+        _dir?.Dispose();
     }
 }
 

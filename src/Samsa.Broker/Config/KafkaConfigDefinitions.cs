@@ -183,7 +183,9 @@ public static class KafkaConfigDefinitions
 
         // ---- Group coordinator and offsets ----
         yield return Int("offsets.topic.num.partitions", 50, AtLeast(1), "Partitions of __consumer_offsets.");
-        yield return Short("offsets.topic.replication.factor", 3, AtLeast(1), "Replication factor of __consumer_offsets.");
+        // Zero-config starts one node, where Kafka's 3 could never be met and consumer groups would not work;
+        // Kafka's own config/server.properties sets 1 for the same reason.
+        yield return Short("offsets.topic.replication.factor", 1, AtLeast(1), "Replication factor of __consumer_offsets.") with { KafkaDefault = "3" };
         yield return Int("offsets.topic.segment.bytes", 104857600, AtLeast(1), "Segment size of __consumer_offsets.");
         yield return Int("offsets.topic.compression.codec", 0, null, "Compression codec of __consumer_offsets.");
         yield return Int("offsets.load.buffer.size", 5242880, AtLeast(1), "Batch size when loading offsets.");

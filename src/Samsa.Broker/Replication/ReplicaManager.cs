@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Samsa.Broker.Config;
 using Samsa.Broker.Log;
+using Samsa.Metadata;
 using Samsa.Metadata.Image;
 using Samsa.Protocol;
 using Samsa.Storage;
@@ -60,10 +61,16 @@ public sealed class ReplicaManager : IDisposable
     /// <summary>
     /// Appends one partition's records as leader (validation, offsets and epoch patched in place), then advances
     /// the high watermark when the ISR allows and wakes waiting operations. Storage refusals come back as their
-    /// Kafka error code.
+    /// Kafka error code. Clients may not write to internal topics (Kafka's <c>appendToLocalLog</c> with
+    /// <c>internalTopicsAllowed=false</c>: INVALID_TOPIC_EXCEPTION); the coordinators pass
+    /// <paramref name="internalTopicsAllowed"/> for their own records.
     /// </summary>
-    public AppendResult Append(string topic, int partition, ReadOnlyMemory<byte> records, short requiredAcks)
+    public AppendResult Append(string topic, int partition, ReadOnlyMemory<byte> records, short requiredAcks, bool internalTopicsAllowed = false)
     {
+        if (!internalTopicsAllowed && (TopicName.IsInternal(topic) || topic == TopicName.ClusterMetadata))
+        {
+            return AppendResult.Failed(ErrorCode.InvalidTopicException, $"Cannot append to internal topic {topic}");
+        }
         var image = _metadata.Current;
         var lookup = LeaderLog(image, topic, partition);
         if (lookup.Log is not { } log)

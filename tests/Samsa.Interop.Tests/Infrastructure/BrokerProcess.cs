@@ -55,6 +55,9 @@ public sealed class BrokerProcess : IAsyncDisposable
             ["node.id"] = "1",
             ["listeners"] = $"PLAINTEXT://127.0.0.1:{port}",
             ["log.dirs"] = Path.Combine(directory, "data"),
+            // As Kafka's own integration tests: the first rebalance of a group starts at once.
+            ["group.initial.rebalance.delay.ms"] = "0",
+            ["offsets.topic.replication.factor"] = "1",
         };
         foreach (var (k, v) in extraConfig ?? new Dictionary<string, string>())
         {

@@ -1,0 +1,429 @@
+using System.Net;
+using Samsa.Broker.Groups;
+using Samsa.Metadata.Image;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+
+namespace Samsa.Broker.Handlers;
+
+/// <summary>
+/// FindCoordinator (key 10), versions 0-6. v0-3 carry one key, v4+ a batch. GROUP keys are answered with the
+/// leader of the group's <c>__consumer_offsets</c> partition (the topic is created on first use). TRANSACTION
+/// keys get the leader of their <c>__transaction_state</c> partition once that topic exists, and
+/// COORDINATOR_NOT_AVAILABLE before: there is no transaction coordinator yet, and pointing a client at one
+/// that cannot serve InitProducerId would turn a retriable error into a closed connection. Other key types
+/// (SHARE, unknown) are INVALID_REQUEST, as Kafka answers with share groups disabled.
+/// </summary>
+public sealed class FindCoordinatorHandler(GroupCoordinator coordinator, MetadataCache metadata) : ApiHandler<FindCoordinatorRequest, FindCoordinatorResponse>
+{
+    public override ApiKey ApiKey => ApiKey.FindCoordinator;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 6;
+
+    protected override async ValueTask<FindCoordinatorResponse?> HandleAsync(RequestContext context, FindCoordinatorRequest request, CancellationToken cancellationToken)
+    {
+        if (request.KeyType is not (0 or 1))
+        {
+            return ErrorResponse(context, request, ErrorCode.InvalidRequest);
+        }
+        var keys = context.ApiVersion >= 4 ? request.CoordinatorKeys : [request.Key];
+        var response = new FindCoordinatorResponse();
+        foreach (var key in keys)
+        {
+            var (error, message, endpoint, nodeId) = request.KeyType == 0
+                ? await coordinator.FindGroupCoordinatorAsync(key, context.Connection.ListenerName, cancellationToken)
+                : GroupCoordinator.LeaderOf(metadata.Current, GroupCoordinator.TransactionStateTopic, key, context.Connection.ListenerName);
+            var entry = new FindCoordinatorResponse.Coordinator
+            {
+                Key = key,
+                NodeId = endpoint is null ? -1 : nodeId,
+                Host = endpoint?.Host ?? "",
+                Port = endpoint?.Port ?? -1,
+                ErrorCode = (short)error,
+                ErrorMessage = ErrorMessage(error, message),
+            };
+            response.Coordinators.Add(entry);
+        }
+        if (context.ApiVersion < 4)
+        {
+            var single = response.Coordinators[0];
+            response.Coordinators.Clear();
+            response.ErrorCode = single.ErrorCode;
+            response.ErrorMessage = single.ErrorMessage;
+            response.NodeId = single.NodeId;
+            response.Host = single.Host;
+            response.Port = single.Port;
+        }
+        return response;
+    }
+
+    /// <summary>Kafka sets <c>error.message()</c>, which is the error's name ("NONE") on success.</summary>
+    private static string ErrorMessage(ErrorCode error, string? message) =>
+        message ?? (error == ErrorCode.None ? "NONE" : ErrorCodes.DefaultMessage(error) ?? ErrorCodes.KafkaName(error));
+
+    protected override FindCoordinatorResponse ErrorResponse(RequestContext context, FindCoordinatorRequest request, ErrorCode error)
+    {
+        if (context.ApiVersion < 4)
+        {
+            return new FindCoordinatorResponse { ErrorCode = (short)error, ErrorMessage = ErrorMessage(error, null), NodeId = -1, Host = "", Port = -1 };
+        }
+        return new FindCoordinatorResponse
+        {
+            Coordinators = [.. request.CoordinatorKeys.Select(k => new FindCoordinatorResponse.Coordinator
+            {
+                Key = k,
+                NodeId = -1,
+                Host = "",
+                Port = -1,
+                ErrorCode = (short)error,
+                ErrorMessage = ErrorMessage(error, null),
+            })],
+        };
+    }
+}
+
+/// <summary>What the classic group handlers share: who the client is, as Kafka records it for a member.</summary>
+internal static class GroupRequests
+{
+    /// <summary>Kafka's <c>clientAddress.toString()</c>: "/" and the IP.</summary>
+    public static string ClientHost(RequestContext context) =>
+        context.Connection.RemoteEndPoint is IPEndPoint ip ? "/" + (ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address) : "";
+
+    public static string ClientId(RequestContext context) => context.Header.ClientId ?? "";
+}
+
+/// <summary>
+/// JoinGroup (key 11), versions 0-9. v0 has no rebalance timeout (the session timeout stands in for it); v4+
+/// members without an id get MEMBER_ID_REQUIRED and a new id (KIP-394); v5+ carry group.instance.id (static
+/// membership); v7+ return the protocol type and a nullable protocol name; v9 tells a rejoining static leader to
+/// skip assignment (KIP-814). The response waits for the join phase to complete.
+/// </summary>
+public sealed class JoinGroupHandler(GroupCoordinator coordinator) : ApiHandler<JoinGroupRequest, JoinGroupResponse>
+{
+    public override ApiKey ApiKey => ApiKey.JoinGroup;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 9;
+
+    protected override async ValueTask<JoinGroupResponse?> HandleAsync(RequestContext context, JoinGroupRequest request, CancellationToken cancellationToken)
+    {
+        var config = coordinator.Config;
+        if (string.IsNullOrEmpty(request.GroupId))
+        {
+            return ErrorResponse(context, request, ErrorCode.InvalidGroupId);
+        }
+        if (request.SessionTimeoutMs < config.MinSessionTimeoutMs || request.SessionTimeoutMs > config.MaxSessionTimeoutMs)
+        {
+            return ErrorResponse(context, request, ErrorCode.InvalidSessionTimeout);
+        }
+        var (shard, error) = coordinator.ShardFor(request.GroupId);
+        if (shard is null)
+        {
+            return ErrorResponse(context, request, error);
+        }
+        var args = new JoinGroupArgs(
+            request.GroupId,
+            request.MemberId,
+            request.GroupInstanceId,
+            GroupRequests.ClientId(context),
+            GroupRequests.ClientHost(context),
+            request.SessionTimeoutMs,
+            context.ApiVersion == 0 || request.RebalanceTimeoutMs < 0 ? request.SessionTimeoutMs : request.RebalanceTimeoutMs,
+            request.ProtocolType,
+            [.. request.Protocols.Select(p => (p.Name, p.Metadata))],
+            request.Reason,
+            context.ApiVersion);
+        return ForVersion(await shard.JoinGroup(args).WaitAsync(cancellationToken), context.ApiVersion);
+    }
+
+    /// <summary>Fields a version cannot carry are put back to what it can.</summary>
+    private static JoinGroupResponse ForVersion(JoinGroupResponse response, short version)
+    {
+        if (version < 7)
+        {
+            response.ProtocolName ??= "";
+            response.ProtocolType = null;
+        }
+        if (version < 9)
+        {
+            response.SkipAssignment = false;
+        }
+        return response;
+    }
+
+    protected override JoinGroupResponse ErrorResponse(RequestContext context, JoinGroupRequest request, ErrorCode error) =>
+        ForVersion(ClassicGroupResponses.JoinError("", error), context.ApiVersion);
+}
+
+/// <summary>
+/// SyncGroup (key 14), versions 0-5. The leader brings the assignment; every member waits for its part.
+/// v3+ carry group.instance.id, v5 the protocol type and name (checked against the group: INCONSISTENT_GROUP_PROTOCOL).
+/// </summary>
+public sealed class SyncGroupHandler(GroupCoordinator coordinator) : ApiHandler<SyncGroupRequest, SyncGroupResponse>
+{
+    public override ApiKey ApiKey => ApiKey.SyncGroup;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 5;
+
+    protected override async ValueTask<SyncGroupResponse?> HandleAsync(RequestContext context, SyncGroupRequest request, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(request.GroupId))
+        {
+            return ErrorResponse(context, request, ErrorCode.InvalidGroupId);
+        }
+        var (shard, error) = coordinator.ShardFor(request.GroupId);
+        if (shard is null)
+        {
+            return ErrorResponse(context, request, error);
+        }
+        var args = new SyncGroupArgs(request.GroupId, request.GenerationId, request.MemberId, request.GroupInstanceId,
+            request.ProtocolType, request.ProtocolName, [.. request.Assignments.Select(a => (a.MemberId, a.Assignment))]);
+        return await shard.SyncGroup(args).WaitAsync(cancellationToken);
+    }
+
+    protected override SyncGroupResponse ErrorResponse(RequestContext context, SyncGroupRequest request, ErrorCode error) => ClassicGroupResponses.SyncError(error);
+}
+
+/// <summary>Heartbeat (key 12), versions 0-4: keeps a classic member's session alive; REBALANCE_IN_PROGRESS asks it to rejoin.</summary>
+public sealed class HeartbeatHandler(GroupCoordinator coordinator) : ApiHandler<HeartbeatRequest, HeartbeatResponse>
+{
+    public override ApiKey ApiKey => ApiKey.Heartbeat;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 4;
+
+    protected override ValueTask<HeartbeatResponse?> HandleAsync(RequestContext context, HeartbeatRequest request, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(request.GroupId))
+        {
+            return ValueTask.FromResult<HeartbeatResponse?>(ErrorResponse(context, request, ErrorCode.InvalidGroupId));
+        }
+        var (shard, error) = coordinator.ShardFor(request.GroupId);
+        if (shard is not null)
+        {
+            error = shard.Heartbeat(request.GroupId, request.MemberId, request.GroupInstanceId, request.GenerationId);
+        }
+        return ValueTask.FromResult<HeartbeatResponse?>(new HeartbeatResponse { ErrorCode = (short)error });
+    }
+
+    protected override HeartbeatResponse ErrorResponse(RequestContext context, HeartbeatRequest request, ErrorCode error) => new() { ErrorCode = (short)error };
+}
+
+/// <summary>
+/// LeaveGroup (key 13), versions 0-5. v0-2 name one member and answer with one error; v3+ name a batch of members
+/// (by member id, or by group.instance.id alone for an admin removal) and answer per member.
+/// </summary>
+public sealed class LeaveGroupHandler(GroupCoordinator coordinator) : ApiHandler<LeaveGroupRequest, LeaveGroupResponse>
+{
+    public override ApiKey ApiKey => ApiKey.LeaveGroup;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 5;
+
+    protected override ValueTask<LeaveGroupResponse?> HandleAsync(RequestContext context, LeaveGroupRequest request, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(request.GroupId))
+        {
+            return ValueTask.FromResult<LeaveGroupResponse?>(ErrorResponse(context, request, ErrorCode.InvalidGroupId));
+        }
+        var (shard, error) = coordinator.ShardFor(request.GroupId);
+        if (shard is null)
+        {
+            return ValueTask.FromResult<LeaveGroupResponse?>(ErrorResponse(context, request, error));
+        }
+        var members = context.ApiVersion >= 3
+            ? request.Members.Select(m => (m.MemberId, m.GroupInstanceId, m.Reason)).ToList()
+            : [(request.MemberId, (string?)null, (string?)null)];
+        var (groupError, results) = shard.LeaveGroup(request.GroupId, members);
+        var response = new LeaveGroupResponse { ErrorCode = (short)groupError };
+        if (groupError == ErrorCode.None)
+        {
+            if (context.ApiVersion >= 3)
+            {
+                for (var i = 0; i < members.Count; i++)
+                {
+                    response.Members.Add(new LeaveGroupResponse.MemberResponse
+                    {
+                        MemberId = members[i].MemberId,
+                        GroupInstanceId = members[i].GroupInstanceId,
+                        ErrorCode = (short)results[i],
+                    });
+                }
+            }
+            else
+            {
+                response.ErrorCode = (short)results[0];
+            }
+        }
+        return ValueTask.FromResult<LeaveGroupResponse?>(response);
+    }
+
+    protected override LeaveGroupResponse ErrorResponse(RequestContext context, LeaveGroupRequest request, ErrorCode error) => new() { ErrorCode = (short)error };
+}
+
+/// <summary>
+/// ListGroups (key 16), versions 0-5: every group of every shard this broker serves. v4 filters by state, v5 by
+/// type ("classic", "consumer"), both case-insensitive. While a shard is loading the answer carries
+/// COORDINATOR_LOAD_IN_PROGRESS with the groups of the other shards.
+/// </summary>
+public sealed class ListGroupsHandler(GroupCoordinator coordinator) : ApiHandler<ListGroupsRequest, ListGroupsResponse>
+{
+    public override ApiKey ApiKey => ApiKey.ListGroups;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 5;
+
+    protected override ValueTask<ListGroupsResponse?> HandleAsync(RequestContext context, ListGroupsRequest request, CancellationToken cancellationToken)
+    {
+        var response = new ListGroupsResponse();
+        foreach (var shard in coordinator.Shards.Values.OrderBy(s => s.PartitionIndex))
+        {
+            var availability = shard.Availability;
+            if (availability != ErrorCode.None)
+            {
+                response.ErrorCode = (short)availability;
+                continue;
+            }
+            foreach (var group in shard.ListGroups(request.StatesFilter, request.TypesFilter))
+            {
+                response.Groups.Add(new ListGroupsResponse.ListedGroup
+                {
+                    GroupId = group.GroupId,
+                    ProtocolType = group.ProtocolType,
+                    GroupState = group.StateName,
+                    GroupType = group.Type.ToString().ToLowerInvariant(),
+                });
+            }
+        }
+        return ValueTask.FromResult<ListGroupsResponse?>(response);
+    }
+
+    protected override ListGroupsResponse ErrorResponse(RequestContext context, ListGroupsRequest request, ErrorCode error) => new() { ErrorCode = (short)error };
+}
+
+/// <summary>
+/// DescribeGroups (key 15), versions 0-5. An unknown group is described as Dead with no error (Kafka's answer
+/// before v6); members carry metadata and assignment only while the group is Stable. v3+ authorized operations
+/// stay unset (no authorizer yet).
+/// </summary>
+public sealed class DescribeGroupsHandler(GroupCoordinator coordinator) : ApiHandler<DescribeGroupsRequest, DescribeGroupsResponse>
+{
+    public override ApiKey ApiKey => ApiKey.DescribeGroups;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 5;
+
+    protected override ValueTask<DescribeGroupsResponse?> HandleAsync(RequestContext context, DescribeGroupsRequest request, CancellationToken cancellationToken)
+    {
+        var response = new DescribeGroupsResponse();
+        foreach (var groupId in request.Groups)
+        {
+            if (string.IsNullOrEmpty(groupId))
+            {
+                response.Groups.Add(Error(groupId ?? "", ErrorCode.InvalidGroupId));
+                continue;
+            }
+            var (shard, error) = coordinator.ShardFor(groupId);
+            if (shard is null)
+            {
+                response.Groups.Add(Error(groupId, error));
+                continue;
+            }
+            if (shard.Describe(groupId) is not { } group)
+            {
+                response.Groups.Add(new DescribeGroupsResponse.DescribedGroup { GroupId = groupId, GroupState = "Dead", ProtocolType = "", ProtocolData = "" });
+                continue;
+            }
+            response.Groups.Add(new DescribeGroupsResponse.DescribedGroup
+            {
+                GroupId = group.GroupId,
+                GroupState = group.State,
+                ProtocolType = group.ProtocolType,
+                ProtocolData = group.ProtocolData,
+                Members = [.. group.Members.Select(m => new DescribeGroupsResponse.DescribedGroupMember
+                {
+                    MemberId = m.MemberId,
+                    GroupInstanceId = m.GroupInstanceId,
+                    ClientId = m.ClientId,
+                    ClientHost = m.ClientHost,
+                    MemberMetadata = m.Metadata,
+                    MemberAssignment = m.Assignment,
+                })],
+            });
+        }
+        return ValueTask.FromResult<DescribeGroupsResponse?>(response);
+    }
+
+    private static DescribeGroupsResponse.DescribedGroup Error(string groupId, ErrorCode error) =>
+        new() { GroupId = groupId, ErrorCode = (short)error, GroupState = "", ProtocolType = "", ProtocolData = "" };
+
+    protected override DescribeGroupsResponse ErrorResponse(RequestContext context, DescribeGroupsRequest request, ErrorCode error) =>
+        new() { Groups = [.. request.Groups.Select(g => Error(g, error))] };
+}
+
+/// <summary>
+/// DeleteGroups (key 42), versions 0-2: removes empty groups with their offsets (tombstones in
+/// <c>__consumer_offsets</c>). NON_EMPTY_GROUP while members remain, GROUP_ID_NOT_FOUND for an unknown group.
+/// </summary>
+public sealed class DeleteGroupsHandler(GroupCoordinator coordinator) : ApiHandler<DeleteGroupsRequest, DeleteGroupsResponse>
+{
+    public override ApiKey ApiKey => ApiKey.DeleteGroups;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 2;
+
+    protected override async ValueTask<DeleteGroupsResponse?> HandleAsync(RequestContext context, DeleteGroupsRequest request, CancellationToken cancellationToken)
+    {
+        var results = new Dictionary<string, ErrorCode>(StringComparer.Ordinal);
+        var byShard = new Dictionary<GroupCoordinatorShard, List<string>>();
+        foreach (var groupId in request.GroupsNames.Distinct(StringComparer.Ordinal))
+        {
+            if (string.IsNullOrEmpty(groupId))
+            {
+                results[groupId ?? ""] = ErrorCode.InvalidGroupId;
+                continue;
+            }
+            var (shard, error) = coordinator.ShardFor(groupId);
+            if (shard is null)
+            {
+                results[groupId] = error;
+                continue;
+            }
+            if (!byShard.TryGetValue(shard, out var ids))
+            {
+                byShard[shard] = ids = [];
+            }
+            ids.Add(groupId);
+        }
+        foreach (var (shard, ids) in byShard)
+        {
+            foreach (var (groupId, error) in await shard.DeleteGroupsAsync(ids).WaitAsync(cancellationToken))
+            {
+                results[groupId] = error;
+            }
+        }
+        return new DeleteGroupsResponse
+        {
+            Results = [.. request.GroupsNames.Distinct(StringComparer.Ordinal).Select(g => new DeleteGroupsResponse.DeletableGroupResult
+            {
+                GroupId = g,
+                ErrorCode = (short)results[g ?? ""],
+            })],
+        };
+    }
+
+    protected override DeleteGroupsResponse ErrorResponse(RequestContext context, DeleteGroupsRequest request, ErrorCode error) => new()
+    {
+        Results = [.. request.GroupsNames.Select(g => new DeleteGroupsResponse.DeletableGroupResult { GroupId = g, ErrorCode = (short)error })],
+    };
+}
