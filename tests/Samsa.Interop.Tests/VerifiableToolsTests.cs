@@ -159,6 +159,34 @@ public class VerifiableToolsTests(BrokerFixture fixture) : IClassFixture<BrokerF
         }
     }
 
+    [Fact]
+    public async Task VerifiableConsumer_StaticMemberWithAutoCommit_StopsOnSignal()
+    {
+        const string topic = "verifiable-consume-static";
+        await TopicAdmin.CreateAsync(fixture.Broker.Port, topic, partitions: 2);
+        var produced = await ExternalProcess.RunAsync(Script("kafka-verifiable-producer.sh"),
+            ["--topic", topic, "--bootstrap-server", fixture.Broker.Bootstrap, "--max-messages", "50", "--repeating-keys", "5"], Timeout);
+        Assert.True(produced.ExitCode == 0, produced.ToString());
+
+        var total = 0L;
+        var (exitCode, stdout) = await RunUntilSignal(Script("kafka-verifiable-consumer.sh"),
+            ["--topic", topic, "--bootstrap-server", fixture.Broker.Bootstrap, "--group-id", "verifiable-static", "--group-instance-id", "member-1",
+             "--enable-autocommit", "--assignment-strategy", "org.apache.kafka.clients.consumer.RoundRobinAssignor"],
+            "TERM", line =>
+            {
+                if (line.Contains("\"records_consumed\"", StringComparison.Ordinal))
+                {
+                    total += JsonDocument.Parse(line).RootElement.GetProperty("partitions").EnumerateArray().Sum(p => p.GetProperty("count").GetInt64());
+                }
+                return total >= 50;
+            });
+        Assert.True(exitCode == 0, stdout);
+        var events = Events(stdout);
+        Assert.Equal("shutdown_complete", Name(events[^1]));
+        Assert.DoesNotContain(events, e => Name(e) == "offsets_committed");
+        Assert.Equal(50, events.Where(e => Name(e) == "records_consumed").SelectMany(e => e.GetProperty("partitions").EnumerateArray()).Sum(p => p.GetProperty("count").GetInt64()));
+    }
+
     /// <summary>Starts a tool, waits for a line matching <paramref name="ready"/>, sends the signal with kill(1), and collects the rest.</summary>
     private static async Task<(int ExitCode, string Stdout)> RunUntilSignal(string file, string[] args, string signal, Func<string, bool> ready)
     {
