@@ -66,7 +66,7 @@ public class ProduceConsumeInteropTests(BrokerFixture fixture) : IClassFixture<B
         await Produce(producer, bootstrap, topic, codec, expected);
 
         var seen = new Dictionary<string, List<(long Offset, Message Message)>>();
-        foreach (var consumer in new[] { "kcat", "confluent", "kafka-python" })
+        foreach (var consumer in new[] { "kcat", "confluent", "kafka-python", "kafkajs" })
         {
             seen[consumer] = await ConsumeExactly(consumer, bootstrap, topic, expected);
         }
@@ -164,6 +164,10 @@ public class ProduceConsumeInteropTests(BrokerFixture fixture) : IClassFixture<B
                 return [.. Lines(result).Select(ParseKcat)];
             case "confluent":
                 result = await ExternalProcess.RunAsync("dotnet", [RepoPaths.ConfluentClientDll, "consume", bootstrap, topic, count.ToString()], ClientTimeout);
+                break;
+            case "kafkajs":
+                // kafkajs reads only through a consumer group: it joins a fresh group of its own.
+                result = await ExternalProcess.RunAsync("node", [Peers.KafkaJsScript("io.js"), "consume", bootstrap, topic, count.ToString()], ClientTimeout);
                 break;
             default:
                 result = await ExternalProcess.RunAsync(Peers.Python, [RepoPaths.ClientScript("kafka_python_io.py"), "consume", bootstrap, topic, count.ToString()], ClientTimeout);
