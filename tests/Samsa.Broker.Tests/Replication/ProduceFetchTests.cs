@@ -156,6 +156,38 @@ public class ProduceFetchTests
     }
 
     [Fact]
+    public async Task ListOffsets_SpecialTimestampsAndTimestampLookup_ReturnOffsetsWithLeaderEpoch()
+    {
+        await using var broker = await TestBroker.StartAsync(("auto.create.topics.enable", "false"));
+        await using var client = await broker.ConnectAsync();
+        await CreateTopic(broker, client, "offsets");
+        const long t0 = 1_700_000_000_000;
+        foreach (var ts in new[] { t0 + 5, t0 + 50, t0 + 10 })
+        {
+            using var builder = new RecordBatchBuilder();
+            builder.Append(ts, null, "v"u8.ToArray());
+            Assert.Equal(0, Only((await client.RequestAsync<ProduceResponse>(Produce("offsets", 0, builder.Build()), ProduceVersion)).Body).ErrorCode);
+        }
+        async Task<(long Timestamp, long Offset, int Epoch)> List(long timestamp)
+        {
+            var (_, response) = await client.RequestAsync<ListOffsetsResponse>(new ListOffsetsRequest
+            {
+                ReplicaId = -1,
+                Topics = [new() { Name = "offsets", Partitions = [new() { PartitionIndex = 0, Timestamp = timestamp, CurrentLeaderEpoch = 0 }] }],
+            }, 9);
+            var p = Assert.Single(Assert.Single(response.Topics).Partitions);
+            Assert.Equal(0, p.ErrorCode);
+            return (p.Timestamp, p.Offset, p.LeaderEpoch);
+        }
+        Assert.Equal((-1L, 3L, 0), await List(-1));          // latest
+        Assert.Equal((-1L, 0L, 0), await List(-2));          // earliest
+        Assert.Equal((t0 + 50, 1L, 0), await List(-3));      // max timestamp
+        Assert.Equal((-1L, 0L, 0), await List(-4));          // earliest local
+        Assert.Equal((t0 + 50, 1L, 0), await List(t0 + 6));  // first offset whose timestamp is >= t0+6
+        Assert.Equal((-1L, -1L, -1), await List(t0 + 51));   // none
+    }
+
+    [Fact]
     public async Task AcksZero_SendsNoResponse_AndTheNextRequestIsAnsweredInOrder()
     {
         await using var broker = await TestBroker.StartAsync();
