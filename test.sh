@@ -19,13 +19,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "warning: could not install ${missing[*]}; interop tests that need them will fail"
 fi
 
-# kafkajs for the interop tests, pinned by package.json and the committed package-lock.json; npm ci runs only when
-# the installed kafkajs is missing or not the pinned version.
+# kafkajs and its codec plugins for the interop tests, pinned by package.json and the committed package-lock.json;
+# npm ci runs only when a pinned package is missing from node_modules or installed at another version.
 js_dir=tests/Samsa.Interop.Tests/clients/js
 if command -v npm >/dev/null 2>&1; then
-  pinned=$(sed -n 's/.*"kafkajs": "\(.*\)".*/\1/p' "$js_dir/package.json")
-  installed=$(sed -n 's/^  "version": "\(.*\)".*/\1/p' "$js_dir/node_modules/kafkajs/package.json" 2>/dev/null)
-  if [ "$pinned" != "$installed" ]; then
+  if ! (cd "$js_dir" && node -e '
+      for (const [name, version] of Object.entries(require("./package.json").dependencies)) {
+        try { if (require(`./node_modules/${name}/package.json`).version !== version) process.exit(1); } catch { process.exit(1); }
+      }' 2>/dev/null); then
     (cd "$js_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || echo "warning: npm ci failed; the kafkajs interop test will fail"
   fi
 else

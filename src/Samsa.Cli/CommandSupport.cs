@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Confluent.Kafka;
 using Samsa.Broker.Config;
 
@@ -136,5 +137,41 @@ internal static class CommandRunner
         {
             yield return text[start..];
         }
+    }
+}
+
+/// <summary>
+/// Cancels when the tool is asked to stop: Ctrl-C (SIGINT) or SIGTERM, as Kafka's tools stop in their shutdown hook,
+/// or when the command line's own token is cancelled. The signal is swallowed so the tool can finish cleanly and
+/// print its closing lines.
+/// </summary>
+internal sealed class StopSignals : IDisposable
+{
+    private readonly CancellationTokenSource _stop;
+    private readonly PosixSignalRegistration _sigint;
+    private readonly PosixSignalRegistration _sigterm;
+
+    public StopSignals(CancellationToken commandToken)
+    {
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(commandToken);
+        _sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+    }
+
+    public CancellationToken Token => _stop.Token;
+
+    public bool IsStopRequested => _stop.IsCancellationRequested;
+
+    private void OnSignal(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        _stop.Cancel();
+    }
+
+    public void Dispose()
+    {
+        _sigint.Dispose();
+        _sigterm.Dispose();
+        _stop.Dispose();
     }
 }

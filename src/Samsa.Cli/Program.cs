@@ -15,4 +15,6 @@ root.Add(new ConsoleConsumerCommand().Build());
 root.Add(new ProducerPerfTestCommand().Build());
 root.Add(new ConsumerPerfTestCommand().Build());
 root.Add(new EndToEndLatencyCommand().Build());
+root.Add(new VerifiableProducerCommand().Build());
+root.Add(new VerifiableConsumerCommand().Build());
 return await root.Parse(args).InvokeAsync();

@@ -136,6 +136,9 @@ internal static class BatchValidator
             var records = view.GetRecords(scratch, Math.Max(64 * 1024 * 1024, config.MaxMessageBytes));
             var expected = 0;
             var checkTimestamps = header.TimestampType == TimestampType.CreateTime && !config.MessageTimestampLogAppendTime;
+            // Kafka's LogValidator checks every record and reports each bad one; the list exists only once one is bad.
+            List<RecordError>? errors = null;
+            var timestampErrors = false;
             while (records.MoveNext())
             {
                 var record = records.Current;
@@ -143,11 +146,13 @@ internal static class BatchValidator
                 {
                     throw new InvalidRecordException($"Record offset delta {record.OffsetDelta} in batch at {header.BaseOffset}; expected {expected}");
                 }
-                expected++;
+                var index = expected++;
                 var ts = header.BaseTimestamp + record.TimestampDelta;
-                if (checkTimestamps)
+                if (checkTimestamps && TimestampOutOfRange(ts, config, now))
                 {
-                    CheckTimestamp(ts, config, now);
+                    (errors ??= []).Add(new RecordError(index,
+                        $"Timestamp {ts} of message with offset {record.OffsetDelta} is out of range. The timestamp should be within [{Saturate((Int128)now - config.MessageTimestampBeforeMaxMs)}, {Saturate((Int128)now + config.MessageTimestampAfterMaxMs)}]"));
+                    timestampErrors = true;
                 }
                 if (ts > max)
                 {
@@ -155,8 +160,15 @@ internal static class BatchValidator
                 }
                 if (config.Compact && record.KeyIsNull && !header.IsControl)
                 {
-                    throw new InvalidRecordException("Compacted topic cannot accept a record without a key");
+                    (errors ??= []).Add(new RecordError(index, "Compacted topic cannot accept message without key."));
                 }
+            }
+            if (errors is not null)
+            {
+                var message = $"One or more records have been rejected due to {errors.Count} record errors in total, and only showing the first three errors at most: [{string.Join(", ", errors.Take(3))}]";
+                throw timestampErrors
+                    ? new InvalidTimestampException(message) { RecordErrors = errors }
+                    : new InvalidRecordException(message) { RecordErrors = errors };
             }
             if (expected != header.RecordCount || records.RemainingBytes != 0)
             {
@@ -174,10 +186,17 @@ internal static class BatchValidator
         return max;
     }
 
-    private static void CheckTimestamp(long timestamp, LogConfig config, long now)
+    private static bool TimestampOutOfRange(long timestamp, LogConfig config, long now)
     {
         var difference = (Int128)now - timestamp;
-        if (difference > config.MessageTimestampBeforeMaxMs || -difference > config.MessageTimestampAfterMaxMs)
+        return difference > config.MessageTimestampBeforeMaxMs || -difference > config.MessageTimestampAfterMaxMs;
+    }
+
+    private static long Saturate(Int128 value) => value > long.MaxValue ? long.MaxValue : value < long.MinValue ? long.MinValue : (long)value;
+
+    private static void CheckTimestamp(long timestamp, LogConfig config, long now)
+    {
+        if (TimestampOutOfRange(timestamp, config, now))
         {
             throw new InvalidTimestampException($"Timestamp {timestamp} is out of range of the broker time {now} (message.timestamp.before/after.max.ms)");
         }

@@ -32,6 +32,19 @@ public sealed record LogConfig
     /// <summary>compression.type: null means <c>producer</c> (keep the producer's codec).</summary>
     public Samsa.Protocol.Records.CompressionType? CompressionType { get; init; }
 
+    public int CompressionGzipLevel { get; init; } = -1;                     // compression.gzip.level (-1: zlib's default, 6)
+    public int CompressionLz4Level { get; init; } = 9;                       // compression.lz4.level (LZ4 HC level)
+    public int CompressionZstdLevel { get; init; } = 3;                      // compression.zstd.level
+
+    /// <summary>The level the topic sets for <paramref name="codec"/> (KIP-390), used when the broker recompresses.</summary>
+    public int CompressionLevel(Samsa.Protocol.Records.CompressionType codec) => codec switch
+    {
+        Samsa.Protocol.Records.CompressionType.Gzip => CompressionGzipLevel,
+        Samsa.Protocol.Records.CompressionType.Lz4 => CompressionLz4Level,
+        Samsa.Protocol.Records.CompressionType.Zstd => CompressionZstdLevel,
+        _ => -1,
+    };
+
     /// <summary>Kafka's max.message.bytes default is 1 MiB plus the 12-byte log overhead.</summary>
     private const int RecordBatchOverhead = 12;
 
@@ -78,6 +91,9 @@ public sealed record LogConfig
             MessageTimestampBeforeMaxMs = L("message.timestamp.before.max.ms", c.MessageTimestampBeforeMaxMs),
             MessageTimestampAfterMaxMs = L("message.timestamp.after.max.ms", c.MessageTimestampAfterMaxMs),
             CompressionType = props.TryGetValue("compression.type", out var codec) ? ParseCompression(codec) : c.CompressionType,
+            CompressionGzipLevel = I("compression.gzip.level", c.CompressionGzipLevel),
+            CompressionLz4Level = I("compression.lz4.level", c.CompressionLz4Level),
+            CompressionZstdLevel = I("compression.zstd.level", c.CompressionZstdLevel),
         };
     }
 }

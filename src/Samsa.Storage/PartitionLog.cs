@@ -250,7 +250,7 @@ public sealed partial class PartitionLog : IPartitionLog
                 if (assignOffsets && config.CompressionType is { } target)
                 {
                     recompressed = new PooledBuffer(records.Length);
-                    if (Recompression.TryRecompress(records, target, recompressed, _scratch, Math.Max(64 * 1024 * 1024, config.MaxMessageBytes)))
+                    if (Recompression.TryRecompress(records, target, config.CompressionLevel(target), recompressed, _scratch, Math.Max(64 * 1024 * 1024, config.MaxMessageBytes)))
                     {
                         records = recompressed.WrittenSpan;
                     }

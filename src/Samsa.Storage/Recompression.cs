@@ -12,7 +12,7 @@ namespace Samsa.Storage;
 internal static class Recompression
 {
     /// <summary>Returns true (and fills <paramref name="output"/>) when at least one batch had to be rewritten.</summary>
-    public static bool TryRecompress(ReadOnlySpan<byte> records, CompressionType target, PooledBuffer output, PooledBuffer scratch, int maxDecompressed)
+    public static bool TryRecompress(ReadOnlySpan<byte> records, CompressionType target, int level, PooledBuffer output, PooledBuffer scratch, int maxDecompressed)
     {
         if (!NeedsRewrite(records, target))
         {
@@ -37,7 +37,7 @@ internal static class Recompression
             }
             else
             {
-                Rewrite(batch, header, target, output, scratch, maxDecompressed);
+                Rewrite(batch, header, target, level, output, scratch, maxDecompressed);
             }
             position += size;
         }
@@ -63,11 +63,12 @@ internal static class Recompression
         return false;
     }
 
-    private static void Rewrite(ReadOnlySpan<byte> batch, in RecordBatchHeader header, CompressionType target, PooledBuffer output, PooledBuffer scratch, int maxDecompressed)
+    private static void Rewrite(ReadOnlySpan<byte> batch, in RecordBatchHeader header, CompressionType target, int level, PooledBuffer output, PooledBuffer scratch, int maxDecompressed)
     {
         using var builder = new RecordBatchBuilder
         {
             Compression = target,
+            CompressionLevel = level,
             BaseOffset = header.BaseOffset,
             PartitionLeaderEpoch = header.PartitionLeaderEpoch,
             TimestampType = header.TimestampType,

@@ -16,6 +16,15 @@ public enum StorageErrorCode : short
 public class StorageException(StorageErrorCode errorCode, string message) : Exception(message)
 {
     public StorageErrorCode ErrorCode { get; } = errorCode;
+
+    /// <summary>The records that caused the refusal (index within the batch, reason): Produce v8+ returns them as record_errors.</summary>
+    public IReadOnlyList<RecordError> RecordErrors { get; init; } = [];
+}
+
+/// <summary>One rejected record of a batch (Kafka's <c>RecordError</c>): its index within the batch and why.</summary>
+public readonly record struct RecordError(int BatchIndex, string Message)
+{
+    public override string ToString() => $"RecordError(batchIndex={BatchIndex}, message='{Message}')";
 }
 
 public sealed class OffsetOutOfRangeException(string message) : StorageException(StorageErrorCode.OffsetOutOfRange, message);

@@ -330,4 +330,53 @@ public class CompressionTypeTests
         }
         Assert.Equal(original, rewritten);
     }
+
+    [Theory]
+    [InlineData("uncompressed", CompressionType.Snappy)]
+    [InlineData("gzip", CompressionType.None)]
+    [InlineData("lz4", CompressionType.Zstd)]
+    [InlineData("zstd", CompressionType.Lz4)]
+    [InlineData("snappy", CompressionType.Gzip)]
+    public void Recompression_KeepsProducerStateTimestampsAndHeaders(string topicCodec, CompressionType sent)
+    {
+        using var dir = new TempDir();
+        var config = LogConfig.FromProperties(new Dictionary<string, string>
+        {
+            ["compression.type"] = topicCodec,
+            ["compression.gzip.level"] = "9",
+            ["compression.lz4.level"] = "12",
+            ["compression.zstd.level"] = "-5",
+        });
+        using var log = Batches.Open(dir.Path, config);
+        byte[] batch;
+        using (var builder = new RecordBatchBuilder { Compression = sent, ProducerId = 4242, ProducerEpoch = 7, BaseSequence = 100 })
+        {
+            builder.Append(Batches.T0 + 9, null, "v0"u8.ToArray(), [new("h", "x"u8.ToArray()), new("empty", null)]);
+            builder.Append(Batches.T0 + 2, "k1"u8.ToArray(), []);
+            builder.Append(Batches.T0 + 5, "k2"u8.ToArray(), null);
+            batch = builder.Build();
+        }
+        log.Append(Batches.Make(2), 3);
+        log.Append(batch, 3);
+
+        var stored = Batches.ReadAll(log)[1];
+        var header = stored.Header;
+        Assert.Equal(config.CompressionType, header.Compression);
+        Assert.Equal((2L, 4L, 3), (header.BaseOffset, header.LastOffset, header.RecordCount));
+        Assert.Equal((4242L, (short)7, 100, 3), (header.ProducerId, header.ProducerEpoch, header.BaseSequence, header.PartitionLeaderEpoch));
+        Assert.Equal(Batches.T0 + 9, header.MaxTimestamp);
+        Assert.True(new RecordBatchView(stored.Bytes).IsCrcValid);
+        using var scratch = new PooledBuffer();
+        var records = new List<(long Timestamp, bool KeyIsNull, bool ValueIsNull, string Value, int HeaderCount, string Headers)>();
+        foreach (var r in new RecordBatchView(stored.Bytes).GetRecords(scratch))
+        {
+            records.Add((header.BaseTimestamp + r.TimestampDelta, r.KeyIsNull, r.ValueIsNull, System.Text.Encoding.UTF8.GetString(r.Value), r.HeaderCount, Convert.ToHexString(r.HeaderBytes)));
+        }
+        Assert.Equal([Batches.T0 + 9, Batches.T0 + 2, Batches.T0 + 5], records.Select(r => r.Timestamp));
+        Assert.Equal([true, false, false], records.Select(r => r.KeyIsNull));
+        Assert.Equal([false, false, true], records.Select(r => r.ValueIsNull));
+        Assert.Equal("v0", records[0].Value);
+        Assert.Equal(2, records[0].HeaderCount);
+        Assert.Equal("02680278" + "0A656D70747901", records[0].Headers);
+    }
 }

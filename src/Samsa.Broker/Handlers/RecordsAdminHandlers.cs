@@ -122,7 +122,9 @@ public sealed class ListOffsetsHandler(MetadataCache metadata, BrokerLogManager 
         var timestamp = partition.Timestamp;
         TimestampAndOffset? found =
             timestamp == IPartitionLog.LatestTimestamp ? new TimestampAndOffset(-1, log.HighWatermark, epoch)
-            : timestamp == IPartitionLog.EarliestTimestamp || timestamp == EarliestLocalTimestamp ? new TimestampAndOffset(-1, log.LogStartOffset, -1)
+            // Kafka answers earliest with the leader epoch of the batch at the log start offset (-1 while the log is empty).
+            : timestamp == IPartitionLog.EarliestTimestamp || timestamp == EarliestLocalTimestamp
+                ? new TimestampAndOffset(-1, log.LogStartOffset, log.LeaderEpochCache.EpochForOffset(log.LogStartOffset) ?? -1)
             : timestamp == LatestTieredTimestamp ? new TimestampAndOffset(-1, -1, -1)
             : log.OffsetForTimestamp(timestamp);
         if (found is { } hit && hit.Offset > log.HighWatermark)

@@ -91,7 +91,7 @@ public sealed class ReplicaManager : IDisposable
         catch (StorageException e)
         {
             ReplicationLog.AppendRefused(_logger, topic, partition, (ErrorCode)e.ErrorCode, e.Message);
-            return AppendResult.Failed((ErrorCode)e.ErrorCode, e.Message);
+            return AppendResult.Failed((ErrorCode)e.ErrorCode, e.Message) with { RecordErrors = e.RecordErrors };
         }
         AdvanceHighWatermark(log, state);
         return new AppendResult(ErrorCode.None, null, info, log);
@@ -141,6 +141,9 @@ public readonly record struct LeaderLookup(PartitionLog? Log, PartitionImage? St
 
 public readonly record struct AppendResult(ErrorCode Error, string? Message, LogAppendInfo Info, PartitionLog? Log)
 {
+    /// <summary>The records that made the log refuse the batch (INVALID_RECORD / INVALID_TIMESTAMP), for Produce v8+.</summary>
+    public IReadOnlyList<RecordError> RecordErrors { get; init; } = [];
+
     public static AppendResult Failed(ErrorCode error, string? message = null) => new(error, message, default, null);
 }
 

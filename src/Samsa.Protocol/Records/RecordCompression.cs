@@ -31,7 +31,7 @@ public static class RecordCompression
                 break;
             case CompressionType.Gzip:
                 using (var stream = new PooledBufferStream(output))
-                using (var gzip = new GZipStream(stream, level == -1 ? CompressionLevel.Optimal : (CompressionLevel)Math.Clamp(level, 0, 3), leaveOpen: true))
+                using (var gzip = new GZipStream(stream, new ZLibCompressionOptions { CompressionLevel = level is >= 0 and <= 9 ? level : 6 }, leaveOpen: true))
                 {
                     gzip.Write(input);
                 }
@@ -47,7 +47,7 @@ public static class RecordCompression
                     ChainBlocks = false,
                     ContentChecksum = false,
                     BlockChecksum = false,
-                    CompressionLevel = level > 0 ? (LZ4Level)Math.Clamp(level, 0, 12) : LZ4Level.L00_FAST,
+                    CompressionLevel = Lz4Level(level),
                 }, leaveOpen: true))
                 {
                     lz4.Write(input);
@@ -65,6 +65,12 @@ public static class RecordCompression
                 throw new ProtocolException($"Unknown compression type {(int)type}");
         }
     }
+
+    /// <summary>
+    /// Kafka's lz4 levels (1-17, KIP-390) are LZ4 HC levels; -1 (no level asked for) is the fast compressor that
+    /// clients use. The HC encoder tops out at 12, and levels under 3 are its lowest HC level.
+    /// </summary>
+    private static LZ4Level Lz4Level(int level) => level < 1 ? LZ4Level.L00_FAST : (LZ4Level)Math.Clamp(level, 3, 12);
 
     private static void CompressXerialSnappy(ReadOnlySpan<byte> input, PooledBuffer output)
     {

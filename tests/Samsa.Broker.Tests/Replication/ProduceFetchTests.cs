@@ -144,6 +144,86 @@ public class ProduceFetchTests
     }
 
     [Fact]
+    public async Task Produce_BadRecords_AreInvalidRecordOrTimestamp_WithRecordErrors_AndTheLogUnchanged()
+    {
+        await using var broker = await TestBroker.StartAsync(("auto.create.topics.enable", "false"));
+        await using var client = await broker.ConnectAsync();
+        await CreateTopic(broker, client, "compacted", 1, ("cleanup.policy", "compact"));
+        await CreateTopic(broker, client, "timely", 1, ("message.timestamp.after.max.ms", "60000"));
+        await CreateTopic(broker, client, "small-segments", 1, ("segment.bytes", "1048576"), ("max.message.bytes", "4000000"));
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+        byte[] nullKeys;
+        using (var builder = new RecordBatchBuilder())
+        {
+            builder.Append(now, "k"u8.ToArray(), "a"u8.ToArray());
+            builder.Append(now, null, "b"u8.ToArray());
+            builder.Append(now, "k"u8.ToArray(), "c"u8.ToArray());
+            builder.Append(now, null, "d"u8.ToArray());
+            nullKeys = builder.Build();
+        }
+        var compacted = Only((await client.RequestAsync<ProduceResponse>(Produce("compacted", 0, nullKeys), ProduceVersion)).Body);
+        Assert.Equal((short)ErrorCode.InvalidRecord, compacted.ErrorCode);
+        Assert.Equal([1, 3], compacted.RecordErrors.Select(e => e.BatchIndex));
+        Assert.All(compacted.RecordErrors, e => Assert.Equal("Compacted topic cannot accept message without key.", e.BatchIndexErrorMessage));
+        Assert.StartsWith("One or more records have been rejected due to 2 record errors in total", compacted.ErrorMessage);
+
+        byte[] future;
+        using (var builder = new RecordBatchBuilder())
+        {
+            builder.Append(now, null, "ok"u8.ToArray());
+            builder.Append(now + 3_600_000, null, "late"u8.ToArray());
+            future = builder.Build();
+        }
+        var timely = Only((await client.RequestAsync<ProduceResponse>(Produce("timely", 0, future), ProduceVersion)).Body);
+        Assert.Equal((short)ErrorCode.InvalidTimestamp, timely.ErrorCode);
+        var error = Assert.Single(timely.RecordErrors);
+        Assert.Equal(1, error.BatchIndex);
+        Assert.StartsWith($"Timestamp {now + 3_600_000} of message with offset 1 is out of range.", error.BatchIndexErrorMessage);
+
+        // A record set larger than a whole segment can never be appended: RECORD_LIST_TOO_LARGE.
+        var huge = Only((await client.RequestAsync<ProduceResponse>(Produce("small-segments", 0, Batch(new string('z', 1_100_000))), ProduceVersion)).Body);
+        Assert.Equal((short)ErrorCode.RecordListTooLarge, huge.ErrorCode);
+
+        foreach (var topic in new[] { "compacted", "timely", "small-segments" })
+        {
+            Assert.Equal(0, broker.Broker.Logs.Get(topic, 0)!.LogEndOffset);
+        }
+    }
+
+    [Fact]
+    public async Task ListOffsets_SpecialTimestampsAndTimestampLookup_ReturnOffsetsWithLeaderEpoch()
+    {
+        await using var broker = await TestBroker.StartAsync(("auto.create.topics.enable", "false"));
+        await using var client = await broker.ConnectAsync();
+        await CreateTopic(broker, client, "offsets");
+        const long t0 = 1_700_000_000_000;
+        foreach (var ts in new[] { t0 + 5, t0 + 50, t0 + 10 })
+        {
+            using var builder = new RecordBatchBuilder();
+            builder.Append(ts, null, "v"u8.ToArray());
+            Assert.Equal(0, Only((await client.RequestAsync<ProduceResponse>(Produce("offsets", 0, builder.Build()), ProduceVersion)).Body).ErrorCode);
+        }
+        async Task<(long Timestamp, long Offset, int Epoch)> List(long timestamp)
+        {
+            var (_, response) = await client.RequestAsync<ListOffsetsResponse>(new ListOffsetsRequest
+            {
+                ReplicaId = -1,
+                Topics = [new() { Name = "offsets", Partitions = [new() { PartitionIndex = 0, Timestamp = timestamp, CurrentLeaderEpoch = 0 }] }],
+            }, 9);
+            var p = Assert.Single(Assert.Single(response.Topics).Partitions);
+            Assert.Equal(0, p.ErrorCode);
+            return (p.Timestamp, p.Offset, p.LeaderEpoch);
+        }
+        Assert.Equal((-1L, 3L, 0), await List(-1));          // latest
+        Assert.Equal((-1L, 0L, 0), await List(-2));          // earliest
+        Assert.Equal((t0 + 50, 1L, 0), await List(-3));      // max timestamp
+        Assert.Equal((-1L, 0L, 0), await List(-4));          // earliest local
+        Assert.Equal((t0 + 50, 1L, 0), await List(t0 + 6));  // first offset whose timestamp is >= t0+6
+        Assert.Equal((-1L, -1L, -1), await List(t0 + 51));   // none
+    }
+
+    [Fact]
     public async Task AcksZero_SendsNoResponse_AndTheNextRequestIsAnsweredInOrder()
     {
         await using var broker = await TestBroker.StartAsync();
