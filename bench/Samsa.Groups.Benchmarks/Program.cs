@@ -49,7 +49,20 @@ for (var g = 0; g < groupCount; g++)
 var joinWatch = Stopwatch.StartNew();
 var tasks = members.Select(m => Task.Run(m.RunAsync)).ToArray();
 var allMembers = Task.WhenAll(tasks);
-if (await Task.WhenAny(run.AllStable, allMembers).WaitAsync(TimeSpan.FromMinutes(5)) == allMembers)
+Task first;
+try
+{
+    first = await Task.WhenAny(run.AllStable, allMembers).WaitAsync(TimeSpan.FromMinutes(5));
+}
+catch (TimeoutException)
+{
+    foreach (var stuck in members.Where(m => !m.IsStable).Take(20))
+    {
+        Console.Error.WriteLine($"not stable after 5 minutes: {stuck}");
+    }
+    throw;
+}
+if (first == allMembers)
 {
     await allMembers; // a member failed before the group was stable: its exception ends the run
 }
@@ -134,12 +147,19 @@ sealed class Member(string groupId, string topic, int partitions, RunState run)
     public List<int> ProbeMicros { get; } = new(capacity: 70);
     public int Errors { get; private set; }
     public int Rejoins { get; private set; }
+    public bool IsStable { get; private set; }
+
+    /// <summary>Where the member is in its join, for a run whose join never completes.</summary>
+    private string _phase = "connecting";
+
+    public override string ToString() => $"{groupId} member '{_memberId}' generation {_generation}: {_phase}";
 
     public async Task RunAsync()
     {
         _connection = await WireConnection.ConnectAsync(ServerProcess.CurrentPort);
         await FindCoordinatorAsync();
         await JoinAndSyncAsync();
+        IsStable = true;
         run.MemberStable();
 
         var lastHeartbeat = Stopwatch.GetTimestamp();
@@ -177,6 +197,7 @@ sealed class Member(string groupId, string topic, int partitions, RunState run)
         // The first lookup creates __consumer_offsets; until its partitions have leaders the answer is COORDINATOR_NOT_AVAILABLE.
         for (var attempt = 0; ; attempt++)
         {
+            _phase = $"FindCoordinator attempt {attempt}";
             var found = await _connection!.SendAsync<FindCoordinatorResponse>(new FindCoordinatorRequest { KeyType = 0, CoordinatorKeys = [groupId] }, 4);
             var error = (ErrorCode)found.Coordinators[0].ErrorCode;
             if (error == ErrorCode.None)
@@ -196,6 +217,7 @@ sealed class Member(string groupId, string topic, int partitions, RunState run)
         var subscription = VersionPrefixed(new ConsumerProtocolSubscription { Topics = [topic] }, 0);
         while (true)
         {
+            _phase = "waiting for JoinGroup";
             var join = await _connection!.SendAsync<JoinGroupResponse>(new JoinGroupRequest
             {
                 GroupId = groupId,
@@ -242,6 +264,7 @@ sealed class Member(string groupId, string topic, int partitions, RunState run)
                     assignments.Add(new SyncGroupRequest.SyncGroupRequestAssignment { MemberId = sorted[i], Assignment = VersionPrefixed(assignment, 0) });
                 }
             }
+            _phase = $"waiting for SyncGroup (leader {join.Leader})";
             var sync = await _connection.SendAsync<SyncGroupResponse>(new SyncGroupRequest
             {
                 GroupId = groupId,
@@ -261,6 +284,7 @@ sealed class Member(string groupId, string topic, int partitions, RunState run)
                 throw new InvalidOperationException($"SyncGroup {groupId}: {syncError}");
             }
             _assigned = ReadAssignment(sync.Assignment);
+            _phase = "stable";
             return;
         }
     }
@@ -304,7 +328,11 @@ sealed class Member(string groupId, string topic, int partitions, RunState run)
         }
         if (error is ErrorCode.RebalanceInProgress or ErrorCode.IllegalGeneration or ErrorCode.UnknownMemberId)
         {
-            Rejoins++;
+            // Late joiners rebalance their group before the window opens; only rejoins inside it are reported.
+            if (run.InWindow)
+            {
+                Rejoins++;
+            }
             await JoinAndSyncAsync();
             return;
         }
@@ -421,7 +449,11 @@ sealed class ServerProcess : IAsyncDisposable
         var start = new ProcessStartInfo("timeout", ["900", "dotnet", serverDll,
             "--override", $"listeners=PLAINTEXT://127.0.0.1:{port}",
             "--override", $"log.dirs={directory}",
-            "--override", "offsets.topic.replication.factor=1"])
+            "--override", "offsets.topic.replication.factor=1",
+            // Kafka's default backlog of 50 overflows when 3,000 members connect in the same instant: the kernel drops
+            // the handshake's last ACK, the client believes it is connected and its first request can sit unanswered
+            // for minutes (TcpExtListenOverflows counts them). Operators raise it for such fleets; so does the bench.
+            "--override", "socket.listen.backlog.size=4096"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
