@@ -383,18 +383,9 @@ public sealed class LogCleaner : IDisposable
         {
             return 0;
         }
-        using var builder = new RecordBatchBuilder
+        using var builder = new RecordBatchBuilder(header)
         {
-            Compression = header.Compression,
-            BaseOffset = header.BaseOffset,
-            PartitionLeaderEpoch = header.PartitionLeaderEpoch,
-            TimestampType = header.TimestampType,
-            ProducerId = header.ProducerId,
-            ProducerEpoch = header.ProducerEpoch,
-            BaseSequence = header.BaseSequence,
-            IsTransactional = header.IsTransactional,
             DeleteHorizonMs = tombstones > 0 ? (header.HasDeleteHorizon ? header.BaseTimestamp : now + config.DeleteRetentionMs) : null,
-            LogAppendTime = header.TimestampType == TimestampType.LogAppendTime ? header.MaxTimestamp : null,
         };
         var originalBase = header.BaseTimestamp;
         foreach (var record in view.GetRecords(scratch))

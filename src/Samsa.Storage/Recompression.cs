@@ -65,19 +65,7 @@ internal static class Recompression
 
     private static void Rewrite(ReadOnlySpan<byte> batch, in RecordBatchHeader header, CompressionType target, int level, PooledBuffer output, PooledBuffer scratch, int maxDecompressed)
     {
-        using var builder = new RecordBatchBuilder
-        {
-            Compression = target,
-            CompressionLevel = level,
-            BaseOffset = header.BaseOffset,
-            PartitionLeaderEpoch = header.PartitionLeaderEpoch,
-            TimestampType = header.TimestampType,
-            ProducerId = header.ProducerId,
-            ProducerEpoch = header.ProducerEpoch,
-            BaseSequence = header.BaseSequence,
-            IsTransactional = header.IsTransactional,
-            LogAppendTime = header.TimestampType == TimestampType.LogAppendTime ? header.MaxTimestamp : null,
-        };
+        using var builder = new RecordBatchBuilder(header) { Compression = target, CompressionLevel = level };
         try
         {
             foreach (var record in new RecordBatchView(batch).GetRecords(scratch, maxDecompressed))

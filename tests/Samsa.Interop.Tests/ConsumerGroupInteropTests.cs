@@ -47,6 +47,55 @@ public class ConsumerGroupInteropTests(BrokerFixture fixture) : IClassFixture<Br
         Assert.Equal(("Empty", "consumer"), (described.Groups[0].GroupState, described.Groups[0].ProtocolType));
     }
 
+    /// <summary>
+    /// The consumer-group calls of kafka-python's and kafkajs's admin clients (Confluent.Kafka's are what
+    /// <c>kafka-consumer-groups.sh</c> runs on, tested in <see cref="ConsumerGroupsToolTests"/>): a group that a real
+    /// consumer of the same client left with committed offsets is listed, described as Empty, its offsets fetched
+    /// (kafkajs also sets one, as it allows for an inactive group), deleted, and deleting an unknown group is
+    /// GROUP_ID_NOT_FOUND. The offsets are checked again with a hand-built OffsetFetch.
+    /// </summary>
+    [Theory]
+    [InlineData("kafka-python")]
+    [InlineData("kafkajs")]
+    public async Task AdminClient_ListsDescribesFetchesAndDeletesAGroup_ThatAConsumerLeftWithCommittedOffsets(string client)
+    {
+        var port = fixture.Broker.Port;
+        var topic = $"group-admin-{client}-{Guid.NewGuid():N}";
+        var group = $"ga-{client}-{Guid.NewGuid():N}";
+        await TopicAdmin.CreateAsync(port, topic, partitions: 2);
+        await ProduceAsync(port, topic, 0, "a0", "a1", "a2", "a3", "a4");
+        await ProduceAsync(port, topic, 1, "b0", "b1", "b2");
+        Assert.Equal(8, (await ConsumeAsync(client, fixture.Broker.Bootstrap, topic, group, 8)).Count);
+
+        var result = client == "kafka-python"
+            ? await ExternalProcess.RunAsync(Peers.Python, [RepoPaths.ClientScript("kafka_python_group_admin.py"), fixture.Broker.Bootstrap, group, topic], ClientTimeout)
+            : await ExternalProcess.RunAsync("node", [Peers.KafkaJsScript("group_admin.js"), fixture.Broker.Bootstrap, group, topic], ClientTimeout);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var json = JsonDocument.Parse(result.Stdout);
+        var root = json.RootElement;
+        string Flat(string property) => root.GetProperty(property).GetRawText();
+
+        Assert.Equal($"[[\"{group}\",\"consumer\"]]", Flat("listed"));
+        Assert.Equal(client == "kafka-python"
+            ? "{\"error\":0,\"state\":\"Empty\",\"protocol_type\":\"consumer\",\"members\":0}"
+            : "{\"error\":0,\"state\":\"Empty\",\"protocolType\":\"consumer\",\"members\":0}", Flat("described"));
+        Assert.Equal("{\"0\":5,\"1\":3}", Flat("offsets"));
+        Assert.Equal($"[[\"{group}\",0]]", Flat("deleted"));
+        if (client == "kafka-python")
+        {
+            Assert.Equal("[]", Flat("listed_after_delete"));
+            Assert.Equal($"[[\"no-such-group-{group}\",69]]", Flat("delete_unknown"));
+        }
+        else
+        {
+            Assert.Equal("{\"0\":1,\"1\":3}", Flat("offsetsAfterSet"));
+            Assert.Equal("[]", Flat("listedAfterDelete"));
+            Assert.Equal($"[[\"no-such-group-{group}\",\"GROUP_ID_NOT_FOUND\"]]", Flat("deleteUnknown"));
+        }
+        // Deleting the group deleted its offsets.
+        Assert.Equal(new Dictionary<int, long> { [0] = -1, [1] = -1 }, await CommittedAsync(port, group, topic));
+    }
+
     private static async Task<List<(int Partition, long Offset, string Value)>> ConsumeAsync(string client, string bootstrap, string topic, string group, int count)
     {
         var result = client switch

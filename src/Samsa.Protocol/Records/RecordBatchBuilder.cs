@@ -25,6 +25,28 @@ public sealed class RecordBatchBuilder : IDisposable
     private long _maxTimestamp = RecordBatch.NoTimestamp;
     private bool _baseTimestampSet;
 
+    public RecordBatchBuilder()
+    {
+    }
+
+    /// <summary>
+    /// A builder that rewrites the batch <paramref name="original"/> (compaction, recompression): same codec, base
+    /// offset, leader epoch, timestamp type, producer id/epoch/sequence, transactional flag and log append time;
+    /// an object initializer may override any of them (the codec when recompressing).
+    /// </summary>
+    public RecordBatchBuilder(in RecordBatchHeader original)
+    {
+        Compression = original.Compression;
+        BaseOffset = original.BaseOffset;
+        PartitionLeaderEpoch = original.PartitionLeaderEpoch;
+        TimestampType = original.TimestampType;
+        ProducerId = original.ProducerId;
+        ProducerEpoch = original.ProducerEpoch;
+        BaseSequence = original.BaseSequence;
+        IsTransactional = original.IsTransactional;
+        LogAppendTime = original.TimestampType == TimestampType.LogAppendTime ? original.MaxTimestamp : null;
+    }
+
     public CompressionType Compression { get; init; } = CompressionType.None;
     public int CompressionLevel { get; init; } = -1;
     public long BaseOffset { get; init; }

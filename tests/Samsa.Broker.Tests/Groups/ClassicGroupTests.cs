@@ -178,7 +178,17 @@ public class ClassicGroupTests
         await FindCoordinator(broker, a, "g");
         var joinA = JoinNewMemberAsync(a, Join("g", sessionTimeoutMs: 60_000));
         var joinB = JoinNewMemberAsync(b, Join("g", sessionTimeoutMs: 300, rebalanceTimeoutMs: 60_000));
-        var (joinedA, joinedB) = (await joinA, await joinB);
+        var joinedA = await joinA;
+        // On a loaded machine B's JoinGroup can arrive after the initial rebalance delay closed a generation with A
+        // alone; B then waits in a new rebalance for A to rejoin, which A does here as a consumer would on its next
+        // heartbeat (REBALANCE_IN_PROGRESS).
+        var joinDeadline = DateTime.UtcNow.AddSeconds(30);
+        while (await Task.WhenAny(joinB, Task.Delay(1000)) != joinB)
+        {
+            Assert.True(DateTime.UtcNow < joinDeadline, "B never joined");
+            joinedA = await JoinAsync(a, Join("g", joinedA.MemberId, sessionTimeoutMs: 60_000));
+        }
+        var joinedB = await joinB;
         Assert.Equal(joinedA.GenerationId, joinedB.GenerationId);
         var leader = joinedA.Leader == joinedA.MemberId ? (a, joinedA) : (b, joinedB);
         var syncs = new[]

@@ -58,19 +58,7 @@ public sealed class ClientProcess : IAsyncDisposable
 
     public static ClientProcess Start(string name, string file, IEnumerable<string> args)
     {
-        Peers.Require(file);
-        var start = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
+        var process = ExternalProcess.StartRedirected(file, args);
         var client = new ClientProcess(process, name);
         process.OutputDataReceived += (_, e) => client.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) =>

@@ -11,7 +11,8 @@ public sealed record ProcessResult(int ExitCode, string Stdout, string Stderr)
 /// <summary>Runs a client program to completion with a deadline, capturing its output.</summary>
 public static class ExternalProcess
 {
-    public static async Task<ProcessResult> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, string? stdin = null)
+    /// <summary>Starts <paramref name="file"/> (a peer that must be installed) with stdin, stdout and stderr redirected.</summary>
+    public static Process StartRedirected(string file, IEnumerable<string> args)
     {
         Peers.Require(file);
         var start = new ProcessStartInfo(file)
@@ -25,7 +26,12 @@ public static class ExternalProcess
         {
             start.ArgumentList.Add(a);
         }
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
+        return Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
+    }
+
+    public static async Task<ProcessResult> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, string? stdin = null)
+    {
+        using var process = StartRedirected(file, args);
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (stdout) { stdout.AppendLine(e.Data); } } };

@@ -19,19 +19,7 @@ public sealed class InteractiveProcess : IAsyncDisposable
 
     public static InteractiveProcess Start(string file, IEnumerable<string> args)
     {
-        Peers.Require(file);
-        var start = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
+        var process = ExternalProcess.StartRedirected(file, args);
         var running = new InteractiveProcess(process);
         process.OutputDataReceived += (_, e) =>
         {
