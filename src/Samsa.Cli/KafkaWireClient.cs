@@ -1,7 +1,5 @@
-using System.Buffers.Binary;
 using System.Net.Sockets;
 using Samsa.Protocol;
-using Samsa.Protocol.Messages;
 
 namespace Samsa.Cli;
 
@@ -33,36 +31,20 @@ internal sealed class KafkaWireClient : IDisposable
     public async Task<TResponse> SendAsync<TResponse>(IApiMessage request, short version, CancellationToken cancellationToken)
         where TResponse : IApiMessage, new()
     {
-        var header = new RequestHeader
-        {
-            RequestApiKey = (short)request.ApiKey,
-            RequestApiVersion = version,
-            CorrelationId = ++_correlationId,
-            ClientId = "samsa-cli",
-        };
-        var headerVersion = ApiMessages.RequestHeaderVersion(request.ApiKey, version);
-        var size = header.Size(headerVersion) + request.Size(version);
-        var frame = new byte[4 + size];
-        BinaryPrimitives.WriteInt32BigEndian(frame, size);
-        var writer = new ProtocolWriter(frame.AsSpan(4));
-        header.Write(ref writer, headerVersion);
-        request.Write(ref writer, version);
-        await _stream.WriteAsync(frame, cancellationToken);
-
+        var correlationId = ++_correlationId;
+        await _stream.WriteAsync(RequestFrames.Build(request, version, correlationId, "samsa-cli"), cancellationToken);
         var lengthBytes = new byte[4];
         await _stream.ReadExactlyAsync(lengthBytes, cancellationToken);
-        var body = new byte[BinaryPrimitives.ReadInt32BigEndian(lengthBytes)];
-        await _stream.ReadExactlyAsync(body, cancellationToken);
-        var reader = new ProtocolReader(body);
-        var responseHeader = new ResponseHeader();
-        responseHeader.Read(ref reader, ApiMessages.ResponseHeaderVersion(request.ApiKey, version));
-        if (responseHeader.CorrelationId != header.CorrelationId)
+        try
         {
-            throw new CommandException($"Correlation id {responseHeader.CorrelationId} does not match request {header.CorrelationId}");
+            var body = new byte[RequestFrames.PayloadSize(lengthBytes)];
+            await _stream.ReadExactlyAsync(body, cancellationToken);
+            return RequestFrames.ReadResponse<TResponse>(body, request.ApiKey, version, correlationId);
         }
-        var response = new TResponse();
-        response.Read(ref reader, version);
-        return response;
+        catch (ProtocolException e)
+        {
+            throw new CommandException(e.Message);
+        }
     }
 
     public void Dispose()

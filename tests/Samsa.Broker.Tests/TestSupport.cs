@@ -126,18 +126,8 @@ public sealed class TestClient : IAsyncDisposable
     }
 
     /// <summary>Encodes a whole request frame (size prefix, header, body).</summary>
-    public static byte[] EncodeRequest(IApiMessage body, short version, int correlationId, string clientId = "test-client")
-    {
-        var header = new RequestHeader { RequestApiKey = (short)body.ApiKey, RequestApiVersion = version, CorrelationId = correlationId, ClientId = clientId };
-        var headerVersion = ApiMessages.RequestHeaderVersion(body.ApiKey, version);
-        var size = header.Size(headerVersion) + body.Size(version);
-        var frame = new byte[4 + size];
-        BinaryPrimitives.WriteInt32BigEndian(frame, size);
-        var writer = new ProtocolWriter(frame.AsSpan(4));
-        header.Write(ref writer, headerVersion);
-        body.Write(ref writer, version);
-        return frame;
-    }
+    public static byte[] EncodeRequest(IApiMessage body, short version, int correlationId, string clientId = "test-client") =>
+        RequestFrames.Build(body, version, correlationId, clientId);
 
     public async Task SendRawAsync(byte[] bytes)
     {

@@ -1,8 +1,6 @@
-using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using Samsa.Protocol;
-using Samsa.Protocol.Messages;
 
 namespace Samsa.Interop.Tests.Infrastructure;
 
@@ -24,19 +22,8 @@ public sealed class RawKafkaConnection : IDisposable
     }
 
     /// <summary>A size-prefixed request frame: header (version chosen by the API's rules) and body.</summary>
-    public static byte[] Frame(IApiMessage request, short version, int correlationId, string? clientId = "samsa-test")
-    {
-        var header = new RequestHeader { RequestApiKey = (short)request.ApiKey, RequestApiVersion = version, CorrelationId = correlationId, ClientId = clientId };
-        var headerVersion = ApiMessages.RequestHeaderVersion(request.ApiKey, version);
-        var headerSize = header.Size(headerVersion);
-        var bodySize = request.Size(version);
-        var frame = new byte[4 + headerSize + bodySize];
-        BinaryPrimitives.WriteInt32BigEndian(frame, headerSize + bodySize);
-        var writer = new ProtocolWriter(frame.AsSpan(4));
-        header.Write(ref writer, headerVersion);
-        request.Write(ref writer, version);
-        return frame;
-    }
+    public static byte[] Frame(IApiMessage request, short version, int correlationId, string? clientId = "samsa-test") =>
+        RequestFrames.Build(request, version, correlationId, clientId);
 
     public async Task SendRawAsync(ReadOnlyMemory<byte> bytes) => await _socket.SendAsync(bytes, SocketFlags.None);
 
@@ -48,16 +35,7 @@ public sealed class RawKafkaConnection : IDisposable
         await SendRawAsync(Frame(request, version, correlationId));
         using var deadline = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
         var payload = await ReadFrameAsync(deadline.Token);
-        var reader = new ProtocolReader((ReadOnlyMemory<byte>)payload);
-        var header = new ResponseHeader();
-        header.Read(ref reader, ApiMessages.ResponseHeaderVersion(request.ApiKey, version));
-        if (header.CorrelationId != correlationId)
-        {
-            throw new InvalidOperationException($"correlation id {header.CorrelationId}, expected {correlationId}");
-        }
-        var response = new T();
-        response.Read(ref reader, version);
-        return response;
+        return RequestFrames.ReadResponse<T>(payload, request.ApiKey, version, correlationId);
     }
 
     /// <summary>Reads one size-prefixed response frame; null when the broker closed the connection.</summary>
@@ -65,7 +43,7 @@ public sealed class RawKafkaConnection : IDisposable
     {
         var size = new byte[4];
         await ReadExactlyAsync(size, cancellation);
-        var payload = new byte[BinaryPrimitives.ReadInt32BigEndian(size)];
+        var payload = new byte[RequestFrames.PayloadSize(size)];
         await ReadExactlyAsync(payload, cancellation);
         return payload;
     }
