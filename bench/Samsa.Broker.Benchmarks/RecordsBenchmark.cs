@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -280,17 +279,7 @@ internal static class RecordsBenchmark
 
         public RawClient(IPEndPoint endpoint) => _socket.Connect(endpoint);
 
-        public byte[] Frame(IApiMessage request, short version)
-        {
-            var header = new RequestHeader { RequestApiKey = (short)request.ApiKey, RequestApiVersion = version, CorrelationId = ++_correlation, ClientId = "records-bench" };
-            var headerVersion = ApiMessages.RequestHeaderVersion(request.ApiKey, version);
-            var frame = new byte[4 + header.Size(headerVersion) + request.Size(version)];
-            BinaryPrimitives.WriteInt32BigEndian(frame, frame.Length - 4);
-            var writer = new ProtocolWriter(frame.AsSpan(4));
-            header.Write(ref writer, headerVersion);
-            request.Write(ref writer, version);
-            return frame;
-        }
+        public byte[] Frame(IApiMessage request, short version) => RequestFrames.Build(request, version, ++_correlation, "records-bench");
 
         public void Send(byte[] frame) => _socket.Send(frame);
 
@@ -298,7 +287,7 @@ internal static class RecordsBenchmark
         public T Receive<T>(ApiKey apiKey, short version) where T : IApiMessage, new()
         {
             ReceiveExactly(_receive.AsSpan(0, 4));
-            var size = BinaryPrimitives.ReadInt32BigEndian(_receive);
+            var size = RequestFrames.PayloadSize(_receive.AsSpan(0, 4));
             if (size > _receive.Length)
             {
                 _receive = new byte[size];

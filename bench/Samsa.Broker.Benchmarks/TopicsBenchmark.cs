@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -52,23 +51,13 @@ internal static class TopicsBenchmark
 
             async Task<T> Request<T>(IApiMessage request, short version) where T : IApiMessage, new()
             {
-                var header = new RequestHeader { RequestApiKey = (short)request.ApiKey, RequestApiVersion = version, CorrelationId = ++correlation, ClientId = "bench" };
-                var headerVersion = ApiMessages.RequestHeaderVersion(request.ApiKey, version);
-                var frame = new byte[4 + header.Size(headerVersion) + request.Size(version)];
-                BinaryPrimitives.WriteInt32BigEndian(frame, frame.Length - 4);
-                var writer = new ProtocolWriter(frame.AsSpan(4));
-                header.Write(ref writer, headerVersion);
-                request.Write(ref writer, version);
-                await socket.SendAsync(frame);
+                var correlationId = ++correlation;
+                await socket.SendAsync(RequestFrames.Build(request, version, correlationId, "bench"));
                 var size = new byte[4];
                 await ReceiveExactly(size);
-                var payload = new byte[BinaryPrimitives.ReadInt32BigEndian(size)];
+                var payload = new byte[RequestFrames.PayloadSize(size)];
                 await ReceiveExactly(payload);
-                var reader = new ProtocolReader((ReadOnlyMemory<byte>)payload);
-                new ResponseHeader().Read(ref reader, ApiMessages.ResponseHeaderVersion(request.ApiKey, version));
-                var response = new T();
-                response.Read(ref reader, version);
-                return response;
+                return RequestFrames.ReadResponse<T>(payload, request.ApiKey, version, correlationId);
             }
 
             async Task ReceiveExactly(Memory<byte> buffer)
