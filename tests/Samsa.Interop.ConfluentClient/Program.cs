@@ -5,7 +5,7 @@ using Confluent.Kafka.Admin;
 
 // Usage: Samsa.Interop.ConfluentClient <command> <bootstrap-servers> [args]
 //   metadata                        prints the cluster as Confluent.Kafka's AdminClient.GetMetadata sees it, as one JSON line
-//   produce TOPIC COMPRESSION       reads JSON-line messages from stdin and produces them with acks=all
+//   produce TOPIC COMPRESSION [PARTITION]  reads JSON-line messages from stdin and produces them with acks=all
 //   consume TOPIC COUNT             prints COUNT messages from the beginning of partition 0 as JSON lines
 //   group TOPIC GROUP COUNT         subscribes as a member of GROUP, prints COUNT messages, commits them, leaves
 //   admin                           runs every topics/configs admin call and each error case, printing results and error codes as JSON
@@ -84,7 +84,9 @@ switch (args[0])
                 {
                     message.Timestamp = new Timestamp(ts, TimestampType.CreateTime);
                 }
-                await producer.ProduceAsync(args[2], message);
+                await (args.Length > 4
+                    ? producer.ProduceAsync(new TopicPartition(args[2], new Partition(int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture))), message)
+                    : producer.ProduceAsync(args[2], message));
                 count++;
             }
             producer.Flush(TimeSpan.FromSeconds(30));

@@ -5,8 +5,8 @@ namespace Samsa.Interop.Tests;
 /// <summary>
 /// Broker-side produce errors as real clients report them: MESSAGE_TOO_LARGE (topic max.message.bytes) and
 /// INVALID_TIMESTAMP (message.timestamp.before.max.ms), each in at least two clients, with the log unchanged
-/// afterwards; an unknown partition is refused by every client. CORRUPT_MESSAGE needs a hand-built batch and
-/// is covered in Samsa.Broker.Tests (ProduceFetchTests).
+/// afterwards; an unknown partition is refused by kcat, Confluent.Kafka and kafka-python; CORRUPT_MESSAGE from
+/// kafka-python made to send a bad CRC, beside the hand-built batch in Samsa.Broker.Tests (ProduceFetchTests).
 /// </summary>
 public class ProduceErrorsInteropTests(BrokerFixture fixture) : IClassFixture<BrokerFixture>
 {
@@ -64,14 +64,43 @@ public class ProduceErrorsInteropTests(BrokerFixture fixture) : IClassFixture<Br
         Assert.Equal(1, await EndOffset("recent-only"));
     }
 
+    /// <summary>
+    /// Clients learn the partition count from Metadata and refuse an unknown partition themselves, as against
+    /// Kafka (the broker's own UNKNOWN_TOPIC_OR_PARTITION answer is checked with hand-built requests in
+    /// Samsa.Broker.Tests); nothing reaches the log.
+    /// </summary>
     [Fact]
-    public async Task UnknownPartition_IsRefusedByTheClient()
+    public async Task UnknownPartition_IsRefusedByKcatConfluentAndKafkaPython()
     {
         await CreateTopic("one-partition");
         var bootstrap = fixture.Broker.Bootstrap;
         var kcat = await ExternalProcess.RunAsync("kcat", ["-P", "-b", bootstrap, "-t", "one-partition", "-p", "5"], ClientTimeout, "x\n");
         Assert.Contains("Unknown partition", kcat.Stderr + kcat.Stdout);
+        var confluent = await ExternalProcess.RunAsync("dotnet", [RepoPaths.ConfluentClientDll, "produce", bootstrap, "one-partition", "none", "5"], ClientTimeout, Line(null, "x", null));
+        Assert.NotEqual(0, confluent.ExitCode);
+        Assert.Contains("Unknown partition", confluent.Stderr);
+        var python = await ExternalProcess.RunAsync(Peers.Python, [RepoPaths.ClientScript("kafka_python_io.py"), "produce", bootstrap, "one-partition", "none", "5"], ClientTimeout, Line(null, "x", null));
+        Assert.NotEqual(0, python.ExitCode);
+        Assert.Contains("Unrecognized partition", python.Stderr);
         Assert.Equal(0, await EndOffset("one-partition"));
+    }
+
+    /// <summary>
+    /// CORRUPT_MESSAGE from a real client: kafka-python with its CRC-32C function flipped sends batches whose CRC
+    /// does not match (no client does that on its own; the hand-built case is in Samsa.Broker.Tests). The broker
+    /// refuses the batch and the log is unchanged.
+    /// </summary>
+    [Fact]
+    public async Task CorruptMessage_IsReportedByKafkaPython_ForABatchWithABadCrc_AndTheLogIsUnchanged()
+    {
+        await CreateTopic("crc-checked");
+        var bootstrap = fixture.Broker.Bootstrap;
+        var python = await ExternalProcess.RunAsync(Peers.Python, [RepoPaths.ClientScript("kafka_python_io.py"), "produce-bad-crc", bootstrap, "crc-checked"], ClientTimeout, Line("k", "v", null));
+        Assert.NotEqual(0, python.ExitCode);
+        Assert.Contains("CorruptRecordException", python.Stderr);
+        Assert.Equal(0, await EndOffset("crc-checked"));
+        // Logged once, naming the partition and the cause.
+        Assert.Single(fixture.Broker.Output.Split('\n'), l => l.Contains("crc-checked-0") && l.Contains("fails its CRC check"));
     }
 
     [Fact]

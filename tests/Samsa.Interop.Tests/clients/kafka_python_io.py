@@ -1,6 +1,9 @@
 """kafka-python (Debian python3-kafka) as producer or consumer, speaking JSON lines.
 
-  produce BOOTSTRAP TOPIC COMPRESSION   reads messages from stdin, sends them with acks=all
+  produce BOOTSTRAP TOPIC COMPRESSION [PARTITION]
+                                        reads messages from stdin, sends them with acks=all (to PARTITION if given)
+  produce-bad-crc BOOTSTRAP TOPIC       the same, uncompressed, with every batch's CRC-32C flipped: the broker
+                                        must answer CORRUPT_MESSAGE
   consume BOOTSTRAP TOPIC COUNT         prints COUNT messages from the beginning of partition 0
   group BOOTSTRAP TOPIC GROUP COUNT     subscribes as a member of GROUP, prints COUNT messages, commits them, leaves
 
@@ -22,14 +25,20 @@ def unb64(text):
 
 
 command, bootstrap, topic = sys.argv[1], sys.argv[2], sys.argv[3]
+if command == "produce-bad-crc":
+    import kafka.record.default_records as default_records
+    real_crc = default_records.calc_crc32c
+    default_records.calc_crc32c = lambda data: real_crc(data) ^ 0xFFFFFFFF
+    command, sys.argv[4:] = "produce", ["none"]
 if command == "produce":
     compression = None if sys.argv[4] == "none" else sys.argv[4]
+    partition = int(sys.argv[5]) if len(sys.argv) > 5 else None
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", compression_type=compression,
                              max_request_size=4_000_000, linger_ms=5, retries=0)
     count = 0
     for line in sys.stdin:
         m = json.loads(line)
-        producer.send(topic, key=unb64(m["key"]), value=unb64(m["value"]),
+        producer.send(topic, partition=partition, key=unb64(m["key"]), value=unb64(m["value"]),
                       headers=[(k, unb64(v)) for k, v in m["headers"]], timestamp_ms=m["timestamp"]).get(timeout=30)
         count += 1
     producer.flush()
