@@ -46,7 +46,7 @@ public sealed class OffsetCommitHandler(GroupCoordinator coordinator, MetadataCa
             {
                 var answer = new OffsetCommitResponse.OffsetCommitResponsePartition { PartitionIndex = partition.PartitionIndex };
                 topicResponse.Partitions.Add(answer);
-                if (topicImage is null || partition.PartitionIndex < 0 || partition.PartitionIndex >= topicImage.Partitions.Length)
+                if (topicImage?.HasPartition(partition.PartitionIndex) != true)
                 {
                     answer.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
                     continue;
@@ -233,7 +233,7 @@ public sealed class OffsetDeleteHandler(GroupCoordinator coordinator, MetadataCa
             {
                 var answer = new OffsetDeleteResponse.OffsetDeleteResponsePartition { PartitionIndex = partition.PartitionIndex };
                 topicResponse.Partitions.Add(answer);
-                if (topicImage is null || partition.PartitionIndex < 0 || partition.PartitionIndex >= topicImage.Partitions.Length)
+                if (topicImage?.HasPartition(partition.PartitionIndex) != true)
                 {
                     answer.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
                     continue;

@@ -59,7 +59,10 @@ public sealed class ProduceHandler(ReplicaManager replicas) : ApiHandler<Produce
                     var result = replicas.Append(topic.Name, partition.Index, records, acks);
                     answer.ErrorCode = (short)result.Error;
                     answer.ErrorMessage = result.Message;
-                    answer.RecordErrors = [.. result.RecordErrors.Select(e => new BatchIndexAndErrorMessage { BatchIndex = e.BatchIndex, BatchIndexErrorMessage = e.Message })];
+                    foreach (var e in result.RecordErrors)
+                    {
+                        answer.RecordErrors.Add(new BatchIndexAndErrorMessage { BatchIndex = e.BatchIndex, BatchIndexErrorMessage = e.Message });
+                    }
                     if (result.Error == ErrorCode.None)
                     {
                         answer.BaseOffset = result.Info.FirstOffset;

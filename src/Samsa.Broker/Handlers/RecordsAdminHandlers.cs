@@ -160,7 +160,7 @@ internal static class RecordsAdmin
     /// </summary>
     public static async Task WaitForLogsAsync(MetadataImage image, BrokerLogManager logs, IEnumerable<(string Topic, int Partition)> partitions, int timeoutMs, CancellationToken cancellationToken)
     {
-        var missing = partitions.Any(p => image.Topics.TryGetValue(p.Topic, out var t) && p.Partition >= 0 && p.Partition < t.Partitions.Length && logs.Get(p.Topic, p.Partition) is null);
+        var missing = partitions.Any(p => image.Partition(p.Topic, p.Partition) is not null && logs.Get(p.Topic, p.Partition) is null);
         if (!missing)
         {
             return;
@@ -178,7 +178,7 @@ internal static class RecordsAdmin
     /// <summary>The local log of a partition, or why there is none.</summary>
     public static (PartitionLog? Log, ErrorCode Error) Find(MetadataImage image, BrokerLogManager logs, string topic, int partition)
     {
-        if (!image.Topics.TryGetValue(topic, out var t) || partition < 0 || partition >= t.Partitions.Length)
+        if (image.Partition(topic, partition) is null)
         {
             return (null, ErrorCode.UnknownTopicOrPartition);
         }

@@ -46,11 +46,10 @@ public sealed class ReplicaManager : IDisposable
     /// <summary>The log of a partition this node leads, with its metadata, or the error a client gets instead.</summary>
     public LeaderLookup LeaderLog(MetadataImage image, string topic, int partition)
     {
-        if (!image.Topics.TryGetValue(topic, out var topicImage) || partition < 0 || partition >= topicImage.Partitions.Length)
+        if (image.Partition(topic, partition) is not { } state)
         {
             return new LeaderLookup(null, null, ErrorCode.UnknownTopicOrPartition);
         }
-        var state = topicImage.Partitions[partition];
         if (state.Leader != _nodeId || _logs.Get(topic, partition) is not { } log)
         {
             return new LeaderLookup(null, state, ErrorCode.NotLeaderOrFollower);

@@ -37,6 +37,10 @@ public sealed record MetadataImage(
         TopicNamesById = TopicNamesById.SetItem(topic.TopicId, topic.Name),
     };
 
+    /// <summary>A partition's state, or null when the topic or that partition index does not exist.</summary>
+    public PartitionImage? Partition(string topic, int partition) =>
+        Topics.TryGetValue(topic, out var topicImage) && topicImage.HasPartition(partition) ? topicImage.Partitions[partition] : null;
+
     public TopicImage? TopicById(Uuid topicId) =>
         TopicNamesById.TryGetValue(topicId, out var name) && Topics.TryGetValue(name, out var topic) ? topic : null;
 
@@ -74,6 +78,8 @@ public sealed record BrokerEndpoint(string ListenerName, string Host, int Port);
 public sealed record TopicImage(string Name, Uuid TopicId, bool IsInternal, ImmutableArray<PartitionImage> Partitions)
 {
     public int ReplicationFactor => Partitions.IsDefaultOrEmpty ? 0 : Partitions[0].Replicas.Length;
+
+    public bool HasPartition(int partition) => partition >= 0 && partition < Partitions.Length;
 }
 
 /// <summary>One partition's leadership state, as in Kafka's <c>PartitionRegistration</c>.</summary>
