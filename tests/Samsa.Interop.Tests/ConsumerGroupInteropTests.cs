@@ -23,11 +23,8 @@ public class ConsumerGroupInteropTests(BrokerFixture fixture) : IClassFixture<Br
     public async Task AGroupConsumer_ReadsToTheEndAndCommits_AndASecondRunResumesAtTheCommittedOffsets(string client)
     {
         var port = fixture.Broker.Port;
-        var topic = $"group-{client}-{Guid.NewGuid():N}";
+        var topic = await TopicOfEightRecordsAsync(port, $"group-{client}");
         var group = $"g-{client}-{Guid.NewGuid():N}";
-        await TopicAdmin.CreateAsync(port, topic, partitions: 2);
-        await ProduceAsync(port, topic, 0, "a0", "a1", "a2", "a3", "a4");
-        await ProduceAsync(port, topic, 1, "b0", "b1", "b2");
 
         var first = await ConsumeAsync(client, fixture.Broker.Bootstrap, topic, group, 8);
         Assert.Equal(
@@ -60,11 +57,8 @@ public class ConsumerGroupInteropTests(BrokerFixture fixture) : IClassFixture<Br
     public async Task AdminClient_ListsDescribesFetchesAndDeletesAGroup_ThatAConsumerLeftWithCommittedOffsets(string client)
     {
         var port = fixture.Broker.Port;
-        var topic = $"group-admin-{client}-{Guid.NewGuid():N}";
+        var topic = await TopicOfEightRecordsAsync(port, $"group-admin-{client}");
         var group = $"ga-{client}-{Guid.NewGuid():N}";
-        await TopicAdmin.CreateAsync(port, topic, partitions: 2);
-        await ProduceAsync(port, topic, 0, "a0", "a1", "a2", "a3", "a4");
-        await ProduceAsync(port, topic, 1, "b0", "b1", "b2");
         Assert.Equal(8, (await ConsumeAsync(client, fixture.Broker.Bootstrap, topic, group, 8)).Count);
 
         var result = client == "kafka-python"
@@ -94,6 +88,16 @@ public class ConsumerGroupInteropTests(BrokerFixture fixture) : IClassFixture<Br
         }
         // Deleting the group deleted its offsets.
         Assert.Equal(new Dictionary<int, long> { [0] = -1, [1] = -1 }, await CommittedAsync(port, group, topic));
+    }
+
+    /// <summary>A new two-partition topic holding a0..a4 in partition 0 and b0..b2 in partition 1.</summary>
+    private static async Task<string> TopicOfEightRecordsAsync(int port, string prefix)
+    {
+        var topic = $"{prefix}-{Guid.NewGuid():N}";
+        await TopicAdmin.CreateAsync(port, topic, partitions: 2);
+        await ProduceAsync(port, topic, 0, "a0", "a1", "a2", "a3", "a4");
+        await ProduceAsync(port, topic, 1, "b0", "b1", "b2");
+        return topic;
     }
 
     private static async Task<List<(int Partition, long Offset, string Value)>> ConsumeAsync(string client, string bootstrap, string topic, string group, int count)
