@@ -7,6 +7,16 @@ using Samsa.Broker.Config;
 // Like kafka-server-start.sh: the properties file may be given bare; overrides win over the file.
 // With no arguments it starts one node on localhost:9092 with data under ./data.
 
+// Socket completions run on the runtime's event threads (one per core) instead of being queued to the thread pool
+// first: the broker's handlers never block on another socket, and a produce request then costs one thread wake-up
+// fewer (raw produce throughput +25 % on 2 cores, see BENCHMARKS.md). Read by the runtime when the first socket is
+// made, so it is set before anything else; DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0 in the environment wins.
+const string InlineSocketCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+if (Environment.GetEnvironmentVariable(InlineSocketCompletions) is null)
+{
+    Environment.SetEnvironmentVariable(InlineSocketCompletions, "1");
+}
+
 string? configPath = null;
 var overrides = new List<string>();
 for (var i = 0; i < args.Length; i++)
