@@ -15,10 +15,8 @@ namespace Samsa.Broker.Network;
 /// one request at a time, as Kafka does by muting a channel until its response is sent.
 /// </summary>
 /// <remarks>
-/// One loop receives bytes into a pipe; the read loop is Kestrel's: take every whole frame out of what has arrived,
-/// then advance with consumed = the start of the first incomplete frame and examined = the end, so the next read
-/// waits for more bytes. Requests are still handled one at a time; only their bytes arrive ahead, at most one
-/// largest request's worth. A frame's size is
+/// The read loop is Kestrel's: take every whole frame out of what has arrived, then advance with consumed = the start
+/// of the first incomplete frame and examined = the end, so the next read waits for more bytes. A frame's size is
 /// checked against <c>socket.request.max.bytes</c> before any byte of its payload is awaited, and nothing is ever
 /// allocated to a claimed size: the payload is copied into a pooled buffer only once it has fully arrived, and that
 /// buffer goes back to the pool on every path. Framing errors close only this connection.
@@ -29,9 +27,6 @@ namespace Samsa.Broker.Network;
 internal sealed class KafkaConnection
 {
     private const int SizePrefixLength = 4;
-
-    /// <summary>Receive up to 64 KiB at a time: produce requests run to hundreds of KiB.</summary>
-    private const int ReceiveSize = 64 * 1024;
 
     private readonly Socket _socket;
     private readonly IRequestHandler _handler;
@@ -74,22 +69,13 @@ internal sealed class KafkaConnection
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        var stream = new NetworkStream(_socket, ownsSocket: true);
-        // Bytes are received into a pipe by their own loop while requests are handled, so a client's next request
-        // keeps arriving (and its sends keep going) while the broker appends the current one, instead of both sides
-        // waiting on the 100 KiB socket buffer in turn. What may wait in the pipe is bounded by the largest request.
-        var received = new Pipe(new PipeOptions(
-            pauseWriterThreshold: _maxRequestBytes + SizePrefixLength + ReceiveSize,
-            resumeWriterThreshold: (_maxRequestBytes + SizePrefixLength + ReceiveSize) / 2,
-            writerScheduler: PipeScheduler.Inline,
-            minimumSegmentSize: ReceiveSize,
-            useSynchronizationContext: false));
+        await using var stream = new NetworkStream(_socket, ownsSocket: true);
+        // Produce requests run to hundreds of KiB: read in 64 KiB buffers, not the default 4 KiB (16x fewer recv calls).
+        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
         var writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
-        var receiving = Task.CompletedTask;
         try
         {
-            receiving = ReceiveLoopAsync(received.Writer, cancellationToken);
-            await ReadLoopAsync(received.Reader, writer, cancellationToken);
+            await ReadLoopAsync(reader, writer, cancellationToken);
         }
         catch (Exception e) when (e is ProtocolException or InvalidRequestException or FrameException)
         {
@@ -106,44 +92,10 @@ internal sealed class KafkaConnection
         }
         finally
         {
-            await received.Reader.CompleteAsync();
+            await reader.CompleteAsync();
             await writer.CompleteAsync();
             _sendArgs?.Dispose();
-            // Closing the socket ends a receive still waiting for bytes.
-            await stream.DisposeAsync();
-            await receiving;
         }
-    }
-
-    /// <summary>
-    /// Moves bytes from the socket into <paramref name="target"/> until the peer closes, the reader stops, or
-    /// the socket fails; a failure is handed to the reader, which reports it.
-    /// </summary>
-    private async Task ReceiveLoopAsync(PipeWriter target, CancellationToken cancellationToken)
-    {
-        Exception? error = null;
-        try
-        {
-            while (true)
-            {
-                var count = await _socket.ReceiveAsync(target.GetMemory(ReceiveSize), SocketFlags.None, cancellationToken);
-                if (count == 0)
-                {
-                    break;
-                }
-                target.Advance(count);
-                var flush = await target.FlushAsync(cancellationToken);
-                if (flush.IsCompleted || flush.IsCanceled)
-                {
-                    break;
-                }
-            }
-        }
-        catch (Exception e)
-        {
-            error = e;
-        }
-        await target.CompleteAsync(error);
     }
 
     private async Task ReadLoopAsync(PipeReader reader, PipeWriter writer, CancellationToken cancellationToken)
