@@ -115,11 +115,12 @@ kc_rps=$(python3 -c "print(round($kcat_lines / ($t2 - $t1)))")
 kc_pipe_rps=$(python3 -c "print(round($kcat_lines / ($t3 - $t2)))")
 
 log "raw produce/fetch against this broker, storage engine and loopback (records benchmark)"
-dotnet bench/Samsa.Broker.Benchmarks/bin/Release/net10.0/Samsa.Broker.Benchmarks.dll records 256 3 100 131072 "$bootstrap" >"$work/raw.txt"
+dotnet bench/Samsa.Broker.Benchmarks/bin/Release/net10.0/Samsa.Broker.Benchmarks.dll records 256 5 100 131072 "$bootstrap" >"$work/raw.txt"
 raw() { grep -F "| $1" "$work/raw.txt" | head -1 | awk -F'|' '{print $3}' | awk '{print $1}'; }
 loop=$(raw "raw loopback")
 st_append=$(raw "storage engine append")
 st_read=$(raw "storage engine read")
+st_sendfile=$(raw "the same log's segment files")
 raw_produce=$(raw "broker produce (raw")
 raw_fetch=$(raw "broker fetch (raw")
 
@@ -149,6 +150,7 @@ cat <<EOF
 | raw Produce v9 of pre-built 128 KiB batches (100 B records), acks=1, 5 in flight | $raw_produce MB/s | storage engine append of the same batches: $st_append MB/s | $(r "$raw_produce" "$st_append") |
 | raw Fetch v12, 1 MiB per request, one in flight | $raw_fetch MB/s | storage engine read of the same log: $st_read MB/s | $(r "$raw_fetch" "$st_read") |
 | raw produce / fetch against the wire | $raw_produce / $raw_fetch MB/s | loopback TCP copy: $loop MB/s | $(r "$raw_produce" "$loop") / $(r "$raw_fetch" "$loop") |
+| raw fetch against the log's own files sent with sendfile to a loopback reader | $raw_fetch MB/s | loopback sendfile: $st_sendfile MB/s ($(r "$st_sendfile" "$st_read") of the storage read) | $(r "$raw_fetch" "$st_sendfile") |
 | storage engine, 16 KiB batches of 1 KiB records (Samsa.Storage.Benchmarks 256 3) | append $st16_append, read $st16_read MB/s | plain FileStream: see below | |
 
 Targets: produce >= 0.60 of the storage engine's append, consume >= 0.70 of its read (raw rows: the broker's own
