@@ -18,8 +18,8 @@ namespace Samsa.Broker.Benchmarks;
 /// <list type="number">
 /// <item>sent over a loopback socket and discarded by the reader (raw TCP copy: what the wire costs),</item>
 /// <item>appended to a <see cref="PartitionLog"/> and read back in 1 MiB fetches (the storage engine alone), and its
-/// segment files sent over a loopback socket with sendfile to a reader that discards them (the fastest any reader
-/// on the other end of a socket can get this log: the ceiling for a fetch),</item>
+/// segment files sent over a loopback socket with sendfile to a reader that discards them (the same bytes and the
+/// same kernel path as a fetch, without Kafka's requests; the broker's fetches have measured faster than it),</item>
 /// <item>produced to a broker with raw Produce v9 requests (acks=1, up to 5 in flight, as a producer pipelines)
 /// and fetched back with raw Fetch v12 requests (1 MiB per partition, one in flight, as a consumer does), the
 /// fetched bytes discarded after finding the next offset.</item>
@@ -182,7 +182,7 @@ internal static class RecordsBenchmark
 
     /// <summary>
     /// The log's segment files sent whole with sendfile (the kernel's copy-free path a fetch also takes) to a reader
-    /// that discards them: the fastest any reader on the other end of a socket can get these bytes.
+    /// that discards them: the wire's cost for these bytes without any request in between.
     /// </summary>
     private static double LoopbackSendfile(List<string> files, byte[] buffer) =>
         OverLoopback(files.Sum(f => new FileInfo(f).Length), buffer, sender =>
