@@ -32,7 +32,7 @@ public sealed class KafkaBroker : IAsyncDisposable
     private readonly LocalMetadataLog _metadataLog;
 
     private KafkaBroker(KafkaConfig config, string clusterId, SocketServer socketServer, MetadataCache metadata, RequestDispatcher dispatcher,
-        LocalMetadataLog metadataLog, QuorumController controller, BrokerLogManager logs, ILogger logger)
+        LocalMetadataLog metadataLog, QuorumController controller, LogMetadataPublisher logs, ILogger logger)
     {
         Config = config;
         ClusterId = clusterId;
@@ -48,7 +48,7 @@ public sealed class KafkaBroker : IAsyncDisposable
     public QuorumController Controller { get; }
 
     /// <summary>The partition logs of this node.</summary>
-    public BrokerLogManager Logs { get; }
+    public LogMetadataPublisher Logs { get; }
 
     /// <summary>Produce and fetch against the partitions this node leads.</summary>
     public ReplicaManager? Replicas { get; private init; }
@@ -107,8 +107,7 @@ public sealed class KafkaBroker : IAsyncDisposable
 
         var metadata = new MetadataCache(loaded);
         var describer = new ConfigDescriber(config);
-        var logs = new BrokerLogManager(config, describer, loggerFactory.CreateLogger("Samsa.LogManager"));
-        logs.RemoveStrayLogs(loaded);
+        var logs = new LogMetadataPublisher(config, describer, metadata, TimeProvider.System, loggerFactory.CreateLogger("Samsa.LogManager"));
         metadata.Published += logs.Apply;
         var controller = new QuorumController(metadataLog, metadata, new ControllerOptions
         {

@@ -39,9 +39,11 @@ public sealed class LogCleaner : IDisposable
     private readonly ILogger _logger;
     private readonly Throttler _throttler;
     private readonly ConcurrentDictionary<TopicPartition, long> _firstDirty = new();
-    private readonly Lock _cleaning = new();
+    // Logs being cleaned: each cleaner thread claims its log, so two threads never clean the same one.
+    private readonly ConcurrentDictionary<TopicPartition, bool> _inProgress = new();
+    private readonly Lock _checkpointWrite = new();
     private readonly CancellationTokenSource _stop = new();
-    private Task? _loop;
+    private Task[] _loops = [];
     private bool _loaded;
 
     internal LogCleaner(LogManager manager, LogManagerConfig config, TimeProvider time, ILogger logger)
@@ -58,34 +60,41 @@ public sealed class LogCleaner : IDisposable
 
     internal Throttler Throttler => _throttler;
 
+    /// <summary>Starts <c>log.cleaner.threads</c> cleaner loops, each cleaning the dirtiest due log no other is cleaning.</summary>
     public void Start()
     {
-        _loop ??= Task.Run(async () =>
+        if (_loops.Length > 0)
         {
-            while (!_stop.IsCancellationRequested)
+            return;
+        }
+        _loops = [.. Enumerable.Range(0, Math.Max(1, _config.LogCleanerThreads)).Select(_ => Task.Run(RunLoopAsync))];
+    }
+
+    private async Task RunLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            var cleaned = false;
+            try
             {
-                var cleaned = false;
+                cleaned = CleanDirtiest();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ObjectDisposedException)
+            {
+                StorageLog.CleanerFailed(_logger, e, "(any)");
+            }
+            if (!cleaned)
+            {
                 try
                 {
-                    cleaned = CleanDirtiest();
+                    await Task.Delay(TimeSpan.FromMilliseconds(_config.LogCleanerBackoffMs), _time, _stop.Token).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+                catch (OperationCanceledException)
                 {
-                    StorageLog.CleanerFailed(_logger, e, "(any)");
-                }
-                if (!cleaned)
-                {
-                    try
-                    {
-                        await Task.Delay(TimeSpan.FromMilliseconds(_config.LogCleanerBackoffMs), _time, _stop.Token).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        return;
-                    }
+                    return;
                 }
             }
-        });
+        }
     }
 
     internal void Forget(TopicPartition tp) => _firstDirty.TryRemove(tp, out _);
@@ -122,7 +131,7 @@ public sealed class LogCleaner : IDisposable
     /// <summary>Cleans the compacted log with the highest dirty ratio that is due; returns whether one was cleaned.</summary>
     public bool CleanDirtiest()
     {
-        var candidates = _manager.AllLogs.Where(l => l.Config.Compact)
+        var candidates = _manager.AllLogs.Where(l => l.Config.Compact && !_inProgress.ContainsKey(l.TopicPartition))
             .Select(l => (Log: l, Ratio: DirtyRatio(l, out var mustClean), MustClean: mustClean))
             .Where(c => c.MustClean || c.Ratio >= c.Log.Config.MinCleanableDirtyRatio && c.Ratio > 0)
             .OrderByDescending(c => c.MustClean).ThenByDescending(c => c.Ratio).ToList();
@@ -135,7 +144,7 @@ public sealed class LogCleaner : IDisposable
                     return true;
                 }
             }
-            catch (Exception e) when (e is IOException or InvalidOperationException)
+            catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException)
             {
                 StorageLog.CleanerFailed(_logger, e, log.TopicPartition.ToString());
             }
@@ -207,7 +216,11 @@ public sealed class LogCleaner : IDisposable
     /// <summary>Runs one pass over <paramref name="log"/> regardless of its dirty ratio; null when there was nothing to clean.</summary>
     public CleanerStats? Clean(PartitionLog log)
     {
-        lock (_cleaning)
+        if (!_inProgress.TryAdd(log.TopicPartition, true))
+        {
+            return null;
+        }
+        try
         {
             var (firstDirty, uncleanable) = CleanableRange(log);
             var segments = log.Segments.Where(s => s.BaseOffset < uncleanable).ToList();
@@ -232,14 +245,21 @@ public sealed class LogCleaner : IDisposable
             StorageLog.Cleaned(_logger, log.TopicPartition.ToString(), read, written, recordsKept, recordsRead);
             return new CleanerStats(firstDirty, end, read, written, recordsRead, recordsKept);
         }
+        finally
+        {
+            _inProgress.TryRemove(log.TopicPartition, out _);
+        }
     }
 
     private void WriteCheckpoint(PartitionLog log)
     {
-        var dir = _manager.LogDirOf(log.TopicPartition);
-        var entries = _manager.AllLogs.Where(l => _manager.LogDirOf(l.TopicPartition) == dir && _firstDirty.ContainsKey(l.TopicPartition))
-            .ToDictionary(l => l.TopicPartition, l => _firstDirty[l.TopicPartition]);
-        new OffsetCheckpointFile(Path.Combine(dir, OffsetCheckpointFile.CleanerOffset)).Write(entries);
+        lock (_checkpointWrite)
+        {
+            var dir = Path.GetDirectoryName(log.Directory)!;
+            var entries = _manager.AllLogs.Where(l => Path.GetDirectoryName(l.Directory) == dir && _firstDirty.ContainsKey(l.TopicPartition))
+                .ToDictionary(l => l.TopicPartition, l => _firstDirty[l.TopicPartition]);
+            new OffsetCheckpointFile(Path.Combine(dir, OffsetCheckpointFile.CleanerOffset)).Write(entries);
+        }
     }
 
     /// <summary>Maps each key of the dirty section to its last offset; returns the end of the mapped section.</summary>
@@ -251,7 +271,7 @@ public sealed class LogCleaner : IDisposable
         foreach (var segment in segments.Where(s => s.NextOffset > firstDirty))
         {
             // Kafka's SkimpyOffsetMap spends ~24 bytes per entry; stop before the next segment could overflow it.
-            if (end > firstDirty && map.Count * 48L + segment.Size / 8 > _config.LogCleanerDedupeBufferSize)
+            if (end > firstDirty && map.Count * 48L + segment.Size / 8 > _config.LogCleanerDedupeBufferSize / Math.Max(1, _config.LogCleanerThreads))
             {
                 break;
             }
@@ -419,7 +439,7 @@ public sealed class LogCleaner : IDisposable
         _stop.Cancel();
         try
         {
-            _loop?.Wait(TimeSpan.FromSeconds(30));
+            Task.WaitAll(_loops, TimeSpan.FromSeconds(30));
         }
         catch (AggregateException)
         {

@@ -109,8 +109,11 @@ public sealed record LogManagerConfig
     public long LogFlushSchedulerIntervalMs { get; init; } = long.MaxValue;  // log.flush.scheduler.interval.ms
     public long LogFlushOffsetCheckpointIntervalMs { get; init; } = 60_000;  // log.flush.offset.checkpoint.interval.ms
     public long LogFlushStartOffsetCheckpointIntervalMs { get; init; } = 60_000; // log.flush.start.offset.checkpoint.interval.ms
+    public long HighWatermarkCheckpointIntervalMs { get; init; } = 5_000; // replica.high.watermark.checkpoint.interval.ms
+    public long LogSegmentDeleteDelayMs { get; init; } = 60_000;          // log.segment.delete.delay.ms (deleted partition directories)
     public long LogRetentionCheckIntervalMs { get; init; } = 300_000;     // log.retention.check.interval.ms
     public bool LogCleanerEnable { get; init; } = true;                   // log.cleaner.enable
+    public int LogCleanerThreads { get; init; } = 1;                      // log.cleaner.threads
     public double LogCleanerIoMaxBytesPerSecond { get; init; } = double.MaxValue; // log.cleaner.io.max.bytes.per.second
     public long LogCleanerBackoffMs { get; init; } = 15_000;              // log.cleaner.backoff.ms
     public long LogCleanerDedupeBufferSize { get; init; } = 128L * 1024 * 1024; // log.cleaner.dedupe.buffer.size

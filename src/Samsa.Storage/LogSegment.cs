@@ -149,19 +149,34 @@ internal sealed class LogSegment : IDisposable
     public static LogSegment Create(string directory, long baseOffset, LogConfig config, TimeProvider time, long rollJitterMs, string suffix = "")
     {
         var segment = new LogSegment(directory, baseOffset, config, time, rollJitterMs, suffix);
-        RandomAccess.SetLength(segment.Handle, 0);
-        segment._size = 0;
-        if (suffix.Length == 0)
+        try
         {
-            segment.OffsetIndex.Preallocate(config.SegmentIndexBytes);
-            segment.TimeIndex.Preallocate(config.SegmentIndexBytes);
+            RandomAccess.SetLength(segment.Handle, 0);
+            segment._size = 0;
+            if (suffix.Length == 0)
+            {
+                segment.OffsetIndex.Preallocate(config.SegmentIndexBytes);
+                segment.TimeIndex.Preallocate(config.SegmentIndexBytes);
+            }
+            else
+            {
+                segment.OffsetIndex.Persist(0);
+                segment.TimeIndex.Persist(0);
+            }
+            return segment;
         }
-        else
+        catch (IOException)
         {
-            segment.OffsetIndex.Persist(0);
-            segment.TimeIndex.Persist(0);
+            // Disk full: leave no half-made segment behind.
+            try
+            {
+                segment.DeleteFiles();
+            }
+            catch (IOException)
+            {
+            }
+            throw;
         }
-        return segment;
     }
 
     /// <summary>

@@ -181,6 +181,11 @@ public sealed partial class PartitionLog : IPartitionLog
             }
         }
         _recoveryPoint = _logEndOffset;
+        if (LeaderEpochCache.LoadError is { } epochError)
+        {
+            RebuildLeaderEpochs(segments);
+            StorageLog.RebuiltLeaderEpochs(_logger, LeaderEpochCache.Path, TopicPartition.ToString(), epochError);
+        }
         LeaderEpochCache.TruncateFromEnd(_logEndOffset);
         _highWatermark = MetadataFor(Math.Clamp(options.HighWatermark, _logStartOffset, _logEndOffset));
         foreach (var inactive in segments.SkipLast(1))
@@ -188,6 +193,25 @@ public sealed partial class PartitionLog : IPartitionLog
             inactive.ReleaseHandle();
         }
         LeaderEpochCache.TruncateFromStart(_logStartOffset);
+    }
+
+    /// <summary>An unreadable leader-epoch-checkpoint: every batch header carries its leader epoch, so scan them.</summary>
+    private void RebuildLeaderEpochs(List<LogSegment> segments)
+    {
+        var entries = new List<EpochEntry>();
+        foreach (var segment in segments)
+        {
+            using var scanner = new BatchScanner(segment.Handle, 0, segment.Size, wholeBatches: false, bufferSize: 4096);
+            while (scanner.MoveNext())
+            {
+                var epoch = scanner.Header.PartitionLeaderEpoch;
+                if (epoch >= 0 && (entries.Count == 0 || epoch > entries[^1].Epoch))
+                {
+                    entries.Add(new EpochEntry(epoch, scanner.Header.BaseOffset));
+                }
+            }
+        }
+        LeaderEpochCache.Rebuild(entries);
     }
 
     /// <summary>
@@ -326,17 +350,20 @@ public sealed partial class PartitionLog : IPartitionLog
         var newBase = Math.Max(expectedNextOffset, _logEndOffset);
         var segments = _segments;
         var active = segments[^1];
+        LogSegment created;
         if (active.Size == 0)
         {
             // An empty active segment is replaced rather than left behind as an empty file.
             active.DeleteFiles();
             segments = segments[..^1];
+            created = LogSegment.Create(Directory, newBase, Config, _time, NewJitter());
         }
         else
         {
+            // Created first: if the disk is full the roll fails with the active segment untouched and still active.
+            created = LogSegment.Create(Directory, newBase, Config, _time, NewJitter());
             active.OnBecomeInactive();
         }
-        var created = LogSegment.Create(Directory, newBase, Config, _time, NewJitter());
         Volatile.Write(ref _segments, [.. segments, created]);
         StorageLog.RolledSegment(_logger, TopicPartition.ToString(), newBase);
         if (active.Size > 0)

@@ -28,4 +28,43 @@ internal static partial class StorageLog
 
     [LoggerMessage(3007, LogLevel.Warning, "Deleting segments after {BaseOffset} of {Partition} because recovery truncated it")]
     public static partial void DeletingAfterTruncation(ILogger logger, string partition, long baseOffset);
+
+    [LoggerMessage(3008, LogLevel.Error, "Partition {Partition} in {LogDir} is offline: {Reason}")]
+    public static partial void LogOffline(ILogger logger, string partition, string logDir, string reason);
+
+    [LoggerMessage(3009, LogLevel.Information, "Partition {Partition} is back online")]
+    public static partial void LogBackOnline(ILogger logger, string partition);
+
+    [LoggerMessage(3010, LogLevel.Warning, "Log of {Partition} is stray ({Reason}); renamed to {Target} and kept")]
+    public static partial void StrayLog(ILogger logger, string partition, string reason, string target);
+
+    [LoggerMessage(3011, LogLevel.Error, "Log of {Partition} is stray ({Reason}) but could not be renamed: {Error}; left in place")]
+    public static partial void StrayRenameFailed(ILogger logger, string partition, string reason, string error);
+
+    [LoggerMessage(3012, LogLevel.Warning, "{Directory} has an unreadable partition.metadata; rewriting it with the metadata's topic id {TopicId}")]
+    public static partial void RewritingPartitionMetadata(ILogger logger, string directory, string topicId);
+
+    [LoggerMessage(3013, LogLevel.Warning, "Ignoring unreadable checkpoint {File} ({Reason}); logs recover without it")]
+    public static partial void UnreadableCheckpoint(ILogger logger, string file, string reason);
+
+    [LoggerMessage(3014, LogLevel.Error, "Could not write checkpoint {File}: {Reason} ({Suppressed} more failures since the last line)")]
+    public static partial void CheckpointFailed(ILogger logger, string file, string reason, long suppressed);
+
+    [LoggerMessage(3015, LogLevel.Error, "Background log task failed: {Reason}")]
+    public static partial void BackgroundTaskFailed(ILogger logger, string reason);
+
+    [LoggerMessage(3016, LogLevel.Information, "Log {Directory} renamed to {Target}; files deleted after the delay")]
+    public static partial void ScheduledDelete(ILogger logger, string directory, string target);
+
+    [LoggerMessage(3017, LogLevel.Warning, "Could not delete {Directory}: {Reason}")]
+    public static partial void DeleteFailed(ILogger logger, string directory, string reason);
+
+    [LoggerMessage(3018, LogLevel.Warning, "Retention check failed on {Partition}: {Reason}")]
+    public static partial void RetentionFailed(ILogger logger, string partition, string reason);
+
+    [LoggerMessage(3019, LogLevel.Error, "Could not flush {Target} at shutdown: {Reason}; the next start recovers it")]
+    public static partial void ShutdownFlushFailed(ILogger logger, string target, string reason);
+
+    [LoggerMessage(3020, LogLevel.Warning, "{File} of {Partition} is unreadable ({Reason}); rebuilt from the log's batches")]
+    public static partial void RebuiltLeaderEpochs(ILogger logger, string file, string partition, string reason);
 }

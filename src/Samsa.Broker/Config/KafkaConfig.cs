@@ -101,6 +101,8 @@ public sealed class KafkaConfig
 
     public long GetLong(string name) => Get(name) is long value ? value : throw new InvalidOperationException($"{name} is not set");
 
+    public double GetDouble(string name) => Get(name) is double value ? value : throw new InvalidOperationException($"{name} is not set");
+
     public bool GetBool(string name) => Get(name) is true;
 
     public string? GetString(string name) => Get(name) as string;

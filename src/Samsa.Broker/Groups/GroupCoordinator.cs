@@ -33,7 +33,7 @@ public sealed class GroupCoordinator : ICoordinatorLog, IDisposable
     private readonly ConcurrentDictionary<int, GroupCoordinatorShard> _shards = new();
     private readonly MetadataCache _metadata;
     private readonly ReplicaManager _replicas;
-    private readonly BrokerLogManager _logs;
+    private readonly LogMetadataPublisher _logs;
     private readonly QuorumController? _controller;
     private readonly int _nodeId;
     private readonly TimeProvider _time;
@@ -45,7 +45,7 @@ public sealed class GroupCoordinator : ICoordinatorLog, IDisposable
     private readonly SemaphoreSlim _topicCreation = new(1, 1);
     private bool _disposed;
 
-    public GroupCoordinator(GroupCoordinatorConfig config, MetadataCache metadata, ReplicaManager replicas, BrokerLogManager logs,
+    public GroupCoordinator(GroupCoordinatorConfig config, MetadataCache metadata, ReplicaManager replicas, LogMetadataPublisher logs,
         QuorumController? controller, int nodeId, TimeProvider time, ILoggerFactory loggerFactory)
     {
         Config = config;
@@ -240,15 +240,10 @@ public sealed class GroupCoordinator : ICoordinatorLog, IDisposable
     {
         try
         {
-            PartitionLog? log;
-            while ((log = _logs.Get(OffsetsTopic, shard.PartitionIndex)) is null || log.TopicId != topicId)
+            var log = await _logs.WhenOpenedAsync(OffsetsTopic, shard.PartitionIndex, topicId, _stopping.Token);
+            if (shard.State == ShardState.Closed)
             {
-                if (shard.State == ShardState.Closed || _stopping.IsCancellationRequested)
-                {
-                    return;
-                }
-                await _logs.WhenLoadedAsync().WaitAsync(_stopping.Token).ContinueWith(_ => { }, TaskScheduler.Default);
-                await Task.Delay(5, _stopping.Token);
+                return;
             }
             long records = 0;
             using var scratch = new PooledBuffer(64 * 1024);

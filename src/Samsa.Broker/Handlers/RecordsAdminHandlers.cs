@@ -10,9 +10,9 @@ namespace Samsa.Broker.Handlers;
 /// DeleteRecords (key 21), versions 0-2: moves each partition's log start offset up to the requested offset
 /// (-1 means the high watermark) and answers the new low watermark. An offset above the high watermark is
 /// OFFSET_OUT_OF_RANGE; an unknown partition UNKNOWN_TOPIC_OR_PARTITION; a partition this node does not lead
-/// NOT_LEADER_OR_FOLLOWER.
+/// NOT_LEADER_OR_FOLLOWER. The new log start offsets are checkpointed before the answer, so they survive kill -9.
 /// </summary>
-public sealed class DeleteRecordsHandler(MetadataCache metadata, BrokerLogManager logs) : ApiHandler<DeleteRecordsRequest, DeleteRecordsResponse>
+public sealed class DeleteRecordsHandler(MetadataCache metadata, LogMetadataPublisher logs) : ApiHandler<DeleteRecordsRequest, DeleteRecordsResponse>
 {
     public override ApiKey ApiKey => ApiKey.DeleteRecords;
 
@@ -25,6 +25,7 @@ public sealed class DeleteRecordsHandler(MetadataCache metadata, BrokerLogManage
         var image = metadata.Current;
         await RecordsAdmin.WaitForLogsAsync(image, logs, request.Topics.SelectMany(t => t.Partitions.Select(p => (t.Name, p.PartitionIndex))), request.TimeoutMs, cancellationToken);
         var response = new DeleteRecordsResponse();
+        var moved = false;
         foreach (var topic in request.Topics)
         {
             var result = new DeleteRecordsResponse.DeleteRecordsTopicResult { Name = topic.Name };
@@ -47,13 +48,20 @@ public sealed class DeleteRecordsHandler(MetadataCache metadata, BrokerLogManage
                 }
                 try
                 {
+                    var before = log.LogStartOffset;
                     p.LowWatermark = log.DeleteRecordsBefore(target);
+                    moved |= p.LowWatermark > before;
                 }
                 catch (StorageException e)
                 {
                     p.ErrorCode = (short)e.ErrorCode;
                 }
             }
+        }
+        if (moved)
+        {
+            // Answered only once the new log start offsets are on disk: no restart serves the deleted records again.
+            await logs.CheckpointLogStartOffsetsAsync();
         }
         return response;
     }
@@ -76,7 +84,7 @@ public sealed class DeleteRecordsHandler(MetadataCache metadata, BrokerLogManage
 /// v0 answers old_style_offsets. A current leader epoch newer than ours is UNKNOWN_LEADER_EPOCH, older
 /// FENCED_LEADER_EPOCH.
 /// </summary>
-public sealed class ListOffsetsHandler(MetadataCache metadata, BrokerLogManager logs) : ApiHandler<ListOffsetsRequest, ListOffsetsResponse>
+public sealed class ListOffsetsHandler(MetadataCache metadata, LogMetadataPublisher logs) : ApiHandler<ListOffsetsRequest, ListOffsetsResponse>
 {
     public override ApiKey ApiKey => ApiKey.ListOffsets;
 
@@ -158,7 +166,7 @@ internal static class RecordsAdmin
     /// Logs are opened in the background after their partitions appear in the metadata; a request for a partition
     /// created a moment ago waits (up to its timeout, at least a few seconds) for its log instead of failing.
     /// </summary>
-    public static async Task WaitForLogsAsync(MetadataImage image, BrokerLogManager logs, IEnumerable<(string Topic, int Partition)> partitions, int timeoutMs, CancellationToken cancellationToken)
+    public static async Task WaitForLogsAsync(MetadataImage image, LogMetadataPublisher logs, IEnumerable<(string Topic, int Partition)> partitions, int timeoutMs, CancellationToken cancellationToken)
     {
         var missing = partitions.Any(p => image.Partition(p.Topic, p.Partition) is not null && logs.Get(p.Topic, p.Partition) is null);
         if (!missing)
@@ -176,7 +184,7 @@ internal static class RecordsAdmin
     }
 
     /// <summary>The local log of a partition, or why there is none.</summary>
-    public static (PartitionLog? Log, ErrorCode Error) Find(MetadataImage image, BrokerLogManager logs, string topic, int partition)
+    public static (PartitionLog? Log, ErrorCode Error) Find(MetadataImage image, LogMetadataPublisher logs, string topic, int partition)
     {
         if (image.Partition(topic, partition) is null)
         {

@@ -23,18 +23,20 @@ namespace Samsa.Broker.Replication;
 public sealed class ReplicaManager : IDisposable
 {
     private readonly MetadataCache _metadata;
-    private readonly BrokerLogManager _logs;
+    private readonly LogMetadataPublisher _logs;
     private readonly ConfigDescriber _configs;
     private readonly int _nodeId;
     private readonly ILogger _logger;
+    private readonly RateLimitedLog _storageErrors;
 
-    public ReplicaManager(MetadataCache metadata, BrokerLogManager logs, ConfigDescriber configs, int nodeId, TimeProvider time, ILogger logger)
+    public ReplicaManager(MetadataCache metadata, LogMetadataPublisher logs, ConfigDescriber configs, int nodeId, TimeProvider time, ILogger logger)
     {
         _metadata = metadata;
         _logs = logs;
         _configs = configs;
         _nodeId = nodeId;
         _logger = logger;
+        _storageErrors = new RateLimitedLog(time, TimeSpan.FromSeconds(10));
         ProducePurgatory = new DelayedOperationPurgatory<TopicPartition, DelayedProduce>("Produce", time);
         FetchPurgatory = new DelayedOperationPurgatory<TopicPartition, DelayedFetch>("Fetch", time);
     }
@@ -91,6 +93,17 @@ public sealed class ReplicaManager : IDisposable
         {
             ReplicationLog.AppendRefused(_logger, topic, partition, (ErrorCode)e.ErrorCode, e.Message);
             return AppendResult.Failed((ErrorCode)e.ErrorCode, e.Message) with { RecordErrors = e.RecordErrors };
+        }
+        catch (IOException e)
+        {
+            // Disk full or failing: with one log dir Kafka would take the dir offline and halt the broker. Samsa
+            // refuses the write (the log is unchanged: a failed write never advances the segment or the log end),
+            // keeps serving reads, and accepts writes again once space returns.
+            if (_storageErrors.ShouldLog(out var suppressed))
+            {
+                ReplicationLog.StorageError(_logger, topic, partition, e.Message, suppressed);
+            }
+            return AppendResult.Failed(ErrorCode.KafkaStorageError, $"Append to {topic}-{partition} failed: {e.Message}");
         }
         AdvanceHighWatermark(log, state);
         return new AppendResult(ErrorCode.None, null, info, log);
@@ -181,4 +194,7 @@ internal static partial class ReplicationLog
 {
     [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "Append to {Topic}-{Partition} refused with {Error}: {Reason}")]
     public static partial void AppendRefused(ILogger logger, string topic, int partition, ErrorCode error, string reason);
+
+    [LoggerMessage(EventId = 501, Level = LogLevel.Error, Message = "Append to {Topic}-{Partition} failed with KAFKA_STORAGE_ERROR: {Reason} ({Suppressed} more storage errors since the last line)")]
+    public static partial void StorageError(ILogger logger, string topic, int partition, string reason, long suppressed);
 }

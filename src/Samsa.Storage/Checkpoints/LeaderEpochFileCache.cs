@@ -20,14 +20,46 @@ public sealed class LeaderEpochFileCache
 
     public LeaderEpochFileCache(string partitionDirectory)
     {
-        _path = Path.Combine(partitionDirectory, FileName);
-        foreach (var f in CheckpointFile.Read(_path, 2))
+        _path = System.IO.Path.Combine(partitionDirectory, FileName);
+        try
         {
-            if (!int.TryParse(f[0], CultureInfo.InvariantCulture, out var epoch) || !long.TryParse(f[1], CultureInfo.InvariantCulture, out var offset))
+            foreach (var f in CheckpointFile.Read(_path, 2))
             {
-                throw new InvalidDataException($"Leader epoch checkpoint {_path} has a malformed line");
+                if (!int.TryParse(f[0], CultureInfo.InvariantCulture, out var epoch) || !long.TryParse(f[1], CultureInfo.InvariantCulture, out var offset))
+                {
+                    throw new InvalidDataException($"Leader epoch checkpoint {_path} has a malformed line");
+                }
+                _entries.Add(new EpochEntry(epoch, offset));
             }
-            _entries.Add(new EpochEntry(epoch, offset));
+        }
+        catch (InvalidDataException e)
+        {
+            // The epochs are written in every batch header too: the log rebuilds them (PartitionLog.Load).
+            _entries.Clear();
+            LoadError = e.Message;
+        }
+    }
+
+    /// <summary>Why the checkpoint file could not be read, or null; the owner then calls <see cref="Rebuild"/>.</summary>
+    public string? LoadError { get; private set; }
+
+    public string Path => _path;
+
+    /// <summary>Replaces every entry with <paramref name="entries"/> (a rebuild from the log) and rewrites the file.</summary>
+    public void Rebuild(IEnumerable<EpochEntry> entries)
+    {
+        lock (_lock)
+        {
+            _entries.Clear();
+            foreach (var entry in entries)
+            {
+                if (_entries.Count == 0 || entry.Epoch > _entries[^1].Epoch)
+                {
+                    _entries.Add(entry);
+                }
+            }
+            Persist();
+            LoadError = null;
         }
     }
 
