@@ -136,6 +136,12 @@ public static class MetaPropertiesEnsemble
                 directoryId = Uuid.Random();
             }
             while (!usedDirectoryIds.Add(directoryId));
+            // Kafka refuses to start on a log dir without meta.properties. Samsa formats a missing one (zero-config
+            // start), and says so when the dir already holds logs: they are kept and served under this cluster id.
+            if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
+            {
+                MetaLog.MissingFromNonEmptyDir(logger, dir, clusterId);
+            }
             new MetaProperties(clusterId, nodeId, directoryId).Write(dir, now);
             MetaLog.FormattedDir(logger, dir, directoryId.ToString());
         }
@@ -150,4 +156,7 @@ internal static partial class MetaLog
 
     [LoggerMessage(EventId = 111, Level = LogLevel.Information, Message = "Formatted log directory {Dir} with directory.id {DirectoryId}")]
     public static partial void FormattedDir(ILogger logger, string dir, string directoryId);
+
+    [LoggerMessage(EventId = 112, Level = LogLevel.Warning, Message = "meta.properties is missing from {Dir}, which holds data; writing a new one with cluster id {ClusterId} and keeping the data")]
+    public static partial void MissingFromNonEmptyDir(ILogger logger, string dir, string clusterId);
 }
