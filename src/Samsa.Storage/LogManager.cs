@@ -50,6 +50,8 @@ public sealed class LogManager : IDisposable
 
     private readonly ConcurrentDictionary<TopicPartition, (PartitionLog Log, string LogDir)> _logs = new();
     private readonly ConcurrentDictionary<TopicPartition, OfflineLog> _offline = new();
+    // Found by BeginLoad and not loaded yet: their checkpointed offsets stay in every checkpoint written meanwhile.
+    private readonly ConcurrentDictionary<TopicPartition, OfflineLog> _pending = new();
     private readonly Dictionary<string, bool> _cleanShutdown = [];
     private readonly Func<string, LogConfig> _topicConfig;
     private readonly TimeProvider _time;
@@ -142,7 +144,9 @@ public sealed class LogManager : IDisposable
                 {
                     continue;
                 }
-                found.Add(new LogDirEntry(dir, tp, clean, GetOrNull(recovery, tp), GetOrNull(logStart, tp), GetOrNull(highWatermarks, tp)));
+                var entry = new LogDirEntry(dir, tp, clean, GetOrNull(recovery, tp), GetOrNull(logStart, tp), GetOrNull(highWatermarks, tp));
+                found.Add(entry);
+                _pending[tp] = new OfflineLog(dir, "loading", entry.RecoveryPoint, entry.LogStartOffset, entry.HighWatermark);
             }
         }
         return found;
@@ -150,6 +154,18 @@ public sealed class LogManager : IDisposable
 
     /// <summary>Loads one partition directory listed by <see cref="BeginLoad"/>; a failure stays with that partition.</summary>
     public LogLoadOutcome LoadOne(LogDirEntry entry, Func<TopicPartition, Uuid?>? hostedTopicId)
+    {
+        try
+        {
+            return LoadOneCore(entry, hostedTopicId);
+        }
+        finally
+        {
+            _pending.TryRemove(entry.TopicPartition, out _);
+        }
+    }
+
+    private LogLoadOutcome LoadOneCore(LogDirEntry entry, Func<TopicPartition, Uuid?>? hostedTopicId)
     {
         var tp = entry.TopicPartition;
         var partitionDir = Path.Combine(entry.LogDir, tp.ToString());
@@ -469,9 +485,9 @@ public sealed class LogManager : IDisposable
                         entries[tp] = offset;
                     }
                 }
-                foreach (var (tp, offline) in _offline)
+                foreach (var (tp, offline) in _offline.Concat(_pending))
                 {
-                    if (offline.LogDir == dir && ofOffline(offline) is { } offset)
+                    if (offline.LogDir == dir && !entries.ContainsKey(tp) && ofOffline(offline) is { } offset)
                     {
                         entries[tp] = offset;
                     }

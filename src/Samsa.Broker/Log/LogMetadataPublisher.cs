@@ -182,6 +182,11 @@ public sealed class LogMetadataPublisher : IDisposable
 
     private void OpenMissing(CancellationToken token)
     {
+        if (_metadata is null)
+        {
+            // An image published before Start: the first pass after Start opens its partitions.
+            return;
+        }
         int opened = 0, failed = 0;
         foreach (var topic in _metadata!.Current.Topics.Values)
         {
