@@ -120,6 +120,8 @@ internal sealed class LogSegment : IDisposable
 
     private void CloseHandle()
     {
+        OffsetIndex.Close();
+        TimeIndex.Close();
         lock (_handleLock)
         {
             _closed = true;
@@ -153,16 +155,9 @@ internal sealed class LogSegment : IDisposable
         {
             RandomAccess.SetLength(segment.Handle, 0);
             segment._size = 0;
-            if (suffix.Length == 0)
-            {
-                segment.OffsetIndex.Preallocate(config.SegmentIndexBytes);
-                segment.TimeIndex.Preallocate(config.SegmentIndexBytes);
-            }
-            else
-            {
-                segment.OffsetIndex.Persist(0);
-                segment.TimeIndex.Persist(0);
-            }
+            // Cleaned (suffixed) segments too, as Kafka's cleaner creates them; they are trimmed when complete.
+            segment.OffsetIndex.Preallocate(config.SegmentIndexBytes);
+            segment.TimeIndex.Preallocate(config.SegmentIndexBytes);
             return segment;
         }
         catch (IOException)
@@ -199,7 +194,7 @@ internal sealed class LogSegment : IDisposable
     /// <summary>Computes the next offset and max timestamp by scanning from the last index entry to the end.</summary>
     private bool LoadTailState()
     {
-        var last = OffsetIndex.Lookup(long.MaxValue);
+        var last = OffsetIndex.LastEntry;
         _maxTimestampSoFar = TimeIndex.Count > 0 ? TimeIndex.LastEntry : new TimestampOffset(-1, -1);
         using var scanner = new BatchScanner(Handle, last.Position, _size, wholeBatches: false);
         var next = BaseOffset;
@@ -260,7 +255,9 @@ internal sealed class LogSegment : IDisposable
         {
             _maxTimestampSoFar = new TimestampOffset(largestTimestamp, offsetOfMaxTimestamp);
         }
-        if (_bytesSinceLastIndexEntry > _indexIntervalBytes)
+        // An active segment rolls before its index fills; a cleaned one, built from several, may fill: it then
+        // stops adding entries and lookups scan further, as they would with a larger index.interval.bytes.
+        if (_bytesSinceLastIndexEntry > _indexIntervalBytes && !OffsetIndex.IsFull && !TimeIndex.IsFull)
         {
             OffsetIndex.Append(largestOffset, (int)position);
             TimeIndex.MaybeAppend(_maxTimestampSoFar.Timestamp, _maxTimestampSoFar.Offset);
@@ -434,8 +431,8 @@ internal sealed class LogSegment : IDisposable
     public void Flush()
     {
         RandomAccess.FlushToDisk(Handle);
-        OffsetIndex.Persist(fsync: true);
-        TimeIndex.Persist(fsync: true);
+        OffsetIndex.Flush();
+        TimeIndex.Flush();
     }
 
     /// <summary>Kafka's <c>onBecomeInactiveSegment</c>: final time-index entry, indexes trimmed.</summary>
@@ -472,7 +469,8 @@ internal sealed class LogSegment : IDisposable
             return;
         }
         // Kafka's LogSegment.close also records the max timestamp seen in the time index.
-        if (_maxTimestampSoFar.Timestamp >= 0)
+        // An inactive segment's time index is trimmed and already ends with that entry (written when it rolled).
+        if (_maxTimestampSoFar.Timestamp >= 0 && (active || TimeIndex.Count < TimeIndex.MaxEntries))
         {
             TimeIndex.MaybeAppend(_maxTimestampSoFar.Timestamp, _maxTimestampSoFar.Offset, skipFullCheck: true);
         }
@@ -480,11 +478,6 @@ internal sealed class LogSegment : IDisposable
         {
             OffsetIndex.TrimToValidSize();
             TimeIndex.TrimToValidSize();
-        }
-        else
-        {
-            OffsetIndex.Persist();
-            TimeIndex.Persist();
         }
         CloseHandle();
     }

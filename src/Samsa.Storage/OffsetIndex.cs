@@ -11,31 +11,27 @@ public readonly record struct OffsetPosition(long Offset, int Position);
 /// An entry maps the last offset of an append to the position where that append starts.
 /// </summary>
 internal sealed class OffsetIndex(string path, long baseOffset, int maxIndexSize)
-    : IndexFile<OffsetIndex.Entry>(path, baseOffset, maxIndexSize - (maxIndexSize % 8), 8)
+    : IndexFile<OffsetIndex.Entry>(path, baseOffset, maxIndexSize, 8)
 {
     internal readonly record struct Entry(int RelativeOffset, int Position);
 
     public bool IsFull => Count >= MaxEntries;
 
-    public long LastOffset
-    {
-        get
-        {
-            var entries = Snapshot();
-            return entries.IsEmpty ? BaseOffset : BaseOffset + entries[^1].RelativeOffset;
-        }
-    }
+    /// <summary>The last entry, or (baseOffset, 0) when empty (writer side).</summary>
+    public OffsetPosition LastEntry =>
+        Count == 0 ? new OffsetPosition(BaseOffset, 0) : new OffsetPosition(BaseOffset + LastEntryCached.RelativeOffset, LastEntryCached.Position);
+
+    public long LastOffset => LastEntry.Offset;
 
     public bool CanAppendOffset(long offset) => offset - BaseOffset is >= 0 and <= int.MaxValue;
 
     public void Append(long offset, int position)
     {
-        var entries = Snapshot();
         if (IsFull)
         {
             throw new InvalidOperationException($"Attempt to append to a full index {Path}");
         }
-        if (!entries.IsEmpty && offset <= BaseOffset + entries[^1].RelativeOffset)
+        if (Count > 0 && offset <= LastOffset)
         {
             throw new InvalidOperationException($"Index entry {offset} is not above the last offset {LastOffset} in {Path}");
         }
@@ -45,66 +41,28 @@ internal sealed class OffsetIndex(string path, long baseOffset, int maxIndexSize
     /// <summary>Largest entry whose offset is at most <paramref name="target"/>; (baseOffset, 0) when none.</summary>
     public OffsetPosition Lookup(long target)
     {
-        var entries = Snapshot();
-        var slot = LargestLowerBound(entries, target - BaseOffset);
-        return slot < 0 ? new OffsetPosition(BaseOffset, 0) : new OffsetPosition(BaseOffset + entries[slot].RelativeOffset, entries[slot].Position);
+        var slot = UpperBound(target - BaseOffset, IndexSearchKind.Key) - 1;
+        if (slot < 0)
+        {
+            return new OffsetPosition(BaseOffset, 0);
+        }
+        var entry = EntryAt(slot);
+        return new OffsetPosition(BaseOffset + entry.RelativeOffset, entry.Position);
     }
 
     /// <summary>All entries, for tests and sanity checks.</summary>
-    public OffsetPosition[] Entries()
-    {
-        var entries = Snapshot();
-        var result = new OffsetPosition[entries.Length];
-        for (var i = 0; i < entries.Length; i++)
-        {
-            result[i] = new OffsetPosition(BaseOffset + entries[i].RelativeOffset, entries[i].Position);
-        }
-        return result;
-    }
+    public OffsetPosition[] Entries() =>
+        Array.ConvertAll(AllEntries(), e => new OffsetPosition(BaseOffset + e.RelativeOffset, e.Position));
 
     /// <summary>Removes entries with offset at or above <paramref name="offset"/> (Kafka's truncateTo).</summary>
-    public void TruncateTo(long offset)
-    {
-        var entries = Snapshot();
-        var relative = offset - BaseOffset;
-        var slot = LargestLowerBound(entries, relative);
-        var keep = slot < 0 ? 0 : entries[slot].RelativeOffset == relative ? slot : slot + 1;
-        TruncateToEntries(keep);
-    }
+    public void TruncateTo(long offset) => TruncateToEntries(UpperBound(offset - BaseOffset - 1, IndexSearchKind.Key));
 
     /// <summary>Kafka's sanity check: offsets strictly increase and every position lies inside the log.</summary>
-    public bool IsConsistent(long logSize)
-    {
-        var entries = Snapshot();
-        for (var i = 0; i < entries.Length; i++)
-        {
-            if (entries[i].RelativeOffset < 0 || entries[i].Position < 0 || entries[i].Position >= logSize
-                || (i > 0 && (entries[i].RelativeOffset <= entries[i - 1].RelativeOffset || entries[i].Position <= entries[i - 1].Position)))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    protected override bool IsValidEntry(in Entry entry, in Entry previous, int slot, long logSize) =>
+        entry.RelativeOffset >= 0 && entry.Position >= 0 && entry.Position < logSize
+        && (slot == 0 || (entry.RelativeOffset > previous.RelativeOffset && entry.Position > previous.Position));
 
-    private static int LargestLowerBound(ReadOnlySpan<Entry> entries, long relative)
-    {
-        int lo = 0, hi = entries.Length - 1, found = -1;
-        while (lo <= hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            if (entries[mid].RelativeOffset <= relative)
-            {
-                found = mid;
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid - 1;
-            }
-        }
-        return found;
-    }
+    protected override long SearchKey(ReadOnlySpan<byte> entry, IndexSearchKind kind) => BinaryPrimitives.ReadInt32BigEndian(entry);
 
     protected override void Encode(in Entry entry, Span<byte> destination)
     {

@@ -268,7 +268,6 @@ public sealed partial class PartitionLog
                 segment.DeleteFiles();
             }
             _pendingDeletes.Clear();
-            _scratch.Dispose();
         }
     }
 

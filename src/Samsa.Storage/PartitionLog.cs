@@ -32,7 +32,6 @@ public sealed partial class PartitionLog : IPartitionLog
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly PooledBuffer _scratch = new(64 * 1024);
     private readonly List<(LogSegment Segment, long DueMs)> _pendingDeletes = [];
     private LogSegment[] _segments = [];
     private long _logStartOffset;
@@ -269,28 +268,31 @@ public sealed partial class PartitionLog : IPartitionLog
             var config = Config;
             var now = NowMs;
             PooledBuffer? recompressed = null;
+            // Decompression space lives for one append only: a partition that once saw a huge batch keeps nothing.
+            var scratch = new PooledBuffer(64 * 1024);
             try
             {
                 if (assignOffsets && config.CompressionType is { } target)
                 {
                     recompressed = new PooledBuffer(records.Length);
-                    if (Recompression.TryRecompress(records, target, config.CompressionLevel(target), recompressed, _scratch, Math.Max(64 * 1024 * 1024, config.MaxMessageBytes)))
+                    if (Recompression.TryRecompress(records, target, config.CompressionLevel(target), recompressed, scratch, Math.Max(64 * 1024 * 1024, config.MaxMessageBytes)))
                     {
                         records = recompressed.WrittenSpan;
                     }
                 }
-                return AppendValidated(records, assignOffsets, leaderEpoch, config, now);
+                return AppendValidated(records, assignOffsets, leaderEpoch, config, now, scratch);
             }
             finally
             {
                 recompressed?.Dispose();
+                scratch.Dispose();
             }
         }
     }
 
-    private LogAppendInfo AppendValidated(Span<byte> records, bool assignOffsets, int leaderEpoch, LogConfig config, long now)
+    private LogAppendInfo AppendValidated(Span<byte> records, bool assignOffsets, int leaderEpoch, LogConfig config, long now, PooledBuffer scratch)
     {
-        var summary = BatchValidator.Validate(records, config, now, assignOffsets, _logEndOffset, leaderEpoch, _scratch);
+        var summary = BatchValidator.Validate(records, config, now, assignOffsets, _logEndOffset, leaderEpoch, scratch);
         var segment = MaybeRoll(records.Length, summary, now);
         segment.Append(summary.LastOffset, summary.MaxTimestamp, summary.OffsetOfMaxTimestamp, records);
         UpdateLeaderEpochs(records, assignOffsets, leaderEpoch, summary.FirstOffset);

@@ -12,21 +12,15 @@ public readonly record struct TimestampOffset(long Timestamp, long Offset);
 /// when the segment rolls, hence <see cref="IsFull"/> at one short of the maximum (as Kafka).
 /// </summary>
 internal sealed class TimeIndex(string path, long baseOffset, int maxIndexSize)
-    : IndexFile<TimeIndex.Entry>(path, baseOffset, maxIndexSize - (maxIndexSize % 12), 12)
+    : IndexFile<TimeIndex.Entry>(path, baseOffset, maxIndexSize, 12)
 {
     internal readonly record struct Entry(long Timestamp, int RelativeOffset);
 
     public bool IsFull => Count >= MaxEntries - 1;
 
-    /// <summary>The last entry, or (-1, baseOffset) when empty, as Kafka's <c>lastEntry</c>.</summary>
-    public TimestampOffset LastEntry
-    {
-        get
-        {
-            var entries = Snapshot();
-            return entries.IsEmpty ? new TimestampOffset(-1, BaseOffset) : new TimestampOffset(entries[^1].Timestamp, BaseOffset + entries[^1].RelativeOffset);
-        }
-    }
+    /// <summary>The last entry, or (-1, baseOffset) when empty, as Kafka's <c>lastEntry</c> (writer side).</summary>
+    public TimestampOffset LastEntry =>
+        Count == 0 ? new TimestampOffset(-1, BaseOffset) : new TimestampOffset(LastEntryCached.Timestamp, BaseOffset + LastEntryCached.RelativeOffset);
 
     public void MaybeAppend(long timestamp, long offset, bool skipFullCheck = false)
     {
@@ -48,60 +42,27 @@ internal sealed class TimeIndex(string path, long baseOffset, int maxIndexSize)
     /// <summary>Entry with the largest timestamp at most <paramref name="target"/>; (-1, baseOffset) when none.</summary>
     public TimestampOffset Lookup(long target)
     {
-        var entries = Snapshot();
-        int lo = 0, hi = entries.Length - 1, found = -1;
-        while (lo <= hi)
+        var slot = UpperBound(target, IndexSearchKind.Key) - 1;
+        if (slot < 0)
         {
-            var mid = (lo + hi) >>> 1;
-            if (entries[mid].Timestamp <= target)
-            {
-                found = mid;
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid - 1;
-            }
+            return new TimestampOffset(-1, BaseOffset);
         }
-        return found < 0 ? new TimestampOffset(-1, BaseOffset) : new TimestampOffset(entries[found].Timestamp, BaseOffset + entries[found].RelativeOffset);
+        var entry = EntryAt(slot);
+        return new TimestampOffset(entry.Timestamp, BaseOffset + entry.RelativeOffset);
     }
 
-    public TimestampOffset[] Entries()
-    {
-        var entries = Snapshot();
-        var result = new TimestampOffset[entries.Length];
-        for (var i = 0; i < entries.Length; i++)
-        {
-            result[i] = new TimestampOffset(entries[i].Timestamp, BaseOffset + entries[i].RelativeOffset);
-        }
-        return result;
-    }
+    public TimestampOffset[] Entries() =>
+        Array.ConvertAll(AllEntries(), e => new TimestampOffset(e.Timestamp, BaseOffset + e.RelativeOffset));
 
     /// <summary>Removes entries whose offset is at or above <paramref name="offset"/>.</summary>
-    public void TruncateTo(long offset)
-    {
-        var entries = Snapshot();
-        var keep = entries.Length;
-        while (keep > 0 && BaseOffset + entries[keep - 1].RelativeOffset >= offset)
-        {
-            keep--;
-        }
-        TruncateToEntries(keep);
-    }
+    public void TruncateTo(long offset) => TruncateToEntries(UpperBound(offset - BaseOffset - 1, IndexSearchKind.Value));
 
-    public bool IsConsistent(long nextOffset)
-    {
-        var entries = Snapshot();
-        for (var i = 0; i < entries.Length; i++)
-        {
-            if (entries[i].RelativeOffset < 0 || BaseOffset + entries[i].RelativeOffset >= Math.Max(nextOffset, BaseOffset + 1)
-                || (i > 0 && (entries[i].Timestamp <= entries[i - 1].Timestamp || entries[i].RelativeOffset < entries[i - 1].RelativeOffset)))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    protected override bool IsValidEntry(in Entry entry, in Entry previous, int slot, long nextOffset) =>
+        entry.RelativeOffset >= 0 && BaseOffset + entry.RelativeOffset < Math.Max(nextOffset, BaseOffset + 1)
+        && (slot == 0 || (entry.Timestamp > previous.Timestamp && entry.RelativeOffset >= previous.RelativeOffset));
+
+    protected override long SearchKey(ReadOnlySpan<byte> entry, IndexSearchKind kind) =>
+        kind == IndexSearchKind.Key ? BinaryPrimitives.ReadInt64BigEndian(entry) : BinaryPrimitives.ReadInt32BigEndian(entry[8..]);
 
     protected override void Encode(in Entry entry, Span<byte> destination)
     {

@@ -28,9 +28,12 @@ public class FileHandleTests
             }
         }
         var before = LogSegment.OpenHandles;
+        var mappedBefore = IndexMappings.Mapped;
         using var again = new LogManager([dir.Path], managerConfig, _ => config);
         again.Startup();
         Assert.Equal(partitions, LogSegment.OpenHandles - before);
+        // Indexes are mapped on first use (Kafka's LazyIndex): loading maps none.
+        Assert.Equal(0, IndexMappings.Mapped - mappedBefore);
         var first = again.GetLog(new Checkpoints.TopicPartition("many", 0))!;
         Assert.Equal(2, Batches.ReadAll(first, 0)[0].Header.RecordCount);
         Assert.Equal(partitions + first.SegmentCount - 1, LogSegment.OpenHandles - before);

@@ -1,7 +1,9 @@
+using System.Buffers.Binary;
 using Samsa.Broker.Network;
 using Samsa.Broker.Replication;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
+using Samsa.Protocol.Records;
 using Samsa.Storage;
 using static Samsa.Protocol.Messages.ProduceResponse;
 
@@ -20,7 +22,8 @@ namespace Samsa.Broker.Handlers;
 /// <item>any other acks: INVALID_REQUIRED_ACKS for every partition.</item>
 /// </list>
 /// Per-partition errors are Kafka's: UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER, and the log's own
-/// refusals (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_TIMESTAMP, INVALID_RECORD).
+/// refusals (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_TIMESTAMP, INVALID_RECORD), after
+/// Kafka's request check (<see cref="ValidateRecords"/>): one magic 2 batch per partition, else INVALID_RECORD.
 /// Transactional produce is not served yet (see docs/UNSUPPORTED.md).
 /// </summary>
 public sealed class ProduceHandler(ReplicaManager replicas) : ApiHandler<ProduceRequest, ProduceResponse>
@@ -54,9 +57,15 @@ public sealed class ProduceHandler(ReplicaManager replicas) : ApiHandler<Produce
                     answer.ErrorCode = (short)ErrorCode.InvalidRecord;
                     answer.ErrorMessage = "Produce request carries no record batch";
                 }
+                else if (ValidateRecords(context.ApiVersion, records.Span, out var batchLength) is { } refusal)
+                {
+                    answer.ErrorCode = (short)refusal.Error;
+                    answer.ErrorMessage = refusal.Message;
+                }
                 else
                 {
-                    var result = replicas.Append(topic.Name, partition.Index, records, acks);
+                    // Bytes after the one batch that do not frame a batch are dropped, as Kafka's trimInvalidBytes does.
+                    var result = replicas.Append(topic.Name, partition.Index, records[..batchLength], acks);
                     answer.ErrorCode = (short)result.Error;
                     answer.ErrorMessage = result.Message;
                     foreach (var e in result.RecordErrors)
@@ -101,6 +110,86 @@ public sealed class ProduceHandler(ReplicaManager replicas) : ApiHandler<Produce
             }
         }
         return response;
+    }
+
+    /// <summary>
+    /// Kafka's <c>ProduceRequest.validateRecords</c> for v3 and later, over the batch framing of its
+    /// <c>ByteBufferLogInputStream</c>: exactly one batch per partition and it must be magic 2, so an old (magic 0/1)
+    /// message set or too few bytes to frame any batch is INVALID_RECORD; a size below the smallest legacy record or
+    /// an unknown magic is CORRUPT_MESSAGE; zstd needs v7. The log then checks the batch itself (CRC, header size).
+    /// Returns null and the length of the batch when it may be appended.
+    /// </summary>
+    internal static (ErrorCode Error, string Message)? ValidateRecords(short version, ReadOnlySpan<byte> records, out int batchLength)
+    {
+        batchLength = 0;
+        switch (NextBatch(records, out var length, out var corruption))
+        {
+            case Framing.Corrupt:
+                return (ErrorCode.CorruptMessage, corruption!);
+            case Framing.None:
+                return (ErrorCode.InvalidRecord, $"Produce requests with version {version} must have at least one record batch per partition");
+        }
+        if (records[RecordBatch.MagicOffset] != RecordBatch.CurrentMagic)
+        {
+            return (ErrorCode.InvalidRecord, $"Produce requests with version {version} are only allowed to contain record batches with magic version 2");
+        }
+        if (version < 7 && length > RecordBatch.AttributesOffset + 1
+            && (CompressionType)(records[RecordBatch.AttributesOffset + 1] & RecordBatch.CompressionMask) == CompressionType.Zstd)
+        {
+            return (ErrorCode.UnsupportedCompressionType, $"Produce requests with version {version} are not allowed to use ZStandard compression");
+        }
+        switch (NextBatch(records[length..], out _, out corruption))
+        {
+            case Framing.Corrupt:
+                return (ErrorCode.CorruptMessage, corruption!);
+            case Framing.Batch:
+                return (ErrorCode.InvalidRecord, $"Produce requests with version {version} are only allowed to contain exactly one record batch per partition");
+        }
+        batchLength = length;
+        return null;
+    }
+
+    private enum Framing
+    {
+        None,
+        Batch,
+        Corrupt,
+    }
+
+    /// <summary>Kafka's <c>ByteBufferLogInputStream.nextBatch</c>: whether the bytes start with a whole batch of any magic.</summary>
+    private static Framing NextBatch(ReadOnlySpan<byte> buffer, out int size, out string? corruption)
+    {
+        // Kafka's LegacyRecord.RECORD_OVERHEAD_V0 (crc, magic, attributes, key and value lengths) and the bytes up to the magic.
+        const int MinRecordOverhead = 14;
+        const int HeaderSizeUpToMagic = RecordBatch.MagicOffset + 1;
+        size = 0;
+        corruption = null;
+        if (buffer.Length < RecordBatch.LogOverhead)
+        {
+            return Framing.None;
+        }
+        var recordSize = BinaryPrimitives.ReadInt32BigEndian(buffer[RecordBatch.LengthOffset..]);
+        if (recordSize < MinRecordOverhead)
+        {
+            corruption = $"Record size {recordSize} is less than the minimum record overhead ({MinRecordOverhead})";
+            return Framing.Corrupt;
+        }
+        if (buffer.Length < HeaderSizeUpToMagic)
+        {
+            return Framing.None;
+        }
+        var magic = (sbyte)buffer[RecordBatch.MagicOffset];
+        if (magic < 0 || magic > RecordBatch.CurrentMagic)
+        {
+            corruption = $"Invalid magic found in record: {magic}";
+            return Framing.Corrupt;
+        }
+        if ((long)recordSize + RecordBatch.LogOverhead > buffer.Length)
+        {
+            return Framing.None;
+        }
+        size = recordSize + RecordBatch.LogOverhead;
+        return Framing.Batch;
     }
 
     protected override ProduceResponse ErrorResponse(RequestContext context, ProduceRequest request, ErrorCode error) => new()

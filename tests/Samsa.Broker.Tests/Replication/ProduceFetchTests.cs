@@ -143,6 +143,83 @@ public class ProduceFetchTests
         Assert.Equal(1, Only((await client.RequestAsync<FetchResponse>(Fetch("strict", 0), FetchVersion)).Body).HighWatermark);
     }
 
+    /// <summary>A legacy (magic 0 or 1) message set of one message: offset, size, crc, magic, attributes, [timestamp], key, value.</summary>
+    private static byte[] LegacyMessageSet(byte magic, int valueLength)
+    {
+        var message = new List<byte>();
+        message.AddRange(new byte[4]); // crc: Kafka refuses the magic before it looks at the CRC
+        message.Add(magic);
+        message.Add(0);
+        if (magic == 1)
+        {
+            message.AddRange(BitConverter.GetBytes(BinaryPrimitives.ReverseEndianness(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())));
+        }
+        message.AddRange(BitConverter.GetBytes(BinaryPrimitives.ReverseEndianness(-1))); // null key
+        message.AddRange(BitConverter.GetBytes(BinaryPrimitives.ReverseEndianness(valueLength)));
+        message.AddRange(Enumerable.Repeat((byte)'v', valueLength));
+        var set = new byte[12 + message.Count];
+        BinaryPrimitives.WriteInt32BigEndian(set.AsSpan(8), message.Count);
+        message.CopyTo(set, 12);
+        return set;
+    }
+
+    [Fact]
+    public async Task Produce_RecordSetsKafkaRefusesBeforeTheLog_AreInvalidRecordOrCorruptMessage_AsKafka()
+    {
+        await using var broker = await TestBroker.StartAsync(("auto.create.topics.enable", "false"));
+        await using var client = await broker.ConnectAsync();
+        await CreateTopic(broker, client, "framing");
+        async Task<ProduceResponse.PartitionProduceResponse> Send(byte[] records, short version = ProduceVersion) =>
+            Only((await client.RequestAsync<ProduceResponse>(Produce("framing", 0, records), version)).Body);
+
+        // Magic 0 and 1 message sets, shorter than a v2 batch header (61 bytes) and longer: INVALID_RECORD, as Kafka's
+        // ProduceRequest.validateRecords answers v3+ requests (it used to be CORRUPT_MESSAGE below 61 bytes).
+        foreach (var (magic, valueLength) in new[] { ((byte)0, 1), ((byte)1, 1), ((byte)0, 100), ((byte)1, 100) })
+        {
+            var legacy = LegacyMessageSet(magic, valueLength);
+            var answer = await Send(legacy);
+            Assert.True((short)ErrorCode.InvalidRecord == answer.ErrorCode, $"magic {magic}, {legacy.Length} bytes: error {answer.ErrorCode}");
+            Assert.Equal("Produce requests with version 9 are only allowed to contain record batches with magic version 2", answer.ErrorMessage);
+        }
+        // Too few bytes to frame any batch (a size field, or the magic, or the declared size missing): INVALID_RECORD.
+        Assert.Equal((short)ErrorCode.InvalidRecord, (await Send(new byte[5])).ErrorCode);
+        var truncated = Batch("whole");
+        Assert.Equal((short)ErrorCode.InvalidRecord, (await Send(truncated[..15])).ErrorCode);
+        Assert.Equal((short)ErrorCode.InvalidRecord, (await Send(truncated[..^1])).ErrorCode);
+        // A size below the smallest legacy record, or an unknown magic: CORRUPT_MESSAGE.
+        var tiny = new byte[20];
+        BinaryPrimitives.WriteInt32BigEndian(tiny.AsSpan(8), 8);
+        Assert.Equal((short)ErrorCode.CorruptMessage, (await Send(tiny)).ErrorCode);
+        var magic7 = Batch("m");
+        magic7[RecordBatch.MagicOffset] = 7;
+        Assert.Equal((short)ErrorCode.CorruptMessage, (await Send(magic7)).ErrorCode);
+        // A magic 2 batch shorter than its header is corrupt (Kafka's DefaultRecordBatch.ensureValid).
+        var shortV2 = new byte[40];
+        BinaryPrimitives.WriteInt32BigEndian(shortV2.AsSpan(8), 28);
+        shortV2[RecordBatch.MagicOffset] = 2;
+        Assert.Equal((short)ErrorCode.CorruptMessage, (await Send(shortV2)).ErrorCode);
+        // Exactly one batch per partition.
+        var two = Batch("a").Concat(Batch("b")).ToArray();
+        var refusedTwo = await Send(two);
+        Assert.Equal((short)ErrorCode.InvalidRecord, refusedTwo.ErrorCode);
+        Assert.Equal("Produce requests with version 9 are only allowed to contain exactly one record batch per partition", refusedTwo.ErrorMessage);
+        // zstd needs Produce v7.
+        byte[] zstd;
+        using (var builder = new RecordBatchBuilder { Compression = CompressionType.Zstd })
+        {
+            builder.Append(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null, "z"u8.ToArray());
+            zstd = builder.Build();
+        }
+        Assert.Equal((short)ErrorCode.UnsupportedCompressionType, (await Send(zstd, 6)).ErrorCode);
+        Assert.Equal(0, broker.Broker.Logs.Get("framing", 0)!.LogEndOffset);
+
+        // Bytes after the batch that frame no further batch are dropped, as Kafka trims them; the batch is appended.
+        var trailing = Batch("kept").Concat(new byte[] { 1, 2, 3 }).ToArray();
+        Assert.Equal(0, (await Send(trailing)).ErrorCode);
+        Assert.Equal(0, (await Send(zstd, 7)).ErrorCode);
+        Assert.Equal(2, broker.Broker.Logs.Get("framing", 0)!.LogEndOffset);
+    }
+
     [Fact]
     public async Task Produce_BadRecords_AreInvalidRecordOrTimestamp_WithRecordErrors_AndTheLogUnchanged()
     {

@@ -45,8 +45,12 @@ public sealed class BrokerProcess : IAsyncDisposable
     /// <summary>When false, disposing leaves the data directory for a restarted broker.</summary>
     public bool DeleteOnDispose { get; set; } = true;
 
-    /// <summary>Starts a broker; pass the directory and port of a killed one to restart it on the same data.</summary>
-    public static async Task<BrokerProcess> StartAsync(IDictionary<string, string>? extraConfig = null, string? reuseDirectory = null, int? reusePort = null)
+    /// <summary>
+    /// Starts a broker; pass the directory and port of a killed one to restart it on the same data, and
+    /// <paramref name="environment"/> for variables of the server process (e.g. <c>DOTNET_GCHeapHardLimit</c>).
+    /// </summary>
+    public static async Task<BrokerProcess> StartAsync(IDictionary<string, string>? extraConfig = null, string? reuseDirectory = null, int? reusePort = null,
+        IDictionary<string, string>? environment = null)
     {
         var directory = reuseDirectory ?? System.IO.Directory.CreateTempSubdirectory("samsa-broker-").FullName;
         var port = reusePort ?? FreePort();
@@ -72,6 +76,10 @@ public sealed class BrokerProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
         foreach (var a in new[] { "--signal=TERM", ((int)Lifetime.TotalSeconds).ToString(), "dotnet", RepoPaths.ServerDll, "--config", configFile })
         {
             start.ArgumentList.Add(a);
