@@ -43,6 +43,18 @@ internal sealed class ConnectionQuotas
         _protectedListener = listenerMax.Count > 1 && interBrokerListener is not null && listenerMax.ContainsKey(interBrokerListener) ? interBrokerListener : null;
     }
 
+    /// <summary>Completes at the next <see cref="Release"/>.</summary>
+    public Task NextRelease
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _released.Task;
+            }
+        }
+    }
+
     /// <summary>Open connections counted here.</summary>
     public int Total
     {

@@ -40,6 +40,10 @@ internal static partial class NetworkLog
         Message = "Listener {ListenerName} holds its maximum of connections ({Open} open across the broker): no more are accepted until one closes (max.connections)")]
     public static partial void AcceptorBlocked(ILogger logger, string listenerName, int open);
 
+    [LoggerMessage(EventId = 211, Level = LogLevel.Warning,
+        Message = "Listener {ListenerName} stops accepting: the process is within {Reserve} of its {Limit} file descriptors; accepting again when connections close ({Suppressed} more such pauses since the last report)")]
+    public static partial void DescriptorsExhausted(ILogger logger, string listenerName, long limit, int reserve, long suppressed);
+
     [LoggerMessage(EventId = 210, Level = LogLevel.Debug, Message = "Closing connection {ConnectionId}, idle for {IdleMs} ms (connections.max.idle.ms)")]
     public static partial void ClosingIdle(ILogger logger, string connectionId, long idleMs);
 }

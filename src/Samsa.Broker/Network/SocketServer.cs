@@ -26,6 +26,8 @@ public sealed class SocketServer : IAsyncDisposable
     private readonly Dictionary<string, ConnectionQuotas> _quotas = new(StringComparer.Ordinal);
     private Task _idleSweep = Task.CompletedTask;
     private LogThrottle _blockedLog = new(TimeProvider.System, TimeSpan.FromSeconds(10));
+    private LogThrottle _descriptorsLog = new(TimeProvider.System, TimeSpan.FromSeconds(1));
+    private readonly FileDescriptorBudget _descriptors = FileDescriptorBudget.ForThisProcess();
     private readonly ConcurrentDictionary<KafkaConnection, Task> _connections = new();
     private long _connectionIndex;
     private int _disposed;
@@ -199,12 +201,46 @@ public sealed class SocketServer : IAsyncDisposable
                 continue;
             }
             failures.Succeeded();
+            if (_descriptors.NearLimit(client) && !await WaitForDescriptorsAsync(bound, quotas))
+            {
+                client.Dispose();
+                break;
+            }
             if (!await AdmitAsync(client, bound, quotas))
             {
                 break;
             }
         }
         NetworkLog.ListenerStopped(_logger, bound.ListenerName, bound.EndPoint);
+    }
+
+    /// <summary>
+    /// Holds the acceptor while the process is within its descriptor reserve (<see cref="FileDescriptorBudget"/>):
+    /// the socket just accepted waits unserved, the next ones wait in the backlog, until a connection closes or
+    /// descriptors free up otherwise (checked every half second). False when the server is stopping.
+    /// </summary>
+    private async ValueTask<bool> WaitForDescriptorsAsync(BoundEndpoint bound, ConnectionQuotas quotas)
+    {
+        if (_descriptorsLog.TryReport(out var suppressed))
+        {
+            NetworkLog.DescriptorsExhausted(_logger, bound.ListenerName, _descriptors.Limit, _descriptors.Reserve, suppressed);
+        }
+        while (!_descriptors.HasHeadroom())
+        {
+            try
+            {
+                await Task.WhenAny(quotas.NextRelease, Task.Delay(500, _stopping.Token));
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+            if (_stopping.IsCancellationRequested)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>Takes a quota slot for an accepted socket and starts its connection; false when the server is stopping.</summary>
