@@ -147,4 +147,75 @@ public class KafkaConfigTests
         var error = Assert.Throws<ConfigException>(() => KafkaConfig.Load("/nonexistent/server.properties", [], Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
         Assert.Contains("/nonexistent/server.properties", error.Message);
     }
+
+    [Fact]
+    public void ConnectionLimits_ParseKafkasKeysAndPerListenerLimit()
+    {
+        var config = From(("max.connections", "100"), ("max.connections.per.ip", "5"), ("max.connections.per.ip.overrides", "127.0.0.1:10, ::1:7,example.com:0"),
+            ("connections.max.idle.ms", "1000"), ("listener.name.plaintext.max.connections", "40"));
+        Assert.Equal(100, config.MaxConnections);
+        Assert.Equal(5, config.MaxConnectionsPerIp);
+        Assert.Equal(new Dictionary<string, int> { ["127.0.0.1"] = 10, ["::1"] = 7, ["example.com"] = 0 }, config.MaxConnectionsPerIpOverrides);
+        Assert.Equal(1000, config.ConnectionsMaxIdleMs);
+        Assert.Equal(40, config.ListenerMaxConnections("PLAINTEXT"));
+        Assert.Equal(int.MaxValue, config.ListenerMaxConnections("CONTROLLER"));
+        Assert.Empty(config.UnknownKeys);
+
+        var defaults = KafkaConfig.Default();
+        Assert.Equal(int.MaxValue, defaults.MaxConnections);
+        Assert.Equal(int.MaxValue, defaults.MaxConnectionsPerIp);
+        Assert.Equal(600_000, defaults.ConnectionsMaxIdleMs);
+    }
+
+    [Theory]
+    [InlineData("max.connections.per.ip", "0", "can be set to zero only if max.connections.per.ip.overrides property is set")]
+    [InlineData("max.connections.per.ip.overrides", "127.0.0.1", "is not host:count")]
+    [InlineData("max.connections.per.ip.overrides", "127.0.0.1:many", "is not host:count")]
+    [InlineData("max.connections.per.ip.overrides", "127.0.0.1:-1", "must be at least 0")]
+    [InlineData("listener.name.plaintext.max.connections", "-1", "Value must be at least 0")]
+    [InlineData("max.connections", "-1", "Value must be at least 0")]
+    public void ConnectionLimits_InvalidValues_AreConfigErrors(string key, string value, string fragment)
+    {
+        var error = Assert.Throws<ConfigException>(() => From((key, value)));
+        Assert.Contains(fragment, error.Message);
+    }
+
+    [Fact]
+    public void Load_KeysAcceptedButNotActedOn_AreNamedInOneWarning()
+    {
+        var logs = new CapturingLoggerProvider();
+        using var factory = LoggerFactory.Create(b => b.AddProvider(logs));
+
+        var config = KafkaConfig.Load(null, ["num.io.threads=8", "num.network.threads=3", "max.connections=10", "log.dirs=/tmp/x"], factory.CreateLogger("test"));
+
+        Assert.Equal(["num.io.threads", "num.network.threads"], config.IgnoredKeys);
+        var warning = Assert.Single(logs.Lines, l => l.Level == LogLevel.Warning);
+        Assert.Equal(101, warning.EventId);
+        Assert.Contains("num.io.threads, num.network.threads", warning.Message);
+        Assert.DoesNotContain("max.connections", warning.Message);
+    }
+
+    /// <summary>
+    /// Keeps <see cref="KafkaConfigDefinitions.NotActedOn"/> honest: every key is a broker config, and no source file
+    /// of the broker names it (a key that code reads must leave the list).
+    /// </summary>
+    [Fact]
+    public void NotActedOn_KeysAreDefinedAndNotReadByTheBroker()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(root.FullName, "Samsa.slnx")))
+        {
+            root = root.Parent ?? throw new InvalidOperationException("Samsa.slnx not found above the test binaries");
+        }
+        var sources = Directory.EnumerateFiles(Path.Combine(root.FullName, "src"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.EndsWith("KafkaConfigDefinitions.cs", StringComparison.Ordinal) && !f.Contains("Generated", StringComparison.Ordinal))
+            .Select(f => (Path: f, Text: File.ReadAllText(f)))
+            .ToArray();
+        foreach (var key in KafkaConfigDefinitions.NotActedOn)
+        {
+            Assert.True(KafkaConfigDefinitions.All.ContainsKey(key), $"{key} is not a broker config");
+            var reader = sources.FirstOrDefault(s => s.Text.Contains($"\"{key}\"", StringComparison.Ordinal));
+            Assert.True(reader.Path is null, $"{key} is listed as not acted on, but {reader.Path} names it");
+        }
+    }
 }

@@ -32,6 +32,11 @@ public sealed class KafkaConfig
         LogSegmentBytes = GetInt("log.segment.bytes");
         OffsetsTopicNumPartitions = GetInt("offsets.topic.num.partitions");
         UnstableApiVersionsEnable = GetBool("unstable.api.versions.enable");
+        MaxConnections = GetInt("max.connections");
+        MaxConnectionsPerIp = GetInt("max.connections.per.ip");
+        MaxConnectionsPerIpOverrides = ParseConnectionOverrides(GetString("max.connections.per.ip.overrides") ?? "");
+        ConnectionsMaxIdleMs = GetLong("connections.max.idle.ms");
+        IgnoredKeys = originals.Keys.Where(KafkaConfigDefinitions.NotActedOn.Contains).Order(StringComparer.Ordinal).ToArray();
 
         var dirs = GetString("log.dirs") ?? GetString("log.dir") ?? "";
         LogDirs = ConfigKey.SplitList(dirs).Where(d => d.Length > 0).ToArray();
@@ -48,6 +53,9 @@ public sealed class KafkaConfig
 
     /// <summary>Keys that are not broker configs; warned about once at load.</summary>
     public IReadOnlyList<string> UnknownKeys { get; }
+
+    /// <summary>Supplied keys of <see cref="KafkaConfigDefinitions.NotActedOn"/>: valid, but not acted on; warned about once at load.</summary>
+    public IReadOnlyList<string> IgnoredKeys { get; }
 
     public IReadOnlyList<string> ProcessRoles { get; }
 
@@ -91,6 +99,32 @@ public sealed class KafkaConfig
 
     public bool UnstableApiVersionsEnable { get; }
 
+    /// <summary>max.connections: connections the broker holds across its listeners before its acceptors wait.</summary>
+    public int MaxConnections { get; }
+
+    public int MaxConnectionsPerIp { get; }
+
+    /// <summary>max.connections.per.ip.overrides: host or IP to its own limit, as written (resolved when the listeners bind).</summary>
+    public IReadOnlyDictionary<string, int> MaxConnectionsPerIpOverrides { get; }
+
+    /// <summary>connections.max.idle.ms; negative never closes idle connections (Kafka's Selector does the same).</summary>
+    public long ConnectionsMaxIdleMs { get; }
+
+    /// <summary>
+    /// Kafka's per-listener <c>listener.name.{listener}.max.connections</c> (listener name lower-cased), else int.MaxValue.
+    /// </summary>
+    public int ListenerMaxConnections(string listenerName) =>
+        Originals.TryGetValue(ListenerMaxConnectionsKey(listenerName), out var raw) ? ParseListenerMaxConnections(ListenerMaxConnectionsKey(listenerName), raw) : int.MaxValue;
+
+    private static string ListenerMaxConnectionsKey(string listenerName) => $"listener.name.{listenerName.ToLowerInvariant()}.max.connections";
+
+    private static int ParseListenerMaxConnections(string key, string raw)
+    {
+        var value = (int)new ConfigKey(key, ConfigType.Int, null, null, "").Parse(raw)!;
+        RangeValidator.AtLeast(0).Ensure(key, value);
+        return value;
+    }
+
     /// <summary>Every config with its effective value (defaults filled in), for the startup log and DescribeConfigs.</summary>
     public IReadOnlyDictionary<string, object?> Values => _values;
 
@@ -127,7 +161,7 @@ public sealed class KafkaConfig
             key.Validator?.Ensure(key.Name, value);
             values[key.Name] = value;
         }
-        var unknown = originals.Keys.Where(k => !KafkaConfigDefinitions.All.ContainsKey(k)).Order(StringComparer.Ordinal).ToArray();
+        var unknown = originals.Keys.Where(k => !KafkaConfigDefinitions.All.ContainsKey(k) && !IsListenerMaxConnections(k)).Order(StringComparer.Ordinal).ToArray();
         return new KafkaConfig(values, originals, unknown);
     }
 
@@ -155,7 +189,36 @@ public sealed class KafkaConfig
         {
             ConfigLog.UnknownKeys(logger, string.Join(", ", config.UnknownKeys));
         }
+        if (config.IgnoredKeys.Count > 0)
+        {
+            ConfigLog.IgnoredKeys(logger, string.Join(", ", config.IgnoredKeys));
+        }
         return config;
+    }
+
+    private static bool IsListenerMaxConnections(string key) =>
+        key.StartsWith("listener.name.", StringComparison.Ordinal) && key.EndsWith(".max.connections", StringComparison.Ordinal)
+        && key.Length > "listener.name.".Length + ".max.connections".Length;
+
+    /// <summary>Kafka's <c>parseCsvMap</c>: comma-separated <c>host:count</c>, split at the last colon (so IPv6 literals work).</summary>
+    private static Dictionary<string, int> ParseConnectionOverrides(string text)
+    {
+        const string name = "max.connections.per.ip.overrides";
+        var overrides = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        foreach (var entry in ConfigKey.SplitList(text).Where(e => e.Length > 0))
+        {
+            var colon = entry.LastIndexOf(':');
+            if (colon <= 0 || !int.TryParse(entry[(colon + 1)..].Trim(), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var count))
+            {
+                throw ConfigException.InvalidValue(name, text, $"Entry '{entry}' is not host:count");
+            }
+            if (count < 0)
+            {
+                throw ConfigException.InvalidValue(name, text, $"Connection limit of {entry[..colon].Trim()} must be at least 0");
+            }
+            overrides[entry[..colon].Trim()] = count;
+        }
+        return overrides;
     }
 
     /// <summary>Parses one <c>--override key=value</c> argument.</summary>
@@ -260,6 +323,15 @@ public sealed class KafkaConfig
         {
             throw ConfigException.InvalidValue("listeners", GetString("listeners"), "A broker needs at least one listener that is not a controller listener");
         }
+        if (MaxConnectionsPerIp == 0 && MaxConnectionsPerIpOverrides.Count == 0)
+        {
+            throw ConfigException.InvalidValue("max.connections.per.ip", 0,
+                "max.connections.per.ip can be set to zero only if max.connections.per.ip.overrides property is set.");
+        }
+        foreach (var listener in Listeners)
+        {
+            ListenerMaxConnections(listener.ListenerName);
+        }
         if (GetString("inter.broker.listener.name") is { } interBroker)
         {
             if (Originals.ContainsKey("security.inter.broker.protocol"))
@@ -279,4 +351,7 @@ internal static partial class ConfigLog
 {
     [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "These configurations '[{Keys}]' were supplied but are not used")]
     public static partial void UnknownKeys(ILogger logger, string keys);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "These configurations '[{Keys}]' are accepted but not acted on by Samsa yet (docs/UNSUPPORTED.md)")]
+    public static partial void IgnoredKeys(ILogger logger, string keys);
 }

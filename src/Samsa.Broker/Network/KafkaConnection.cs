@@ -35,6 +35,8 @@ internal sealed class KafkaConnection
     private readonly List<ExternalSlice> _external = [];
     private SocketAsyncEventArgs? _sendArgs;
     private TaskCompletionSource<SocketError>? _sendDone;
+    private long _lastActivity = Environment.TickCount64;
+    private int _busy;
 
     /// <summary>
     /// One FileStream view per open segment handle, for <see cref="SendPacketsElement"/> (which takes a stream,
@@ -52,6 +54,15 @@ internal sealed class KafkaConnection
     }
 
     public ConnectionContext Context { get; }
+
+    /// <summary>Called once when the connection ends, before its socket is closed (the server releases its quota slot).</summary>
+    public Action? Closing { get; init; }
+
+    /// <summary>
+    /// Milliseconds since bytes last arrived or a response was sent, for <c>connections.max.idle.ms</c>; 0 while a
+    /// request is being handled, so a long-poll fetch or a rebalance never counts as idle.
+    /// </summary>
+    public long IdleMilliseconds(long now) => Volatile.Read(ref _busy) != 0 ? 0 : now - Volatile.Read(ref _lastActivity);
 
     /// <summary>Closes the socket, which ends a pending read; used at shutdown.</summary>
     public void Abort()
@@ -95,6 +106,8 @@ internal sealed class KafkaConnection
             await reader.CompleteAsync();
             await writer.CompleteAsync();
             _sendArgs?.Dispose();
+            // Before the socket closes: a client that sees the close can count on the slot being free.
+            Closing?.Invoke();
         }
     }
 
@@ -104,11 +117,21 @@ internal sealed class KafkaConnection
         {
             var result = await reader.ReadAsync(cancellationToken);
             var buffer = result.Buffer;
+            Volatile.Write(ref _lastActivity, Environment.TickCount64);
             try
             {
                 while (TryTakeFrame(ref buffer, out var frame))
                 {
-                    await HandleFrameAsync(frame, writer, cancellationToken);
+                    Volatile.Write(ref _busy, 1);
+                    try
+                    {
+                        await HandleFrameAsync(frame, writer, cancellationToken);
+                    }
+                    finally
+                    {
+                        Volatile.Write(ref _lastActivity, Environment.TickCount64);
+                        Volatile.Write(ref _busy, 0);
+                    }
                 }
             }
             finally

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 
 namespace Samsa.Broker.Network;
@@ -21,9 +22,28 @@ internal static partial class NetworkLog
     [LoggerMessage(EventId = 204, Level = LogLevel.Error, Message = "Closing connection {ConnectionId} after an unexpected error")]
     public static partial void ClosingOnServerError(ILogger logger, string connectionId, Exception exception);
 
-    [LoggerMessage(EventId = 205, Level = LogLevel.Warning, Message = "Accept failed on listener {ListenerName}")]
-    public static partial void AcceptFailed(ILogger logger, string listenerName, Exception exception);
+    [LoggerMessage(EventId = 205, Level = LogLevel.Warning,
+        Message = "Accept failed on listener {ListenerName}: {Reason} ({SocketError}); {Suppressed} more failures since the last report; retrying in {DelayMs} ms")]
+    public static partial void AcceptFailed(ILogger logger, string listenerName, string reason, SocketError socketError, long suppressed, long delayMs);
 
     [LoggerMessage(EventId = 206, Level = LogLevel.Information, Message = "Listener {ListenerName} on {EndPoint} stopped")]
     public static partial void ListenerStopped(ILogger logger, string listenerName, EndPoint endPoint);
+
+    [LoggerMessage(EventId = 207, Level = LogLevel.Debug, Message = "A connection on listener {ListenerName} was gone before it could be served ({SocketError})")]
+    public static partial void AcceptAborted(ILogger logger, string listenerName, SocketError socketError);
+
+    /// <summary>Kafka's line for its <c>TooManyConnectionsException</c>, at info and without a stack trace.</summary>
+    [LoggerMessage(EventId = 208, Level = LogLevel.Information, Message = "Rejected connection from {Address}, address already has the configured maximum of {Max} connections.")]
+    public static partial void TooManyConnections(ILogger logger, IPAddress address, int max);
+
+    [LoggerMessage(EventId = 209, Level = LogLevel.Information,
+        Message = "Listener {ListenerName} holds its maximum of connections ({Open} open across the broker): no more are accepted until one closes (max.connections)")]
+    public static partial void AcceptorBlocked(ILogger logger, string listenerName, int open);
+
+    [LoggerMessage(EventId = 211, Level = LogLevel.Warning,
+        Message = "Listener {ListenerName} stops accepting: the process is within {Reserve} of its {Limit} file descriptors; accepting again when connections close ({Suppressed} more such pauses since the last report)")]
+    public static partial void DescriptorsExhausted(ILogger logger, string listenerName, long limit, int reserve, long suppressed);
+
+    [LoggerMessage(EventId = 210, Level = LogLevel.Debug, Message = "Closing connection {ConnectionId}, idle for {IdleMs} ms (connections.max.idle.ms)")]
+    public static partial void ClosingIdle(ILogger logger, string connectionId, long idleMs);
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Samsa.Broker.Config;
+using Samsa.Storage;
 
 namespace Samsa.Broker.Network;
 
@@ -13,8 +14,8 @@ public sealed record BoundEndpoint(string ListenerName, SecurityProtocol Securit
 }
 
 /// <summary>
-/// Kafka's <c>SocketServer</c>: binds every configured listener, accepts connections and runs one
-/// <see cref="KafkaConnection"/> per client, each independent of the others.
+/// Kafka's <c>SocketServer</c>: binds every configured listener, accepts connections within the connection quotas
+/// and runs one <see cref="KafkaConnection"/> per client, each independent of the others; closes idle ones.
 /// </summary>
 public sealed class SocketServer : IAsyncDisposable
 {
@@ -23,6 +24,11 @@ public sealed class SocketServer : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<(Socket Socket, BoundEndpoint Bound, Task AcceptLoop)> _listeners = [];
+    private readonly Dictionary<string, ConnectionQuotas> _quotas = new(StringComparer.Ordinal);
+    private Task _idleSweep = Task.CompletedTask;
+    private readonly RateLimitedLog _blockedLog = new(TimeProvider.System, TimeSpan.FromSeconds(10));
+    private readonly RateLimitedLog _descriptorsLog = new(TimeProvider.System, TimeSpan.FromSeconds(1));
+    private readonly FileDescriptorBudget _descriptors = FileDescriptorBudget.ForThisProcess();
     private readonly ConcurrentDictionary<KafkaConnection, Task> _connections = new();
     private long _connectionIndex;
     private int _disposed;
@@ -49,6 +55,7 @@ public sealed class SocketServer : IAsyncDisposable
             {
                 await server.BindAsync(endpoint);
             }
+            await server.CreateQuotasAsync();
         }
         catch
         {
@@ -81,13 +88,51 @@ public sealed class SocketServer : IAsyncDisposable
         _listeners.Add((socket, bound, Task.CompletedTask));
     }
 
-    /// <summary>Starts accepting connections on every bound listener.</summary>
+    /// <summary>
+    /// One <see cref="ConnectionQuotas"/> for the broker's listeners and one for the controller's, as Kafka's broker
+    /// and controller socket servers each count their own. Override hosts resolve once, here, as Kafka resolves them
+    /// when it builds its quotas.
+    /// </summary>
+    private async Task CreateQuotasAsync()
+    {
+        var overrides = new Dictionary<IPAddress, int>();
+        foreach (var (host, max) in _config.MaxConnectionsPerIpOverrides)
+        {
+            IPAddress address;
+            try
+            {
+                address = await ResolveBindAddressAsync(host);
+            }
+            catch (Exception e) when (e is SocketException or IOException)
+            {
+                throw ConfigException.InvalidValue("max.connections.per.ip.overrides", host, $"{host} does not resolve to an address");
+            }
+            overrides[ConnectionQuotas.Normalize(address)] = max;
+        }
+        var interBroker = _config.GetString("inter.broker.listener.name")?.ToUpperInvariant() ?? _config.GetString("security.inter.broker.protocol");
+        foreach (var group in _listeners.Select(l => l.Bound.ListenerName).GroupBy(name => _config.ControllerListenerNames.Contains(name)))
+        {
+            var listenerMax = group.ToDictionary(name => name, _config.ListenerMaxConnections, StringComparer.Ordinal);
+            var quotas = new ConnectionQuotas(_config.MaxConnections, _config.MaxConnectionsPerIp, overrides, listenerMax, interBroker);
+            foreach (var name in group)
+            {
+                _quotas[name] = quotas;
+            }
+        }
+    }
+
+    /// <summary>Starts accepting connections on every bound listener, and the idle-connection sweep.</summary>
     public void Start()
     {
         for (var i = 0; i < _listeners.Count; i++)
         {
             var (socket, bound, _) = _listeners[i];
-            _listeners[i] = (socket, bound, Task.Run(() => AcceptLoopAsync(socket, bound)));
+            var quotas = _quotas[bound.ListenerName];
+            _listeners[i] = (socket, bound, Task.Run(() => AcceptLoopAsync(socket, bound, quotas)));
+        }
+        if (_config.ConnectionsMaxIdleMs >= 0)
+        {
+            _idleSweep = IdleSweepAsync(_config.ConnectionsMaxIdleMs);
         }
     }
 
@@ -108,8 +153,20 @@ public sealed class SocketServer : IAsyncDisposable
             ?? throw new IOException($"Listener host {host} does not resolve to any address");
     }
 
-    private async Task AcceptLoopAsync(Socket listenSocket, BoundEndpoint bound)
+    /// <summary>
+    /// Kafka's <c>Acceptor</c>: accept, take a quota slot (waiting while the listener or the broker is full, so
+    /// newcomers wait in the listen backlog), refuse an IP over its limit, then hand the socket to its connection.
+    /// </summary>
+    /// <remarks>
+    /// When accept itself fails for want of resources (EMFILE/ENFILE: no file descriptor left) the pending connection
+    /// stays queued and the next accept fails at once, so the loop backs off, doubling a short pause up to half a
+    /// second, and reports at most once a second with the number of failures in between. Connections already open
+    /// are served meanwhile; as soon as one closes and frees a descriptor, the queued ones are accepted. Kafka's
+    /// acceptor logs every failure and retries after its next select, which returns at once in this state.
+    /// </remarks>
+    private async Task AcceptLoopAsync(Socket listenSocket, BoundEndpoint bound, ConnectionQuotas quotas)
     {
+        var failures = new AcceptFailures(TimeProvider.System);
         while (!_stopping.IsCancellationRequested)
         {
             Socket client;
@@ -121,18 +178,123 @@ public sealed class SocketServer : IAsyncDisposable
             {
                 break;
             }
-            catch (SocketException e)
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset)
             {
-                // A connection reset before accept completed; keep listening.
-                NetworkLog.AcceptFailed(_logger, bound.ListenerName, e);
+                // The peer gave up before accept completed; nothing is short, keep accepting.
+                NetworkLog.AcceptAborted(_logger, bound.ListenerName, e.SocketErrorCode);
                 continue;
             }
-            StartConnection(client, bound);
+            catch (SocketException e)
+            {
+                var delay = failures.Failed(out var report, out var suppressed);
+                if (report)
+                {
+                    NetworkLog.AcceptFailed(_logger, bound.ListenerName, e.Message, e.SocketErrorCode, suppressed, (long)delay.TotalMilliseconds);
+                }
+                try
+                {
+                    await Task.Delay(delay, _stopping.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                continue;
+            }
+            failures.Succeeded();
+            if (_descriptors.NearLimit(client) && !await WaitForDescriptorsAsync(bound, quotas))
+            {
+                client.Dispose();
+                break;
+            }
+            if (!await AdmitAsync(client, bound, quotas))
+            {
+                break;
+            }
         }
         NetworkLog.ListenerStopped(_logger, bound.ListenerName, bound.EndPoint);
     }
 
-    private void StartConnection(Socket client, BoundEndpoint bound)
+    /// <summary>
+    /// Holds the acceptor while the process is within its descriptor reserve (<see cref="FileDescriptorBudget"/>):
+    /// the socket just accepted waits unserved, the next ones wait in the backlog, until a connection closes or
+    /// descriptors free up otherwise (checked every half second). False when the server is stopping.
+    /// </summary>
+    private async ValueTask<bool> WaitForDescriptorsAsync(BoundEndpoint bound, ConnectionQuotas quotas)
+    {
+        if (_descriptorsLog.ShouldLog(out var suppressed))
+        {
+            NetworkLog.DescriptorsExhausted(_logger, bound.ListenerName, _descriptors.Limit, _descriptors.Reserve, suppressed);
+        }
+        while (!_descriptors.HasHeadroom())
+        {
+            try
+            {
+                await Task.WhenAny(quotas.NextRelease, Task.Delay(500, _stopping.Token));
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+            if (_stopping.IsCancellationRequested)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Takes a quota slot for an accepted socket and starts its connection; false when the server is stopping.</summary>
+    private async ValueTask<bool> AdmitAsync(Socket client, BoundEndpoint bound, ConnectionQuotas quotas)
+    {
+        IPAddress address;
+        try
+        {
+            address = ConnectionQuotas.Normalize(((IPEndPoint)client.RemoteEndPoint!).Address);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Reset between accept and here: it never counted.
+            client.Dispose();
+            return true;
+        }
+        int refusedAt;
+        try
+        {
+            refusedAt = await quotas.AcquireAsync(bound.ListenerName, address, () =>
+            {
+                if (_blockedLog.ShouldLog(out _))
+                {
+                    NetworkLog.AcceptorBlocked(_logger, bound.ListenerName, quotas.Total);
+                }
+            }, _stopping.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            client.Dispose();
+            return false;
+        }
+        if (refusedAt >= 0)
+        {
+            NetworkLog.TooManyConnections(_logger, address, refusedAt);
+            client.Dispose();
+            return true;
+        }
+        try
+        {
+            StartConnection(client, bound, quotas, address);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Socket options fail on a connection the peer already reset.
+            NetworkLog.AcceptAborted(_logger, bound.ListenerName, (e as SocketException)?.SocketErrorCode ?? SocketError.OperationAborted);
+            quotas.Release(bound.ListenerName, address);
+            client.Dispose();
+        }
+        return true;
+    }
+
+    private void StartConnection(Socket client, BoundEndpoint bound, ConnectionQuotas quotas, IPAddress address)
     {
         // Kafka sets TCP_NODELAY and the configured buffer sizes (-1 leaves the OS default).
         client.NoDelay = true;
@@ -148,11 +310,54 @@ public sealed class SocketServer : IAsyncDisposable
         var remote = client.RemoteEndPoint as IPEndPoint;
         var id = $"{local.Address}:{local.Port}-{remote?.Address}:{remote?.Port}-{Interlocked.Increment(ref _connectionIndex) - 1}";
         var context = new ConnectionContext(id, bound.ListenerName, bound.SecurityProtocol, remote);
-        var connection = new KafkaConnection(client, context, _handler, _config.SocketRequestMaxBytes, _logger);
+        var released = 0;
+        void Release()
+        {
+            if (Interlocked.Exchange(ref released, 1) == 0)
+            {
+                quotas.Release(bound.ListenerName, address);
+            }
+        }
+        var connection = new KafkaConnection(client, context, _handler, _config.SocketRequestMaxBytes, _logger) { Closing = Release };
         NetworkLog.ConnectionAccepted(_logger, id);
         var task = Task.Run(() => connection.RunAsync(_stopping.Token));
         _connections[connection] = task;
-        task.ContinueWith(_ => _connections.TryRemove(connection, out var _), TaskScheduler.Default);
+        task.ContinueWith(_ =>
+        {
+            Release();
+            _connections.TryRemove(connection, out var _);
+        }, TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// <c>connections.max.idle.ms</c>: one periodic sweep over the open connections closes those idle for longer
+    /// (Kafka's Selector keeps them in LRU order and closes expired ones on each poll). The sweep runs every tenth of
+    /// the limit, between 10 ms and 1 s, so a connection closes within 10 % (at most a second) after its time.
+    /// </summary>
+    private async Task IdleSweepAsync(long maxIdleMs)
+    {
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(maxIdleMs / 10, 10, 1000));
+        using var timer = new PeriodicTimer(period);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            {
+                var now = Environment.TickCount64;
+                foreach (var connection in _connections.Keys)
+                {
+                    var idle = connection.IdleMilliseconds(now);
+                    if (idle > maxIdleMs)
+                    {
+                        NetworkLog.ClosingIdle(_logger, connection.Context.ConnectionId, idle);
+                        connection.Abort();
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
     }
 
     /// <summary>Number of open client connections (for tests and metrics).</summary>
@@ -170,6 +375,7 @@ public sealed class SocketServer : IAsyncDisposable
             socket.Dispose();
         }
         await Task.WhenAll(_listeners.Select(l => l.AcceptLoop));
+        await _idleSweep;
         foreach (var connection in _connections.Keys)
         {
             connection.Abort();

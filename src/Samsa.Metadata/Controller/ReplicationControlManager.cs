@@ -14,11 +14,30 @@ namespace Samsa.Metadata.Controller;
 /// </summary>
 public static class ReplicationControlManager
 {
+    /// <summary>
+    /// Kafka's <c>MAX_PARTITIONS_PER_BATCH</c>: a CreateTopics or CreatePartitions request adding more partitions
+    /// than this is refused whole with POLICY_VIOLATION, before the broker runs out of file handles creating them.
+    /// </summary>
+    public const int MaxPartitionsPerRequest = 10_000;
+
+    public const string ExcessivePartitionsMessage = "Excessively large number of partitions per request.";
+
     public static ControllerResult<CreateTopicsResponse> CreateTopics(MetadataImage image, CreateTopicsRequest request, ControllerOptions options)
     {
         var records = new List<MetadataRecord>();
         var response = new CreateTopicsResponse();
         var duplicates = request.Topics.GroupBy(t => t.Name, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
+        if (RequestedPartitions(request, duplicates, options.NumPartitions) > MaxPartitionsPerRequest)
+        {
+            // Kafka's controller throws before looking at names, and the error answers every topic of the request.
+            foreach (var topic in request.Topics)
+            {
+                var refused = new CreateTopicsResponse.CreatableTopicResult { Name = topic.Name };
+                Fail(refused, ErrorCode.PolicyViolation, ExcessivePartitionsMessage);
+                response.Topics.Add(refused);
+            }
+            return new ControllerResult<CreateTopicsResponse>([], response);
+        }
         var createdNames = new HashSet<string>(StringComparer.Ordinal);
         foreach (var topic in request.Topics)
         {
@@ -132,6 +151,27 @@ public static class ReplicationControlManager
         return null;
     }
 
+    /// <summary>
+    /// Kafka's <c>validateTotalNumberOfPartitions</c>: a topic counts its assignments when it has any, else its
+    /// partition count (the broker default for -1); invalid counts add nothing. Duplicate names are answered by the
+    /// broker before Kafka's controller sees the request, so they do not count either.
+    /// </summary>
+    private static long RequestedPartitions(CreateTopicsRequest request, HashSet<string> duplicates, int defaultPartitions)
+    {
+        long total = 0;
+        foreach (var topic in request.Topics)
+        {
+            if (duplicates.Contains(topic.Name))
+            {
+                continue;
+            }
+            total += topic.Assignments.Count > 0 ? topic.Assignments.Count
+                : topic.NumPartitions == -1 ? defaultPartitions
+                : Math.Max(topic.NumPartitions, 0);
+        }
+        return total;
+    }
+
     private static PartitionRecord NewPartition(Uuid topicId, int partition, List<int> replicas) => new()
     {
         PartitionId = partition,
@@ -231,6 +271,20 @@ public static class ReplicationControlManager
         var response = new CreatePartitionsResponse();
         var duplicates = request.Topics.GroupBy(t => t.Name, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
         var brokers = image.Brokers.Values.Where(b => !b.Fenced).Select(b => b.NodeId).ToArray();
+        // Kafka has no explicit count here: its bound of 10,000 records per operation fails the topic that crosses
+        // it (and those after) midway. Counting first refuses the request whole, with CreateTopics' error.
+        var requested = request.Topics.Where(t => !duplicates.Contains(t.Name) && image.Topics.TryGetValue(t.Name, out var existing) && t.Count > existing.Partitions.Length)
+            .Sum(t => (long)t.Count - image.Topics[t.Name].Partitions.Length);
+        if (requested > MaxPartitionsPerRequest)
+        {
+            foreach (var topic in request.Topics)
+            {
+                var refused = new CreatePartitionsResponse.CreatePartitionsTopicResult { Name = topic.Name };
+                Fail(refused, ErrorCode.PolicyViolation, ExcessivePartitionsMessage);
+                response.Results.Add(refused);
+            }
+            return new ControllerResult<CreatePartitionsResponse>([], response);
+        }
         foreach (var request1 in request.Topics)
         {
             var result = new CreatePartitionsResponse.CreatePartitionsTopicResult { Name = request1.Name };

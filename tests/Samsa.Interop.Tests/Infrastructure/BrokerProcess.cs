@@ -42,15 +42,31 @@ public sealed class BrokerProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Waits until the broker's log contains <paramref name="text"/> (it is written asynchronously).</summary>
+    public async Task<bool> WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (deadline.Elapsed > timeout)
+            {
+                return false;
+            }
+            await Task.Delay(50);
+        }
+        return true;
+    }
+
     /// <summary>When false, disposing leaves the data directory for a restarted broker.</summary>
     public bool DeleteOnDispose { get; set; } = true;
 
     /// <summary>
-    /// Starts a broker; pass the directory and port of a killed one to restart it on the same data, and
-    /// <paramref name="environment"/> for variables of the server process (e.g. <c>DOTNET_GCHeapHardLimit</c>).
+    /// Starts a broker; pass the directory and port of a killed one to restart it on the same data,
+    /// <paramref name="environment"/> for variables of the server process (e.g. <c>DOTNET_GCHeapHardLimit</c>), and
+    /// <paramref name="openFilesLimit"/> to run it under <c>ulimit -n</c> of that many file descriptors.
     /// </summary>
     public static async Task<BrokerProcess> StartAsync(IDictionary<string, string>? extraConfig = null, string? reuseDirectory = null, int? reusePort = null,
-        IDictionary<string, string>? environment = null)
+        IDictionary<string, string>? environment = null, int? openFilesLimit = null)
     {
         var directory = reuseDirectory ?? System.IO.Directory.CreateTempSubdirectory("samsa-broker-").FullName;
         var port = reusePort ?? FreePort();
@@ -80,7 +96,11 @@ public sealed class BrokerProcess : IAsyncDisposable
         {
             start.Environment[name] = value;
         }
-        foreach (var a in new[] { "--signal=TERM", ((int)Lifetime.TotalSeconds).ToString(), "dotnet", RepoPaths.ServerDll, "--config", configFile })
+        // bash execs dotnet, so the server stays the direct child of timeout (KillAsync and ResidentBytes rely on it).
+        string[] server = openFilesLimit is { } limit
+            ? ["bash", "-c", $"ulimit -n {limit} && exec dotnet \"$@\"", "bash", RepoPaths.ServerDll, "--config", configFile]
+            : ["dotnet", RepoPaths.ServerDll, "--config", configFile];
+        foreach (var a in new[] { "--signal=TERM", ((int)Lifetime.TotalSeconds).ToString() }.Concat(server))
         {
             start.ArgumentList.Add(a);
         }
@@ -117,13 +137,24 @@ public sealed class BrokerProcess : IAsyncDisposable
             }
             try
             {
-                using var client = new TcpClient();
+                using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
                 await client.ConnectAsync(IPAddress.Loopback, Port);
+                // Hang up and wait for the broker to close its side: it has then released the probe's connection slot,
+                // so tests of connection limits start from zero.
+                client.Shutdown(SocketShutdown.Send);
+                using var closed = new CancellationTokenSource(TimeSpan.FromSeconds(Math.Max(1, (timeout - deadline.Elapsed).TotalSeconds)));
+                while (await client.ReceiveAsync(new byte[16], SocketFlags.None, closed.Token) > 0)
+                {
+                }
                 return;
             }
             catch (SocketException)
             {
                 await Task.Delay(50);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
             }
         }
         throw new TimeoutException($"broker did not listen on {Port} within {timeout}:\n{Output}");
