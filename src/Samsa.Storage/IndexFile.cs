@@ -92,19 +92,40 @@ internal abstract unsafe class IndexFile<TEntry> where TEntry : struct
         {
             throw new InvalidOperationException($"Attempt to append to a full index {Path} ({count} entries)");
         }
-        var mapping = Acquire();
-        try
+        var position = (long)count * EntrySize;
+        if (TouchesNewPage(position))
         {
-            Encode(entry, mapping.Bytes((long)count * EntrySize, EntrySize));
+            // The preallocated file is sparse: the first store into a page allocates it, and on a full disk a store
+            // through the mapping would kill the process with SIGBUS. pwrite allocates the page or fails with ENOSPC
+            // (an IOException the append reports as KAFKA_STORAGE_ERROR); later stores into the page cannot fail.
+            Span<byte> bytes = stackalloc byte[EntrySize];
+            Encode(entry, bytes);
+            using var handle = File.OpenHandle(Path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            RandomAccess.Write(handle, bytes, position);
         }
-        finally
+        else
         {
-            mapping.Release();
+            var mapping = Acquire();
+            try
+            {
+                Encode(entry, mapping.Bytes(position, EntrySize));
+            }
+            finally
+            {
+                mapping.Release();
+            }
         }
         _last = entry;
         Volatile.Write(ref _dirty, 1);
         // The entry is in the mapping before the count that lets readers see it.
         Volatile.Write(ref _count, count + 1);
+    }
+
+    /// <summary>Whether an entry at <paramref name="position"/> is the first to write into one of its pages.</summary>
+    private bool TouchesNewPage(long position)
+    {
+        var page = Environment.SystemPageSize;
+        return position == 0 || (position + EntrySize - 1) / page != (position - 1) / page;
     }
 
     protected void TruncateToEntries(int entries)

@@ -31,11 +31,8 @@ public static class KafkaConfigDefinitions
         "num.io.threads", "background.threads", "queued.max.requests", "queued.max.request.bytes", "socket.connection.setup.timeout.ms",
         "socket.connection.setup.timeout.max.ms", "max.connection.creation.rate", "connections.max.reauth.ms", "fetch.max.bytes",
         "metadata.max.retention.bytes", "metadata.max.retention.ms", "metadata.log.max.snapshot.interval.ms",
-        "metadata.max.idle.interval.ms", "num.recovery.threads.per.data.dir", "log.dir.failure.timeout.ms", "log.cleaner.enable",
-        "log.cleaner.io.buffer.size",
-        "log.cleaner.io.buffer.load.factor", "log.flush.scheduler.interval.ms",
-        "log.flush.start.offset.checkpoint.interval.ms",
-        "log.message.timestamp.difference.max.ms", "log.message.format.version", "log.message.downconversion.enable",
+        "metadata.max.idle.interval.ms", "num.recovery.threads.per.data.dir", "log.dir.failure.timeout.ms", "log.cleaner.io.buffer.size",
+        "log.cleaner.io.buffer.load.factor", "log.message.timestamp.difference.max.ms", "log.message.format.version", "log.message.downconversion.enable",
         "auto.leader.rebalance.enable", "leader.imbalance.per.broker.percentage", "leader.imbalance.check.interval.seconds",
         "create.topic.policy.class.name", "alter.config.policy.class.name", "remote.log.storage.system.enable", "num.replica.fetchers",
         "replica.lag.time.max.ms", "replica.socket.timeout.ms", "replica.socket.receive.buffer.bytes", "replica.fetch.max.bytes",
@@ -168,7 +165,7 @@ public static class KafkaConfigDefinitions
         yield return Long("log.local.retention.ms", -2, null, "Local retention time when tiered storage is on.");
         yield return Long("log.local.retention.bytes", -2, null, "Local retention size when tiered storage is on.");
         yield return List("log.cleanup.policy", "delete", new ValidListValidator("delete", "compact"), "Retention policy: delete, compact.");
-        yield return Bool(true, "Run the log cleaner.");
+        yield return Bool("log.cleaner.enable", true, "Run the log cleaner.");
         yield return Int("log.cleaner.threads", 1, AtLeast(0), "Log cleaner threads.");
         yield return Double("log.cleaner.io.max.bytes.per.second", double.MaxValue, null, "Log cleaner I/O throttle.");
         yield return Long("log.cleaner.dedupe.buffer.size", 134217728, null, "Memory for deduplication across cleaner threads.");
@@ -183,9 +180,9 @@ public static class KafkaConfigDefinitions
         yield return Int("log.index.interval.bytes", 4096, AtLeast(0), "Bytes between offset index entries.");
         yield return Long("log.flush.interval.messages", LongMax, AtLeast(1), "Messages accumulated before a flush.");
         yield return Long("log.flush.interval.ms", null, null, "Maximum time a message waits before a flush.");
-        yield return Long(LongMax, null, "How often the flusher checks for logs to flush.");
+        yield return Long("log.flush.scheduler.interval.ms", LongMax, null, "How often the flusher checks for logs to flush.");
         yield return Int("log.flush.offset.checkpoint.interval.ms", 60000, AtLeast(0), "Recovery point checkpoint interval.");
-        yield return Int(60000, AtLeast(0), "Log start offset checkpoint interval.");
+        yield return Int("log.flush.start.offset.checkpoint.interval.ms", 60000, AtLeast(0), "Log start offset checkpoint interval.");
         yield return Long("log.segment.delete.delay.ms", 60000, AtLeast(0), "Delay before deleting a file from the filesystem.");
         yield return Bool("log.preallocate", false, "Preallocate segment files.");
         yield return Str("log.message.timestamp.type", "CreateTime", new ValidStringValidator(false, "CreateTime", "LogAppendTime"), "Timestamp type of messages.");
