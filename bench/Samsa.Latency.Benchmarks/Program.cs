@@ -79,7 +79,8 @@ var consumerThread = new Thread(() =>
         Interlocked.Increment(ref consumed);
     }
     consumer.Close();
-}) { Name = "consumer", IsBackground = true };
+})
+{ Name = "consumer", IsBackground = true };
 consumerThread.Start();
 await assigned.Task.WaitAsync(TimeSpan.FromSeconds(60));
 

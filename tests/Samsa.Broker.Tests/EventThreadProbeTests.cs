@@ -2,10 +2,10 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Samsa.Broker.Handlers;
 using Samsa.Broker.Network;
-using GroupRequests = Samsa.Broker.Tests.Groups.Groups;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
 using Samsa.Protocol.Records;
+using GroupRequests = Samsa.Broker.Tests.Groups.Groups;
 
 namespace Samsa.Broker.Tests;
 

@@ -279,20 +279,20 @@ public sealed class IlCallGraph
         switch (handle.Kind)
         {
             case HandleKind.MethodDefinition:
-            {
-                var method = reader.GetMethodDefinition((MethodDefinitionHandle)handle);
-                var signature = method.DecodeSignature(SignatureNames.Instance, null);
-                return MethodReference.Of(TypeName(reader, method.GetDeclaringType()), reader.GetString(method.Name), signature, reader, method.GetDeclaringType());
-            }
+                {
+                    var method = reader.GetMethodDefinition((MethodDefinitionHandle)handle);
+                    var signature = method.DecodeSignature(SignatureNames.Instance, null);
+                    return MethodReference.Of(TypeName(reader, method.GetDeclaringType()), reader.GetString(method.Name), signature, reader, method.GetDeclaringType());
+                }
             case HandleKind.MemberReference:
-            {
-                var member = reader.GetMemberReference((MemberReferenceHandle)handle);
-                var signature = member.DecodeMethodSignature(SignatureNames.Instance, null);
-                var parent = member.Parent.Kind == HandleKind.MethodDefinition
-                    ? reader.GetMethodDefinition((MethodDefinitionHandle)member.Parent).GetDeclaringType()
-                    : member.Parent;
-                return MethodReference.Of(TypeName(reader, parent), reader.GetString(member.Name), signature, reader, parent);
-            }
+                {
+                    var member = reader.GetMemberReference((MemberReferenceHandle)handle);
+                    var signature = member.DecodeMethodSignature(SignatureNames.Instance, null);
+                    var parent = member.Parent.Kind == HandleKind.MethodDefinition
+                        ? reader.GetMethodDefinition((MethodDefinitionHandle)member.Parent).GetDeclaringType()
+                        : member.Parent;
+                    return MethodReference.Of(TypeName(reader, parent), reader.GetString(member.Name), signature, reader, parent);
+                }
             case HandleKind.MethodSpecification:
                 return Resolve(reader, reader.GetMethodSpecification((MethodSpecificationHandle)handle).Method);
             default:
@@ -305,20 +305,20 @@ public sealed class IlCallGraph
         switch (handle.Kind)
         {
             case HandleKind.TypeDefinition:
-            {
-                var type = reader.GetTypeDefinition((TypeDefinitionHandle)handle);
-                var name = reader.GetString(type.Name);
-                var declaring = type.GetDeclaringType();
-                return declaring.IsNil ? Qualified(reader.GetString(type.Namespace), name) : TypeName(reader, declaring) + "/" + name;
-            }
+                {
+                    var type = reader.GetTypeDefinition((TypeDefinitionHandle)handle);
+                    var name = reader.GetString(type.Name);
+                    var declaring = type.GetDeclaringType();
+                    return declaring.IsNil ? Qualified(reader.GetString(type.Namespace), name) : TypeName(reader, declaring) + "/" + name;
+                }
             case HandleKind.TypeReference:
-            {
-                var type = reader.GetTypeReference((TypeReferenceHandle)handle);
-                var name = reader.GetString(type.Name);
-                return type.ResolutionScope.Kind == HandleKind.TypeReference
-                    ? TypeName(reader, (TypeReferenceHandle)type.ResolutionScope) + "/" + name
-                    : Qualified(reader.GetString(type.Namespace), name);
-            }
+                {
+                    var type = reader.GetTypeReference((TypeReferenceHandle)handle);
+                    var name = reader.GetString(type.Name);
+                    return type.ResolutionScope.Kind == HandleKind.TypeReference
+                        ? TypeName(reader, (TypeReferenceHandle)type.ResolutionScope) + "/" + name
+                        : Qualified(reader.GetString(type.Namespace), name);
+                }
             case HandleKind.TypeSpecification:
                 return reader.GetTypeSpecification((TypeSpecificationHandle)handle).DecodeSignature(SignatureNames.Instance, null);
             default:
