@@ -19,10 +19,10 @@ public class EventThreadProbeTests
 {
     /// <summary>
     /// Work that stays on the calling thread is decoding, validation and page-cache writes, microseconds; an fsync
-    /// or a file created there takes milliseconds to seconds. The limit leaves room for a loaded 2-core machine
-    /// descheduling the thread.
+    /// or a file created there takes milliseconds to seconds. The limit is the broker's own warning threshold,
+    /// which leaves room for a loaded 2-core machine descheduling the thread.
     /// </summary>
-    private static readonly TimeSpan Limit = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan Limit = RequestDispatcher.HeldThreadWarning;
 
     [Fact]
     public async Task RequestHandlers_UnderLoad_HoldTheirThreadBriefly()
@@ -34,41 +34,49 @@ public class EventThreadProbeTests
         await CreateTopicAsync(broker, client, "warm");
         await ProduceAsync(client, "warm", 0);
 
+        // One round unmeasured first: the first request of each kind also pays for JIT compilation, which is not
+        // what this looks for.
+        await RunLoadAsync(broker, client, "warmup");
         var longest = new ConcurrentDictionary<ApiKey, TimeSpan>();
         broker.Broker.Dispatcher.ThreadHeldObserver = (key, held) => longest.AddOrUpdate(key, held, (_, before) => held > before ? held : before);
-
-        for (var t = 0; t < 5; t++)
-        {
-            await CreateTopicAsync(broker, client, $"probe-{t}");
-        }
-        for (var i = 0; i < 200; i++)
-        {
-            await ProduceAsync(client, "warm", i);
-        }
-        var (_, found) = await client.RequestAsync<FindCoordinatorResponse>(new FindCoordinatorRequest { Key = "probe-group", KeyType = 0 }, 3);
-        Assert.Equal(0, found.ErrorCode);
-        await WaitForCoordinatorAsync(client, "probe-simple");
-        for (var i = 0; i < 50; i++)
-        {
-            Assert.Equal(ErrorCode.None, await GroupRequests.CommitAsync(client, GroupRequests.Commit("probe-simple", "warm", 0, i)));
-        }
-        var (memberId, generation) = await GroupRequests.StableGroupOfOne(client, "probe-group");
-        Assert.Equal(ErrorCode.None, await GroupRequests.HeartbeatAsync(client, "probe-group", generation, memberId));
-        var (_, deleted) = await client.RequestAsync<DeleteRecordsResponse>(new DeleteRecordsRequest
-        {
-            TimeoutMs = 5000,
-            Topics = [new() { Name = "warm", Partitions = [new() { PartitionIndex = 0, Offset = 100 }] }],
-        }, 2);
-        Assert.Equal(0, deleted.Topics[0].Partitions[0].ErrorCode);
-        var (_, deletedTopics) = await client.RequestAsync<DeleteTopicsResponse>(new DeleteTopicsRequest { TimeoutMs = 5000, TopicNames = ["probe-0"] }, 5);
-        Assert.Equal(0, deletedTopics.Responses[0].ErrorCode);
-
+        await RunLoadAsync(broker, client, "probe");
         broker.Broker.Dispatcher.ThreadHeldObserver = null;
         ApiKey[] exercised = [ApiKey.CreateTopics, ApiKey.Produce, ApiKey.FindCoordinator, ApiKey.OffsetCommit, ApiKey.JoinGroup, ApiKey.SyncGroup,
             ApiKey.Heartbeat, ApiKey.DeleteRecords, ApiKey.DeleteTopics];
         Assert.All(exercised, key => Assert.True(longest.ContainsKey(key), $"{key} was not probed"));
         var over = longest.Where(e => e.Value > Limit).Select(e => $"{e.Key}: {e.Value.TotalMilliseconds:0.0} ms").ToList();
         Assert.True(over.Count == 0, $"Handlers held their thread over {Limit.TotalMilliseconds} ms: {string.Join(", ", over)}");
+    }
+
+    /// <summary>Topics, produces, a coordinator, commits, a group of one, DeleteRecords and DeleteTopics.</summary>
+    private static async Task RunLoadAsync(TestBroker broker, TestClient client, string round)
+    {
+        var start = broker.Broker.Logs.Get("warm", 0)!.LogEndOffset;
+        for (var t = 0; t < 5; t++)
+        {
+            await CreateTopicAsync(broker, client, $"{round}-{t}");
+        }
+        for (var i = 0; i < 200; i++)
+        {
+            await ProduceAsync(client, "warm", i);
+        }
+        var (_, found) = await client.RequestAsync<FindCoordinatorResponse>(new FindCoordinatorRequest { Key = $"{round}-group", KeyType = 0 }, 3);
+        Assert.Equal(0, found.ErrorCode);
+        await WaitForCoordinatorAsync(client, $"{round}-simple");
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.Equal(ErrorCode.None, await GroupRequests.CommitAsync(client, GroupRequests.Commit($"{round}-simple", "warm", 0, i + start)));
+        }
+        var (memberId, generation) = await GroupRequests.StableGroupOfOne(client, $"{round}-group");
+        Assert.Equal(ErrorCode.None, await GroupRequests.HeartbeatAsync(client, $"{round}-group", generation, memberId));
+        var (_, deleted) = await client.RequestAsync<DeleteRecordsResponse>(new DeleteRecordsRequest
+        {
+            TimeoutMs = 5000,
+            Topics = [new() { Name = "warm", Partitions = [new() { PartitionIndex = 0, Offset = start + 100 }] }],
+        }, 2);
+        Assert.Equal(0, deleted.Topics[0].Partitions[0].ErrorCode);
+        var (_, deletedTopics) = await client.RequestAsync<DeleteTopicsResponse>(new DeleteTopicsRequest { TimeoutMs = 5000, TopicNames = [$"{round}-0"] }, 5);
+        Assert.Equal(0, deletedTopics.Responses[0].ErrorCode);
     }
 
     /// <summary>The probe can fail: a handler that sleeps before its first wait is measured and logged.</summary>
