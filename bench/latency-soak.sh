@@ -5,7 +5,7 @@
 #
 #   bench/latency-soak.sh              # 10 minutes, on a quiet machine
 #   bench/latency-soak.sh 2            # 2 minutes
-#   bench/latency-soak.sh --smoke      # 20 seconds: checks that it runs, not the targets
+#   bench/latency-soak.sh --smoke      # 20 seconds: checks that it runs and loses nothing, not the targets
 #
 # Extra arguments after the first go to the program (--rate N, --warmup N). SAMSA_BENCH_SERVER_LOG=1 shows the
 # broker's stdout too (its stderr is always shown).
@@ -14,7 +14,7 @@ home="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$home"
 duration=(--minutes 10)
 if [ "${1:-}" = "--smoke" ]; then
-  duration=(--seconds 20 --warmup 3)
+  duration=(--seconds 20 --warmup 3 --smoke)
   shift
 elif [ -n "${1:-}" ] && [ "${1#--}" = "$1" ]; then
   duration=(--minutes "$1")
