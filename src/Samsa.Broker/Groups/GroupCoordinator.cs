@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Samsa.Broker.Log;
 using Samsa.Broker.Replication;
+using Samsa.Metadata;
 using Samsa.Metadata.Controller;
 using Samsa.Metadata.Image;
 using Samsa.Protocol;
@@ -21,6 +22,9 @@ namespace Samsa.Broker.Groups;
 /// A request for a group goes to the shard of <see cref="PartitionFor(string)"/>. No shard (this broker does not lead
 /// the partition, or the topic does not exist yet): NOT_COORDINATOR. A shard still loading:
 /// COORDINATOR_LOAD_IN_PROGRESS. Both are retriable: clients ask FindCoordinator again.
+/// <para>Group requests run on the coordinator's own thread (<see cref="RunAsync{T}"/>), as Kafka's coordinator
+/// runtime runs shard operations on its event processor threads: a shard lock may be held across an append to
+/// <c>__consumer_offsets</c>, which can roll a segment (create files), and no socket event thread may wait for that.</para>
 /// </remarks>
 public sealed class GroupCoordinator : ICoordinatorLog, IDisposable
 {
@@ -43,6 +47,7 @@ public sealed class GroupCoordinator : ICoordinatorLog, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly ITimer _retentionTimer;
     private readonly SemaphoreSlim _topicCreation = new(1, 1);
+    private readonly EventQueue _events = new("samsa-group-coordinator-event-handler");
     private bool _disposed;
 
     public GroupCoordinator(GroupCoordinatorConfig config, MetadataCache metadata, ReplicaManager replicas, LogMetadataPublisher logs,
@@ -105,6 +110,17 @@ public sealed class GroupCoordinator : ICoordinatorLog, IDisposable
         }
         var availability = shard.Availability;
         return availability == ErrorCode.None ? (shard, ErrorCode.None) : (null, availability);
+    }
+
+    /// <summary>
+    /// Runs a group request on the coordinator thread up to its first wait (a join phase, a commit); the wait does
+    /// not hold the thread, and the caller resumes on the thread pool, never on the coordinator thread.
+    /// </summary>
+    public async ValueTask<T> RunAsync<T>(Func<ValueTask<T>> operation, CancellationToken cancellationToken)
+    {
+        var pending = await _events.RunAsync(() => operation().AsTask(), cancellationToken);
+        // A request completed later by another one (the last member to join) must not go on on that request's thread.
+        return pending.IsCompleted ? await pending : await pending.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
     }
 
     // ---- FindCoordinator ----
@@ -375,6 +391,7 @@ public sealed class GroupCoordinator : ICoordinatorLog, IDisposable
         }
         _stopping.Cancel();
         _retentionTimer.Dispose();
+        _events.Dispose();
         foreach (var shard in _shards.Values)
         {
             shard.Close();

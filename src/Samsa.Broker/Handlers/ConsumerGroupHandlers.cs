@@ -20,7 +20,11 @@ public sealed class ConsumerGroupHeartbeatHandler(GroupCoordinator coordinator, 
 
     public override short MaxVersion => 1;
 
-    protected override async ValueTask<ConsumerGroupHeartbeatResponse?> HandleAsync(RequestContext context, ConsumerGroupHeartbeatRequest request, CancellationToken cancellationToken)
+    /// <summary>Runs on the coordinator's thread: shard locks and appends never hold a socket event thread.</summary>
+    protected override ValueTask<ConsumerGroupHeartbeatResponse?> HandleAsync(RequestContext context, ConsumerGroupHeartbeatRequest request, CancellationToken cancellationToken) =>
+        coordinator.RunAsync(() => HandleOnCoordinatorAsync(context, request, cancellationToken), cancellationToken);
+
+    private async ValueTask<ConsumerGroupHeartbeatResponse?> HandleOnCoordinatorAsync(RequestContext context, ConsumerGroupHeartbeatRequest request, CancellationToken cancellationToken)
     {
         if (!coordinator.Config.Consumer.Enabled)
         {
@@ -56,7 +60,11 @@ public sealed class ConsumerGroupDescribeHandler(GroupCoordinator coordinator, M
 
     public override short MaxVersion => 0;
 
-    protected override ValueTask<ConsumerGroupDescribeResponse?> HandleAsync(RequestContext context, ConsumerGroupDescribeRequest request, CancellationToken cancellationToken)
+    /// <summary>Runs on the coordinator's thread: shard locks and appends never hold a socket event thread.</summary>
+    protected override ValueTask<ConsumerGroupDescribeResponse?> HandleAsync(RequestContext context, ConsumerGroupDescribeRequest request, CancellationToken cancellationToken) =>
+        coordinator.RunAsync(() => HandleOnCoordinatorAsync(context, request, cancellationToken), cancellationToken);
+
+    private ValueTask<ConsumerGroupDescribeResponse?> HandleOnCoordinatorAsync(RequestContext context, ConsumerGroupDescribeRequest request, CancellationToken cancellationToken)
     {
         var response = new ConsumerGroupDescribeResponse();
         var image = metadata.Current;

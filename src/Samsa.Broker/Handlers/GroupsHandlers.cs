@@ -108,7 +108,11 @@ public sealed class JoinGroupHandler(GroupCoordinator coordinator) : ApiHandler<
 
     public override short MaxVersion => 9;
 
-    protected override async ValueTask<JoinGroupResponse?> HandleAsync(RequestContext context, JoinGroupRequest request, CancellationToken cancellationToken)
+    /// <summary>Runs on the coordinator's thread: shard locks and appends never hold a socket event thread.</summary>
+    protected override ValueTask<JoinGroupResponse?> HandleAsync(RequestContext context, JoinGroupRequest request, CancellationToken cancellationToken) =>
+        coordinator.RunAsync(() => HandleOnCoordinatorAsync(context, request, cancellationToken), cancellationToken);
+
+    private async ValueTask<JoinGroupResponse?> HandleOnCoordinatorAsync(RequestContext context, JoinGroupRequest request, CancellationToken cancellationToken)
     {
         var config = coordinator.Config;
         if (string.IsNullOrEmpty(request.GroupId))
@@ -170,7 +174,11 @@ public sealed class SyncGroupHandler(GroupCoordinator coordinator) : ApiHandler<
 
     public override short MaxVersion => 5;
 
-    protected override async ValueTask<SyncGroupResponse?> HandleAsync(RequestContext context, SyncGroupRequest request, CancellationToken cancellationToken)
+    /// <summary>Runs on the coordinator's thread: shard locks and appends never hold a socket event thread.</summary>
+    protected override ValueTask<SyncGroupResponse?> HandleAsync(RequestContext context, SyncGroupRequest request, CancellationToken cancellationToken) =>
+        coordinator.RunAsync(() => HandleOnCoordinatorAsync(context, request, cancellationToken), cancellationToken);
+
+    private async ValueTask<SyncGroupResponse?> HandleOnCoordinatorAsync(RequestContext context, SyncGroupRequest request, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(request.GroupId))
         {
@@ -198,7 +206,11 @@ public sealed class HeartbeatHandler(GroupCoordinator coordinator) : ApiHandler<
 
     public override short MaxVersion => 4;
 
-    protected override ValueTask<HeartbeatResponse?> HandleAsync(RequestContext context, HeartbeatRequest request, CancellationToken cancellationToken)
+    /// <summary>Runs on the coordinator's thread: shard locks and appends never hold a socket event thread.</summary>
+    protected override ValueTask<HeartbeatResponse?> HandleAsync(RequestContext context, HeartbeatRequest request, CancellationToken cancellationToken) =>
+        coordinator.RunAsync(() => HandleOnCoordinatorAsync(context, request, cancellationToken), cancellationToken);
+
+    private ValueTask<HeartbeatResponse?> HandleOnCoordinatorAsync(RequestContext context, HeartbeatRequest request, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(request.GroupId))
         {
@@ -227,7 +239,11 @@ public sealed class LeaveGroupHandler(GroupCoordinator coordinator) : ApiHandler
 
     public override short MaxVersion => 5;
 
-    protected override ValueTask<LeaveGroupResponse?> HandleAsync(RequestContext context, LeaveGroupRequest request, CancellationToken cancellationToken)
+    /// <summary>Runs on the coordinator's thread: shard locks and appends never hold a socket event thread.</summary>
+    protected override ValueTask<LeaveGroupResponse?> HandleAsync(RequestContext context, LeaveGroupRequest request, CancellationToken cancellationToken) =>
+        coordinator.RunAsync(() => HandleOnCoordinatorAsync(context, request, cancellationToken), cancellationToken);
+
+    private ValueTask<LeaveGroupResponse?> HandleOnCoordinatorAsync(RequestContext context, LeaveGroupRequest request, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(request.GroupId))
         {
@@ -281,7 +297,11 @@ public sealed class ListGroupsHandler(GroupCoordinator coordinator) : ApiHandler
 
     public override short MaxVersion => 5;
 
-    protected override ValueTask<ListGroupsResponse?> HandleAsync(RequestContext context, ListGroupsRequest request, CancellationToken cancellationToken)
+    /// <summary>Runs on the coordinator's thread: shard locks and appends never hold a socket event thread.</summary>
+    protected override ValueTask<ListGroupsResponse?> HandleAsync(RequestContext context, ListGroupsRequest request, CancellationToken cancellationToken) =>
+        coordinator.RunAsync(() => HandleOnCoordinatorAsync(context, request, cancellationToken), cancellationToken);
+
+    private ValueTask<ListGroupsResponse?> HandleOnCoordinatorAsync(RequestContext context, ListGroupsRequest request, CancellationToken cancellationToken)
     {
         var response = new ListGroupsResponse();
         foreach (var shard in coordinator.Shards.Values.OrderBy(s => s.PartitionIndex))
@@ -322,7 +342,11 @@ public sealed class DescribeGroupsHandler(GroupCoordinator coordinator) : ApiHan
 
     public override short MaxVersion => 5;
 
-    protected override ValueTask<DescribeGroupsResponse?> HandleAsync(RequestContext context, DescribeGroupsRequest request, CancellationToken cancellationToken)
+    /// <summary>Runs on the coordinator's thread: shard locks and appends never hold a socket event thread.</summary>
+    protected override ValueTask<DescribeGroupsResponse?> HandleAsync(RequestContext context, DescribeGroupsRequest request, CancellationToken cancellationToken) =>
+        coordinator.RunAsync(() => HandleOnCoordinatorAsync(context, request, cancellationToken), cancellationToken);
+
+    private ValueTask<DescribeGroupsResponse?> HandleOnCoordinatorAsync(RequestContext context, DescribeGroupsRequest request, CancellationToken cancellationToken)
     {
         var response = new DescribeGroupsResponse();
         foreach (var groupId in request.Groups)
@@ -382,7 +406,11 @@ public sealed class DeleteGroupsHandler(GroupCoordinator coordinator) : ApiHandl
 
     public override short MaxVersion => 2;
 
-    protected override async ValueTask<DeleteGroupsResponse?> HandleAsync(RequestContext context, DeleteGroupsRequest request, CancellationToken cancellationToken)
+    /// <summary>Runs on the coordinator's thread: shard locks and appends never hold a socket event thread.</summary>
+    protected override ValueTask<DeleteGroupsResponse?> HandleAsync(RequestContext context, DeleteGroupsRequest request, CancellationToken cancellationToken) =>
+        coordinator.RunAsync(() => HandleOnCoordinatorAsync(context, request, cancellationToken), cancellationToken);
+
+    private async ValueTask<DeleteGroupsResponse?> HandleOnCoordinatorAsync(RequestContext context, DeleteGroupsRequest request, CancellationToken cancellationToken)
     {
         var results = new Dictionary<string, ErrorCode>(StringComparer.Ordinal);
         var byShard = new Dictionary<GroupCoordinatorShard, List<string>>();

@@ -22,7 +22,11 @@ public sealed class OffsetCommitHandler(GroupCoordinator coordinator, MetadataCa
 
     public override short MaxVersion => 9;
 
-    protected override async ValueTask<OffsetCommitResponse?> HandleAsync(RequestContext context, OffsetCommitRequest request, CancellationToken cancellationToken)
+    /// <summary>Runs on the coordinator's thread: shard locks and appends never hold a socket event thread.</summary>
+    protected override ValueTask<OffsetCommitResponse?> HandleAsync(RequestContext context, OffsetCommitRequest request, CancellationToken cancellationToken) =>
+        coordinator.RunAsync(() => HandleOnCoordinatorAsync(context, request, cancellationToken), cancellationToken);
+
+    private async ValueTask<OffsetCommitResponse?> HandleOnCoordinatorAsync(RequestContext context, OffsetCommitRequest request, CancellationToken cancellationToken)
     {
         if (request.GroupId is null)
         {
@@ -93,7 +97,11 @@ public sealed class OffsetFetchHandler(GroupCoordinator coordinator) : ApiHandle
 
     public override short MaxVersion => 9;
 
-    protected override ValueTask<OffsetFetchResponse?> HandleAsync(RequestContext context, OffsetFetchRequest request, CancellationToken cancellationToken)
+    /// <summary>Runs on the coordinator's thread: shard locks and appends never hold a socket event thread.</summary>
+    protected override ValueTask<OffsetFetchResponse?> HandleAsync(RequestContext context, OffsetFetchRequest request, CancellationToken cancellationToken) =>
+        coordinator.RunAsync(() => HandleOnCoordinatorAsync(context, request, cancellationToken), cancellationToken);
+
+    private ValueTask<OffsetFetchResponse?> HandleOnCoordinatorAsync(RequestContext context, OffsetFetchRequest request, CancellationToken cancellationToken)
     {
         var response = new OffsetFetchResponse();
         if (context.ApiVersion >= 8)
@@ -209,7 +217,11 @@ public sealed class OffsetDeleteHandler(GroupCoordinator coordinator, MetadataCa
 
     public override short MaxVersion => 0;
 
-    protected override async ValueTask<OffsetDeleteResponse?> HandleAsync(RequestContext context, OffsetDeleteRequest request, CancellationToken cancellationToken)
+    /// <summary>Runs on the coordinator's thread: shard locks and appends never hold a socket event thread.</summary>
+    protected override ValueTask<OffsetDeleteResponse?> HandleAsync(RequestContext context, OffsetDeleteRequest request, CancellationToken cancellationToken) =>
+        coordinator.RunAsync(() => HandleOnCoordinatorAsync(context, request, cancellationToken), cancellationToken);
+
+    private async ValueTask<OffsetDeleteResponse?> HandleOnCoordinatorAsync(RequestContext context, OffsetDeleteRequest request, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(request.GroupId))
         {

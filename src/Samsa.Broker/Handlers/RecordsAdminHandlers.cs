@@ -24,6 +24,13 @@ public sealed class DeleteRecordsHandler(MetadataCache metadata, LogMetadataPubl
     {
         var image = metadata.Current;
         await RecordsAdmin.WaitForLogsAsync(image, logs, request.Topics.SelectMany(t => t.Partitions.Select(p => (t.Name, p.PartitionIndex))), request.TimeoutMs, cancellationToken);
+        // Moving the log start renames and deletes segment files and rewrites checkpoints (fsync): on the thread
+        // pool, Kafka's request handler threads, not on the socket event thread.
+        return await Task.Run(() => Delete(request, image), cancellationToken);
+    }
+
+    private DeleteRecordsResponse Delete(DeleteRecordsRequest request, MetadataImage image)
+    {
         var response = new DeleteRecordsResponse();
         var moved = false;
         foreach (var topic in request.Topics)
@@ -61,7 +68,7 @@ public sealed class DeleteRecordsHandler(MetadataCache metadata, LogMetadataPubl
         if (moved)
         {
             // Answered only once the new log start offsets are on disk: no restart serves the deleted records again.
-            await logs.CheckpointLogStartOffsetsAsync();
+            logs.Manager.CheckpointLogStartOffsets();
         }
         return response;
     }

@@ -47,6 +47,18 @@ public sealed class RequestDispatcher : IRequestHandler
     public static bool ServesBrokerListener(ApiKey apiKey) =>
         ApiMessages.Listeners(apiKey).Split(',', StringSplitOptions.TrimEntries).Contains("broker");
 
+    /// <summary>
+    /// A handler that holds its thread this long before its first wait gets a warning: on a socket event thread,
+    /// every other connection of that thread waited as long (issue 12).
+    /// </summary>
+    public static readonly TimeSpan HeldThreadWarning = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Told, for every request, how long its handler ran on the calling thread before returning its first wait (the
+    /// synchronous part). A probe for tests and benchmarks; null in production, where only the warning remains.
+    /// </summary>
+    public Action<ApiKey, TimeSpan>? ThreadHeldObserver { get; set; }
+
     public IApiHandler? HandlerFor(ApiKey apiKey) => (ushort)apiKey < _byKey.Length ? _byKey[(int)apiKey] : null;
 
     public async ValueTask<IResponseFrame?> HandleAsync(ConnectionContext connection, ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
@@ -89,7 +101,15 @@ public sealed class RequestDispatcher : IRequestHandler
         IApiMessage? response;
         try
         {
-            response = await handler.HandleAsync(context, body, cancellationToken);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var pending = handler.HandleAsync(context, body, cancellationToken);
+            var held = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            if (held >= HeldThreadWarning)
+            {
+                RequestLog.HeldThread(_logger, apiKey, apiVersion, header.CorrelationId, connection.ConnectionId, (long)held.TotalMilliseconds);
+            }
+            ThreadHeldObserver?.Invoke(apiKey, held);
+            response = await pending;
         }
         catch (Exception e) when (e is not OperationCanceledException and not InvalidRequestException)
         {
@@ -121,6 +141,9 @@ internal static partial class RequestLog
 
     [LoggerMessage(EventId = 301, Level = LogLevel.Error, Message = "Request {ApiKey} v{ApiVersion} correlation {CorrelationId} on {ConnectionId} failed; answering UNKNOWN_SERVER_ERROR")]
     public static partial void HandlerFailed(ILogger logger, ApiKey apiKey, short apiVersion, int correlationId, string connectionId, Exception exception);
+
+    [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "Request {ApiKey} v{ApiVersion} correlation {CorrelationId} on {ConnectionId} held its thread for {HeldMs} ms before its first wait; other connections on that thread waited as long")]
+    public static partial void HeldThread(ILogger logger, ApiKey apiKey, short apiVersion, int correlationId, string connectionId, long heldMs);
 
     [LoggerMessage(EventId = 302, Level = LogLevel.Debug, Message = "Client {ConnectionId} is {SoftwareName} {SoftwareVersion}")]
     public static partial void ClientSoftware(ILogger logger, string connectionId, string softwareName, string softwareVersion);

@@ -294,12 +294,6 @@ public sealed class LogMetadataPublisher : IDisposable
         }
     }
 
-    /// <summary>
-    /// Writes log-start-offset-checkpoint now, off the caller's thread (DeleteRecords answers after it, so a
-    /// restart, even after kill -9, never serves the deleted records again).
-    /// </summary>
-    public Task CheckpointLogStartOffsetsAsync() => Task.Run(Manager.CheckpointLogStartOffsets);
-
     public void Dispose()
     {
         _stopping.Cancel();

@@ -12,12 +12,18 @@ namespace Samsa.Metadata.Controller;
 /// does the caller get the response (STYLE 11). A later issue replaces the local log with the Raft quorum
 /// behind the same <see cref="IMetadataLog"/>.
 /// </summary>
+/// <remarks>
+/// Every operation runs on the controller's own <see cref="EventQueue"/> thread, as Kafka's controller runs on its
+/// event queue: the commit fsyncs the metadata log, a snapshot writes and renames files, and publishing makes the
+/// log manager create, close and rename partition directories. A request handler on a socket event thread only
+/// enqueues and awaits, so none of that holds the thread every other connection on it is waiting for.
+/// </remarks>
 public sealed class QuorumController(IMetadataLog log, MetadataCache cache, ControllerOptions options) : IDisposable
 {
     /// <summary>Kafka 4.0's <c>metadata.version</c> 4.0-IV3.</summary>
     public const short MetadataVersion = 25;
 
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly EventQueue _events = new("samsa-controller-event-handler");
 
     public ControllerOptions Options => options;
 
@@ -42,34 +48,30 @@ public sealed class QuorumController(IMetadataLog log, MetadataCache cache, Cont
     public Task<AlterConfigsResponse> AlterConfigsAsync(AlterConfigsRequest request, CancellationToken cancellationToken) =>
         WriteAsync(image => ConfigurationControlManager.LegacyAlter(image, request, options), cancellationToken);
 
-    /// <summary>Runs one operation: decide, commit, replay, publish, respond.</summary>
-    public async Task<T> WriteAsync<T>(Func<MetadataImage, ControllerResult<T>> operation, CancellationToken cancellationToken)
+    /// <summary>Runs one operation on the controller thread: decide, commit, replay, publish, respond.</summary>
+    public Task<T> WriteAsync<T>(Func<MetadataImage, ControllerResult<T>> operation, CancellationToken cancellationToken) =>
+        _events.RunAsync(() => Write(operation), cancellationToken);
+
+    private T Write<T>(Func<MetadataImage, ControllerResult<T>> operation)
     {
-        await _writeLock.WaitAsync(cancellationToken);
-        try
+        var image = cache.Current;
+        var result = operation(image);
+        if (result.Records.Count > 0)
         {
-            var image = cache.Current;
-            var result = operation(image);
-            if (result.Records.Count > 0)
+            var lastOffset = log.Append(result.Records);
+            var firstOffset = lastOffset - result.Records.Count + 1;
+            var delta = new MetadataDelta(image);
+            for (var i = 0; i < result.Records.Count; i++)
             {
-                var lastOffset = log.Append(result.Records);
-                var firstOffset = lastOffset - result.Records.Count + 1;
-                var delta = new MetadataDelta(image);
-                for (var i = 0; i < result.Records.Count; i++)
-                {
-                    delta.Replay(result.Records[i], firstOffset + i);
-                }
-                var next = delta.Apply();
-                cache.Publish(next);
-                log.MaybeSnapshot(next);
+                delta.Replay(result.Records[i], firstOffset + i);
             }
-            return result.Response;
+            var next = delta.Apply();
+            cache.Publish(next);
+            log.MaybeSnapshot(next);
         }
-        finally
-        {
-            _writeLock.Release();
-        }
+        return result.Response;
     }
 
-    public void Dispose() => _writeLock.Dispose();
+    /// <summary>Finishes the operations already queued, then stops the controller thread.</summary>
+    public void Dispose() => _events.Dispose();
 }
