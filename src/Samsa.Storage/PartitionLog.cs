@@ -34,6 +34,9 @@ public sealed partial class PartitionLog : IPartitionLog
     private readonly ILogger _logger;
     private readonly PooledBuffer _scratch = new(64 * 1024);
     private readonly List<(LogSegment Segment, long DueMs)> _pendingDeletes = [];
+    // Fires at the earliest pending delete's due time (long.MaxValue: not armed).
+    private ITimer? _deleteTimer;
+    private long _deleteTimerDueMs = long.MaxValue;
     private LogSegment[] _segments = [];
     private long _logStartOffset;
     private long _logEndOffset;
