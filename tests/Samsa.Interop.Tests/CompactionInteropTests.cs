@@ -116,8 +116,8 @@ public class CompactionInteropTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// A commit loop of 20,000 OffsetCommit requests (4 partitions each, 1,000-byte metadata: 80,000 records of
-    /// about 1.1 KB, ~82 MiB) against 1 MiB __consumer_offsets segments. During the loop the partition's segment
+    /// A commit loop of 10,000 OffsetCommit requests (4 partitions each, 2,000-byte metadata: 40,000 records of
+    /// about 2.1 KB, ~80 MiB) against 1 MiB __consumer_offsets segments. During the loop the partition's segment
     /// files stay under 32 MiB at every sample: rolled segments wait for the cleaner while the writer outruns it
     /// (on 2 shared cores the loop rolls a segment every 30 ms in bursts, and a cleaning pass of 14 segments took
     /// ~0.7 s), plus replaced files until log.segment.delete.delay.ms. Once the loop stops, the cleaner catches up
@@ -130,7 +130,7 @@ public class CompactionInteropTests(ITestOutputHelper output)
         const string group = "commit-loop";
         const string topic = "committed";
         const int partitions = 4;
-        const int commits = 20_000;
+        const int commits = 10_000;
         var config = new Dictionary<string, string>(FastCleaner)
         {
             ["offsets.topic.num.partitions"] = "1",
@@ -145,7 +145,8 @@ public class CompactionInteropTests(ITestOutputHelper output)
             await TopicAdmin.CreateAsync(broker.Port, topic, partitions);
             using var connection = await RawKafkaConnection.ConnectAsync(broker.Port);
             await FindCoordinatorAsync(connection, group);
-            var metadata = new string('m', 1000);
+            // Within offset.metadata.max.bytes (4096): fewer, larger commits write the same bytes in less time.
+            var metadata = new string('m', 2000);
             var watch = Stopwatch.StartNew();
             for (var i = 0; i < commits; i++)
             {
@@ -156,7 +157,7 @@ public class CompactionInteropTests(ITestOutputHelper output)
                     Topics = [new() { Name = topic, Partitions = [.. Enumerable.Range(0, partitions).Select(p => new OffsetCommitRequest.OffsetCommitRequestPartition { PartitionIndex = p, CommittedOffset = i * 10L + p, CommittedMetadata = metadata })] }],
                 }, 8);
                 Assert.All(response.Topics[0].Partitions, p => Assert.Equal(0, p.ErrorCode));
-                if (i % 250 == 249)
+                if (i % 125 == 124)
                 {
                     peak = Math.Max(peak, SegmentBytesOnDisk(offsetsDir));
                 }
@@ -164,8 +165,8 @@ public class CompactionInteropTests(ITestOutputHelper output)
             var loopMs = watch.ElapsedMilliseconds;
             var records = await TopicAdmin.EndOffsetAsync(broker.Port, "__consumer_offsets");
             Assert.Equal(commits * partitions, records);
-            // Kafka's record layout: key ~30 bytes, value ~1,030 bytes, ~10 bytes of record framing.
-            var written = records * 1070.0;
+            // Kafka's record layout: key ~30 bytes, value ~2,030 bytes, ~10 bytes of record framing.
+            var written = records * 2070.0;
 
             watch.Restart();
             long settled;
