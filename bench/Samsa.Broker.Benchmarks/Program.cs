@@ -5,10 +5,17 @@ using Samsa.Broker.Benchmarks;
 //   records [MiB] [rounds] [record bytes] [batch bytes] [host:port]
 //                                                  raw produce and fetch throughput against the storage
 //                                                  engine and loopback TCP (RecordsBenchmark)
+//   restart [segment MiB list=1,8] [clean rounds=3]
+//                                                  samsa-server restart time over 300 segments after SIGKILL
+//                                                  and after SIGTERM, at each segment size (RestartBenchmark)
 // With no subcommand, or numbers first, the topics benchmark runs (its original command line).
 if (args.Length > 0 && args[0] == "records")
 {
     await RecordsBenchmark.RunAsync(args[1..]);
+}
+else if (args.Length > 0 && args[0] == "restart")
+{
+    await RestartBenchmark.RunAsync(args[1..]);
 }
 else
 {

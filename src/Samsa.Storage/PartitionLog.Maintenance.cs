@@ -190,7 +190,9 @@ public sealed partial class PartitionLog
 
     /// <summary>
     /// A segment leaving the log is renamed to <c>.deleted</c> at once and removed after file.delete.delay.ms,
-    /// so a fetch that already holds a region of it can still finish (Kafka's asynchronous delete).
+    /// so a fetch that already holds a region of it can still finish (Kafka's asynchronous delete, a task
+    /// scheduled per deletion: not the retention check, which runs only every log.retention.check.interval.ms,
+    /// 5 minutes by default, while the cleaner replaces segments many times a second under a commit loop).
     /// </summary>
     private void ScheduleDelete(LogSegment segment, string reason)
     {
@@ -201,7 +203,44 @@ public sealed partial class PartitionLog
             segment.DeleteFiles();
             return;
         }
-        _pendingDeletes.Add((segment, NowMs + Config.FileDeleteDelayMs));
+        var due = NowMs + Config.FileDeleteDelayMs;
+        _pendingDeletes.Add((segment, due));
+        ArmDeleteTimer(due);
+    }
+
+    /// <summary>
+    /// One timer for the earliest pending delete. It is only ever brought forward here, never pushed back, so a
+    /// stream of new deletions cannot postpone the older ones. Called under <c>_lock</c>.
+    /// </summary>
+    private void ArmDeleteTimer(long dueMs)
+    {
+        if (_closed || dueMs >= _deleteTimerDueMs)
+        {
+            return;
+        }
+        _deleteTimerDueMs = dueMs;
+        var delay = TimeSpan.FromMilliseconds(Math.Max(0, dueMs - NowMs));
+        if (_deleteTimer is null)
+        {
+            _deleteTimer = _time.CreateTimer(_ => OnDeleteTimer(), null, delay, Timeout.InfiniteTimeSpan);
+        }
+        else
+        {
+            _deleteTimer.Change(delay, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void OnDeleteTimer()
+    {
+        try
+        {
+            DeletePendingFiles();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            // Left for the next timer or the retention pass, which also removes due files.
+            StorageLog.BackgroundTaskFailed(_logger, e.Message);
+        }
     }
 
     /// <summary>Removes <c>.deleted</c> files whose delay has passed; returns how many segments went.</summary>
@@ -216,6 +255,11 @@ public sealed partial class PartitionLog
                 segment.DeleteFiles();
             }
             _pendingDeletes.RemoveAll(p => p.DueMs <= now);
+            _deleteTimerDueMs = long.MaxValue;
+            if (_pendingDeletes.Count > 0)
+            {
+                ArmDeleteTimer(_pendingDeletes.Min(p => p.DueMs));
+            }
             return due.Count;
         }
     }
@@ -258,6 +302,7 @@ public sealed partial class PartitionLog
                 return;
             }
             _closed = true;
+            _deleteTimer?.Dispose();
             var segments = _segments;
             for (var i = 0; i < segments.Length; i++)
             {

@@ -33,6 +33,9 @@ public sealed partial class PartitionLog : IPartitionLog
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly List<(LogSegment Segment, long DueMs)> _pendingDeletes = [];
+    // Fires at the earliest pending delete's due time (long.MaxValue: not armed).
+    private ITimer? _deleteTimer;
+    private long _deleteTimerDueMs = long.MaxValue;
     private LogSegment[] _segments = [];
     private long _logStartOffset;
     private long _logEndOffset;
