@@ -577,15 +577,17 @@ public sealed class LogManager : IDisposable
 /// </summary>
 public sealed class RateLimitedLog(TimeProvider time, TimeSpan interval)
 {
-    private long _nextMs = long.MinValue;
+    private long _lastReport = long.MinValue;
     private long _suppressed;
 
     /// <summary>True when this occurrence should be logged; <paramref name="suppressed"/> counts the ones skipped before it.</summary>
     public bool ShouldLog(out long suppressed)
     {
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var next = Volatile.Read(ref _nextMs);
-        if (now >= next && Interlocked.CompareExchange(ref _nextMs, now + (long)interval.TotalMilliseconds, next) == next)
+        // Monotonic timestamps: a clock step cannot silence the log or flood it.
+        var now = time.GetTimestamp();
+        var last = Volatile.Read(ref _lastReport);
+        if ((last == long.MinValue || time.GetElapsedTime(last, now) >= interval)
+            && Interlocked.CompareExchange(ref _lastReport, now, last) == last)
         {
             suppressed = Interlocked.Exchange(ref _suppressed, 0);
             return true;
