@@ -1,9 +1,7 @@
 using System.Diagnostics;
-using System.Text;
 using Samsa.Interop.Tests.Infrastructure;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
-using Samsa.Protocol.Records;
 using Xunit.Abstractions;
 
 namespace Samsa.Interop.Tests;
@@ -162,19 +160,8 @@ public sealed class DiskFullTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task<(ErrorCode Error, long Offset)> ProduceAsync(RawKafkaConnection connection, string topic, string value)
-    {
-        using var builder = new RecordBatchBuilder();
-        builder.Append(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null, Encoding.UTF8.GetBytes(value));
-        var response = await connection.RequestAsync<ProduceResponse>(new ProduceRequest
-        {
-            Acks = -1,
-            TimeoutMs = 5000,
-            TopicData = [new() { Name = topic, PartitionData = [new() { Index = 0, Records = builder.Build() }] }],
-        }, 9);
-        var answer = response.Responses[0].PartitionResponses[0];
-        return ((ErrorCode)answer.ErrorCode, answer.BaseOffset);
-    }
+    private static Task<(ErrorCode Error, long BaseOffset)> ProduceAsync(RawKafkaConnection connection, string topic, string value) =>
+        RawRecords.ProduceAsync(connection, topic, 0, [value]);
 
     private static async Task<bool> CreateTopicAsync(RawKafkaConnection connection, string name)
     {
@@ -214,45 +201,11 @@ public sealed class DiskFullTests(ITestOutputHelper output)
         return response.Groups[0].Topics[0].Partitions[0].CommittedOffset;
     }
 
+    /// <summary>Every record of partition 0; a batch with a bad CRC fails the test.</summary>
     private static async Task<List<(long Offset, string Value)>> ReadAllAsync(RawKafkaConnection connection, string topic)
     {
-        var result = new List<(long, string)>();
-        long offset = 0;
-        while (true)
-        {
-            var response = await connection.RequestAsync<FetchResponse>(new FetchRequest
-            {
-                MaxWaitMs = 0,
-                MinBytes = 1,
-                MaxBytes = 8 * 1024 * 1024,
-                Topics = [new() { Topic = topic, Partitions = [new() { Partition = 0, FetchOffset = offset, PartitionMaxBytes = 4 * 1024 * 1024 }] }],
-            }, 12);
-            var answer = response.Responses[0].Partitions[0];
-            Assert.Equal(0, answer.ErrorCode);
-            var bytes = answer.Records?.ToArray() ?? [];
-            var position = 0;
-            var next = offset;
-            while (bytes.Length - position >= RecordBatch.HeaderSize)
-            {
-                var header = RecordBatchHeader.Read(bytes.AsSpan(position));
-                if (position + header.SizeInBytes > bytes.Length)
-                {
-                    break;
-                }
-                var batch = new RecordBatchView(bytes.AsSpan(position, header.SizeInBytes));
-                Assert.True(batch.IsCrcValid, $"batch at {header.BaseOffset} has a bad CRC");
-                foreach (var record in batch.GetRecords())
-                {
-                    result.Add((header.BaseOffset + record.OffsetDelta, Encoding.UTF8.GetString(record.Value)));
-                }
-                next = header.NextOffset;
-                position += header.SizeInBytes;
-            }
-            if (next == offset)
-            {
-                return result;
-            }
-            offset = next;
-        }
+        var records = await RawRecords.ReadAllAsync(connection, topic, 0);
+        Assert.All(records, r => Assert.True(r.CrcValid, $"the batch holding offset {r.Offset} has a bad CRC"));
+        return [.. records.Select(r => (r.Offset, r.Value!))];
     }
 }

@@ -1,6 +1,5 @@
-using System.Text;
 using Samsa.Interop.Tests.Infrastructure;
-using Samsa.Protocol.Messages;
+using Samsa.Protocol;
 using Samsa.Protocol.Records;
 using Xunit.Abstractions;
 
@@ -294,51 +293,11 @@ public sealed class StorageFaultTests(StorageFaultTests.Templates templates, ITe
         }
     }
 
-    /// <summary>Every record of a partition, fetched from its log start up to the high watermark; batches with a bad CRC are skipped.</summary>
+    /// <summary>Every record of a partition whose batch's CRC holds, by offset.</summary>
     private static async Task<Dictionary<long, string?>> ReadAllAsync(int port, string topic, int partition)
     {
         using var connection = await RawKafkaConnection.ConnectAsync(port);
-        var result = new Dictionary<long, string?>();
-        long offset = 0;
-        while (true)
-        {
-            var response = await connection.RequestAsync<FetchResponse>(new FetchRequest
-            {
-                MaxWaitMs = 0,
-                MinBytes = 1,
-                MaxBytes = 4 * 1024 * 1024,
-                Topics = [new() { Topic = topic, Partitions = [new() { Partition = partition, FetchOffset = offset, PartitionMaxBytes = 1024 * 1024 }] }],
-            }, 12);
-            var answer = response.Responses[0].Partitions[0];
-            Assert.True(answer.ErrorCode == 0, $"fetch {topic}-{partition} at {offset}: error {answer.ErrorCode}");
-            var bytes = answer.Records?.ToArray() ?? [];
-            var position = 0;
-            var next = offset;
-            while (bytes.Length - position >= RecordBatch.HeaderSize)
-            {
-                var header = RecordBatchHeader.Read(bytes.AsSpan(position));
-                if (position + header.SizeInBytes > bytes.Length)
-                {
-                    break;
-                }
-                var batch = new RecordBatchView(bytes.AsSpan(position, header.SizeInBytes));
-                if (batch.IsCrcValid)
-                {
-                    foreach (var record in batch.GetRecords())
-                    {
-                        result[header.BaseOffset + record.OffsetDelta] = record.ValueIsNull ? null : Encoding.UTF8.GetString(record.Value);
-                    }
-                }
-                next = header.NextOffset;
-                position += header.SizeInBytes;
-            }
-            if (next == offset)
-            {
-                Assert.True(offset >= answer.HighWatermark, $"no whole batch at {offset} below the high watermark {answer.HighWatermark}");
-                return result;
-            }
-            offset = next;
-        }
+        return (await RawRecords.ReadAllAsync(connection, topic, partition)).Where(r => r.CrcValid).ToDictionary(r => r.Offset, r => r.Value);
     }
 
     /// <summary>Waits until every partition answers ListOffsets (logs load in the background after a restart).</summary>
@@ -357,21 +316,8 @@ public sealed class StorageFaultTests(StorageFaultTests.Templates templates, ITe
         }
     }
 
-    private static async Task ProduceAsync(RawKafkaConnection connection, string topic, int partition, IEnumerable<string> values)
-    {
-        using var builder = new RecordBatchBuilder();
-        foreach (var value in values)
-        {
-            builder.Append(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null, Encoding.UTF8.GetBytes(value));
-        }
-        var response = await connection.RequestAsync<ProduceResponse>(new ProduceRequest
-        {
-            Acks = -1,
-            TimeoutMs = 5000,
-            TopicData = [new() { Name = topic, PartitionData = [new() { Index = partition, Records = builder.Build() }] }],
-        }, 9);
-        Assert.Equal(0, response.Responses[0].PartitionResponses[0].ErrorCode);
-    }
+    private static async Task ProduceAsync(RawKafkaConnection connection, string topic, int partition, IEnumerable<string> values) =>
+        Assert.Equal(ErrorCode.None, (await RawRecords.ProduceAsync(connection, topic, partition, values)).Error);
 
     /// <summary>(file position, base offset, record count) of each whole batch in a segment file.</summary>
     private static IEnumerable<(long Position, long BaseOffset, int Count)> Batches(string segment)
