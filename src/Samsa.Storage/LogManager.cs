@@ -159,6 +159,14 @@ public sealed class LogManager : IDisposable
         {
             return LoadOneCore(entry, hostedTopicId);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Rewriting partition.metadata on a full or read-only disk: offline like any other open failure.
+            var reason = $"{e.GetType().Name}: {e.Message}";
+            _offline[entry.TopicPartition] = new OfflineLog(entry.LogDir, reason, entry.RecoveryPoint, entry.LogStartOffset, entry.HighWatermark);
+            StorageLog.LogOffline(_logger, entry.TopicPartition.ToString(), entry.LogDir, reason);
+            return LogLoadOutcome.Failed;
+        }
         finally
         {
             _pending.TryRemove(entry.TopicPartition, out _);
@@ -552,9 +560,10 @@ public sealed class LogManager : IDisposable
                 StorageLog.ShutdownFlushFailed(_logger, log.TopicPartition.ToString(), e.Message);
             }
         }
-        if (!allFlushed)
+        if (!allFlushed || !_pending.IsEmpty || !_offline.IsEmpty)
         {
-            // Without every log on disk the next start must recover: no marker.
+            // Without every log flushed, or with logs this run never opened (so never recovered), the next start must
+            // recover: no marker.
             return;
         }
         foreach (var dir in LogDirs)

@@ -158,4 +158,29 @@ public class LogManagerTests
         Assert.True(manager.Load(null, CancellationToken.None).AllClean);
         Assert.False(File.Exists(Path.Combine(dir.Path, LogManager.CleanShutdownFile)));
     }
+
+    [Fact]
+    public void Dispose_WithALogThisRunNeverOpened_WritesNoMarker_SoTheNextStartRecovers()
+    {
+        using var dir = new TempDir();
+        WriteThreePartitions(dir.Path);
+        File.WriteAllBytes(Path.Combine(dir.Path, "t-1", PartitionMetadataFile.FileName), [0xFF]);
+
+        using (var manager = new LogManager([dir.Path], NoBackground))
+        {
+            manager.Load(null, CancellationToken.None);
+            Assert.Single(manager.OfflineLogs);
+        }
+        Assert.False(File.Exists(Path.Combine(dir.Path, LogManager.CleanShutdownFile)));
+
+        // Stopped before loading everything: the same.
+        PartitionMetadataFile.Write(Path.Combine(dir.Path, "t-1"), Uuid.Random());
+        using (var manager = new LogManager([dir.Path], NoBackground))
+        {
+            var found = manager.BeginLoad();
+            manager.LoadOne(found[0], null);
+            manager.CompleteLoad();
+        }
+        Assert.False(File.Exists(Path.Combine(dir.Path, LogManager.CleanShutdownFile)));
+    }
 }

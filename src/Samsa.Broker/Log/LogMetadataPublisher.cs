@@ -149,29 +149,36 @@ public sealed class LogMetadataPublisher : IDisposable
     {
         var found = Manager.BeginLoad();
         int loaded = 0, stray = 0, failed = 0;
-        foreach (var entry in found)
+        try
         {
-            token.ThrowIfCancellationRequested();
-            lock (_applyLock)
+            foreach (var entry in found)
             {
-                var image = _metadata!.Current;
-                switch (Manager.LoadOne(entry, tp => HostedTopicId(image, tp)))
+                token.ThrowIfCancellationRequested();
+                lock (_applyLock)
                 {
-                    case LogLoadOutcome.Loaded:
-                        loaded++;
-                        NotifyOpened(Manager.GetLog(entry.TopicPartition)!);
-                        break;
-                    case LogLoadOutcome.Stray:
-                        stray++;
-                        break;
-                    case LogLoadOutcome.Failed:
-                        failed++;
-                        break;
+                    var image = _metadata!.Current;
+                    switch (Manager.LoadOne(entry, tp => HostedTopicId(image, tp)))
+                    {
+                        case LogLoadOutcome.Loaded:
+                            loaded++;
+                            NotifyOpened(Manager.GetLog(entry.TopicPartition)!);
+                            break;
+                        case LogLoadOutcome.Stray:
+                            stray++;
+                            break;
+                        case LogLoadOutcome.Failed:
+                            failed++;
+                            break;
+                    }
                 }
             }
         }
-        var clean = Manager.CompleteLoad();
-        LogManagerLog.LoadedFromDisk(_logger, loaded, stray, failed, clean ? "clean" : "unclean");
+        finally
+        {
+            // Also when stopped part way: the marker vouched for the shutdown before this start, not for this run.
+            var clean = Manager.CompleteLoad();
+            LogManagerLog.LoadedFromDisk(_logger, loaded, stray, failed, clean ? "clean" : "unclean");
+        }
     }
 
     private Uuid? HostedTopicId(MetadataImage image, TopicPartition tp) =>
