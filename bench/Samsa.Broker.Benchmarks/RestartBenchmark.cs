@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Samsa.Benchmarks.Shared;
 using Samsa.Protocol.Messages;
 using Samsa.Protocol.Records;
 
@@ -36,7 +37,7 @@ internal static class RestartBenchmark
         var inv = CultureInfo.InvariantCulture;
         var sizesMiB = args.Length > 0 ? args[0].Split(',').Select(s => int.Parse(s, inv)).ToArray() : [1, 8];
         var cleanRounds = Math.Max(1, args.Length > 1 ? int.Parse(args[1], inv) : 3);
-        var server = ServerDll();
+        var server = BenchServer.ServerDll();
         Console.WriteLine($"Restart benchmark: {Partitions} partitions x {SegmentsPerPartition} segments of {string.Join(" and ", sizesMiB.Select(s => $"{s} MiB"))}; "
             + $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}; server {server}");
 
@@ -161,19 +162,6 @@ internal static class RestartBenchmark
         return builder.Build();
     }
 
-    private static string ServerDll()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var path = Path.Combine(dir.FullName, "src", "Samsa.Server", "bin", "Release", "net10.0", "samsa-server.dll");
-            if (File.Exists(Path.Combine(dir.FullName, "Samsa.slnx")))
-            {
-                return File.Exists(path) ? path : throw new FileNotFoundException("build src/Samsa.Server in Release first", path);
-            }
-        }
-        throw new InvalidOperationException("Samsa.slnx not found above " + AppContext.BaseDirectory);
-    }
-
     /// <summary>A samsa-server process on a free loopback port with its output kept.</summary>
     private sealed class ServerProcess : IAsyncDisposable
     {
@@ -192,10 +180,7 @@ internal static class RestartBenchmark
 
         public static ServerProcess Start(string server, string dataDir, IDictionary<string, string>? config)
         {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            listener.Stop();
+            var port = BenchServer.FreePort();
             var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             var overrides = new Dictionary<string, string>
             {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Samsa.Benchmarks.Shared;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
 
@@ -433,19 +434,9 @@ sealed class ServerProcess : IAsyncDisposable
 
     public static async Task<ServerProcess> StartAsync()
     {
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "Samsa.slnx")))
-        {
-            root = Path.GetDirectoryName(root.TrimEnd('/')) ?? throw new InvalidOperationException("Samsa.slnx not found above " + AppContext.BaseDirectory);
-        }
-        var serverDll = Path.Combine(root, "src/Samsa.Server/bin/Release/net10.0/samsa-server.dll");
+        var serverDll = BenchServer.ServerDll();
         var directory = Directory.CreateTempSubdirectory("samsa-group-bench-").FullName;
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        var port = BenchServer.FreePort();
         var start = new ProcessStartInfo("timeout", ["900", "dotnet", serverDll,
             "--override", $"listeners=PLAINTEXT://127.0.0.1:{port}",
             "--override", $"log.dirs={directory}",

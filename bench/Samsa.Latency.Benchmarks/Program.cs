@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
+using Samsa.Benchmarks.Shared;
 
 // Issue 12's latency soak. Starts its own samsa-server, then for the run's length: a Confluent.Kafka producer sends
 // RATE messages a second with acks=all (paced every millisecond, linger.ms=0, no idempotence) to a 3-partition
@@ -203,19 +204,9 @@ sealed class ServerProcess : IAsyncDisposable
 
     public static async Task<ServerProcess> StartAsync()
     {
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "Samsa.slnx")))
-        {
-            root = Path.GetDirectoryName(root.TrimEnd('/')) ?? throw new InvalidOperationException("Samsa.slnx not found above " + AppContext.BaseDirectory);
-        }
-        var serverDll = Path.Combine(root, "src/Samsa.Server/bin/Release/net10.0/samsa-server.dll");
+        var serverDll = BenchServer.ServerDll();
         var directory = Directory.CreateTempSubdirectory("samsa-latency-soak-").FullName;
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        var port = BenchServer.FreePort();
         // `timeout` ends the broker even if this process is killed before it can.
         var start = new ProcessStartInfo("timeout", ["7200", "dotnet", serverDll,
             "--override", $"listeners=PLAINTEXT://127.0.0.1:{port}",
