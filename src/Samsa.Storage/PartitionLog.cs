@@ -514,15 +514,24 @@ public sealed partial class PartitionLog : IPartitionLog
                 var end = LogEndOffset;
                 return new TimestampAndOffset(RecordBatch.NoTimestamp, end, LeaderEpochCache.LatestEpoch ?? -1);
             case IPartitionLog.MaxTimestamp:
-                var best = new TimestampOffset(-1, -1);
+                // Kafka since KAFKA-16310 (3.8) answers the offset of the first record carrying the largest timestamp,
+                // not the batch's last offset that the segment and time index keep: read that one batch to find it, so
+                // the answer is the same after a restart and for compressed batches.
+                LogSegment? bestSegment = null;
                 foreach (var segment in Segments)
                 {
-                    if (segment.MaxTimestampSoFar.Timestamp > best.Timestamp)
+                    if (segment.MaxTimestampSoFar.Timestamp > (bestSegment?.MaxTimestampSoFar.Timestamp ?? -1))
                     {
-                        best = segment.MaxTimestampSoFar;
+                        bestSegment = segment;
                     }
                 }
-                return best.Offset < 0 ? null : new TimestampAndOffset(best.Timestamp, best.Offset, EpochAt(best.Offset));
+                if (bestSegment is null || bestSegment.MaxTimestampSoFar.Offset < 0)
+                {
+                    return null;
+                }
+                var best = bestSegment.MaxTimestampSoFar;
+                var recordOffset = bestSegment.FindOffsetByTimestamp(best.Timestamp, bestSegment.BaseOffset)?.Offset ?? best.Offset;
+                return new TimestampAndOffset(best.Timestamp, recordOffset, EpochAt(recordOffset));
         }
         foreach (var segment in Segments)
         {

@@ -230,6 +230,36 @@ public class PartitionLogTests
         Assert.Null(log.OffsetForTimestamp(Batches.T0 + 1000));
     }
 
+    [Theory]
+    [InlineData(CompressionType.None)]
+    [InlineData(CompressionType.Gzip)]
+    [InlineData(CompressionType.Lz4)]
+    [InlineData(CompressionType.Zstd)]
+    public void OffsetForTimestamp_MaxTimestamp_IsTheRecordsOffsetNotTheBatchsLast(CompressionType compression)
+    {
+        // KAFKA-16310: timestamps +100, +400, +250 in one batch answer offset 1 (the record), not 2 (the batch's last).
+        using var dir = new TempDir();
+        byte[] MixedBatch()
+        {
+            using var builder = new RecordBatchBuilder { Compression = compression };
+            foreach (var delta in new[] { 100, 400, 250 })
+            {
+                builder.Append(Batches.T0 + delta, null, new byte[10]);
+            }
+            return builder.Build();
+        }
+        using (var log = Batches.Open(dir.Path, Small))
+        {
+            log.Append(Batches.Make(2, timestamp: Batches.T0), 1);
+            log.Append(MixedBatch(), 1);
+            log.Append(Batches.Make(2, timestamp: Batches.T0 + 300), 1);
+            Assert.Equal(new TimestampAndOffset(Batches.T0 + 400, 3, 1), log.OffsetForTimestamp(IPartitionLog.MaxTimestamp));
+        }
+        // The same after a restart, when the answer comes from what is on disk (time index and log) alone.
+        using var reopened = Batches.Open(dir.Path, Small);
+        Assert.Equal(new TimestampAndOffset(Batches.T0 + 400, 3, 1), reopened.OffsetForTimestamp(IPartitionLog.MaxTimestamp));
+    }
+
     [Fact]
     public async Task Read_ConcurrentWithAppends_NeverSeesAPartialBatch()
     {
