@@ -137,6 +137,7 @@ public sealed class KafkaBroker : IAsyncDisposable
             new DescribeTopicPartitionsHandler(metadata),
             new DeleteRecordsHandler(metadata, logs),
             new ListOffsetsHandler(metadata, logs),
+            new OffsetForLeaderEpochHandler(metadata, logs),
             new FindCoordinatorHandler(groups, metadata),
             new JoinGroupHandler(groups),
             new SyncGroupHandler(groups),
@@ -150,6 +151,8 @@ public sealed class KafkaBroker : IAsyncDisposable
             new OffsetDeleteHandler(groups, metadata),
             new ConsumerGroupHeartbeatHandler(groups, metadata),
             new ConsumerGroupDescribeHandler(groups, metadata),
+            new GetTelemetrySubscriptionsHandler(config.GetInt("telemetry.max.bytes")),
+            new PushTelemetryHandler(config.GetInt("telemetry.max.bytes")),
         ];
         var apiVersionsHandler = new ApiVersionsHandler(admin, loggerFactory);
         var dispatcher = new RequestDispatcher([apiVersionsHandler, .. admin], loggerFactory);

@@ -11,6 +11,8 @@ using Confluent.Kafka.Admin;
 //   admin                           runs every topics/configs admin call and each error case, printing results and error codes as JSON
 //   group-consume GROUP TOPIC PROTOCOL  one group member (group.protocol classic|consumer), see GroupConsumer
 //   group-member TOPIC GROUP [k=v]  a long-running consumer-group member printing JSON-line events (GroupMemberScenario)
+//   conformance TOPIC GROUP         ListOffsets max-timestamp and authorized operations (ConformanceScenario), as JSON
+//   telemetry TOPIC                 produces one message with debug=telemetry and prints librdkafka's telemetry log lines
 // A message line: {"key": b64|null, "value": b64|null, "headers": [[name, b64]], "timestamp": ms|null}.
 //
 // Confluent.Kafka's default native library needs libsasl2.so.3, which Debian 12 lacks; .NET would then
@@ -162,6 +164,28 @@ switch (args[0])
         {
             using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap, SocketTimeoutMs = 10000 }).Build();
             Console.WriteLine(JsonSerializer.Serialize(await AdminScenario.RunAsync(admin)));
+            return 0;
+        }
+    case "conformance":
+        {
+            using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap, SocketTimeoutMs = 10000 }).Build();
+            Console.WriteLine(JsonSerializer.Serialize(await ConformanceScenario.RunAsync(admin, args[2], args[3])));
+            return 0;
+        }
+    case "telemetry":
+        {
+            // librdkafka 2.5+ asks a broker that advertises GetTelemetrySubscriptions for its subscription (KIP-714);
+            // its telemetry debug lines show what it made of the answer.
+            var lines = new List<string>();
+            using var producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig { BootstrapServers = bootstrap, Debug = "telemetry" })
+                .SetLogHandler((_, m) => { lock (lines) { lines.Add($"{m.Level} {m.Facility} {m.Message}"); } })
+                .Build();
+            await producer.ProduceAsync(args[2], new Message<byte[]?, byte[]?> { Value = [1] });
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            lock (lines)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { logs = lines }));
+            }
             return 0;
         }
     case "group-consume":

@@ -39,10 +39,15 @@ public class CheckpointFileTests
         Assert.Equal("0\n3\n0 0\n2 10\n5 30\n", File.ReadAllText(Path.Combine(dir.Path, LeaderEpochFileCache.FileName)));
         Assert.Equal((2, 30L), cache.EndOffsetFor(2, 50));
         Assert.Equal((5, 50L), cache.EndOffsetFor(5, 50));
+        Assert.Equal((2, 30L), cache.EndOffsetFor(4, 50));
+        Assert.Equal((-1, -1L), cache.EndOffsetFor(6, 50));
+        Assert.Equal((-1, -1L), cache.EndOffsetFor(-1, 50));
         Assert.Equal(2, cache.EpochForOffset(29));
         cache.TruncateFromEnd(30);
         cache.TruncateFromStart(12);
         Assert.Equal([new EpochEntry(2, 12)], new LeaderEpochFileCache(dir.Path).Entries);
+        // An epoch older than every entry answers itself with the first entry's start offset (Kafka's floorEntry null).
+        Assert.Equal((1, 12L), cache.EndOffsetFor(1, 50));
     }
 
     [Fact]

@@ -125,17 +125,25 @@ public sealed class GroupCoordinator : ICoordinatorLog, IDisposable
 
     // ---- FindCoordinator ----
 
+    /// <summary>How long the FindCoordinator that created the offsets topic waits for its group's shard to load.</summary>
+    public static readonly TimeSpan FirstLoadWait = TimeSpan.FromSeconds(5);
+
     /// <summary>
     /// The broker coordinating <paramref name="key"/>, as Kafka's <c>getCoordinator</c>: the leader of its partition
     /// of the internal topic. The offsets topic is created on first use (through the controller, like Kafka's
     /// auto-creation of internal topics); Kafka answers COORDINATOR_NOT_AVAILABLE while it does that, we wait for
-    /// the creation and answer with the leader straight away, which clients cannot tell from a quick retry.
-    /// A creation that fails (replication factor above the live brokers) is COORDINATOR_NOT_AVAILABLE.
+    /// the creation and for the group's shard to load (bounded by <see cref="FirstLoadWait"/>) and answer with the
+    /// leader straight away, which clients cannot tell from a quick retry. A creation that fails (replication
+    /// factor above the live brokers) is COORDINATOR_NOT_AVAILABLE.
+    /// <para>A coordinator is named only once its shard serves: naming a loading one sends the client's JoinGroup
+    /// to COORDINATOR_LOAD_IN_PROGRESS, which some clients (kafkajs's first join) do not retry. COORDINATOR_NOT_AVAILABLE
+    /// sends them back to FindCoordinator, which every client retries.</para>
     /// </summary>
     public async Task<(ErrorCode Error, string? Message, BrokerEndpoint? Endpoint, int NodeId)> FindGroupCoordinatorAsync(string key, string listenerName,
         CancellationToken cancellationToken)
     {
         var image = _metadata.Current;
+        var created = false;
         if (!image.Topics.ContainsKey(OffsetsTopic))
         {
             var (error, message) = await CreateOffsetsTopicAsync(cancellationToken);
@@ -144,8 +152,22 @@ public sealed class GroupCoordinator : ICoordinatorLog, IDisposable
                 return (ErrorCode.CoordinatorNotAvailable, message, null, -1);
             }
             image = _metadata.Current;
+            created = true;
         }
-        return LeaderOf(image, OffsetsTopic, key, listenerName);
+        var found = LeaderOf(image, OffsetsTopic, key, listenerName);
+        if (found.Error != ErrorCode.None || found.NodeId != _nodeId)
+        {
+            return found;
+        }
+        var partition = PartitionFor(key, image.Topics[OffsetsTopic].Partitions.Length);
+        if (created && _shards.TryGetValue(partition, out var loading) && loading.State == ShardState.Loading)
+        {
+            await Task.WhenAny(loading.Loaded, Task.Delay(FirstLoadWait, _time, cancellationToken));
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+        return _shards.TryGetValue(partition, out var shard) && shard.State == ShardState.Active
+            ? found
+            : (ErrorCode.CoordinatorNotAvailable, null, null, -1);
     }
 
     /// <summary>The leader of <paramref name="key"/>'s partition of <paramref name="topic"/>, reachable on the listener.</summary>

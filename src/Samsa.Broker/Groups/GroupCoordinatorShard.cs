@@ -66,6 +66,11 @@ public sealed partial class GroupCoordinatorShard : IDisposable
 
     public ShardState State { get; private set; } = ShardState.Loading;
 
+    private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the shard leaves <see cref="ShardState.Loading"/> (serving, or closed before it served).</summary>
+    public Task Loaded => _loaded.Task;
+
     /// <summary>Records replayed while loading.</summary>
     public long LoadedRecords { get; private set; }
 
@@ -176,6 +181,7 @@ public sealed partial class GroupCoordinatorShard : IDisposable
             }
             ScheduleConsumerSessionsAfterLoad();
             State = ShardState.Active;
+            _loaded.TrySetResult();
             if (records > 0)
             {
                 GroupLog.ShardLoaded(_logger, PartitionIndex, _groups.Count, records);
@@ -405,6 +411,7 @@ public sealed partial class GroupCoordinatorShard : IDisposable
                 return;
             }
             State = ShardState.Closed;
+            _loaded.TrySetResult();
             foreach (var group in _groups.Values)
             {
                 group.Close(ErrorCode.NotCoordinator);

@@ -1,3 +1,4 @@
+using Samsa.Broker.Security;
 using Samsa.Metadata;
 using Samsa.Metadata.Image;
 using Samsa.Protocol;
@@ -8,8 +9,8 @@ namespace Samsa.Broker.Handlers;
 /// <summary>
 /// DescribeCluster (key 60), versions 0-1: cluster id, controller id (this node, a quorum of one), and every
 /// unfenced broker with its endpoint on the listener the request came in on. v1's endpoint_type 2 (controllers)
-/// is answered with UNSUPPORTED_VERSION, as a Kafka broker listener does. No authorizer: authorized
-/// operations stay at -2147483648.
+/// is answered with UNSUPPORTED_VERSION, as a Kafka broker listener does. Cluster authorized operations when asked
+/// for (<see cref="AuthHelper"/>).
 /// </summary>
 public sealed class DescribeClusterHandler(MetadataCache metadata) : ApiHandler<DescribeClusterRequest, DescribeClusterResponse>
 {
@@ -31,7 +32,13 @@ public sealed class DescribeClusterHandler(MetadataCache metadata) : ApiHandler<
             });
         }
         var image = metadata.Current;
-        var response = new DescribeClusterResponse { ClusterId = image.ClusterId, ControllerId = image.ControllerId, EndpointType = 1 };
+        var response = new DescribeClusterResponse
+        {
+            ClusterId = image.ClusterId,
+            ControllerId = image.ControllerId,
+            EndpointType = 1,
+            ClusterAuthorizedOperations = AuthHelper.AuthorizedOperationsIf(request.IncludeClusterAuthorizedOperations, AclResourceType.Cluster),
+        };
         foreach (var broker in image.Brokers.Values)
         {
             if (!broker.Fenced && broker.Endpoint(context.Connection.ListenerName) is { } endpoint)
@@ -91,14 +98,24 @@ public sealed class DescribeTopicPartitionsHandler(MetadataCache metadata) : Api
                 if (budget == 0)
                 {
                     response.NextCursor = new DescribeTopicPartitionsResponse.Cursor { TopicName = name, PartitionIndex = p };
-                    return ValueTask.FromResult<DescribeTopicPartitionsResponse?>(response);
+                    return ValueTask.FromResult<DescribeTopicPartitionsResponse?>(WithAuthorizedOperations(response));
                 }
                 described.Partitions.Add(Describe(topic.Partitions[p]));
                 budget--;
             }
             cursor = null;
         }
-        return ValueTask.FromResult<DescribeTopicPartitionsResponse?>(response);
+        return ValueTask.FromResult<DescribeTopicPartitionsResponse?>(WithAuthorizedOperations(response));
+    }
+
+    /// <summary>The request has no flag for it: Kafka's handler fills every topic's authorized operations.</summary>
+    private static DescribeTopicPartitionsResponse WithAuthorizedOperations(DescribeTopicPartitionsResponse response)
+    {
+        foreach (var topic in response.Topics)
+        {
+            topic.TopicAuthorizedOperations = AuthHelper.AuthorizedOperations(AclResourceType.Topic);
+        }
+        return response;
     }
 
     private static DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartition Describe(PartitionImage partition) => new()

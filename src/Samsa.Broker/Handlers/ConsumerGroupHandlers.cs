@@ -1,3 +1,4 @@
+using Samsa.Broker.Security;
 using Samsa.Broker.Groups;
 using Samsa.Metadata.Image;
 using Samsa.Protocol;
@@ -82,6 +83,13 @@ public sealed class ConsumerGroupDescribeHandler(GroupCoordinator coordinator, M
                 continue;
             }
             response.Groups.AddRange(shard.DescribeConsumerGroups([groupId], image));
+        }
+        if (request.IncludeAuthorizedOperations)
+        {
+            foreach (var described in response.Groups)
+            {
+                described.AuthorizedOperations = AuthHelper.AuthorizedOperations(AclResourceType.Group);
+            }
         }
         return ValueTask.FromResult<ConsumerGroupDescribeResponse?>(response);
     }

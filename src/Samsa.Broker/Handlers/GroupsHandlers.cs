@@ -1,5 +1,6 @@
 using System.Net;
 using Samsa.Broker.Groups;
+using Samsa.Broker.Security;
 using Samsa.Metadata.Image;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
@@ -383,6 +384,13 @@ public sealed class DescribeGroupsHandler(GroupCoordinator coordinator) : ApiHan
                     MemberAssignment = m.Assignment,
                 })],
             });
+        }
+        if (context.ApiVersion >= 3 && request.IncludeAuthorizedOperations)
+        {
+            foreach (var described in response.Groups)
+            {
+                described.AuthorizedOperations = AuthHelper.AuthorizedOperations(AclResourceType.Group);
+            }
         }
         return ValueTask.FromResult<DescribeGroupsResponse?>(response);
     }

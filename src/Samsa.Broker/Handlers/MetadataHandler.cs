@@ -1,3 +1,4 @@
+using Samsa.Broker.Security;
 using Samsa.Metadata;
 using Samsa.Metadata.Controller;
 using Samsa.Metadata.Image;
@@ -75,6 +76,16 @@ public sealed class MetadataHandler(MetadataCache metadata, QuorumController? co
                     : DescribeRequested(image, requested));
             }
         }
+        // Every topic of the answer, errors included, as Kafka's handleTopicMetadataRequest; the cluster's only where
+        // the field exists (v8-10).
+        if (request.IncludeTopicAuthorizedOperations)
+        {
+            foreach (var topic in response.Topics)
+            {
+                topic.TopicAuthorizedOperations = AuthHelper.AuthorizedOperations(AclResourceType.Topic);
+            }
+        }
+        response.ClusterAuthorizedOperations = AuthHelper.AuthorizedOperationsIf(version is >= 8 and <= 10 && request.IncludeClusterAuthorizedOperations, AclResourceType.Cluster);
         return response;
     }
 

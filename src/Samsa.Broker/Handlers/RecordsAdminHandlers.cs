@@ -167,6 +167,68 @@ public sealed class ListOffsetsHandler(MetadataCache metadata, LogMetadataPublis
     };
 }
 
+/// <summary>
+/// OffsetForLeaderEpoch (key 23), versions 0-4 (KIP-101, KIP-320): for each partition, the end offset of the asked
+/// leader epoch (the start offset of the next higher epoch, or the log end offset for the current one) and the
+/// largest epoch at or below it, from the partition's <c>leader-epoch-checkpoint</c>. Consumers send it after a
+/// leader change to check that their position was not truncated away. An epoch the log does not know answers -1/-1
+/// with no error, as Kafka. A current leader epoch (v2+) newer than ours is UNKNOWN_LEADER_EPOCH, older
+/// FENCED_LEADER_EPOCH; a partition this broker does not host NOT_LEADER_OR_FOLLOWER.
+/// </summary>
+public sealed class OffsetForLeaderEpochHandler(MetadataCache metadata, LogMetadataPublisher logs) : ApiHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse>
+{
+    public override ApiKey ApiKey => ApiKey.OffsetForLeaderEpoch;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 4;
+
+    protected override ValueTask<OffsetForLeaderEpochResponse?> HandleAsync(RequestContext context, OffsetForLeaderEpochRequest request, CancellationToken cancellationToken)
+    {
+        var image = metadata.Current;
+        var response = new OffsetForLeaderEpochResponse();
+        foreach (var topic in request.Topics)
+        {
+            var result = new OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult { Topic = topic.Topic };
+            response.Topics.Add(result);
+            foreach (var partition in topic.Partitions)
+            {
+                result.Partitions.Add(EndOffsetOne(image, topic.Topic, partition));
+            }
+        }
+        return ValueTask.FromResult<OffsetForLeaderEpochResponse?>(response);
+    }
+
+    private OffsetForLeaderEpochResponse.EpochEndOffset EndOffsetOne(MetadataImage image, string topic, OffsetForLeaderEpochRequest.OffsetForLeaderPartition partition)
+    {
+        var answer = new OffsetForLeaderEpochResponse.EpochEndOffset { Partition = partition.Partition };
+        var (log, error) = RecordsAdmin.Find(image, logs, topic, partition.Partition);
+        if (log is null)
+        {
+            answer.ErrorCode = (short)error;
+            return answer;
+        }
+        var epoch = image.Topics[topic].Partitions[partition.Partition].LeaderEpoch;
+        if (partition.CurrentLeaderEpoch >= 0 && partition.CurrentLeaderEpoch != epoch)
+        {
+            answer.ErrorCode = (short)(partition.CurrentLeaderEpoch > epoch ? ErrorCode.UnknownLeaderEpoch : ErrorCode.FencedLeaderEpoch);
+            return answer;
+        }
+        var (foundEpoch, endOffset) = log.LeaderEpochCache.EndOffsetFor(partition.LeaderEpoch, log.LogEndOffset);
+        (answer.LeaderEpoch, answer.EndOffset) = endOffset < 0 ? (-1, -1L) : (foundEpoch, endOffset);
+        return answer;
+    }
+
+    protected override OffsetForLeaderEpochResponse ErrorResponse(RequestContext context, OffsetForLeaderEpochRequest request, ErrorCode error) => new()
+    {
+        Topics = request.Topics.Select(t => new OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult
+        {
+            Topic = t.Topic,
+            Partitions = t.Partitions.Select(p => new OffsetForLeaderEpochResponse.EpochEndOffset { Partition = p.Partition, ErrorCode = (short)error }).ToList(),
+        }).ToList(),
+    };
+}
+
 internal static class RecordsAdmin
 {
     /// <summary>

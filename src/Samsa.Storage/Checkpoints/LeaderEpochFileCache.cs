@@ -104,14 +104,22 @@ public sealed class LeaderEpochFileCache
         }
     }
 
-    /// <summary>Kafka's <c>endOffsetFor</c>: the first offset of the next higher epoch (or the log end), and the epoch found.</summary>
+    /// <summary>
+    /// Kafka's <c>endOffsetFor</c>: the first offset of the next higher epoch (or the log end for the latest epoch),
+    /// and the largest epoch at or below the one asked; an epoch older than every entry answers itself with the first
+    /// entry's start offset; one newer than every entry, or none known, (-1, -1).
+    /// </summary>
     public (int Epoch, long EndOffset) EndOffsetFor(int requestedEpoch, long logEndOffset)
     {
         lock (_lock)
         {
-            if (_entries.Count == 0 || requestedEpoch < _entries[0].Epoch)
+            if (_entries.Count == 0 || requestedEpoch < 0)
             {
                 return (-1, -1);
+            }
+            if (requestedEpoch < _entries[0].Epoch)
+            {
+                return (requestedEpoch, _entries[0].StartOffset);
             }
             if (requestedEpoch >= _entries[^1].Epoch)
             {

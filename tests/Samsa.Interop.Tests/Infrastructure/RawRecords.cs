@@ -22,11 +22,17 @@ public static class RawRecords
         {
             builder.Append(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null, Encoding.UTF8.GetBytes(value));
         }
+        return await ProduceBatchAsync(connection, topic, partition, builder.Build());
+    }
+
+    /// <summary>Produces one hand-built record batch with acks=all; returns the partition's answer.</summary>
+    public static async Task<(ErrorCode Error, long BaseOffset)> ProduceBatchAsync(RawKafkaConnection connection, string topic, int partition, byte[] batch)
+    {
         var response = await connection.RequestAsync<ProduceResponse>(new ProduceRequest
         {
             Acks = -1,
             TimeoutMs = 5000,
-            TopicData = [new() { Name = topic, PartitionData = [new() { Index = partition, Records = builder.Build() }] }],
+            TopicData = [new() { Name = topic, PartitionData = [new() { Index = partition, Records = batch }] }],
         }, 9);
         var answer = response.Responses[0].PartitionResponses[0];
         return ((ErrorCode)answer.ErrorCode, answer.BaseOffset);
