@@ -162,6 +162,8 @@ public sealed class GroupCoordinator : ICoordinatorLog, IDisposable
         var partition = PartitionFor(key, image.Topics[OffsetsTopic].Partitions.Length);
         if (created && _shards.TryGetValue(partition, out var loading) && loading.State == ShardState.Loading)
         {
+            // Its log first: the background pass opens the 50 new partitions one by one, this one perhaps last.
+            _logs.OpenAhead(OffsetsTopic, partition);
             await Task.WhenAny(loading.Loaded, Task.Delay(FirstLoadWait, _time, cancellationToken));
             cancellationToken.ThrowIfCancellationRequested();
         }

@@ -200,26 +200,14 @@ public sealed class LogMetadataPublisher : IDisposable
             foreach (var partition in topic.Partitions)
             {
                 token.ThrowIfCancellationRequested();
-                if (Manager.GetLog(new TopicPartition(topic.Name, partition.PartitionIndex)) is not null || !partition.Replicas.Contains(_config.NodeId))
+                switch (OpenOne(topic, partition))
                 {
-                    continue;
-                }
-                lock (_applyLock)
-                {
-                    // The image may have moved on (topic deleted or recreated) while waiting for the lock.
-                    var current = _metadata.Current;
-                    if (!current.Topics.TryGetValue(topic.Name, out var now) || now.TopicId != topic.TopicId)
-                    {
-                        continue;
-                    }
-                    var log = Manager.TryGetOrCreateLog(now.Name, partition.PartitionIndex, now.TopicId, LogConfigOf(current, now.Name), out _);
-                    if (log is null)
-                    {
+                    case true:
+                        opened++;
+                        break;
+                    case false:
                         failed++;
-                        continue;
-                    }
-                    opened++;
-                    NotifyOpened(log);
+                        break;
                 }
             }
         }
@@ -228,6 +216,48 @@ public sealed class LogMetadataPublisher : IDisposable
             LogManagerLog.LogsLoaded(_logger, opened, Manager.Count);
         }
         ScheduleRetry(failed > 0);
+    }
+
+    /// <summary>Opens one partition's log if this node hosts it and it is not open: true opened, false failed, null nothing to do.</summary>
+    private bool? OpenOne(TopicImage topic, PartitionImage partition)
+    {
+        if (Manager.GetLog(new TopicPartition(topic.Name, partition.PartitionIndex)) is not null || !partition.Replicas.Contains(_config.NodeId))
+        {
+            return null;
+        }
+        lock (_applyLock)
+        {
+            // The image may have moved on (topic deleted or recreated) while waiting for the lock.
+            var current = _metadata!.Current;
+            if (!current.Topics.TryGetValue(topic.Name, out var now) || now.TopicId != topic.TopicId)
+            {
+                return null;
+            }
+            if (Manager.GetLog(new TopicPartition(topic.Name, partition.PartitionIndex)) is not null)
+            {
+                return null;
+            }
+            var log = Manager.TryGetOrCreateLog(now.Name, partition.PartitionIndex, now.TopicId, LogConfigOf(current, now.Name), out _);
+            if (log is null)
+            {
+                return false;
+            }
+            NotifyOpened(log);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Opens one partition ahead of the background pass, on the thread pool: a client is waiting for it (the group
+    /// coordinator of the first FindCoordinator on a fresh broker), and the pass would open it after every partition
+    /// before it. A failure is left to the pass and its retries.
+    /// </summary>
+    public void OpenAhead(string topic, int partition)
+    {
+        if (_metadata?.Current.Topics.GetValueOrDefault(topic) is { } image && partition < image.Partitions.Length)
+        {
+            _ = Task.Run(() => OpenOne(image, image.Partitions[partition]));
+        }
     }
 
     /// <summary>Failed opens are tried again after a back-off that doubles up to 30 s; a pass without failures resets it.</summary>

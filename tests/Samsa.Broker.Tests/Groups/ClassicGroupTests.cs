@@ -21,6 +21,9 @@ public class ClassicGroupTests
         Assert.Equal(50, topic.Partitions.Length);
         Assert.True(topic.IsInternal);
 
+        // The first FindCoordinator waited for g1's shard; other groups' shards may still be loading, and are not named
+        // until they serve (COORDINATOR_NOT_AVAILABLE, which clients retry).
+        await WaitUntil(() => broker.Broker.Groups!.Shards.Count == 50 && broker.Broker.Groups.Shards.Values.All(s => s.State == ShardState.Active), "every shard loaded");
         var (_, v4) = await client.RequestAsync<FindCoordinatorResponse>(new FindCoordinatorRequest { KeyType = 0, CoordinatorKeys = ["a", "b", "c"] }, 4);
         Assert.Equal(["a", "b", "c"], v4.Coordinators.Select(c => c.Key));
         Assert.All(v4.Coordinators, c => Assert.Equal((0, broker.Broker.NodeId, broker.Port), (c.ErrorCode, c.NodeId, c.Port)));
