@@ -17,4 +17,5 @@ root.Add(new ConsumerPerfTestCommand().Build());
 root.Add(new EndToEndLatencyCommand().Build());
 root.Add(new VerifiableProducerCommand().Build());
 root.Add(new VerifiableConsumerCommand().Build());
+root.Add(new DumpLogCommand().Build());
 return await root.Parse(args).InvokeAsync();
