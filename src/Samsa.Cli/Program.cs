@@ -18,4 +18,5 @@ root.Add(new EndToEndLatencyCommand().Build());
 root.Add(new VerifiableProducerCommand().Build());
 root.Add(new VerifiableConsumerCommand().Build());
 root.Add(new DumpLogCommand().Build());
+root.Add(new GetOffsetsCommand().Build());
 return await root.Parse(args).InvokeAsync();
