@@ -19,4 +19,4 @@ root.Add(new VerifiableProducerCommand().Build());
 root.Add(new VerifiableConsumerCommand().Build());
 root.Add(new DumpLogCommand().Build());
 root.Add(new GetOffsetsCommand().Build());
-return await root.Parse(args).InvokeAsync();
+return ZooKeeperOption.Reject(args) ?? await root.Parse(args).InvokeAsync();
