@@ -1,0 +1,266 @@
+using System.Buffers.Binary;
+using System.Text.RegularExpressions;
+using Samsa.Interop.Tests.Infrastructure;
+using Samsa.Protocol.Records;
+
+namespace Samsa.Interop.Tests;
+
+/// <summary>
+/// <c>kafka-dump-log.sh</c> on files a broker process wrote (records produced by kcat with each codec, the
+/// <c>__consumer_offsets</c> and <c>__cluster_metadata</c> logs) and on a hand-built producer snapshot, compared line
+/// by line with Kafka 4.x's <c>DumpLogSegments</c> text (regexes only where the value is a crc or a clock).
+/// Also <c>kafka-run-class.sh</c>'s class mapping and the <c>--zookeeper</c> answer every tool shares.
+/// </summary>
+public class DumpLogToolTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
+
+    private static Task<ProcessResult> Bin(string script, params string[] args) =>
+        ExternalProcess.RunAsync(Path.Combine(RepoPaths.Root, "bin", script), args, Timeout);
+
+    private static string Segment(BrokerProcess broker, string partitionDirectory, string suffix = ".log") =>
+        Path.Combine(broker.Directory, "data", partitionDirectory, "00000000000000000000" + suffix);
+
+    private static async Task KcatProduceAsync(BrokerProcess broker, string topic, string codec, string lines)
+    {
+        Peers.Require("kcat");
+        var produced = await ExternalProcess.RunAsync("kcat", ["-P", "-b", broker.Bootstrap, "-t", topic, "-p", "0", "-z", codec, "-K", ":", "-H", "h1=v1", "-X", "acks=all"], Timeout, lines);
+        Assert.True(produced.ExitCode == 0, produced.ToString());
+    }
+
+    private static readonly Regex BatchLine = new(
+        @"^baseOffset: (?<base>\d+) lastOffset: (?<last>\d+) count: (?<count>\d+) baseSequence: -1 lastSequence: -1 producerId: -1 producerEpoch: -1 " +
+        @"partitionLeaderEpoch: 0 isTransactional: false isControl: false deleteHorizonMs: OptionalLong.empty position: (?<position>\d+) " +
+        @"CreateTime: (?<time>\d+) size: (?<size>\d+) magic: 2 compresscodec: (?<codec>[a-z0-9]+) crc: \d+ isvalid: true$");
+
+    [Theory]
+    [InlineData("none")]
+    [InlineData("gzip")]
+    [InlineData("snappy")]
+    [InlineData("lz4")]
+    [InlineData("zstd")]
+    public async Task DumpLog_KcatSegmentWithEachCodec_PrintsKafkasBatchAndRecordLines(string codec)
+    {
+        await using var broker = await BrokerProcess.StartAsync();
+        var topic = "dump-" + codec;
+        // kcat 1.7.1 (librdkafka 2.0.2) compresses only with zstd against Kafka 4.0's API floors (it ties gzip,
+        // snappy and lz4 to Produce/Fetch versions Kafka 4.0 removed and sends those batches uncompressed), so the
+        // topic's compression.type makes the broker write kcat's records in the codec under test.
+        await TopicAdmin.CreateAsync(broker.Port, topic, 1, ("compression.type", codec == "none" ? "uncompressed" : codec));
+        // Values long enough that every codec shrinks them, so librdkafka keeps the codec on the batch.
+        var values = Enumerable.Range(0, 3).Select(i => $"value-{i}-" + new string('x', 200)).ToArray();
+        await KcatProduceAsync(broker, topic, codec, string.Concat(values.Select((v, i) => $"k{i}:{v}\n")));
+
+        var log = Segment(broker, topic + "-0");
+        var dump = await Bin("kafka-dump-log.sh", "--files", log, "--print-data-log");
+        Assert.True(dump.ExitCode == 0 && dump.Stderr.Length == 0, dump.ToString());
+        var lines = dump.Stdout.TrimEnd('\n').Split('\n');
+        Assert.Equal($"Dumping {log}", lines[0]);
+        Assert.Equal("Log starting offset: 0", lines[1]);
+        var position = 0L;
+        var offset = 0;
+        for (var i = 2; i < lines.Length;)
+        {
+            var batch = BatchLine.Match(lines[i++]);
+            Assert.True(batch.Success, $"not a batch line: {lines[i - 1]}\n{dump}");
+            Assert.Equal(codec, batch.Groups["codec"].Value);
+            Assert.Equal(position, long.Parse(batch.Groups["position"].Value));
+            Assert.Equal(offset, int.Parse(batch.Groups["base"].Value));
+            position += long.Parse(batch.Groups["size"].Value);
+            var count = int.Parse(batch.Groups["count"].Value);
+            Assert.Equal(offset + count - 1, int.Parse(batch.Groups["last"].Value));
+            for (var r = 0; r < count; r++, offset++)
+            {
+                Assert.Matches(new Regex(
+                    $@"^\| offset: {offset} CreateTime: \d+ keySize: 2 valueSize: {values[offset].Length} sequence: -1 headerKeys: \[h1\] key: k{offset} payload: {values[offset]}$"),
+                    lines[i++]);
+            }
+        }
+        Assert.Equal(3, offset);
+        Assert.Equal(new FileInfo(log).Length, position);
+
+        // Shallow iteration prints the batch lines alone; kafka-run-class.sh with Kafka's class names runs the same tool.
+        var shallow = await Bin("kafka-run-class.sh", "kafka.tools.DumpLogSegments", "--files", log);
+        Assert.True(shallow.ExitCode == 0, shallow.ToString());
+        Assert.Equal(lines.Where(l => !l.StartsWith('|')), shallow.Stdout.TrimEnd('\n').Split('\n'));
+        var deep = await Bin("kafka-run-class.sh", "org.apache.kafka.tools.DumpLogSegments", "--files", log, "--deep-iteration");
+        Assert.Equal(lines.Select(l => Regex.Replace(l, " key: .*$", "")), deep.Stdout.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
+    public async Task DumpLog_IndexAndTimeIndex_PrintEntriesAndReportMismatches()
+    {
+        // An index entry for every batch, so three one-record batches give three entries.
+        await using var broker = await BrokerProcess.StartAsync(new Dictionary<string, string> { ["log.index.interval.bytes"] = "1" });
+        await TopicAdmin.CreateAsync(broker.Port, "indexed");
+        for (var i = 0; i < 3; i++)
+        {
+            await KcatProduceAsync(broker, "indexed", "none", $"k{i}:v{i}\n");
+            await Task.Delay(20);
+        }
+        var log = Segment(broker, "indexed-0");
+        var batches = (await Bin("kafka-dump-log.sh", "--files", log)).Stdout.Split('\n').Select(l => BatchLine.Match(l)).Where(m => m.Success).ToList();
+        Assert.Equal(3, batches.Count);
+
+        var index = Segment(broker, "indexed-0", ".index");
+        var dumped = await Bin("kafka-dump-log.sh", "--files", index);
+        Assert.True(dumped.ExitCode == 0 && dumped.Stderr.Length == 0, dumped.ToString());
+        // As Kafka's LogSegment.append, an entry is added once more than index.interval.bytes were appended since the
+        // last one, so the first batch of a segment has none.
+        Assert.Equal(
+            [$"Dumping {index}", .. batches.Skip(1).Select(b => $"offset: {b.Groups["last"].Value} position: {b.Groups["position"].Value}")],
+            dumped.Stdout.TrimEnd('\n').Split('\n'));
+
+        var timeIndex = Segment(broker, "indexed-0", ".timeindex");
+        var times = await Bin("kafka-dump-log.sh", "--files", timeIndex);
+        Assert.True(times.ExitCode == 0 && times.Stderr.Length == 0, times.ToString());
+        Assert.Equal(
+            [$"Dumping {timeIndex}", .. batches.Skip(1).Select(b => $"timestamp: {b.Groups["time"].Value} offset: {b.Groups["last"].Value}")],
+            times.Stdout.TrimEnd('\n').Split('\n'));
+
+        var sane = await Bin("kafka-dump-log.sh", "--files", index, "--index-sanity-check");
+        Assert.Equal($"Dumping {index}\n{index} passed sanity check.\n", sane.Stdout);
+        // The active segment's time index is preallocated, so its last slot reads as timestamp 0: Kafka's sanity
+        // check (the one a broker runs at startup) calls that corrupt, and so does the tool.
+        var firstIndexed = batches[1].Groups["time"].Value;
+        var activeTimeIndex = await Bin("kafka-dump-log.sh", "--files", timeIndex, "--index-sanity-check");
+        Assert.Equal(1, activeTimeIndex.ExitCode);
+        Assert.Equal($"Corrupt time index found, time index file ({timeIndex}) has non-zero size but the last timestamp is 0 which is less than the first entry timestamp {firstIndexed}\n", activeTimeIndex.Stderr);
+        var verified = await Bin("kafka-dump-log.sh", "--files", index, "--verify-index-only");
+        Assert.Equal($"Dumping {index}\n", verified.Stdout);
+        Assert.Equal("", verified.Stderr);
+
+        // A copy of the segment whose index says offset 5 is at position 0 (where offset 0's batch is).
+        var copy = Directory.CreateTempSubdirectory("samsa-dump-").FullName;
+        try
+        {
+            File.Copy(log, Path.Combine(copy, "00000000000000000000.log"));
+            var badIndex = Path.Combine(copy, "00000000000000000000.index");
+            var entry = new byte[8];
+            BinaryPrimitives.WriteInt32BigEndian(entry, 5);
+            await File.WriteAllBytesAsync(badIndex, entry);
+            var mismatch = await Bin("kafka-dump-log.sh", "--files", badIndex);
+            Assert.Equal($"Dumping {badIndex}\noffset: 5 position: 0\n", mismatch.Stdout);
+            Assert.Equal($"Mismatches in :{badIndex}\n  Index offset: 5, log offset: 0\n", mismatch.Stderr);
+        }
+        finally
+        {
+            Directory.Delete(copy, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task DumpLog_OffsetsDecoderAndClusterMetadataDecoder_PrintKafkasJson()
+    {
+        await using var broker = await BrokerProcess.StartAsync();
+        var create = await Bin("kafka-topics.sh", "--bootstrap-server", broker.Bootstrap, "--create", "--topic", "committed", "--partitions", "2");
+        Assert.True(create.ExitCode == 0, create.ToString());
+        await KcatProduceAsync(broker, "committed", "none", "a:1\nb:2\nc:3\n");
+        // The offsets partition may still be loading on the first try, as with Kafka (the tool prints the error and
+        // does not retry).
+        ProcessResult reset;
+        var deadline = DateTime.UtcNow + Timeout;
+        do
+        {
+            reset = await Bin("kafka-consumer-groups.sh", "--bootstrap-server", broker.Bootstrap, "--group", "g1", "--topic", "committed:0", "--reset-offsets", "--to-offset", "2", "--execute");
+        }
+        while (reset.ToString().Contains("CoordinatorLoadInProgress") && DateTime.UtcNow < deadline);
+        Assert.True(reset.ExitCode == 0 && reset.Stdout.Contains("g1              committed       0          2"), reset.ToString());
+
+        string? offsetsLog = null;
+        for (var attempt = 0; attempt < 100 && offsetsLog is null; attempt++, await Task.Delay(100))
+        {
+            offsetsLog = Directory.GetDirectories(Path.Combine(broker.Directory, "data"), "__consumer_offsets-*")
+                .Select(d => Path.Combine(d, "00000000000000000000.log"))
+                .SingleOrDefault(f => File.Exists(f) && new FileInfo(f).Length > 0);
+        }
+        Assert.True(offsetsLog is not null, reset + string.Join("\n", Directory.GetFiles(Path.Combine(broker.Directory, "data"), "*.log", SearchOption.AllDirectories).Select(f => $"{f} {new FileInfo(f).Length}")));
+        var offsets = await Bin("kafka-dump-log.sh", "--files", offsetsLog, "--offsets-decoder");
+        Assert.True(offsets.ExitCode == 0, offsets.ToString());
+        Assert.Contains(offsets.Stdout.Split('\n'), l => Regex.IsMatch(l,
+            """^\| offset: \d+ CreateTime: \d+ keySize: \d+ valueSize: \d+ sequence: -1 headerKeys: \[\] key: \{"type":"1","data":\{"group":"g1","topic":"committed","partition":0\}\} payload: \{"version":"\d","data":\{"offset":2,("leaderEpoch":-?\d+,)?"metadata":"","commitTimestamp":\d+(,"expireTimestamp":-1)?\}\}$"""));
+
+        var metadataLog = Segment(broker, "__cluster_metadata-0");
+        var metadata = await Bin("kafka-dump-log.sh", "--files", metadataLog, "--cluster-metadata-decoder");
+        Assert.True(metadata.ExitCode == 0, metadata.ToString());
+        var topicLine = Assert.Single(metadata.Stdout.Split('\n'), l => l.Contains("\"TOPIC_RECORD\"") && l.Contains("\"committed\""));
+        var topic = Regex.Match(topicLine,
+            """^\| offset: \d+ CreateTime: \d+ keySize: -1 valueSize: \d+ sequence: -1 headerKeys: \[\] payload: \{"type":"TOPIC_RECORD","version":0,"data":\{"name":"committed","topicId":"(?<id>[A-Za-z0-9_-]{22})"\}\}$""");
+        Assert.True(topic.Success, topicLine);
+        var partitions = metadata.Stdout.Split('\n').Where(l => l.Contains("\"PARTITION_RECORD\"") && l.Contains(topic.Groups["id"].Value)).ToList();
+        Assert.Equal(2, partitions.Count);
+        Assert.Matches(new Regex($$"""payload: \{"type":"PARTITION_RECORD","version":\d,"data":\{"partitionId":0,"topicId":"{{topic.Groups["id"].Value}}","replicas":\[1\],"isr":\[1\],"removingReplicas":\[\],"addingReplicas":\[\],"leader":1,"leaderEpoch":0,"partitionEpoch":0"""), partitions[0]);
+    }
+
+    /// <summary>
+    /// Kafka's producer state snapshot, built byte by byte from <c>ProducerStateManager</c>'s schema: version 1, a CRC-32C
+    /// of everything after it, two entries (one in a transaction).
+    /// </summary>
+    [Fact]
+    public async Task DumpLog_ProducerSnapshotGoldenFile_PrintsKafkasEntryLines()
+    {
+        var entries = new (long Pid, short Epoch, int LastSeq, long LastOffset, int OffsetDelta, long Timestamp, int CoordinatorEpoch, long TxnFirst)[]
+        {
+            (1000, 2, 9, 9, 4, 1700000000000, -1, -1),
+            (1001, 0, 2, 12, 2, 1700000000500, 3, 10),
+        };
+        var bytes = new byte[6 + 4 + (entries.Length * 46)];
+        BinaryPrimitives.WriteInt16BigEndian(bytes, 1);
+        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(6), entries.Length);
+        for (var i = 0; i < entries.Length; i++)
+        {
+            var e = bytes.AsSpan(10 + (i * 46));
+            BinaryPrimitives.WriteInt64BigEndian(e, entries[i].Pid);
+            BinaryPrimitives.WriteInt16BigEndian(e[8..], entries[i].Epoch);
+            BinaryPrimitives.WriteInt32BigEndian(e[10..], entries[i].LastSeq);
+            BinaryPrimitives.WriteInt64BigEndian(e[14..], entries[i].LastOffset);
+            BinaryPrimitives.WriteInt32BigEndian(e[22..], entries[i].OffsetDelta);
+            BinaryPrimitives.WriteInt64BigEndian(e[26..], entries[i].Timestamp);
+            BinaryPrimitives.WriteInt32BigEndian(e[34..], entries[i].CoordinatorEpoch);
+            BinaryPrimitives.WriteInt64BigEndian(e[38..], entries[i].TxnFirst);
+        }
+        BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(2), Crc32C.Compute(bytes.AsSpan(6)));
+        var directory = Directory.CreateTempSubdirectory("samsa-dump-").FullName;
+        try
+        {
+            var snapshot = Path.Combine(directory, "00000000000000000013.snapshot");
+            await File.WriteAllBytesAsync(snapshot, bytes);
+            var dump = await Bin("kafka-dump-log.sh", "--files", snapshot);
+            Assert.True(dump.ExitCode == 0 && dump.Stderr.Length == 0, dump.ToString());
+            Assert.Equal(
+                $"Dumping {snapshot}\n" +
+                "producerId: 1000 producerEpoch: 2 coordinatorEpoch: -1 currentTxnFirstOffset: OptionalLong.empty lastTimestamp: 1700000000000 firstSequence: 5 lastSequence: 9 lastOffset: 9 offsetDelta: 4 timestamp: 1700000000000\n" +
+                "producerId: 1001 producerEpoch: 0 coordinatorEpoch: 3 currentTxnFirstOffset: OptionalLong[10] lastTimestamp: 1700000000500 firstSequence: 0 lastSequence: 2 lastOffset: 12 offsetDelta: 2 timestamp: 1700000000500\n",
+                dump.Stdout);
+
+            var stored = BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(2));
+            bytes[^1] ^= 1;
+            await File.WriteAllBytesAsync(snapshot, bytes);
+            var corrupt = await Bin("kafka-dump-log.sh", "--files", snapshot);
+            Assert.Equal(0, corrupt.ExitCode);
+            Assert.Equal($"Snapshot is corrupt (CRC is no longer valid). Stored crc: {stored}. Computed crc: {Crc32C.Compute(bytes.AsSpan(6))}\n", corrupt.Stderr);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task RunClassUnknownClassAndZooKeeperFlag_AnswerAsKafka4()
+    {
+        var unknown = await Bin("kafka-run-class.sh", "kafka.tools.MirrorMaker", "--help");
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.StartsWith("Error: Could not find or load main class kafka.tools.MirrorMaker\n", unknown.Stderr);
+
+        foreach (var (script, args) in new[] { ("kafka-topics.sh", new[] { "--list" }), ("kafka-configs.sh", ["--describe", "--entity-type", "topics"]), ("kafka-consumer-groups.sh", ["--list"]) })
+        {
+            var zk = await Bin(script, ["--zookeeper", "localhost:2181", .. args]);
+            Assert.Equal(1, zk.ExitCode);
+            Assert.Equal("zookeeper is not a recognized option\n", zk.Stderr);
+        }
+        var remote = await Bin("kafka-dump-log.sh", "--files", "00000000000000000000.log", "--remote-log-metadata-decoder");
+        Assert.Equal(1, remote.ExitCode);
+        Assert.Contains("--remote-log-metadata-decoder is not supported", remote.Stderr);
+    }
+}
