@@ -66,7 +66,9 @@ internal sealed class MessageSchema
         var tagged = new Dictionary<int, JsonElement>();
         foreach (var field in fields.EnumerateArray())
         {
-            if (!VersionRange.Of(field, "versions").Contains(version))
+            // A tagged-only field may leave out "versions"; Kafka's FieldSpec then takes its taggedVersions.
+            var versions = field.TryGetProperty("versions", out _) ? VersionRange.Of(field, "versions") : VersionRange.Of(field, "taggedVersions");
+            if (!versions.Contains(version))
             {
                 continue;
             }
