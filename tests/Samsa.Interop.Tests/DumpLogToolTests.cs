@@ -1,7 +1,9 @@
 using System.Buffers.Binary;
 using System.Text.RegularExpressions;
 using Samsa.Interop.Tests.Infrastructure;
+using Samsa.Protocol;
 using Samsa.Protocol.Records;
+using Samsa.Protocol.TransactionCoordinatorRecords;
 
 namespace Samsa.Interop.Tests;
 
@@ -142,6 +144,15 @@ public class DumpLogToolTests
             var mismatch = await Bin("kafka-dump-log.sh", "--files", badIndex);
             Assert.Equal($"Dumping {badIndex}\noffset: 5 position: 0\n", mismatch.Stdout);
             Assert.Equal($"Mismatches in :{badIndex}\n  Index offset: 5, log offset: 0\n", mismatch.Stderr);
+
+            // A time index saying offset 0 has timestamp 5: Kafka's timestamp mismatch report.
+            var badTimeIndex = Path.Combine(copy, "00000000000000000000.timeindex");
+            var timeEntry = new byte[12];
+            BinaryPrimitives.WriteInt64BigEndian(timeEntry, 5);
+            await File.WriteAllBytesAsync(badTimeIndex, timeEntry);
+            var timeMismatch = await Bin("kafka-dump-log.sh", "--files", badTimeIndex);
+            Assert.Equal($"Dumping {badTimeIndex}\ntimestamp: 5 offset: 0\n", timeMismatch.Stdout);
+            Assert.Equal($"Found timestamp mismatch in :{badTimeIndex}\n  Index timestamp: 5, log timestamp: {batches[0].Groups["time"].Value}\n", timeMismatch.Stderr);
         }
         finally
         {
@@ -239,6 +250,70 @@ public class DumpLogToolTests
             var corrupt = await Bin("kafka-dump-log.sh", "--files", snapshot);
             Assert.Equal(0, corrupt.ExitCode);
             Assert.Equal($"Snapshot is corrupt (CRC is no longer valid). Stored crc: {stored}. Computed crc: {Crc32C.Compute(bytes.AsSpan(6))}\n", corrupt.Stderr);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// A hand-built <c>__transaction_state</c> segment (no transaction coordinator yet): a TransactionLogValue v1 with a
+    /// tagged field, a tombstone and a COMMIT marker batch, written with the generated record classes.
+    /// </summary>
+    [Fact]
+    public async Task DumpLog_TransactionLogDecoderAndControlBatch_PrintKafkasLines()
+    {
+        const long T = 1_700_000_000_000;
+        static byte[] Versioned(short version, IProtocolMessage message, short messageVersion)
+        {
+            var bytes = new byte[2 + message.Size(messageVersion)];
+            BinaryPrimitives.WriteInt16BigEndian(bytes, version);
+            var writer = new ProtocolWriter(bytes.AsSpan(2));
+            message.Write(ref writer, messageVersion);
+            return bytes;
+        }
+        var value = new TransactionLogValue
+        {
+            ProducerId = 7,
+            PreviousProducerId = 5,
+            ProducerEpoch = 1,
+            TransactionTimeoutMs = 60000,
+            TransactionStatus = 2,
+            TransactionPartitions = [new() { Topic = "t", PartitionIds = [0, 1] }],
+            TransactionLastUpdateTimestampMs = T + 1,
+            TransactionStartTimestampMs = T,
+        };
+        var segment = new List<byte>();
+        using (var live = new RecordBatchBuilder { BaseOffset = 0, PartitionLeaderEpoch = 0 })
+        {
+            live.Append(T, Versioned(0, new TransactionLogKey { TransactionalId = "txn-1" }, 0), Versioned(1, value, 1));
+            segment.AddRange(live.Build());
+        }
+        using (var tombstone = new RecordBatchBuilder { BaseOffset = 1, PartitionLeaderEpoch = 0 })
+        {
+            tombstone.Append(T, Versioned(0, new TransactionLogKey { TransactionalId = "txn-2" }, 0), null);
+            segment.AddRange(tombstone.Build());
+        }
+        var marker = RecordBatchBuilder.EndTransactionMarker(ControlRecordType.Commit, 7, 1, 4, T + 2);
+        RecordBatch.SetBaseOffsetAndEpoch(marker, 2, 0);
+        segment.AddRange(marker);
+
+        var directory = Directory.CreateTempSubdirectory("samsa-dump-").FullName;
+        try
+        {
+            var log = Path.Combine(directory, "00000000000000000000.log");
+            await File.WriteAllBytesAsync(log, [.. segment]);
+            var dump = await Bin("kafka-dump-log.sh", "--files", log, "--transaction-log-decoder");
+            Assert.True(dump.ExitCode == 0 && dump.Stderr.Length == 0, dump.ToString());
+            var lines = dump.Stdout.TrimEnd('\n').Split('\n');
+            Assert.Equal(8, lines.Length);
+            Assert.Equal(
+                """| offset: 0 CreateTime: 1700000000000 keySize: 9 valueSize: 57 sequence: -1 headerKeys: [] key: {"type":"0","data":{"transactionalId":"txn-1"}} payload: {"version":"1","data":{"producerId":7,"previousProducerId":5,"producerEpoch":1,"transactionTimeoutMs":60000,"transactionStatus":2,"transactionPartitions":[{"topic":"t","partitionIds":[0,1]}],"transactionLastUpdateTimestampMs":1700000000001,"transactionStartTimestampMs":1700000000000}}""",
+                lines[3]);
+            Assert.Equal("""| offset: 1 CreateTime: 1700000000000 keySize: 9 valueSize: -1 sequence: -1 headerKeys: [] key: {"type":"0","data":{"transactionalId":"txn-2"}} payload: <DELETE>""", lines[5]);
+            Assert.Matches(new Regex(@"^baseOffset: 2 lastOffset: 2 count: 1 baseSequence: -1 lastSequence: -1 producerId: 7 producerEpoch: 1 partitionLeaderEpoch: 0 isTransactional: true isControl: true deleteHorizonMs: OptionalLong.empty position: \d+ CreateTime: 1700000000002 size: \d+ magic: 2 compresscodec: none crc: \d+ isvalid: true$"), lines[6]);
+            Assert.Equal("| offset: 2 CreateTime: 1700000000002 keySize: 4 valueSize: 6 sequence: -1 headerKeys: [] endTxnMarker: COMMIT coordinatorEpoch: 4", lines[7]);
         }
         finally
         {
