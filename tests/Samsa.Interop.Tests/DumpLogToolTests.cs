@@ -269,6 +269,34 @@ public class DumpLogToolTests
         }
     }
 
+    [Fact]
+    public async Task DumpLog_MetadataSnapshot_PrintsSnapshotEndOffsetAndRecords()
+    {
+        // A snapshot after every commit, so creating a topic leaves one.
+        await using var broker = await BrokerProcess.StartAsync(new Dictionary<string, string> { ["metadata.log.max.record.bytes.between.snapshots"] = "1" });
+        await TopicAdmin.CreateAsync(broker.Port, "snapped", 1);
+        var directory = Path.Combine(broker.Directory, "data", "__cluster_metadata-0");
+        string? snapshot = null;
+        for (var attempt = 0; attempt < 100; attempt++, await Task.Delay(100))
+        {
+            snapshot = Directory.GetFiles(directory, "*.checkpoint").OrderBy(f => f, StringComparer.Ordinal).LastOrDefault();
+            if (snapshot is not null && (await Bin("kafka-dump-log.sh", "--files", snapshot, "--cluster-metadata-decoder")).Stdout.Contains("\"snapped\""))
+            {
+                break;
+            }
+        }
+        Assert.NotNull(snapshot);
+        var dump = await Bin("kafka-dump-log.sh", "--files", snapshot, "--cluster-metadata-decoder");
+        Assert.True(dump.ExitCode == 0 && dump.Stderr.Length == 0, dump.ToString());
+        var lines = dump.Stdout.Split('\n');
+        var name = Path.GetFileName(snapshot);
+        Assert.Equal($"Dumping {snapshot}", lines[0]);
+        Assert.Equal($"Snapshot end offset: {long.Parse(name[..20])}, epoch: {int.Parse(name[21..31])}", lines[1]);
+        // Kafka writes snapshot batches with the snapshot's epoch; either way the line has the segment batch form.
+        Assert.Matches(BatchLine, lines[2].Replace("partitionLeaderEpoch: -1", "partitionLeaderEpoch: 0"));
+        Assert.Contains(lines, l => Regex.IsMatch(l, """^\| offset: \d+ CreateTime: \d+ keySize: -1 valueSize: \d+ sequence: -1 headerKeys: \[\] payload: \{"type":"TOPIC_RECORD","version":0,"data":\{"name":"snapped","topicId":"[A-Za-z0-9_-]{22}"\}\}$"""));
+    }
+
     /// <summary>
     /// A hand-built <c>__transaction_state</c> segment (no transaction coordinator yet): a TransactionLogValue v1 with a
     /// tagged field, a tombstone and a COMMIT marker batch, written with the generated record classes.
