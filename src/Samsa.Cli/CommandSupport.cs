@@ -175,3 +175,24 @@ internal sealed class StopSignals : IDisposable
         _stop.Dispose();
     }
 }
+
+/// <summary>
+/// Kafka 4.x removed ZooKeeper, and with it every tool's <c>--zookeeper</c> flag: joptsimple then rejects it as it
+/// rejects any unknown option (<c>zookeeper is not a recognized option</c>, exit 1). One check for all tools, before
+/// parsing, so the answer is Kafka's rather than System.CommandLine's usage error.
+/// </summary>
+internal static class ZooKeeperOption
+{
+    /// <summary>Prints Kafka's message and returns 1 when <paramref name="args"/> carry <c>--zookeeper</c>; null otherwise.</summary>
+    public static int? Reject(string[] args)
+    {
+        if (!args.Skip(1).Any(a => a == "--zookeeper" || a.StartsWith("--zookeeper=", StringComparison.Ordinal)))
+        {
+            return null;
+        }
+        // GetOffsetShell prefixes the errors it catches; the other tools print the exception's message alone.
+        var prefix = args[0] == "get-offsets" ? "Error occurred: " : "";
+        Console.Error.WriteLine(prefix + "zookeeper is not a recognized option");
+        return 1;
+    }
+}

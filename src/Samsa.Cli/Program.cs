@@ -17,4 +17,6 @@ root.Add(new ConsumerPerfTestCommand().Build());
 root.Add(new EndToEndLatencyCommand().Build());
 root.Add(new VerifiableProducerCommand().Build());
 root.Add(new VerifiableConsumerCommand().Build());
-return await root.Parse(args).InvokeAsync();
+root.Add(new DumpLogCommand().Build());
+root.Add(new GetOffsetsCommand().Build());
+return ZooKeeperOption.Reject(args) ?? await root.Parse(args).InvokeAsync();

@@ -5,7 +5,7 @@ using Samsa.Protocol.Records;
 namespace Samsa.Storage;
 
 /// <summary>Why a scan stopped.</summary>
-internal enum ScanStop
+public enum ScanStop
 {
     None,
     End,
@@ -17,10 +17,11 @@ internal enum ScanStop
 
 /// <summary>
 /// Walks the batches of a segment file through a pooled read buffer (Kafka's <c>FileLogInputStream</c>).
+/// Public for kafka-dump-log, which walks segments the way the log does.
 /// Every size read from disk is checked against the end of the scanned range before anything is read or
 /// allocated, so garbage in a file can stop a scan but never make it allocate more than the file holds.
 /// </summary>
-internal sealed class BatchScanner : IDisposable
+public sealed class BatchScanner : IDisposable
 {
     private readonly SafeFileHandle _handle;
     private readonly long _end;

@@ -15,12 +15,19 @@ public readonly record struct FetchedRecord(long Offset, string? Value, bool Crc
 public static class RawRecords
 {
     /// <summary>Produces one batch of UTF-8 values (no keys) with acks=all; returns the partition's answer.</summary>
-    public static async Task<(ErrorCode Error, long BaseOffset)> ProduceAsync(RawKafkaConnection connection, string topic, int partition, IEnumerable<string> values)
+    public static Task<(ErrorCode Error, long BaseOffset)> ProduceAsync(RawKafkaConnection connection, string topic, int partition, IEnumerable<string> values)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        return ProduceAsync(connection, topic, partition, values.Select(v => (now, v)));
+    }
+
+    /// <summary>Produces one batch of UTF-8 values with the given create timestamps (no keys), acks=all.</summary>
+    public static async Task<(ErrorCode Error, long BaseOffset)> ProduceAsync(RawKafkaConnection connection, string topic, int partition, IEnumerable<(long Timestamp, string Value)> records)
     {
         using var builder = new RecordBatchBuilder();
-        foreach (var value in values)
+        foreach (var (timestamp, value) in records)
         {
-            builder.Append(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null, Encoding.UTF8.GetBytes(value));
+            builder.Append(timestamp, null, Encoding.UTF8.GetBytes(value));
         }
         return await ProduceBatchAsync(connection, topic, partition, builder.Build());
     }
