@@ -50,6 +50,7 @@ var generatedDir = Path.Combine(root, "src", "Samsa.Protocol", "Generated");
 var samplesDir = Path.Combine(root, "tests", "Samsa.Protocol.Tests", "Generated");
 var outputs = new Dictionary<string, string>(StringComparer.Ordinal);
 var requests = new List<MessageSpec>();
+var structures = new StructureEmitter(Command);
 var responses = new Dictionary<short, MessageSpec>();
 
 foreach (var (folder, ns) in folders)
@@ -68,6 +69,7 @@ foreach (var (folder, ns) in folders)
         try
         {
             var spec = SchemaLoader.Load(file);
+            structures.Add(folder, file);
             var model = new MessageModel(spec);
             outputs[Path.Combine(generatedDir, part, spec.Name + ".g.cs")] = new MessageEmitter(model, ns, Command, relative).Emit();
             samples.Add(model, ns, relative);
@@ -97,6 +99,7 @@ if (missing.Count > 0)
     return 1;
 }
 outputs[Path.Combine(generatedDir, "ApiMessages.g.cs")] = RegistryEmitter.Emit(requests, responses, Command);
+outputs[Path.Combine(generatedDir, "SchemaStructures.g.cs")] = structures.Emit();
 
 var changed = 0;
 foreach (var (path, text) in outputs)

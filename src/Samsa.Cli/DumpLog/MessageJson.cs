@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -11,8 +10,8 @@ namespace Samsa.Cli.DumpLog;
 /// Kafka's generated <c>*JsonConverter.write</c>, driven by the message's JSON schema instead of generated code:
 /// reads one message of a given version from its wire bytes and returns the JSON node Kafka's converter builds
 /// (fields named in camelCase in schema order; fields absent from the version left out; tagged fields only when
-/// present; int64/uint32 as numbers, uuid as Kafka's base64 text, bytes as base64). The schemas are Kafka's, copied
-/// from <c>../shared/kafka-protocol</c> into <c>Schemas/</c> and embedded, for the records kafka-dump-log decodes.
+/// present; int64/uint32 as numbers, uuid as Kafka's base64 text, bytes as base64). The schemas' structure comes from
+/// <see cref="SchemaStructures"/>, generated from Kafka's schemas with the protocol code (no schema file is committed).
 /// </summary>
 internal sealed class MessageSchema
 {
@@ -173,15 +172,12 @@ internal sealed class MessageSchema
 
     private static Dictionary<string, MessageSchema> LoadAll()
     {
-        var assembly = Assembly.GetExecutingAssembly();
         var schemas = new Dictionary<string, MessageSchema>(StringComparer.Ordinal);
-        foreach (var resource in assembly.GetManifestResourceNames().Where(n => n.StartsWith("Schemas/", StringComparison.Ordinal)))
+        foreach (var (key, structure) in SchemaStructures.All)
         {
-            using var stream = assembly.GetManifestResourceStream(resource)!;
-            using var document = JsonDocument.Parse(stream, SchemaOptions);
-            var folder = resource.Split('/')[1];
-            var schema = new MessageSchema(folder, document.RootElement);
-            schemas[folder + "/" + schema.Name] = schema;
+            using var document = JsonDocument.Parse(structure, SchemaOptions);
+            var schema = new MessageSchema(key[..key.IndexOf('/', StringComparison.Ordinal)], document.RootElement);
+            schemas[key] = schema;
         }
         return schemas;
     }
