@@ -25,7 +25,9 @@ public class KafkaConfigTests
         Assert.Equal(168 * 3_600_000L, config.LogRetentionMs);
         Assert.Equal(50, config.OffsetsTopicNumPartitions);
         Assert.Equal((short)1, config.Get("offsets.topic.replication.factor"));
-        Assert.Equal(3000, config.GetInt("group.initial.rebalance.delay.ms"));
+        Assert.Equal(0, config.GetInt("group.initial.rebalance.delay.ms"));
+        Assert.Equal((short)1, config.Get("transaction.state.log.replication.factor"));
+        Assert.Equal(1, config.GetInt("transaction.state.log.min.isr"));
         Assert.True(config.AutoCreateTopicsEnable);
         Assert.True(config.GetBool("delete.topic.enable"));
         Assert.Equal(-1L, config.GetLong("log.retention.bytes"));
@@ -36,7 +38,9 @@ public class KafkaConfigTests
     {
         var divergent = KafkaConfigDefinitions.All.Values.Where(k => k.KafkaDefault is not null).Select(k => k.Name).Order().ToArray();
         Assert.Equal([
-            "listeners", "log.dir", "metric.reporters", "node.id", "offsets.topic.replication.factor", "process.roles",
+            "group.initial.rebalance.delay.ms", "listeners", "log.dir", "metric.reporters", "node.id", "offsets.topic.replication.factor",
+            "process.roles", "share.coordinator.state.topic.min.isr", "share.coordinator.state.topic.replication.factor",
+            "transaction.state.log.min.isr", "transaction.state.log.replication.factor",
         ], divergent);
     }
 

@@ -292,7 +292,9 @@ public static class KafkaConfigDefinitions
         yield return Long("offsets.retention.check.interval.ms", High, ReadOnly, 600000, AtLeast(1), "Stale offset check interval.");
         yield return Int("offsets.commit.timeout.ms", High, ReadOnly, 5000, AtLeast(1), "Offset commit wait for replication.");
         yield return Int("offset.metadata.max.bytes", High, ReadOnly, 4096, null, "Maximum size of offset commit metadata.");
-        yield return Int("group.initial.rebalance.delay.ms", Medium, ReadOnly, 3000, null, "Wait for more members before the first rebalance.");
+        // Zero-config is one node, where a 3 s wait for more members only delays every first join; Kafka's shipped
+        // config/server.properties sets 0 too, for "a better out-of-the-box experience for development and testing".
+        yield return Int("group.initial.rebalance.delay.ms", Medium, ReadOnly, 0, null, "Wait for more members before the first rebalance.") with { KafkaDefault = "3000" };
         yield return Int("group.min.session.timeout.ms", Medium, ReadOnly, 6000, null, "Minimum session timeout of classic group members.");
         yield return Int("group.max.session.timeout.ms", Medium, ReadOnly, 1800000, null, "Maximum session timeout of classic group members.");
         yield return Int("group.max.size", Medium, ReadOnly, IntMax, AtLeast(1), "Maximum members in one classic group.");
@@ -330,9 +332,10 @@ public static class KafkaConfigDefinitions
         yield return Int("share.coordinator.load.buffer.size", High, ReadOnly, 5242880, AtLeast(1), "Batch size when loading share-group state.");
         yield return Int("share.coordinator.snapshot.update.records.per.snapshot", Medium, ReadOnly, 500, AtLeast(0), "Update records between share state snapshots.");
         yield return Int("share.coordinator.state.topic.compression.codec", High, ReadOnly, 0, null, "Compression codec of __share_group_state.");
-        yield return Short("share.coordinator.state.topic.min.isr", High, ReadOnly, 2, AtLeast(1), "min.insync.replicas of __share_group_state.");
+        // Zero-config: one node, as Kafka's config/server.properties (and offsets.topic.replication.factor above).
+        yield return Short("share.coordinator.state.topic.min.isr", High, ReadOnly, 1, AtLeast(1), "min.insync.replicas of __share_group_state.") with { KafkaDefault = "2" };
         yield return Int("share.coordinator.state.topic.num.partitions", High, ReadOnly, 50, AtLeast(1), "Partitions of __share_group_state.");
-        yield return Short("share.coordinator.state.topic.replication.factor", High, ReadOnly, 3, AtLeast(1), "Replication factor of __share_group_state.");
+        yield return Short("share.coordinator.state.topic.replication.factor", High, ReadOnly, 1, AtLeast(1), "Replication factor of __share_group_state.") with { KafkaDefault = "3" };
         yield return Int("share.coordinator.state.topic.segment.bytes", High, ReadOnly, 104857600, AtLeast(1), "Segment size of __share_group_state.");
         yield return Int("share.coordinator.threads", Medium, ReadOnly, 1, AtLeast(1), "Share coordinator threads.");
         yield return Int("share.coordinator.write.timeout.ms", High, ReadOnly, 5000, AtLeast(1), "Share state write wait for replication.");
@@ -351,9 +354,10 @@ public static class KafkaConfigDefinitions
 
         // ---- Transactions and producer state ----
         yield return Int("transaction.state.log.num.partitions", High, ReadOnly, 50, AtLeast(1), "Partitions of __transaction_state.");
-        yield return Short("transaction.state.log.replication.factor", High, ReadOnly, 3, AtLeast(1), "Replication factor of __transaction_state.");
+        // Zero-config: one node, as Kafka's config/server.properties (and offsets.topic.replication.factor above).
+        yield return Short("transaction.state.log.replication.factor", High, ReadOnly, 1, AtLeast(1), "Replication factor of __transaction_state.") with { KafkaDefault = "3" };
         yield return Int("transaction.state.log.segment.bytes", High, ReadOnly, 104857600, AtLeast(1), "Segment size of __transaction_state.");
-        yield return Int("transaction.state.log.min.isr", High, ReadOnly, 2, AtLeast(1), "min.insync.replicas of __transaction_state.");
+        yield return Int("transaction.state.log.min.isr", High, ReadOnly, 1, AtLeast(1), "min.insync.replicas of __transaction_state.") with { KafkaDefault = "2" };
         yield return Int("transaction.state.log.load.buffer.size", High, ReadOnly, 5242880, AtLeast(1), "Batch size when loading transactions.");
         yield return Int("transaction.max.timeout.ms", High, ReadOnly, 900000, AtLeast(1), "Maximum transaction timeout a client may ask for.");
         yield return Int("transactional.id.expiration.ms", High, ReadOnly, 604800000, AtLeast(1), "Idle time before a transactional id expires.");
