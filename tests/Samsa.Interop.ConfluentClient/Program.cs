@@ -9,6 +9,7 @@ using Confluent.Kafka.Admin;
 //   consume TOPIC COUNT             prints COUNT messages from the beginning of partition 0 as JSON lines
 //   group TOPIC GROUP COUNT         subscribes as a member of GROUP, prints COUNT messages, commits them, leaves
 //   admin                           runs every topics/configs admin call and each error case, printing results and error codes as JSON
+//   broker-configs BROKER TOPIC GROUP  alters and describes BROKER, TOPIC and GROUP config resources (BrokerConfigsScenario), as JSON
 //   group-consume GROUP TOPIC PROTOCOL  one group member (group.protocol classic|consumer), see GroupConsumer
 //   group-member TOPIC GROUP [k=v]  a long-running consumer-group member printing JSON-line events (GroupMemberScenario)
 // A message line: {"key": b64|null, "value": b64|null, "headers": [[name, b64]], "timestamp": ms|null}.
@@ -162,6 +163,12 @@ switch (args[0])
         {
             using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap, SocketTimeoutMs = 10000 }).Build();
             Console.WriteLine(JsonSerializer.Serialize(await AdminScenario.RunAsync(admin)));
+            return 0;
+        }
+    case "broker-configs":
+        {
+            using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap, SocketTimeoutMs = 10000 }).Build();
+            Console.WriteLine(JsonSerializer.Serialize(await BrokerConfigsScenario.RunAsync(admin, args[2], args[3], args[4])));
             return 0;
         }
     case "group-consume":
