@@ -24,7 +24,7 @@ public sealed record ConsumerGroupConfig
     /// This config with one group's dynamic GROUP configs (KIP-848: <c>consumer.session.timeout.ms</c>,
     /// <c>consumer.heartbeat.interval.ms</c>) in place of the broker-wide values; the controller validated them.
     /// </summary>
-    public ConsumerGroupConfig WithGroupConfigs(IReadOnlyDictionary<string, string> groupConfigs) => this with
+    public ConsumerGroupConfig WithGroupConfigs(IReadOnlyDictionary<string, string> groupConfigs) => groupConfigs.Count == 0 ? this : this with
     {
         SessionTimeoutMs = GroupConfigs.IntOrDefault(groupConfigs, GroupConfigs.ConsumerSessionTimeoutMs, SessionTimeoutMs),
         HeartbeatIntervalMs = GroupConfigs.IntOrDefault(groupConfigs, GroupConfigs.ConsumerHeartbeatIntervalMs, HeartbeatIntervalMs),
