@@ -116,7 +116,7 @@ public sealed class KafkaBroker : IAsyncDisposable
             DefaultReplicationFactor = (short)config.DefaultReplicationFactor,
             DeleteTopicEnable = config.GetBool("delete.topic.enable"),
             ValidateBrokerConfigs = DynamicBrokerConfig.Validate,
-            IsBrokerListConfig = name => KafkaConfigDefinitions.All.TryGetValue(name, out var key) && key.Type == ConfigType.List,
+            BrokerListDefault = name => KafkaConfigDefinitions.All.TryGetValue(name, out var key) && key.Type == ConfigType.List ? ConfigDescriber.Format(key.Default) ?? "" : null,
             ValidateGroupConfigs = describer.Groups.Validate,
         });
 

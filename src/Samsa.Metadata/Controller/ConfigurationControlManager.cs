@@ -111,7 +111,7 @@ public static class ConfigurationControlManager
             var isList = resource.Type switch
             {
                 ConfigResourceType.Topic => TopicConfigs.Find(name)?.Type == TopicConfigType.List,
-                ConfigResourceType.Broker => options.IsBrokerListConfig(name),
+                ConfigResourceType.Broker => options.BrokerListDefault(name) is not null,
                 _ => false,
             };
             switch (op)
@@ -127,7 +127,7 @@ public static class ConfigurationControlManager
                 case OpType.Append or OpType.Subtract when !isList:
                     return (ErrorCode.InvalidConfig, $"Can't {op.ToString().ToUpperInvariant()} to key {name} because its type is not LIST.");
                 case OpType.Append or OpType.Subtract:
-                    var items = (next.TryGetValue(name, out var existing) ? existing : DefaultOf(resource, name) ?? "")
+                    var items = (next.TryGetValue(name, out var existing) ? existing : DefaultOf(resource, name, options) ?? "")
                         .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
                     var operands = (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
                     if (op == OpType.Append)
@@ -184,8 +184,13 @@ public static class ConfigurationControlManager
         return (ErrorCode.None, null);
     }
 
-    private static string? DefaultOf(ConfigResource resource, string name) =>
-        resource.Type == ConfigResourceType.Topic ? TopicConfigs.Find(name)?.Default : null;
+    /// <summary>What APPEND and SUBTRACT start from when the resource has no value yet: the config's default (Kafka's <c>getParts</c>).</summary>
+    private static string? DefaultOf(ConfigResource resource, string name, ControllerOptions options) => resource.Type switch
+    {
+        ConfigResourceType.Topic => TopicConfigs.Find(name)?.Default,
+        ConfigResourceType.Broker => options.BrokerListDefault(name),
+        _ => null,
+    };
 
     private static MetadataRecord Record(ConfigResource resource, string name, string? value) =>
         MetadataRecord.Of(new ConfigRecord { ResourceType = (sbyte)resource.Type, ResourceName = resource.Name, Name = name, Value = value });

@@ -26,8 +26,11 @@ public sealed record ControllerOptions
     /// </summary>
     public Func<IReadOnlyDictionary<string, string>, bool, (ErrorCode Code, string Message)?> ValidateBrokerConfigs { get; init; } = (_, _) => null;
 
-    /// <summary>Whether a broker config is a LIST (APPEND and SUBTRACT apply only to lists).</summary>
-    public Func<string, bool> IsBrokerListConfig { get; init; } = _ => false;
+    /// <summary>
+    /// The default of a LIST broker config ("" when it has none), the base APPEND and SUBTRACT start from; null when
+    /// the key is not a LIST (those operations apply only to lists).
+    /// </summary>
+    public Func<string, string?> BrokerListDefault { get; init; } = _ => null;
 
     /// <summary>Checks a GROUP resource's whole new config set; the INVALID_CONFIG message, or null.</summary>
     public Func<IReadOnlyDictionary<string, string>, string?> ValidateGroupConfigs { get; init; } = _ => null;
