@@ -4,7 +4,9 @@ using static Samsa.Broker.Config.ConfigUpdateMode;
 namespace Samsa.Broker.Config;
 
 /// <summary>
-/// Every broker config Samsa knows, with Kafka's name, type and default: the ONE table of defaults.
+/// Every broker config of Kafka 4.x, with Kafka's name, type, importance, dynamic update mode (read-only, per-broker,
+/// cluster-wide: what AlterConfigs may change, <see cref="DynamicBrokerConfig"/>) and default: the ONE table of
+/// defaults, checked key by key against Kafka's list by <c>KafkaConfigTests.Definitions_MatchKafka4BrokerConfigKeys</c>.
 /// Where our zero-config default differs from Kafka's (so that <c>samsa-server</c> starts with no file), the entry
 /// records Kafka's default in <see cref="ConfigKey.KafkaDefault"/>. Keys are listed even when the feature behind
 /// them is not built yet, so a Kafka <c>server.properties</c> loads without "unknown key" noise; docs/UNSUPPORTED.md
