@@ -115,7 +115,9 @@ public sealed class KafkaBroker : IAsyncDisposable
             NumPartitions = config.NumPartitions,
             DefaultReplicationFactor = (short)config.DefaultReplicationFactor,
             DeleteTopicEnable = config.GetBool("delete.topic.enable"),
-            ValidateBrokerConfig = ConfigDescriber.ValidateBrokerConfig,
+            ValidateBrokerConfigs = DynamicBrokerConfig.Validate,
+            BrokerListDefault = name => KafkaConfigDefinitions.All.TryGetValue(name, out var key) && key.Type == ConfigType.List ? ConfigDescriber.Format(key.Default) ?? "" : null,
+            ValidateGroupConfigs = describer.Groups.Validate,
         });
 
         var replicas = new ReplicaManager(metadata, logs, describer, config.NodeId, TimeProvider.System, loggerFactory.CreateLogger("Samsa.ReplicaManager"));

@@ -25,7 +25,9 @@ public class KafkaConfigTests
         Assert.Equal(168 * 3_600_000L, config.LogRetentionMs);
         Assert.Equal(50, config.OffsetsTopicNumPartitions);
         Assert.Equal((short)1, config.Get("offsets.topic.replication.factor"));
-        Assert.Equal(3000, config.GetInt("group.initial.rebalance.delay.ms"));
+        Assert.Equal(0, config.GetInt("group.initial.rebalance.delay.ms"));
+        Assert.Equal((short)1, config.Get("transaction.state.log.replication.factor"));
+        Assert.Equal(1, config.GetInt("transaction.state.log.min.isr"));
         Assert.True(config.AutoCreateTopicsEnable);
         Assert.True(config.GetBool("delete.topic.enable"));
         Assert.Equal(-1L, config.GetLong("log.retention.bytes"));
@@ -35,7 +37,44 @@ public class KafkaConfigTests
     public void EveryDivergentDefault_RecordsKafkasDefault()
     {
         var divergent = KafkaConfigDefinitions.All.Values.Where(k => k.KafkaDefault is not null).Select(k => k.Name).Order().ToArray();
-        Assert.Equal(["listeners", "log.dir", "node.id", "offsets.topic.replication.factor", "process.roles"], divergent);
+        Assert.Equal([
+            "group.initial.rebalance.delay.ms", "listeners", "log.dir", "metric.reporters", "node.id", "offsets.topic.replication.factor",
+            "process.roles", "share.coordinator.state.topic.min.isr", "share.coordinator.state.topic.replication.factor",
+            "transaction.state.log.min.isr", "transaction.state.log.replication.factor",
+        ], divergent);
+    }
+
+    /// <summary>
+    /// The table holds exactly Kafka 4.x's broker configs, each with Kafka's dynamic update mode
+    /// (Config/Kafka4BrokerConfigKeys.txt, taken from Kafka's generated broker config reference).
+    /// </summary>
+    [Fact]
+    public void Definitions_MatchKafka4BrokerConfigKeys()
+    {
+        var kafka = File.ReadLines(Path.Combine(AppContext.BaseDirectory, "Config", "Kafka4BrokerConfigKeys.txt"))
+            .Where(l => l.Length > 0 && !l.StartsWith('#'))
+            .Select(l => l.Split('\t'))
+            .ToDictionary(f => f[0], f => f[1], StringComparer.Ordinal);
+        Assert.Empty(kafka.Keys.Where(k => !KafkaConfigDefinitions.All.ContainsKey(k)).Order());
+        Assert.Empty(KafkaConfigDefinitions.All.Keys.Where(k => !kafka.ContainsKey(k)).Order());
+        var modes = KafkaConfigDefinitions.All.Values.Where(k => kafka[k.Name] != ModeName(k.Mode)).Select(k => $"{k.Name}: {ModeName(k.Mode)}, Kafka {kafka[k.Name]}");
+        Assert.Empty(modes);
+    }
+
+    private static string ModeName(ConfigUpdateMode mode) => mode switch
+    {
+        ConfigUpdateMode.PerBroker => "per-broker",
+        ConfigUpdateMode.ClusterWide => "cluster-wide",
+        _ => "read-only",
+    };
+
+    [Fact]
+    public void EveryDefault_PassesItsOwnValidator()
+    {
+        foreach (var key in KafkaConfigDefinitions.All.Values)
+        {
+            key.Validator?.Ensure(key.Name, key.Default);
+        }
     }
 
     [Fact]

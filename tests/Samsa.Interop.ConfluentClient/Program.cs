@@ -9,6 +9,7 @@ using Confluent.Kafka.Admin;
 //   consume TOPIC COUNT             prints COUNT messages from the beginning of partition 0 as JSON lines
 //   group TOPIC GROUP COUNT         subscribes as a member of GROUP, prints COUNT messages, commits them, leaves
 //   admin                           runs every topics/configs admin call and each error case, printing results and error codes as JSON
+//   broker-configs BROKER TOPIC GROUP  alters and describes BROKER, TOPIC and GROUP config resources (BrokerConfigsScenario), as JSON
 //   group-consume GROUP TOPIC PROTOCOL  one group member (group.protocol classic|consumer), see GroupConsumer
 //   group-member TOPIC GROUP [k=v]  a long-running consumer-group member printing JSON-line events (GroupMemberScenario)
 //   conformance TOPIC GROUP         ListOffsets max-timestamp and authorized operations (ConformanceScenario), as JSON
@@ -186,6 +187,12 @@ switch (args[0])
             {
                 Console.WriteLine(JsonSerializer.Serialize(new { logs = lines }));
             }
+            return 0;
+        }
+    case "broker-configs":
+        {
+            using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap, SocketTimeoutMs = 10000 }).Build();
+            Console.WriteLine(JsonSerializer.Serialize(await BrokerConfigsScenario.RunAsync(admin, args[2], args[3], args[4])));
             return 0;
         }
     case "group-consume":

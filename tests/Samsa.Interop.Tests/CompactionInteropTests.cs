@@ -144,7 +144,7 @@ public class CompactionInteropTests(ITestOutputHelper output)
         {
             await TopicAdmin.CreateAsync(broker.Port, topic, partitions);
             using var connection = await RawKafkaConnection.ConnectAsync(broker.Port);
-            await FindCoordinatorAsync(connection, group);
+            await connection.FindCoordinatorAsync(group);
             // Within offset.metadata.max.bytes (4096): fewer, larger commits write the same bytes in less time.
             var metadata = new string('m', 2000);
             var watch = Stopwatch.StartNew();
@@ -191,7 +191,7 @@ public class CompactionInteropTests(ITestOutputHelper output)
         {
             restarted.DeleteOnDispose = true;
             using var connection = await RawKafkaConnection.ConnectAsync(restarted.Port);
-            await FindCoordinatorAsync(connection, group);
+            await connection.FindCoordinatorAsync(group);
             OffsetFetchResponse fetched;
             var deadline = Stopwatch.StartNew();
             do
@@ -220,20 +220,4 @@ public class CompactionInteropTests(ITestOutputHelper output)
     /// <summary>Bytes of the partition's segment files, including ones renamed .deleted and not yet removed.</summary>
     private static long SegmentBytesOnDisk(string partitionDir) =>
         new DirectoryInfo(partitionDir).EnumerateFiles("*.log*").Sum(f => f.Length);
-
-    /// <summary>FindCoordinator creates __consumer_offsets on first use; retried until the coordinator is loaded.</summary>
-    private static async Task FindCoordinatorAsync(RawKafkaConnection connection, string group)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            var found = await connection.RequestAsync<FindCoordinatorResponse>(new FindCoordinatorRequest { Key = group }, 3);
-            if (found.ErrorCode == 0)
-            {
-                return;
-            }
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), $"FindCoordinator: error {found.ErrorCode}");
-            await Task.Delay(100);
-        }
-    }
 }

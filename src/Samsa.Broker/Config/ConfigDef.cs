@@ -16,6 +16,26 @@ public enum ConfigType
     Class,
 }
 
+/// <summary>Kafka's <c>ConfigDef.Importance</c>.</summary>
+public enum ConfigImportance
+{
+    High,
+    Medium,
+    Low,
+}
+
+/// <summary>
+/// Kafka's "Dynamic update mode" of a broker config (<c>DynamicBrokerConfig.dynamicConfigUpdateModes</c>):
+/// read-only needs a restart; per-broker may be set for one broker only (SSL, SASL, listeners); cluster-wide may
+/// be set as the cluster default ("" resource) or, for testing, for one broker.
+/// </summary>
+public enum ConfigUpdateMode
+{
+    ReadOnly,
+    PerBroker,
+    ClusterWide,
+}
+
 /// <summary>Checks a parsed value; throws <see cref="ConfigException"/> naming the key.</summary>
 public interface IConfigValidator
 {
@@ -25,8 +45,8 @@ public interface IConfigValidator
     string Describe();
 }
 
-/// <summary>Numeric range, inclusive, like Kafka's <c>ConfigDef.Range</c>.</summary>
-public sealed class RangeValidator(double? min, double? max) : IConfigValidator
+/// <summary>Numeric range, inclusive, like Kafka's <c>ConfigDef.Range</c>; <paramref name="orEqualTo"/> is one more allowed value (gzip's -1).</summary>
+public sealed class RangeValidator(double? min, double? max, double? orEqualTo = null) : IConfigValidator
 {
     public static RangeValidator AtLeast(double min) => new(min, null);
 
@@ -39,6 +59,10 @@ public sealed class RangeValidator(double? min, double? max) : IConfigValidator
             return;
         }
         var number = Convert.ToDouble(value, CultureInfo.InvariantCulture);
+        if (orEqualTo == number)
+        {
+            return;
+        }
         if (min is { } low && number < low)
         {
             throw ConfigException.InvalidValue(name, value, $"Value must be at least {Format(low)}");
@@ -51,7 +75,7 @@ public sealed class RangeValidator(double? min, double? max) : IConfigValidator
 
     private static string Format(double value) => value.ToString(CultureInfo.InvariantCulture);
 
-    public string Describe() => $"[{(min is { } low ? Format(low) : "...")},{(max is { } high ? Format(high) : "...")}]";
+    public string Describe() => $"[{(min is { } low ? Format(low) : "...")},{(max is { } high ? Format(high) : "...")}]" + (orEqualTo is { } extra ? $" or {Format(extra)}" : "");
 }
 
 /// <summary>One of a fixed set of strings (Kafka compares these case-sensitively unless told otherwise).</summary>
@@ -66,6 +90,20 @@ public sealed class ValidStringValidator(bool ignoreCase, params string[] allowe
     }
 
     public string Describe() => "[" + string.Join(", ", allowed) + "]";
+}
+
+/// <summary>Kafka's <c>ConfigDef.NonEmptyString</c>: null is allowed, "" is not.</summary>
+public sealed class NonEmptyStringValidator : IConfigValidator
+{
+    public void Ensure(string name, object? value)
+    {
+        if (value is string { Length: 0 })
+        {
+            throw ConfigException.InvalidValue(name, value, "String must be non-empty");
+        }
+    }
+
+    public string Describe() => "non-empty string";
 }
 
 /// <summary>A list whose every item is one of a fixed set.</summary>
@@ -89,9 +127,10 @@ public sealed class ValidListValidator(params string[] allowed) : IConfigValidat
     public string Describe() => "[" + string.Join(", ", allowed) + "]";
 }
 
-/// <summary>One broker config: Kafka's name, type, default (already typed), validator and doc line.</summary>
+/// <summary>One broker config: Kafka's name, type, importance, dynamic update mode, default (already typed), validator and doc line.</summary>
 /// <param name="KafkaDefault">Kafka's default when ours differs (documented divergence), else null.</param>
-public sealed record ConfigKey(string Name, ConfigType Type, object? Default, IConfigValidator? Validator, string Doc, string? KafkaDefault = null)
+public sealed record ConfigKey(string Name, ConfigType Type, ConfigImportance Importance, ConfigUpdateMode Mode, object? Default, IConfigValidator? Validator,
+    string Doc, string? KafkaDefault = null)
 {
     /// <summary>Parses text the way Kafka's <c>ConfigDef.parseType</c> does: trimmed, case-insensitive booleans, comma lists.</summary>
     public object? Parse(string raw)

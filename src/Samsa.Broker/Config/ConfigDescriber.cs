@@ -14,25 +14,26 @@ public enum ConfigSource : sbyte
     DynamicDefaultBrokerConfig = 3,
     StaticBrokerConfig = 4,
     DefaultConfig = 5,
+    DynamicBrokerLoggerConfig = 6,
+    ClientMetricsConfig = 7,
+    GroupConfig = 8,
 }
 
 /// <summary>
-/// Effective config values and where they come from (Kafka's <c>ConfigHelper</c>). A topic config resolves, in
-/// order: the topic's dynamic config, the broker synonym set dynamically for this broker, set dynamically as the
-/// cluster default, set in server.properties, and finally the topic config's own default. A broker config
-/// resolves the same way without the topic level. Passwords are reported as sensitive with a null value.
+/// Effective config values and where they come from (Kafka's <c>ConfigHelper</c>). A broker value resolves, in
+/// order: set dynamically for this broker, set dynamically as the cluster default, set in server.properties, the
+/// default. Synonyms follow Kafka's <c>configSynonyms</c>: every set value of the key's broker synonyms
+/// (<see cref="DynamicBrokerConfig.Synonyms"/>), source by source, then the defaults, and the leading ones not
+/// named like the key dropped — so <c>retention.ms</c> of a topic with nothing set has no synonym at all, not
+/// <c>log.retention.hours=168</c>. Passwords are reported as sensitive with null values.
 /// </summary>
 public sealed class ConfigDescriber(KafkaConfig config)
 {
-    /// <summary>Broker synonyms of topic configs beyond the one in <see cref="TopicConfigDef.ServerDefault"/>, with a unit factor.</summary>
-    private static readonly Dictionary<string, (string Name, long Factor)[]> ExtraSynonyms = new(StringComparer.Ordinal)
-    {
-        ["retention.ms"] = [("log.retention.minutes", 60_000), ("log.retention.hours", 3_600_000)],
-        ["segment.ms"] = [("log.roll.hours", 3_600_000)],
-        ["segment.jitter.ms"] = [("log.roll.jitter.hours", 3_600_000)],
-    };
+    public sealed record Entry(string Name, string? Value, ConfigSource Source, bool Sensitive, TopicConfigType Type,
+        IReadOnlyList<(string Name, string? Value, ConfigSource Source)> Synonyms, bool ReadOnly = false);
 
-    public sealed record Entry(string Name, string? Value, ConfigSource Source, bool Sensitive, TopicConfigType Type, IReadOnlyList<(string Name, string? Value, ConfigSource Source)> Synonyms);
+    /// <summary>GROUP resources (KIP-848): per-group configs bounded by this broker's group coordinator configs.</summary>
+    public GroupConfigs Groups { get; } = new(config);
 
     /// <summary>Every topic config of <paramref name="topic"/> with its effective value.</summary>
     public IEnumerable<Entry> DescribeTopic(MetadataImage image, string topic)
@@ -40,29 +41,18 @@ public sealed class ConfigDescriber(KafkaConfig config)
         var overrides = image.ConfigsOf(new ConfigResource(ConfigResourceType.Topic, topic));
         foreach (var def in TopicConfigs.All.Values.OrderBy(d => d.Name, StringComparer.Ordinal))
         {
-            // Synonyms carry each config's own value (log.retention.hours=168); the effective value is scaled to the topic's unit.
-            var synonyms = new List<(string, string?, ConfigSource)>();
-            (string? Value, ConfigSource Source)? effective = null;
+            var synonyms = new List<(string Name, string? Value, ConfigSource Source)>();
             if (overrides.TryGetValue(def.Name, out var value))
             {
                 synonyms.Add((def.Name, value, ConfigSource.DynamicTopicConfig));
-                effective = (value, ConfigSource.DynamicTopicConfig);
             }
-            var brokerSynonyms = BrokerSynonyms(def).ToList();
-            foreach (var (brokerValue, source, name, factor) in brokerSynonyms.SelectMany(s => BrokerValues(image, s.Name).Select(v => (v.Value, v.Source, s.Name, s.Factor))).OrderBy(x => x.Source))
+            var primary = def.ServerDefault is { } server && KafkaConfigDefinitions.All.ContainsKey(server) ? server : null;
+            if (primary is not null)
             {
-                synonyms.Add((name, brokerValue, source));
-                effective ??= (Scale(brokerValue, factor), source);
+                synonyms.AddRange(BrokerSynonyms(image, primary, perBroker: true, sensitive: false));
             }
-            foreach (var (name, factor) in brokerSynonyms)
-            {
-                if (KafkaConfigDefinitions.All.TryGetValue(name, out var key) && Format(key.Default) is { } brokerDefault)
-                {
-                    synonyms.Add((name, brokerDefault, ConfigSource.DefaultConfig));
-                }
-            }
-            var (text, origin) = effective ?? (def.Default, ConfigSource.DefaultConfig);
-            yield return new Entry(def.Name, text, origin, false, def.Type, synonyms);
+            var text = value ?? (primary is null ? null : SetBrokerValueInMs(image, primary)) ?? def.Default;
+            yield return new Entry(def.Name, text, synonyms.Count > 0 ? synonyms[0].Source : ConfigSource.DefaultConfig, false, def.Type, synonyms);
         }
     }
 
@@ -70,65 +60,81 @@ public sealed class ConfigDescriber(KafkaConfig config)
     public Dictionary<string, string> EffectiveTopicConfig(MetadataImage image, string topic) =>
         DescribeTopic(image, topic).Where(e => e.Value is not null).ToDictionary(e => e.Name, e => e.Value!, StringComparer.Ordinal);
 
-    /// <summary>Every broker config of this node (<paramref name="resourceName"/> its id) or the cluster default ("").</summary>
+    /// <summary>
+    /// Broker configs: for this node's id every config with its effective value; for "" (the cluster default) only
+    /// the configs set there, as Kafka's <c>ConfigHelper</c> answers.
+    /// </summary>
     public IEnumerable<Entry> DescribeBroker(MetadataImage image, string resourceName)
     {
-        foreach (var key in KafkaConfigDefinitions.All.Values.OrderBy(k => k.Name, StringComparer.Ordinal))
+        var perBroker = resourceName.Length > 0;
+        var names = perBroker
+            ? KafkaConfigDefinitions.All.Keys
+            : image.ConfigsOf(new ConfigResource(ConfigResourceType.Broker, "")).Keys.Where(KafkaConfigDefinitions.All.ContainsKey);
+        foreach (var name in names.Order(StringComparer.Ordinal))
         {
+            var key = KafkaConfigDefinitions.All[name];
             var sensitive = key.Type == ConfigType.Password;
-            var synonyms = new List<(string, string?, ConfigSource)>();
-            foreach (var (value, source) in BrokerValues(image, key.Name))
+            var synonyms = BrokerSynonyms(image, name, perBroker, sensitive);
+            var source = synonyms.Count > 0 ? synonyms[0].Source : ConfigSource.DefaultConfig;
+            var value = sensitive ? null : synonyms.Count > 0 ? synonyms[0].Value : Format(key.Default);
+            yield return new Entry(name, value, source, sensitive, TypeOf(key.Type), synonyms, key.Mode == ConfigUpdateMode.ReadOnly);
+        }
+    }
+
+    /// <summary>
+    /// Kafka's <c>configSynonyms</c>: the set values of <paramref name="name"/>'s synonyms, dynamic per broker, dynamic
+    /// cluster default, static and default in that order, the leading ones of other names dropped.
+    /// </summary>
+    private List<(string Name, string? Value, ConfigSource Source)> BrokerSynonyms(MetadataImage image, string name, bool perBroker, bool sensitive)
+    {
+        var synonyms = DynamicBrokerConfig.Synonyms(name);
+        var all = new List<(string Name, string? Value, ConfigSource Source)>();
+        foreach (var (values, source) in BrokerLevels(image))
+        {
+            if (!perBroker && source == ConfigSource.DynamicBrokerConfig)
             {
-                if (resourceName.Length == 0 && source == ConfigSource.DynamicBrokerConfig)
+                continue;
+            }
+            foreach (var synonym in synonyms)
+            {
+                if (values(synonym) is { } value)
                 {
-                    continue;
+                    all.Add((synonym, sensitive ? null : value, source));
                 }
-                synonyms.Add((key.Name, sensitive ? null : value, source));
-            }
-            var type = TypeOf(key.Type);
-            if (synonyms.Count > 0)
-            {
-                yield return new Entry(key.Name, synonyms[0].Item2, synonyms[0].Item3, sensitive, type, synonyms);
-            }
-            else
-            {
-                var text = sensitive ? null : Format(key.Default);
-                yield return new Entry(key.Name, text, ConfigSource.DefaultConfig, sensitive, type,
-                    text is null ? [] : [(key.Name, text, ConfigSource.DefaultConfig)]);
             }
         }
+        var first = all.FindIndex(s => s.Name == name);
+        return first < 0 ? [] : all[first..];
     }
 
-    /// <summary>Values of one broker config that are set somewhere, highest precedence first.</summary>
-    private IEnumerable<(string Value, ConfigSource Source)> BrokerValues(MetadataImage image, string name)
+    /// <summary>
+    /// The broker value behind a topic config when one of <paramref name="name"/>'s synonyms is set (ms over minutes
+    /// over hours, each at its highest level), scaled to milliseconds; null leaves the topic config's own default.
+    /// </summary>
+    private string? SetBrokerValueInMs(MetadataImage image, string name)
     {
-        if (image.ConfigsOf(new ConfigResource(ConfigResourceType.Broker, config.NodeId.ToString(CultureInfo.InvariantCulture))).TryGetValue(name, out var perBroker))
+        foreach (var synonym in DynamicBrokerConfig.Synonyms(name))
         {
-            yield return (perBroker, ConfigSource.DynamicBrokerConfig);
-        }
-        if (image.ConfigsOf(new ConfigResource(ConfigResourceType.Broker, "")).TryGetValue(name, out var clusterDefault))
-        {
-            yield return (clusterDefault, ConfigSource.DynamicDefaultBrokerConfig);
-        }
-        if (config.Originals.TryGetValue(name, out var staticValue))
-        {
-            yield return (staticValue.Trim(), ConfigSource.StaticBrokerConfig);
-        }
-    }
-
-    private static IEnumerable<(string Name, long Factor)> BrokerSynonyms(TopicConfigDef def)
-    {
-        if (def.ServerDefault is not null)
-        {
-            yield return (def.ServerDefault, 1);
-        }
-        if (ExtraSynonyms.TryGetValue(def.Name, out var extra))
-        {
-            foreach (var e in extra)
+            foreach (var (values, source) in BrokerLevels(image))
             {
-                yield return e;
+                if (source != ConfigSource.DefaultConfig && values(synonym) is { } value)
+                {
+                    return Scale(value, DynamicBrokerConfig.UnitMs(synonym));
+                }
             }
         }
+        return null;
+    }
+
+    /// <summary>Where a broker value can be set, highest precedence first, each as a lookup of a set value.</summary>
+    private IEnumerable<(Func<string, string?> Values, ConfigSource Source)> BrokerLevels(MetadataImage image)
+    {
+        var perBroker = image.ConfigsOf(new ConfigResource(ConfigResourceType.Broker, config.NodeId.ToString(CultureInfo.InvariantCulture)));
+        var clusterDefault = image.ConfigsOf(new ConfigResource(ConfigResourceType.Broker, ""));
+        yield return (n => perBroker.GetValueOrDefault(n), ConfigSource.DynamicBrokerConfig);
+        yield return (n => clusterDefault.GetValueOrDefault(n), ConfigSource.DynamicDefaultBrokerConfig);
+        yield return (n => config.Originals.TryGetValue(n, out var v) ? v.Trim() : null, ConfigSource.StaticBrokerConfig);
+        yield return (n => KafkaConfigDefinitions.All.TryGetValue(n, out var key) ? Format(key.Default) : null, ConfigSource.DefaultConfig);
     }
 
     private static string Scale(string value, long factor) =>
@@ -136,7 +142,7 @@ public sealed class ConfigDescriber(KafkaConfig config)
             ? value
             : (n * factor).ToString(CultureInfo.InvariantCulture);
 
-    private static TopicConfigType TypeOf(ConfigType type) => type switch
+    public static TopicConfigType TypeOf(ConfigType type) => type switch
     {
         ConfigType.Boolean => TopicConfigType.Boolean,
         ConfigType.Short => TopicConfigType.Short,
@@ -160,24 +166,6 @@ public sealed class ConfigDescriber(KafkaConfig config)
         _ => value.ToString(),
     };
 
-    /// <summary>Checks a dynamic broker config value against the broker's table; null when valid.</summary>
-    public static string? ValidateBrokerConfig(string name, string value)
-    {
-        if (!KafkaConfigDefinitions.All.TryGetValue(name, out var key))
-        {
-            return $"Unknown broker config name: {name}";
-        }
-        try
-        {
-            key.Validator?.Ensure(name, key.Parse(value));
-            return null;
-        }
-        catch (ConfigException e)
-        {
-            return e.Message;
-        }
-    }
-
     /// <summary>Builds one DescribeConfigs result entry for <paramref name="version"/>.</summary>
     public static DescribeConfigsResponse.DescribeConfigsResourceResult ToResult(Entry entry, short version, bool includeSynonyms)
     {
@@ -185,7 +173,7 @@ public sealed class ConfigDescriber(KafkaConfig config)
         {
             Name = entry.Name,
             Value = entry.Value,
-            ReadOnly = false,
+            ReadOnly = entry.ReadOnly,
             IsSensitive = entry.Sensitive,
             Documentation = null,
         };

@@ -120,7 +120,7 @@ public sealed class KafkaConfig
 
     private static int ParseListenerMaxConnections(string key, string raw)
     {
-        var value = (int)new ConfigKey(key, ConfigType.Int, null, null, "").Parse(raw)!;
+        var value = (int)(KafkaConfigDefinitions.All["max.connections"] with { Name = key }).Parse(raw)!;
         RangeValidator.AtLeast(0).Ensure(key, value);
         return value;
     }

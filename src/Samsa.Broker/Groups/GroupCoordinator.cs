@@ -304,7 +304,7 @@ public sealed class GroupCoordinator : ICoordinatorLog, IDisposable
                 }
                 position = next;
             }
-            shard.CompleteLoad(records);
+            shard.CompleteLoad(records, _metadata.Current);
         }
         catch (OperationCanceledException)
         {

@@ -62,7 +62,7 @@ public sealed partial class GroupCoordinatorShard
     private ConsumerGroupHeartbeatResponse ConsumerGroupHeartbeatLocked(
         ConsumerGroupHeartbeatRequest request, short apiVersion, string clientId, string clientHost, MetadataImage image, List<CoordinatorRecord> records)
     {
-        var config = _config.Consumer;
+        var config = ConsumerConfigOf(request.GroupId, image);
         ValidateConsumerHeartbeat(request, apiVersion, config);
 
         if (request.MemberEpoch is ConsumerGroupMember.LeaveGroupMemberEpoch or ConsumerGroupMember.LeaveGroupStaticMemberEpoch)
@@ -133,7 +133,7 @@ public sealed partial class GroupCoordinatorShard
         {
             Apply(group, ConsumerGroupRecords.CurrentAssignment(group.GroupId, reconciled), records);
         }
-        ScheduleConsumerTimeouts(group, reconciled);
+        ScheduleConsumerTimeouts(group, reconciled, config.SessionTimeoutMs);
 
         var response = new ConsumerGroupHeartbeatResponse
         {
@@ -464,11 +464,11 @@ public sealed partial class GroupCoordinatorShard
     /// Session timeout for every member; a revocation deadline (the member's rebalance timeout) while it must give
     /// partitions up. Either expiring removes the member (Kafka fences it) and moves its partitions.
     /// </summary>
-    private void ScheduleConsumerTimeouts(ConsumerGroup group, ConsumerGroupMember member)
+    private void ScheduleConsumerTimeouts(ConsumerGroup group, ConsumerGroupMember member, int sessionTimeoutMs)
     {
         var groupId = group.GroupId;
         var memberId = member.MemberId;
-        _timer.Schedule(ConsumerSessionKey(groupId, memberId), TimeSpan.FromMilliseconds(_config.Consumer.SessionTimeoutMs),
+        _timer.Schedule(ConsumerSessionKey(groupId, memberId), TimeSpan.FromMilliseconds(sessionTimeoutMs),
             () => OnTimer(ConsumerSessionKey(groupId, memberId), () => ExpireConsumerMember(groupId, memberId, "session timeout expired")));
         if (member.State == MemberState.UnrevokedPartitions)
         {
@@ -525,14 +525,18 @@ public sealed partial class GroupCoordinatorShard
         return true;
     }
 
+    /// <summary>The group.consumer.* configs with the group's own GROUP configs (KIP-848) over them.</summary>
+    private ConsumerGroupConfig ConsumerConfigOf(string groupId, MetadataImage? image) =>
+        image is null ? _config.Consumer : _config.Consumer.WithGroupConfigs(image.ConfigsOf(new ConfigResource(ConfigResourceType.Group, groupId)));
+
     /// <summary>After loading, every consumer-group member gets a fresh session timeout.</summary>
-    private void ScheduleConsumerSessionsAfterLoad()
+    private void ScheduleConsumerSessionsAfterLoad(MetadataImage? image)
     {
         foreach (var group in _groups.Values.OfType<ConsumerGroup>())
         {
             foreach (var member in group.Members.Values)
             {
-                ScheduleConsumerTimeouts(group, member);
+                ScheduleConsumerTimeouts(group, member, ConsumerConfigOf(group.GroupId, image).SessionTimeoutMs);
             }
         }
     }

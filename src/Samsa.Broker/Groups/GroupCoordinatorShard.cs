@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Samsa.Metadata.Image;
 using Samsa.Protocol;
 using Samsa.Protocol.GroupCoordinatorRecords;
 
@@ -166,8 +167,11 @@ public sealed partial class GroupCoordinatorShard : IDisposable
         }
     }
 
-    /// <summary>Called once every record of the partition has been replayed: members get their session timers.</summary>
-    public void CompleteLoad(long records)
+    /// <summary>
+    /// Called once every record of the partition has been replayed: members get their session timers (consumer
+    /// groups' from their GROUP configs in <paramref name="image"/>, when given).
+    /// </summary>
+    public void CompleteLoad(long records, MetadataImage? image = null)
     {
         lock (SyncRoot)
         {
@@ -179,7 +183,7 @@ public sealed partial class GroupCoordinatorShard : IDisposable
                     RescheduleHeartbeat(group, member);
                 }
             }
-            ScheduleConsumerSessionsAfterLoad();
+            ScheduleConsumerSessionsAfterLoad(image);
             State = ShardState.Active;
             _loaded.TrySetResult();
             if (records > 0)

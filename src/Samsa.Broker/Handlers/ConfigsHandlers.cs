@@ -9,13 +9,15 @@ using Samsa.Protocol.Messages;
 namespace Samsa.Broker.Handlers;
 
 /// <summary>
-/// DescribeConfigs (key 32), versions 0-4, for TOPIC (2) and BROKER (4) resources.
+/// DescribeConfigs (key 32), versions 0-4, for TOPIC (2), BROKER (4) and GROUP (32) resources.
 /// <list type="bullet">
 /// <item>Every topic config with its effective value and source (dynamic topic, dynamic broker, dynamic default,
 /// static broker, default); v0 reports is_default instead of the source.</item>
-/// <item>Broker resources: this node's id or "" (the cluster-wide default); passwords are sensitive with null values.</item>
+/// <item>Broker resources: this node's id (every config, read_only where Kafka cannot change it at runtime) or ""
+/// (only the configs set as the cluster-wide default); passwords are sensitive with null values.</item>
+/// <item>Group resources (KIP-848): every group config of any group id, GROUP_CONFIG when set, else the broker's value.</item>
 /// <item>Synonyms when asked (v1+), the config type (v3+), documentation always null.</item>
-/// <item>Unknown topic: UNKNOWN_TOPIC_OR_PARTITION; another broker's id or another resource type: INVALID_REQUEST.</item>
+/// <item>Unknown topic: UNKNOWN_TOPIC_OR_PARTITION; another broker's id, an empty group id or another resource type: INVALID_REQUEST.</item>
 /// </list>
 /// </summary>
 public sealed class DescribeConfigsHandler(MetadataCache metadata, ConfigDescriber describer, int nodeId) : ApiHandler<DescribeConfigsRequest, DescribeConfigsResponse>
@@ -53,6 +55,12 @@ public sealed class DescribeConfigsHandler(MetadataCache metadata, ConfigDescrib
                 case ConfigResourceType.Broker:
                     entries = describer.DescribeBroker(image, resource.ResourceName);
                     break;
+                case ConfigResourceType.Group when resource.ResourceName.Length == 0:
+                    (result.ErrorCode, result.ErrorMessage) = ((short)ErrorCode.InvalidRequest, "Group name must not be empty");
+                    break;
+                case ConfigResourceType.Group:
+                    entries = describer.Groups.Describe(image, resource.ResourceName);
+                    break;
                 default:
                     (result.ErrorCode, result.ErrorMessage) = ((short)ErrorCode.InvalidRequest, $"Unsupported resource type {resource.ResourceType}");
                     break;
@@ -86,10 +94,12 @@ public sealed class DescribeConfigsHandler(MetadataCache metadata, ConfigDescrib
 }
 
 /// <summary>
-/// IncrementalAlterConfigs (key 44), versions 0-1: SET, DELETE, APPEND and SUBTRACT on topic configs and dynamic
-/// broker configs (per broker, or the cluster default with an empty name). Values are validated against
-/// Kafka's type and range; a bad or unknown key is INVALID_CONFIG with a message naming it. Changes reach live
-/// partition logs as soon as they are committed.
+/// IncrementalAlterConfigs (key 44), versions 0-1: SET, DELETE, APPEND and SUBTRACT on topic configs, dynamic
+/// broker configs (per broker, or the cluster default with an empty name) and group configs (KIP-848). Topic and
+/// group values are validated against Kafka's type and range (INVALID_CONFIG naming the key); broker keys as
+/// Kafka's <c>DynamicBrokerConfig</c> does — a read-only key, a per-broker key on the cluster default or a bad
+/// value is INVALID_REQUEST with Kafka's message (<see cref="DynamicBrokerConfig.Validate"/>). Changes reach live
+/// partition logs and groups as soon as they are committed.
 /// </summary>
 public sealed class IncrementalAlterConfigsHandler(QuorumController controller) : ApiHandler<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>
 {

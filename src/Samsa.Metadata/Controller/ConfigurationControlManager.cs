@@ -10,10 +10,11 @@ using LegacyResponse = Samsa.Protocol.Messages.AlterConfigsResponse;
 namespace Samsa.Metadata.Controller;
 
 /// <summary>
-/// Dynamic config decisions of the controller (Kafka's <c>ConfigurationControlManager</c>): topic configs and
-/// dynamic broker configs, per broker (resource name = broker id) or cluster-wide (resource name ""). Both
-/// IncrementalAlterConfigs (SET/DELETE/APPEND/SUBTRACT) and the legacy AlterConfigs (replace the whole set)
-/// become ConfigRecords; a null value removes a key.
+/// Dynamic config decisions of the controller (Kafka's <c>ConfigurationControlManager</c>): topic configs, dynamic
+/// broker configs, per broker (resource name = broker id) or cluster-wide (resource name ""), and group configs
+/// (KIP-848, resource name = group id). Both IncrementalAlterConfigs (SET/DELETE/APPEND/SUBTRACT) and the legacy
+/// AlterConfigs (replace the whole set) become ConfigRecords; a null value removes a key. Broker and group keys are
+/// checked by the broker's tables through <see cref="ControllerOptions"/>, as Kafka's broker checks them before forwarding.
 /// </summary>
 public static class ConfigurationControlManager
 {
@@ -91,6 +92,10 @@ public static class ConfigurationControlManager
                     return (ErrorCode.InvalidRequest, $"Illegal broker id {resource.Name}");
                 }
                 break;
+            case ConfigResourceType.Group when resource.Name.Length == 0:
+                return (ErrorCode.InvalidRequest, "Group name must not be empty.");
+            case ConfigResourceType.Group:
+                break;
             default:
                 return (ErrorCode.InvalidRequest, $"Unsupported resource type {resource.Type} for altering configs.");
         }
@@ -103,9 +108,12 @@ public static class ConfigurationControlManager
         var next = replaceAll ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(current, StringComparer.Ordinal);
         foreach (var (name, op, value) in changes)
         {
-            var isList = resource.Type == ConfigResourceType.Topic
-                ? TopicConfigs.Find(name)?.Type == TopicConfigType.List
-                : name.EndsWith(".policy", StringComparison.Ordinal) || name == "listeners" || name.EndsWith(".list", StringComparison.Ordinal);
+            var isList = resource.Type switch
+            {
+                ConfigResourceType.Topic => TopicConfigs.Find(name)?.Type == TopicConfigType.List,
+                ConfigResourceType.Broker => options.BrokerListDefault(name) is not null,
+                _ => false,
+            };
             switch (op)
             {
                 case OpType.Set when value is null:
@@ -119,7 +127,7 @@ public static class ConfigurationControlManager
                 case OpType.Append or OpType.Subtract when !isList:
                     return (ErrorCode.InvalidConfig, $"Can't {op.ToString().ToUpperInvariant()} to key {name} because its type is not LIST.");
                 case OpType.Append or OpType.Subtract:
-                    var items = (next.TryGetValue(name, out var existing) ? existing : DefaultOf(resource, name) ?? "")
+                    var items = (next.TryGetValue(name, out var existing) ? existing : DefaultOf(resource, name, options) ?? "")
                         .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
                     var operands = (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
                     if (op == OpType.Append)
@@ -137,19 +145,22 @@ public static class ConfigurationControlManager
             }
         }
 
-        foreach (var (name, value) in next)
+        var changed = next.Where(c => !current.TryGetValue(c.Key, out var old) || old != c.Value).ToDictionary(StringComparer.Ordinal);
+        switch (resource.Type)
         {
-            if (current.TryGetValue(name, out var old) && old == value)
-            {
-                continue;
-            }
-            var error = resource.Type == ConfigResourceType.Topic
-                ? TopicConfigs.Validate([new(name, value)])
-                : options.ValidateBrokerConfig(name, value);
-            if (error is not null)
-            {
+            case ConfigResourceType.Topic:
+                foreach (var (name, value) in changed)
+                {
+                    if (TopicConfigs.Validate([new(name, value)]) is { } error)
+                    {
+                        return (ErrorCode.InvalidConfig, error);
+                    }
+                }
+                break;
+            case ConfigResourceType.Broker when options.ValidateBrokerConfigs(changed, resource.Name.Length > 0) is { } refused:
+                return refused;
+            case ConfigResourceType.Group when options.ValidateGroupConfigs(next) is { } error:
                 return (ErrorCode.InvalidConfig, error);
-            }
         }
         if (resource.Type == ConfigResourceType.Topic && changes.FirstOrDefault(c => c.Op == OpType.Delete && TopicConfigs.Find(c.Name) is null) is { Name: not null } unknown)
         {
@@ -173,8 +184,13 @@ public static class ConfigurationControlManager
         return (ErrorCode.None, null);
     }
 
-    private static string? DefaultOf(ConfigResource resource, string name) =>
-        resource.Type == ConfigResourceType.Topic ? TopicConfigs.Find(name)?.Default : null;
+    /// <summary>What APPEND and SUBTRACT start from when the resource has no value yet: the config's default (Kafka's <c>getParts</c>).</summary>
+    private static string? DefaultOf(ConfigResource resource, string name, ControllerOptions options) => resource.Type switch
+    {
+        ConfigResourceType.Topic => TopicConfigs.Find(name)?.Default,
+        ConfigResourceType.Broker => options.BrokerListDefault(name),
+        _ => null,
+    };
 
     private static MetadataRecord Record(ConfigResource resource, string name, string? value) =>
         MetadataRecord.Of(new ConfigRecord { ResourceType = (sbyte)resource.Type, ResourceName = resource.Name, Name = name, Value = value });

@@ -1,4 +1,5 @@
 using Samsa.Metadata.Log;
+using Samsa.Protocol;
 
 namespace Samsa.Metadata.Controller;
 
@@ -19,6 +20,18 @@ public sealed record ControllerOptions
 
     public bool DeleteTopicEnable { get; init; } = true;          // delete.topic.enable
 
-    /// <summary>Checks a dynamic broker config (name, value); returns the problem, naming the key, or null.</summary>
-    public Func<string, string, string?> ValidateBrokerConfig { get; init; } = (_, _) => null;
+    /// <summary>
+    /// Checks the keys a request sets on a BROKER resource (for one broker when the flag is true, else the cluster
+    /// default): Kafka's error and message, or null.
+    /// </summary>
+    public Func<IReadOnlyDictionary<string, string>, bool, (ErrorCode Code, string Message)?> ValidateBrokerConfigs { get; init; } = (_, _) => null;
+
+    /// <summary>
+    /// The default of a LIST broker config ("" when it has none), the base APPEND and SUBTRACT start from; null when
+    /// the key is not a LIST (those operations apply only to lists).
+    /// </summary>
+    public Func<string, string?> BrokerListDefault { get; init; } = _ => null;
+
+    /// <summary>Checks a GROUP resource's whole new config set; the INVALID_CONFIG message, or null.</summary>
+    public Func<IReadOnlyDictionary<string, string>, string?> ValidateGroupConfigs { get; init; } = _ => null;
 }

@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Samsa.Protocol;
+using Samsa.Protocol.Messages;
 
 namespace Samsa.Interop.Tests.Infrastructure;
 
@@ -36,6 +38,22 @@ public sealed class RawKafkaConnection : IDisposable
         using var deadline = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
         var payload = await ReadFrameAsync(deadline.Token);
         return RequestFrames.ReadResponse<T>(payload, request.ApiKey, version, correlationId);
+    }
+
+    /// <summary>FindCoordinator creates __consumer_offsets on first use; retried until the coordinator is loaded.</summary>
+    public async Task FindCoordinatorAsync(string group)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var found = await RequestAsync<FindCoordinatorResponse>(new FindCoordinatorRequest { Key = group }, 3);
+            if (found.ErrorCode == 0)
+            {
+                return;
+            }
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), $"FindCoordinator: error {found.ErrorCode}");
+            await Task.Delay(100);
+        }
     }
 
     /// <summary>Reads one size-prefixed response frame; null when the broker closed the connection.</summary>

@@ -20,6 +20,16 @@ public sealed record ConsumerGroupConfig
     /// <summary>group.coordinator.rebalance.protocols contains "consumer": otherwise ConsumerGroupHeartbeat is not served.</summary>
     public bool Enabled { get; init; } = true;
 
+    /// <summary>
+    /// This config with one group's dynamic GROUP configs (KIP-848: <c>consumer.session.timeout.ms</c>,
+    /// <c>consumer.heartbeat.interval.ms</c>) in place of the broker-wide values; the controller validated them.
+    /// </summary>
+    public ConsumerGroupConfig WithGroupConfigs(IReadOnlyDictionary<string, string> groupConfigs) => groupConfigs.Count == 0 ? this : this with
+    {
+        SessionTimeoutMs = GroupConfigs.IntOrDefault(groupConfigs, GroupConfigs.ConsumerSessionTimeoutMs, SessionTimeoutMs),
+        HeartbeatIntervalMs = GroupConfigs.IntOrDefault(groupConfigs, GroupConfigs.ConsumerHeartbeatIntervalMs, HeartbeatIntervalMs),
+    };
+
     public static ConsumerGroupConfig From(KafkaConfig config) => new()
     {
         SessionTimeoutMs = config.GetInt("group.consumer.session.timeout.ms"),
