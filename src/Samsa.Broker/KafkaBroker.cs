@@ -150,6 +150,7 @@ public sealed class KafkaBroker : IAsyncDisposable
             new OffsetDeleteHandler(groups, metadata),
             new ConsumerGroupHeartbeatHandler(groups, metadata),
             new ConsumerGroupDescribeHandler(groups, metadata),
+            new DescribeLogDirsHandler(config.LogDirs, logs),
         ];
         var apiVersionsHandler = new ApiVersionsHandler(admin, loggerFactory);
         var dispatcher = new RequestDispatcher([apiVersionsHandler, .. admin], loggerFactory);
