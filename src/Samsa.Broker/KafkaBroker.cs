@@ -151,8 +151,9 @@ public sealed class KafkaBroker : IAsyncDisposable
             new ConsumerGroupHeartbeatHandler(groups, metadata),
             new ConsumerGroupDescribeHandler(groups, metadata),
             new DescribeLogDirsHandler(config.LogDirs, logs),
+            new UpdateFeaturesHandler(controller),
         ];
-        var apiVersionsHandler = new ApiVersionsHandler(admin, loggerFactory);
+        var apiVersionsHandler = new ApiVersionsHandler(admin, metadata, loggerFactory);
         var dispatcher = new RequestDispatcher([apiVersionsHandler, .. admin], loggerFactory);
 
         // The image is published before the first accept, holding the ports actually bound.
