@@ -152,6 +152,7 @@ public sealed class KafkaBroker : IAsyncDisposable
             new ConsumerGroupDescribeHandler(groups, metadata),
             new DescribeLogDirsHandler(config.LogDirs, logs),
             new UpdateFeaturesHandler(controller),
+            new UnregisterBrokerHandler(metadata, config.NodeId),
         ];
         var apiVersionsHandler = new ApiVersionsHandler(admin, metadata, loggerFactory);
         var dispatcher = new RequestDispatcher([apiVersionsHandler, .. admin], loggerFactory);

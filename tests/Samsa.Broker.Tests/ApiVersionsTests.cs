@@ -37,7 +37,7 @@ public class ApiVersionsTests
             (ApiKey.CreateTopics, (short)0, (short)7), (ApiKey.DeleteTopics, (short)0, (short)6), (ApiKey.DeleteRecords, (short)0, (short)2),
             (ApiKey.DescribeConfigs, (short)0, (short)4), (ApiKey.AlterConfigs, (short)0, (short)2), (ApiKey.DescribeLogDirs, (short)1, (short)4), (ApiKey.CreatePartitions, (short)0, (short)3),
             (ApiKey.DeleteGroups, (short)0, (short)2), (ApiKey.IncrementalAlterConfigs, (short)0, (short)1), (ApiKey.OffsetDelete, (short)0, (short)0), (ApiKey.UpdateFeatures, (short)0, (short)2),
-            (ApiKey.DescribeCluster, (short)0, (short)1), (ApiKey.ConsumerGroupHeartbeat, (short)0, (short)1), (ApiKey.ConsumerGroupDescribe, (short)0, (short)0),
+            (ApiKey.DescribeCluster, (short)0, (short)1), (ApiKey.UnregisterBroker, (short)0, (short)0), (ApiKey.ConsumerGroupHeartbeat, (short)0, (short)1), (ApiKey.ConsumerGroupDescribe, (short)0, (short)0),
             (ApiKey.DescribeTopicPartitions, (short)0, (short)0),
         ], advertised);
         Assert.Equal(broker.Broker.Dispatcher.Served.Select(h => (h.ApiKey, h.MinVersion, h.MaxVersion)), advertised);
