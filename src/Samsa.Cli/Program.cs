@@ -17,4 +17,8 @@ root.Add(new ConsumerPerfTestCommand().Build());
 root.Add(new EndToEndLatencyCommand().Build());
 root.Add(new VerifiableProducerCommand().Build());
 root.Add(new VerifiableConsumerCommand().Build());
+root.Add(new LogDirsCommand().Build());
+root.Add(new FeaturesCommand().Build());
+root.Add(new GroupsCommand().Build());
+root.Add(new ClusterCommand().Build());
 return await root.Parse(args).InvokeAsync();
