@@ -161,7 +161,7 @@ internal sealed class FeaturesCommand
 
     private static Dictionary<string, short> Updates(string? metadata, string? release, string[]? features, FeatureUpgradeType type)
     {
-        if (release is not null && (metadata is not null || features is not null))
+        if (release is not null && (metadata is not null || features is { Length: > 0 }))
         {
             throw new CommandException("Can not specify `release-version` with other feature flags.");
         }

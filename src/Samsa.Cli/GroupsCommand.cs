@@ -83,7 +83,7 @@ internal sealed class GroupsCommand
         }
         foreach (var (name, option) in others)
         {
-            if (r.GetResult(option) is not null)
+            if (r.GetResult(option) is { Implicit: false })
             {
                 throw new CommandException($"Option \"[{usedName}]\" can't be used with option \"[{name}]\"");
             }
