@@ -9,6 +9,7 @@ using Confluent.Kafka.Admin;
 //   consume TOPIC COUNT             prints COUNT messages from the beginning of partition 0 as JSON lines
 //   group TOPIC GROUP COUNT         subscribes as a member of GROUP, prints COUNT messages, commits them, leaves
 //   admin                           runs every topics/configs admin call and each error case, printing results and error codes as JSON
+//   cluster-admin                   describes the cluster and lists groups by type (ClusterScenario), as JSON
 //   group-consume GROUP TOPIC PROTOCOL  one group member (group.protocol classic|consumer), see GroupConsumer
 //   group-member TOPIC GROUP [k=v]  a long-running consumer-group member printing JSON-line events (GroupMemberScenario)
 // A message line: {"key": b64|null, "value": b64|null, "headers": [[name, b64]], "timestamp": ms|null}.
@@ -164,6 +165,9 @@ switch (args[0])
             Console.WriteLine(JsonSerializer.Serialize(await AdminScenario.RunAsync(admin)));
             return 0;
         }
+    case "cluster-admin":
+        Console.WriteLine(JsonSerializer.Serialize(await ClusterScenario.RunAsync(bootstrap)));
+        return 0;
     case "group-consume":
         return GroupConsumer.Run(bootstrap, args[2], args[3], args[4]);
     case "group-member":
