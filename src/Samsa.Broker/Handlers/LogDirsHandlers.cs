@@ -27,7 +27,11 @@ public sealed class DescribeLogDirsHandler(IReadOnlyList<string> logDirs, LogMet
 
     public override short MaxVersion => 4;
 
-    protected override ValueTask<DescribeLogDirsResponse?> HandleAsync(RequestContext context, DescribeLogDirsRequest request, CancellationToken cancellationToken)
+    // statvfs and stat of each dir wait on the file system, so they run on the thread pool, not the socket event thread.
+    protected override async ValueTask<DescribeLogDirsResponse?> HandleAsync(RequestContext context, DescribeLogDirsRequest request, CancellationToken cancellationToken) =>
+        await Task.Run(() => Describe(request), cancellationToken);
+
+    private DescribeLogDirsResponse Describe(DescribeLogDirsRequest request)
     {
         var wanted = request.Topics?.SelectMany(t => t.Partitions.Select(p => new TopicPartition(t.Topic, p))).ToHashSet();
         var byDir = logs.Manager.AllLogsByDir.ToLookup(e => Absolute(e.LogDir), e => e.Log);
@@ -36,7 +40,7 @@ public sealed class DescribeLogDirsHandler(IReadOnlyList<string> logDirs, LogMet
         {
             response.Results.Add(Describe(dir, byDir[dir].Where(log => wanted is null || wanted.Contains(log.TopicPartition))));
         }
-        return ValueTask.FromResult<DescribeLogDirsResponse?>(response);
+        return response;
     }
 
     private static DescribeLogDirsResponse.DescribeLogDirsResult Describe(string dir, IEnumerable<PartitionLog> hosted)
