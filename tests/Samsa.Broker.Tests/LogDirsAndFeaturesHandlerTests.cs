@@ -182,6 +182,49 @@ public class LogDirsAndFeaturesHandlerTests
     }
 
     [Fact]
+    public async Task GroupVersion0_TurnsTheConsumerProtocolOff_AndBackOnAt1()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await using var client = await broker.ConnectAsync();
+        await CreateTopicAsync(broker, client, "kip848", 1);
+        var join = new ConsumerGroupHeartbeatRequest { GroupId = "g", MemberId = Guid.NewGuid().ToString("N")[..22], MemberEpoch = 0, RebalanceTimeoutMs = 30000, SubscribedTopicNames = ["kip848"], TopicPartitions = [] };
+
+        async Task<short> SetGroupVersionAsync(short level, sbyte type)
+        {
+            var (_, response) = await client.RequestAsync<UpdateFeaturesResponse>(new UpdateFeaturesRequest
+            {
+                FeatureUpdates = [new() { Feature = "group.version", MaxVersionLevel = level, UpgradeType = type }],
+            }, 2);
+            return response.ErrorCode;
+        }
+
+        // Retries while the coordinator of __consumer_offsets loads.
+        async Task<ConsumerGroupHeartbeatResponse> JoinAsync()
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                var (_, response) = await client.RequestAsync<ConsumerGroupHeartbeatResponse>(join, 1);
+                if (attempt < 100 && (ErrorCode)response.ErrorCode is ErrorCode.NotCoordinator or ErrorCode.CoordinatorLoadInProgress or ErrorCode.CoordinatorNotAvailable)
+                {
+                    await Task.Delay(100);
+                    continue;
+                }
+                return response;
+            }
+        }
+
+        Assert.Equal(0, await SetGroupVersionAsync(0, 2));
+        Assert.Equal((short)ErrorCode.UnsupportedVersion, (await JoinAsync()).ErrorCode);
+
+        Assert.Equal(0, await SetGroupVersionAsync(1, 1));
+        // FindCoordinator creates __consumer_offsets, as a client's first step.
+        await client.RequestAsync<FindCoordinatorResponse>(new FindCoordinatorRequest { KeyType = 0, CoordinatorKeys = ["g"] }, 4);
+        var on = await JoinAsync();
+        Assert.Equal(0, on.ErrorCode);
+        Assert.Equal(1, on.MemberEpoch);
+    }
+
+    [Fact]
     public async Task UnregisterBroker_UnknownId_IsNotRegistered_AndTheLiveNodeIsRefused()
     {
         await using var broker = await TestBroker.StartAsync();
