@@ -18,9 +18,8 @@ namespace Samsa.Broker.Handlers;
 /// <c>ApiVersionsRequest.getErrorResponse</c> does, only the ApiVersions range, so the client retries at our highest.</item>
 /// <item>The response header is always v0 (<see cref="ApiMessages.ResponseHeaderVersion"/>).</item>
 /// <item>v3+ (KIP-584): supported features (<see cref="FeatureControlManager.Supported"/>), and the finalized levels
-/// of the current metadata image with its offset as finalized_features_epoch. Below v4, a supported range starting
-/// at 0 is sent as starting at 1 (or left out when its max is 0), since older clients reject a 0 minimum
-/// (KAFKA-17011).</item>
+/// of the current metadata image with its offset as finalized_features_epoch. Below v4, features whose supported
+/// range starts at 0 are left out, since older clients reject a 0 minimum (KAFKA-17011, KAFKA-17492).</item>
 /// </list>
 /// </summary>
 public sealed partial class ApiVersionsHandler : ApiHandler<ApiVersionsRequest, ApiVersionsResponse>
@@ -74,16 +73,11 @@ public sealed partial class ApiVersionsHandler : ApiHandler<ApiVersionsRequest, 
     {
         foreach (var (name, range) in FeatureControlManager.Supported)
         {
-            var min = range.Min;
-            if (version < 4 && min == 0)
+            if (version < 4 && range.Min == 0)
             {
-                if (range.Max == 0)
-                {
-                    continue;
-                }
-                min = 1;
+                continue;
             }
-            response.SupportedFeatures.Add(new ApiVersionsResponse.SupportedFeatureKey { Name = name, MinVersion = min, MaxVersion = range.Max });
+            response.SupportedFeatures.Add(new ApiVersionsResponse.SupportedFeatureKey { Name = name, MinVersion = range.Min, MaxVersion = range.Max });
         }
         var image = _metadata.Current;
         response.FinalizedFeaturesEpoch = image.Offset;
