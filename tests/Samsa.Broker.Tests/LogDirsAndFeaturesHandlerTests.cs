@@ -146,14 +146,14 @@ public class LogDirsAndFeaturesHandlerTests
             Assert.Equal((0, "group.version", 0), (dryRun.ErrorCode, Assert.Single(dryRun.Results).Feature, dryRun.Results[0].ErrorCode));
             Assert.Equal(before, broker.Broker.Metadata.Current.Offset);
 
-            // v0 without allow_downgrade is an upgrade, so lowering the level fails, per feature and at the top.
+            // v0 without allow_downgrade is an upgrade, so lowering the level fails: a top-level error, no results.
             var (_, refused) = await client.RequestAsync<UpdateFeaturesResponse>(new UpdateFeaturesRequest
             {
                 FeatureUpdates = [new() { Feature = "group.version", MaxVersionLevel = 0, AllowDowngrade = false }],
             }, 0);
             Assert.Equal((short)ErrorCode.InvalidUpdateVersion, refused.ErrorCode);
-            Assert.Equal((short)ErrorCode.InvalidUpdateVersion, Assert.Single(refused.Results).ErrorCode);
-            Assert.StartsWith("Invalid update version 0 for feature group.version.", refused.Results[0].ErrorMessage);
+            Assert.StartsWith("Invalid update version 0 for feature group.version.", refused.ErrorMessage);
+            Assert.Empty(refused.Results);
 
             // v2 safe downgrade: committed; v2 carries no per-feature results.
             var (_, downgraded) = await client.RequestAsync<UpdateFeaturesResponse>(new UpdateFeaturesRequest

@@ -93,14 +93,15 @@ public class LogDirsAndFeaturesTests
                 {
                     FeatureUpdates = [new() { Feature = "metadata.version", MaxVersionLevel = 21, AllowDowngrade = true }],
                 }, 0);
-                Assert.Equal((short)ErrorCode.InvalidUpdateVersion, Assert.Single(v0.Results).ErrorCode);
-                Assert.Equal("Invalid metadata.version 21. Refusing to perform the requested downgrade because it might delete metadata information.", v0.Results[0].ErrorMessage);
+                Assert.Equal((short)ErrorCode.InvalidUpdateVersion, v0.ErrorCode);
+                Assert.Equal("Invalid metadata.version 21. Refusing to perform the requested downgrade because it might delete metadata information.", v0.ErrorMessage);
+                Assert.Empty(v0.Results);
                 var v1 = await connection.RequestAsync<UpdateFeaturesResponse>(new UpdateFeaturesRequest
                 {
                     ValidateOnly = true,
                     FeatureUpdates = [new() { Feature = "metadata.version", MaxVersionLevel = 24, UpgradeType = 2 }],
                 }, 1);
-                Assert.Equal((0, 0), (v1.ErrorCode, Assert.Single(v1.Results).ErrorCode));
+                Assert.Equal((0, "metadata.version", 0), (v1.ErrorCode, Assert.Single(v1.Results).Feature, v1.Results[0].ErrorCode));
                 Assert.Equal(epoch, (await connection.RequestAsync<ApiVersionsResponse>(ApiVersions(), 4)).FinalizedFeaturesEpoch);
             }
 

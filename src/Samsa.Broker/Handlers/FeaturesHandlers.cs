@@ -10,8 +10,8 @@ namespace Samsa.Broker.Handlers;
 /// <list type="bullet">
 /// <item>v0: allow_downgrade true means a safe downgrade; v1+: upgrade_type (1 upgrade, 2 safe, 3 unsafe downgrade)
 /// and validate_only.</item>
-/// <item>v0-1 carry one result per feature, each repeating the request's outcome, as Kafka 4.0's
-/// <c>UpdateFeaturesResponse.createWithErrors</c>; v2 has only the top-level error.</item>
+/// <item>The outcome is top-level; on success v0-1 also carry one NONE result per feature, on failure none, as
+/// Kafka 4.0's <c>UpdateFeaturesResponse.createWithErrors</c>. v2 has no results field.</item>
 /// <item>timeout_ms is not used: a quorum of one commits locally.</item>
 /// </list>
 /// </summary>
@@ -40,11 +40,11 @@ public sealed class UpdateFeaturesHandler(QuorumController controller) : ApiHand
     {
         ErrorCode = (short)error,
         ErrorMessage = message,
-        Results = request.FeatureUpdates.Select(u => new UpdateFeaturesResponse.UpdatableFeatureResult
+        Results = error != ErrorCode.None ? [] : request.FeatureUpdates.Select(u => new UpdateFeaturesResponse.UpdatableFeatureResult
         {
             Feature = u.Feature,
-            ErrorCode = (short)error,
-            ErrorMessage = message,
+            ErrorCode = (short)ErrorCode.None,
+            ErrorMessage = null,
         }).ToList(),
     };
 }
