@@ -218,7 +218,7 @@ internal sealed class FeaturesCommand
     /// </summary>
     private static IEnumerable<(string Feature, short Level)> DefaultLevels(short metadataVersion)
     {
-        foreach (var name in new[] { FeatureControlManager.KRaftVersionFeature, FeatureControlManager.TransactionVersionFeature, FeatureControlManager.GroupVersionFeature })
+        foreach (var name in FeatureControlManager.NonMetadataFeatures)
         {
             var range = FeatureControlManager.SupportedRange(name)!.Value;
             var level = range.Max;

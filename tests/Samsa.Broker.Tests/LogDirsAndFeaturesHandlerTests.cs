@@ -105,7 +105,7 @@ public class LogDirsAndFeaturesHandlerTests
         var (_, response) = await client.RequestAsync<ApiVersionsResponse>(new ApiVersionsRequest { ClientSoftwareName = "t", ClientSoftwareVersion = "1" }, 4);
 
         Assert.Equal(
-            [("group.version", (short)0, (short)1), ("kraft.version", (short)0, (short)0), ("metadata.version", (short)7, (short)25), ("transaction.version", (short)0, (short)0)],
+            [("group.version", (short)0, (short)1), ("metadata.version", (short)7, (short)25)],
             response.SupportedFeatures.Select(f => (f.Name, f.MinVersion, f.MaxVersion)));
         Assert.Equal([("group.version", (short)1, (short)1), ("metadata.version", (short)25, (short)25)],
             response.FinalizedFeatures.Select(f => (f.Name, f.MinVersionLevel, f.MaxVersionLevel)));

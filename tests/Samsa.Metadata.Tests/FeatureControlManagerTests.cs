@@ -46,21 +46,46 @@ public class FeatureControlManagerTests
     }
 
     [Theory]
-    [InlineData("group.version", 2, FeatureUpgradeType.Upgrade, "Invalid update version 2 for feature group.version. Local controller 1 only supports versions [0, 1]")]
+    [InlineData("group.version", 2, FeatureUpgradeType.Upgrade, "Invalid update version 2 for feature group.version. Local controller 1 only supports versions 0-1")]
     [InlineData("group.version", 0, FeatureUpgradeType.Upgrade, "Invalid update version 0 for feature group.version. Can't downgrade the version of this feature without setting the upgrade type to either safe or unsafe downgrade.")]
     [InlineData("group.version", -1, FeatureUpgradeType.SafeDowngrade, "Invalid update version -1 for feature group.version. A feature version cannot be less than 0.")]
     [InlineData("group.version", 1, FeatureUpgradeType.Unknown, "Invalid update version 1 for feature group.version. The controller does not support the given upgrade type.")]
     [InlineData("transaction.version", 1, FeatureUpgradeType.Upgrade, "Invalid update version 1 for feature transaction.version. Local controller 1 does not support this feature.")]
+    [InlineData("transaction.version", 0, FeatureUpgradeType.SafeDowngrade, null)]
     [InlineData("no.such.feature", 1, FeatureUpgradeType.Upgrade, "Invalid update version 1 for feature no.such.feature. Local controller 1 does not support this feature.")]
-    [InlineData("metadata.version", 26, FeatureUpgradeType.Upgrade, "Invalid metadata.version 26. Local controller 1 only supports versions [7, 25]")]
-    [InlineData("metadata.version", 6, FeatureUpgradeType.SafeDowngrade, "Invalid metadata.version 6. The minimum supported metadata.version is 3.3-IV3.")]
-    [InlineData("metadata.version", 24, FeatureUpgradeType.Upgrade, "Invalid metadata.version 24. Can't downgrade the version of this feature without setting the upgrade type to either safe or unsafe downgrade.")]
-    [InlineData("metadata.version", 24, FeatureUpgradeType.UnsafeDowngrade, "Invalid metadata.version 24. Unsafe metadata downgrade is not supported in this version.")]
-    [InlineData("metadata.version", 21, FeatureUpgradeType.SafeDowngrade, "Invalid metadata.version 21. Refusing to perform the requested downgrade because it might delete metadata information.")]
-    public void InvalidUpdates_FailWithInvalidUpdateVersion_AndWriteNothing(string feature, short level, FeatureUpgradeType type, string message)
+    [InlineData("metadata.version", 26, FeatureUpgradeType.Upgrade, "Invalid update version 26 for feature metadata.version. Local controller 1 only supports versions 7-25")]
+    [InlineData("metadata.version", 6, FeatureUpgradeType.SafeDowngrade, "Invalid update version 6 for feature metadata.version. Local controller 1 only supports versions 7-25")]
+    [InlineData("metadata.version", 24, FeatureUpgradeType.Upgrade, "Invalid update version 24 for feature metadata.version. Can't downgrade the version of this feature without setting the upgrade type to either safe or unsafe downgrade.")]
+    [InlineData("metadata.version", 21, FeatureUpgradeType.UnsafeDowngrade, "Unsupported metadata.version downgrade from 25 to 21. Unsafe metadata downgrade is not supported in this version.")]
+    [InlineData("metadata.version", 21, FeatureUpgradeType.SafeDowngrade, "Unsupported metadata.version downgrade from 25 to 21. Refusing to perform the requested downgrade because it might delete metadata information.")]
+    public void InvalidUpdates_FailWithInvalidUpdateVersion_AndWriteNothing(string feature, short level, FeatureUpgradeType type, string? message)
     {
         var result = Update(Formatted(), false, new FeatureUpdate(feature, level, type));
+        if (message is null)
+        {
+            // Level 0 of a feature this node does not support is where it already is.
+            Assert.Equal(ApiError.None, result.Response);
+            return;
+        }
         Assert.Equal(new ApiError(ErrorCode.InvalidUpdateVersion, message), result.Response);
+        Assert.Empty(result.Records);
+    }
+
+    [Fact]
+    public void ADowngradeToAHigherLevel_IsRefused()
+    {
+        var result = Update(Formatted(), false, new FeatureUpdate("metadata.version", 25, FeatureUpgradeType.SafeDowngrade));
+        Assert.Equal(ApiError.None, result.Response);
+        var higher = Update(Formatted() with { Features = Formatted().Features.Remove("group.version") }, false,
+            new FeatureUpdate("group.version", 1, FeatureUpgradeType.SafeDowngrade));
+        Assert.Equal(new ApiError(ErrorCode.InvalidUpdateVersion, "Invalid update version 1 for feature group.version. Can't downgrade to a newer version."), higher.Response);
+    }
+
+    [Fact]
+    public void KRaftVersion_AtItsLevel_IsAcceptedWithoutARecord()
+    {
+        var result = Update(Formatted(), false, new FeatureUpdate("kraft.version", 0, FeatureUpgradeType.Upgrade));
+        Assert.Equal(ApiError.None, result.Response);
         Assert.Empty(result.Records);
     }
 
@@ -84,7 +109,7 @@ public class FeatureControlManagerTests
     }
 
     [Fact]
-    public void GroupVersion1_NeedsMetadataVersion40IV0_CountingTheSameRequest()
+    public void GroupVersion1_NeedsMetadataVersion40IV0_CountingLaterUpdatesOfTheSameRequest()
     {
         var old = MetadataImage.Empty("c") with
         {
@@ -92,11 +117,11 @@ public class FeatureControlManagerTests
         };
         var alone = Update(old, false, new FeatureUpdate("group.version", 1, FeatureUpgradeType.Upgrade));
         Assert.Equal(new ApiError(ErrorCode.InvalidUpdateVersion,
-            "Invalid update version 1 for feature group.version. group.version level 1 requires metadata.version level 22, but the finalized level is 21."), alone.Response);
+            "Invalid update version 1 for feature group.version. group.version could not be set to 1 because it depends on metadata.version level 22"), alone.Response);
 
         var together = Update(old, false,
-            new FeatureUpdate("metadata.version", 25, FeatureUpgradeType.Upgrade),
-            new FeatureUpdate("group.version", 1, FeatureUpgradeType.Upgrade));
+            new FeatureUpdate("group.version", 1, FeatureUpgradeType.Upgrade),
+            new FeatureUpdate("metadata.version", 25, FeatureUpgradeType.Upgrade));
         Assert.Equal(ApiError.None, together.Response);
         Assert.Equal(2, together.Records.Count);
     }

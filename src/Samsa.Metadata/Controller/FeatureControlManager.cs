@@ -35,9 +35,9 @@ public readonly record struct ApiError(ErrorCode Error, string? Message)
 /// <see cref="FeatureLevelRecord"/>s in the metadata log, so a restart keeps them.
 /// </summary>
 /// <remarks>
-/// Samsa advertises only what it implements: metadata.version 3.3-IV3..4.0-IV3, group.version 0..1 (KIP-848
-/// consumer groups are served), kraft.version 0 (no KIP-853 dynamic quorum) and transaction.version 0 (no
-/// transactions). Kafka 4.0 also knows eligible.leader.replicas.version; Samsa has no ELR, so does not list it.
+/// Samsa supports only what it implements: metadata.version 3.3-IV3..4.0-IV3 and group.version 0..1 (KIP-848
+/// consumer groups are served); kraft.version and transaction.version stay at 0 (no KIP-853 dynamic quorum, no
+/// transactions), so, as Kafka does for a feature whose highest level is 0, they are not advertised.
 /// </remarks>
 public static class FeatureControlManager
 {
@@ -46,8 +46,11 @@ public static class FeatureControlManager
     public const string GroupVersionFeature = "group.version";
     public const string TransactionVersionFeature = "transaction.version";
 
-    /// <summary>Supported ranges by feature name, in name order (Kafka lists a TreeMap of them).</summary>
-    public static readonly IReadOnlyList<KeyValuePair<string, FeatureRange>> Supported =
+    /// <summary>
+    /// The features Samsa knows with the levels it implements, in name order. Kafka's
+    /// <c>PRODUCTION_FEATURES</c> also holds eligible.leader.replicas.version; Samsa has no ELR.
+    /// </summary>
+    private static readonly IReadOnlyList<KeyValuePair<string, FeatureRange>> Known =
     [
         new(GroupVersionFeature, new FeatureRange(0, 1)),
         new(KRaftVersionFeature, new FeatureRange(0, 0)),
@@ -55,8 +58,18 @@ public static class FeatureControlManager
         new(TransactionVersionFeature, new FeatureRange(0, 0)),
     ];
 
+    /// <summary>
+    /// Supported ranges, in name order, as ApiVersions advertises them: like Kafka's
+    /// <c>BrokerFeatures.defaultSupportedFeatures</c>, a feature whose highest level is 0 is not listed.
+    /// </summary>
+    public static readonly IReadOnlyList<KeyValuePair<string, FeatureRange>> Supported = [.. Known.Where(f => f.Value.Max > 0)];
+
+    /// <summary>The features <c>kafka-features.sh version-mapping</c> lists after metadata.version, in Kafka's enum order.</summary>
+    public static readonly IReadOnlyList<string> NonMetadataFeatures = [KRaftVersionFeature, TransactionVersionFeature, GroupVersionFeature];
+
+    /// <summary>The levels Samsa implements for a feature it knows; null for a name it does not know.</summary>
     public static FeatureRange? SupportedRange(string feature) =>
-        Supported.FirstOrDefault(s => s.Key == feature) is { Key: not null } found ? found.Value : null;
+        Known.FirstOrDefault(s => s.Key == feature) is { Key: not null } found ? found.Value : null;
 
     /// <summary>Kafka 4.0's feature dependencies: group.version 1 needs metadata.version 4.0-IV0.</summary>
     public static IReadOnlyDictionary<string, short> Dependencies(string feature, short level) =>
@@ -78,118 +91,89 @@ public static class FeatureControlManager
             ];
 
     /// <summary>
-    /// UpdateFeatures, all or nothing as Kafka 4.0: the first invalid update fails the request and nothing is
-    /// written; validate_only checks everything and writes nothing. Errors are INVALID_UPDATE_VERSION with
-    /// Kafka's messages.
+    /// UpdateFeatures as Kafka 4.0's <c>FeatureControlManager.updateFeatures</c>: each update is checked in turn
+    /// against the levels the whole request proposes; the first invalid one fails the request and nothing is
+    /// written; validate_only checks everything and writes nothing.
     /// </summary>
     public static ControllerResult<ApiError> Update(MetadataImage image, IReadOnlyList<FeatureUpdate> updates, bool validateOnly, int nodeId)
     {
         var proposed = new Dictionary<string, short>(image.Features);
+        foreach (var update in updates)
+        {
+            proposed[update.Feature] = update.Level;
+        }
         var records = new List<MetadataRecord>();
         foreach (var update in updates)
         {
-            var error = update.Feature == MetadataVersionFeature
-                ? CheckMetadataVersion(image, update, nodeId)
-                : CheckFeature(image, update, nodeId);
-            if (error is not null)
+            if (Check(image, update, proposed, nodeId) is { } error)
             {
-                return new ControllerResult<ApiError>([], error.Value);
+                return new ControllerResult<ApiError>([], error);
             }
-            proposed[update.Feature] = update.Level;
-            records.Add(MetadataRecord.Of(new FeatureLevelRecord { Name = update.Feature, FeatureLevel = update.Level }));
-        }
-        // Dependencies are checked against the levels after every update of the request, as Kafka does.
-        foreach (var update in updates)
-        {
-            foreach (var (dependency, needed) in Dependencies(update.Feature, update.Level))
+            // kraft.version is the quorum's own (KIP-853); Kafka never writes a FeatureLevelRecord for it.
+            if (update.Feature != KRaftVersionFeature)
             {
-                var have = proposed.GetValueOrDefault(dependency);
-                if (have < needed)
-                {
-                    return new ControllerResult<ApiError>([], InvalidUpdateVersion(update.Feature, update.Level,
-                        $"{update.Feature} level {update.Level} requires {dependency} level {needed}, but the finalized level is {have}."));
-                }
+                records.Add(MetadataRecord.Of(new FeatureLevelRecord { Name = update.Feature, FeatureLevel = update.Level }));
             }
         }
         return new ControllerResult<ApiError>(validateOnly ? [] : records, ApiError.None);
     }
 
-    private static ApiError? CheckFeature(MetadataImage image, FeatureUpdate update, int nodeId)
+    private static ApiError? Check(MetadataImage image, FeatureUpdate update, Dictionary<string, short> proposed, int nodeId)
     {
+        var (feature, level) = (update.Feature, update.Level);
         if (update.UpgradeType == FeatureUpgradeType.Unknown)
         {
-            return InvalidUpdateVersion(update.Feature, update.Level, "The controller does not support the given upgrade type.");
+            return InvalidUpdateVersion(feature, level, "The controller does not support the given upgrade type.");
         }
-        if (update.Level < 0)
+        var current = image.Features.GetValueOrDefault(feature);
+        if (level < 0)
         {
-            return InvalidUpdateVersion(update.Feature, update.Level, "A feature version cannot be less than 0.");
+            return InvalidUpdateVersion(feature, level, "A feature version cannot be less than 0.");
         }
-        if (NotSupported(update.Feature, update.Level, nodeId) is { } reason)
+        // QuorumFeatures.reasonNotSupported: an unknown feature supports only level 0.
+        var range = SupportedRange(feature) ?? new FeatureRange(0, 0);
+        if (!range.Contains(level))
         {
-            return InvalidUpdateVersion(update.Feature, update.Level, reason);
+            return InvalidUpdateVersion(feature, level, range.Max == 0
+                ? $"Local controller {nodeId} does not support this feature."
+                : $"Local controller {nodeId} only supports versions {VersionRangeText(range)}");
         }
-        var current = image.Features.GetValueOrDefault(update.Feature);
-        if (update.Level < current && update.UpgradeType == FeatureUpgradeType.Upgrade)
+        if (level < current && update.UpgradeType == FeatureUpgradeType.Upgrade)
         {
-            return InvalidUpdateVersion(update.Feature, update.Level,
+            return InvalidUpdateVersion(feature, level,
                 "Can't downgrade the version of this feature without setting the upgrade type to either safe or unsafe downgrade.");
         }
-        return null;
-    }
-
-    private static ApiError? CheckMetadataVersion(MetadataImage image, FeatureUpdate update, int nodeId)
-    {
-        if (update.UpgradeType == FeatureUpgradeType.Unknown)
+        if (level > current && update.UpgradeType != FeatureUpgradeType.Upgrade)
         {
-            return InvalidMetadataVersion(update.Level, "Unknown upgrade type.");
+            return InvalidUpdateVersion(feature, level, "Can't downgrade to a newer version.");
         }
-        if (update.Level < MetadataVersions.Minimum)
+        if (feature == MetadataVersionFeature)
         {
-            return InvalidMetadataVersion(update.Level, $"The minimum supported metadata.version is {MetadataVersions.Name(MetadataVersions.Minimum)}.");
-        }
-        if (NotSupported(update.Feature, update.Level, nodeId) is { } reason)
-        {
-            return InvalidMetadataVersion(update.Level, reason);
-        }
-        var current = image.Features.GetValueOrDefault(MetadataVersionFeature, MetadataVersions.Minimum);
-        if (update.Level < current)
-        {
-            if (update.UpgradeType == FeatureUpgradeType.Upgrade)
+            // A downgrade may not cross a level that changed the metadata records (KIP-778); unsafe ones are not built.
+            if (level < current && MetadataVersions.MetadataChangedBetween(level, current))
             {
-                return InvalidMetadataVersion(update.Level,
-                    "Can't downgrade the version of this feature without setting the upgrade type to either safe or unsafe downgrade.");
+                return new ApiError(ErrorCode.InvalidUpdateVersion, $"Unsupported metadata.version downgrade from {current} to {level}. " +
+                    (update.UpgradeType == FeatureUpgradeType.UnsafeDowngrade
+                        ? "Unsafe metadata downgrade is not supported in this version."
+                        : "Refusing to perform the requested downgrade because it might delete metadata information."));
             }
-            if (update.UpgradeType == FeatureUpgradeType.UnsafeDowngrade)
-            {
-                return InvalidMetadataVersion(update.Level, "Unsafe metadata downgrade is not supported in this version.");
-            }
-            // A safe downgrade may not cross a version that changed the metadata format (KIP-778).
-            if (MetadataVersions.MetadataChangedBetween(update.Level, current))
-            {
-                return InvalidMetadataVersion(update.Level, "Refusing to perform the requested downgrade because it might delete metadata information.");
-            }
-        }
-        return null;
-    }
-
-    /// <summary>Kafka's <c>QuorumFeatures.reasonNotSupported</c>, for the only controller (and broker) there is.</summary>
-    private static string? NotSupported(string feature, short level, int nodeId)
-    {
-        var range = SupportedRange(feature);
-        if (range is { } r && r.Contains(level))
-        {
             return null;
         }
-        return range is null || range.Value.Max == 0
-            ? $"Local controller {nodeId} does not support this feature."
-            : $"Local controller {nodeId} only supports versions [{range.Value.Min}, {range.Value.Max}]";
+        foreach (var (dependency, needed) in Dependencies(feature, level))
+        {
+            if (proposed.GetValueOrDefault(dependency) < needed)
+            {
+                return InvalidUpdateVersion(feature, level, $"{feature} could not be set to {level} because it depends on {dependency} level {needed}");
+            }
+        }
+        return null;
     }
+
+    /// <summary>Kafka's <c>VersionRange.toString</c>: "0-1", or "3" when min and max are equal.</summary>
+    private static string VersionRangeText(FeatureRange range) => range.Min == range.Max ? $"{range.Min}" : $"{range.Min}-{range.Max}";
 
     private static ApiError InvalidUpdateVersion(string feature, short level, string message) =>
         new(ErrorCode.InvalidUpdateVersion, $"Invalid update version {level} for feature {feature}. {message}");
-
-    private static ApiError InvalidMetadataVersion(short level, string message) =>
-        new(ErrorCode.InvalidUpdateVersion, $"Invalid metadata.version {level}. {message}");
 }
 
 /// <summary>
