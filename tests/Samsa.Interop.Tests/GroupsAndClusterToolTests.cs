@@ -113,6 +113,20 @@ public class GroupsAndClusterToolTests
     }
 
     [Fact]
+    public async Task Issue13Tools_AnswerHelp()
+    {
+        foreach (var (tool, args) in new[]
+        {
+            ("kafka-log-dirs.sh", new[] { "--help" }), ("kafka-features.sh", ["--help"]), ("kafka-features.sh", ["upgrade", "--help"]),
+            ("kafka-groups.sh", ["--help"]), ("kafka-cluster.sh", ["unregister", "--help"]),
+        })
+        {
+            var help = await Bin(tool, args);
+            Assert.True(help.ExitCode == 0 && help.Stdout.Contains("--", StringComparison.Ordinal), tool + ": " + help);
+        }
+    }
+
+    [Fact]
     public async Task KafkaCluster_ClusterIdUnregisterAndListEndpoints_PrintKafkasFormats()
     {
         await using var broker = await BrokerProcess.StartAsync();
