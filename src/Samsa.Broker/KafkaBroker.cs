@@ -155,8 +155,11 @@ public sealed class KafkaBroker : IAsyncDisposable
             new ConsumerGroupDescribeHandler(groups, metadata),
             new GetTelemetrySubscriptionsHandler(config.GetInt("telemetry.max.bytes")),
             new PushTelemetryHandler(config.GetInt("telemetry.max.bytes")),
+            new DescribeLogDirsHandler(config.LogDirs, logs),
+            new UpdateFeaturesHandler(controller),
+            new UnregisterBrokerHandler(metadata, config.NodeId),
         ];
-        var apiVersionsHandler = new ApiVersionsHandler(admin, loggerFactory);
+        var apiVersionsHandler = new ApiVersionsHandler(admin, metadata, loggerFactory);
         var dispatcher = new RequestDispatcher([apiVersionsHandler, .. admin], loggerFactory);
 
         // The image is published before the first accept, holding the ports actually bound.

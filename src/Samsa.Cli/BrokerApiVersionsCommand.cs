@@ -26,7 +26,7 @@ internal sealed class BrokerApiVersionsCommand
     private async Task RunAsync(ParseResult r, CancellationToken cancellationToken)
     {
         var bootstrap = _client.Properties(r)["bootstrap.servers"].Split(',')[0].Trim();
-        var (host, port) = Split(bootstrap);
+        var (host, port) = KafkaWireClient.SplitHostPort(bootstrap);
         MetadataResponse metadata;
         using (var client = await KafkaWireClient.ConnectAsync(host, port, cancellationToken))
         {
@@ -57,12 +57,4 @@ internal sealed class BrokerApiVersionsCommand
     /// <summary>Kafka's tool lists the APIs a client may send to a broker (<c>ApiKeys.clientApis</c>).</summary>
     private static bool RequestListeners(ApiKey key) =>
         ApiMessages.Listeners(key).Split(',', StringSplitOptions.TrimEntries).Contains("broker");
-
-    private static (string Host, int Port) Split(string hostPort)
-    {
-        var colon = hostPort.LastIndexOf(':');
-        return colon > 0 && int.TryParse(hostPort[(colon + 1)..], out var port)
-            ? (hostPort[..colon].Trim('[', ']'), port)
-            : throw new CommandException($"Invalid url in bootstrap.servers: {hostPort}");
-    }
 }

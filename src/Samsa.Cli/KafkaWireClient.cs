@@ -28,6 +28,36 @@ internal sealed class KafkaWireClient : IDisposable
         return new KafkaWireClient(tcp);
     }
 
+    /// <summary>
+    /// Connects to the first reachable server of a <c>bootstrap.servers</c> list (plaintext only: this client has
+    /// no TLS or SASL).
+    /// </summary>
+    public static async Task<KafkaWireClient> ConnectAnyAsync(string bootstrapServers, CancellationToken cancellationToken)
+    {
+        Exception? last = null;
+        foreach (var server in bootstrapServers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var (host, port) = SplitHostPort(server);
+            try
+            {
+                return await ConnectAsync(host, port, cancellationToken);
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                last = e;
+            }
+        }
+        throw new CommandException($"Could not connect to any of {bootstrapServers}: {last?.Message}");
+    }
+
+    public static (string Host, int Port) SplitHostPort(string hostPort)
+    {
+        var colon = hostPort.LastIndexOf(':');
+        return colon > 0 && int.TryParse(hostPort[(colon + 1)..], out var port)
+            ? (hostPort[..colon].Trim('[', ']'), port)
+            : throw new CommandException($"Invalid url in bootstrap.servers: {hostPort}");
+    }
+
     public async Task<TResponse> SendAsync<TResponse>(IApiMessage request, short version, CancellationToken cancellationToken)
         where TResponse : IApiMessage, new()
     {

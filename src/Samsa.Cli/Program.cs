@@ -19,4 +19,8 @@ root.Add(new VerifiableProducerCommand().Build());
 root.Add(new VerifiableConsumerCommand().Build());
 root.Add(new DumpLogCommand().Build());
 root.Add(new GetOffsetsCommand().Build());
+root.Add(new LogDirsCommand().Build());
+root.Add(new FeaturesCommand().Build());
+root.Add(new GroupsCommand().Build());
+root.Add(new ClusterCommand().Build());
 return ZooKeeperOption.Reject(args) ?? await root.Parse(args).InvokeAsync();

@@ -13,7 +13,7 @@ namespace Samsa.Cli;
 /// </summary>
 internal sealed class StorageCommand
 {
-    private const string MetadataVersion = "4.0-IV3";
+    private static readonly string MetadataVersion = Metadata.Controller.MetadataVersions.Name(Metadata.Controller.MetadataVersions.LatestProduction);
 
     public Command Build()
     {

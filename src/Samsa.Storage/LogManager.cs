@@ -79,6 +79,9 @@ public sealed class LogManager : IDisposable
     public LogManagerConfig Config { get; }
     public LogCleaner Cleaner { get; }
     public IEnumerable<PartitionLog> AllLogs => _logs.Values.Select(v => v.Log);
+
+    /// <summary>Every open log with the log dir it lives in (DescribeLogDirs groups by dir).</summary>
+    public IEnumerable<(PartitionLog Log, string LogDir)> AllLogsByDir => _logs.Values;
     public int Count => _logs.Count;
 
     /// <summary>Partitions whose logs are on disk but could not be opened, with the reason.</summary>

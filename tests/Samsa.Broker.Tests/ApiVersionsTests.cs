@@ -36,9 +36,9 @@ public class ApiVersionsTests
             (ApiKey.ApiVersions, (short)0, (short)4),
             (ApiKey.CreateTopics, (short)0, (short)7), (ApiKey.DeleteTopics, (short)0, (short)6), (ApiKey.DeleteRecords, (short)0, (short)2),
             (ApiKey.OffsetForLeaderEpoch, (short)0, (short)4),
-            (ApiKey.DescribeConfigs, (short)0, (short)4), (ApiKey.AlterConfigs, (short)0, (short)2), (ApiKey.CreatePartitions, (short)0, (short)3),
-            (ApiKey.DeleteGroups, (short)0, (short)2), (ApiKey.IncrementalAlterConfigs, (short)0, (short)1), (ApiKey.OffsetDelete, (short)0, (short)0),
-            (ApiKey.DescribeCluster, (short)0, (short)1), (ApiKey.ConsumerGroupHeartbeat, (short)0, (short)1), (ApiKey.ConsumerGroupDescribe, (short)0, (short)0),
+            (ApiKey.DescribeConfigs, (short)0, (short)4), (ApiKey.AlterConfigs, (short)0, (short)2), (ApiKey.DescribeLogDirs, (short)1, (short)4), (ApiKey.CreatePartitions, (short)0, (short)3),
+            (ApiKey.DeleteGroups, (short)0, (short)2), (ApiKey.IncrementalAlterConfigs, (short)0, (short)1), (ApiKey.OffsetDelete, (short)0, (short)0), (ApiKey.UpdateFeatures, (short)0, (short)2),
+            (ApiKey.DescribeCluster, (short)0, (short)1), (ApiKey.UnregisterBroker, (short)0, (short)0), (ApiKey.ConsumerGroupHeartbeat, (short)0, (short)1), (ApiKey.ConsumerGroupDescribe, (short)0, (short)0),
             (ApiKey.GetTelemetrySubscriptions, (short)0, (short)0), (ApiKey.PushTelemetry, (short)0, (short)0),
             (ApiKey.DescribeTopicPartitions, (short)0, (short)0),
         ], advertised);

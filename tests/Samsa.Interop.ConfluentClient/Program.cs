@@ -10,6 +10,7 @@ using Confluent.Kafka.Admin;
 //   group TOPIC GROUP COUNT         subscribes as a member of GROUP, prints COUNT messages, commits them, leaves
 //   admin                           runs every topics/configs admin call and each error case, printing results and error codes as JSON
 //   broker-configs BROKER TOPIC GROUP  alters and describes BROKER, TOPIC and GROUP config resources (BrokerConfigsScenario), as JSON
+//   cluster-admin                   describes the cluster and lists groups by type (ClusterScenario), as JSON
 //   group-consume GROUP TOPIC PROTOCOL  one group member (group.protocol classic|consumer), see GroupConsumer
 //   group-member TOPIC GROUP [k=v]  a long-running consumer-group member printing JSON-line events (GroupMemberScenario)
 //   conformance TOPIC GROUP         ListOffsets max-timestamp and authorized operations (ConformanceScenario), as JSON
@@ -195,6 +196,9 @@ switch (args[0])
             Console.WriteLine(JsonSerializer.Serialize(await BrokerConfigsScenario.RunAsync(admin, args[2], args[3], args[4])));
             return 0;
         }
+    case "cluster-admin":
+        Console.WriteLine(JsonSerializer.Serialize(await ClusterScenario.RunAsync(bootstrap)));
+        return 0;
     case "group-consume":
         return GroupConsumer.Run(bootstrap, args[2], args[3], args[4]);
     case "group-member":

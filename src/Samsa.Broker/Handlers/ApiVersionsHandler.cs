@@ -1,5 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
+using Samsa.Metadata.Controller;
+using Samsa.Metadata.Image;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
 
@@ -15,17 +17,22 @@ namespace Samsa.Broker.Handlers;
 /// <item>A version above 4 is answered in v0 with UNSUPPORTED_VERSION and, as Kafka's
 /// <c>ApiVersionsRequest.getErrorResponse</c> does, only the ApiVersions range, so the client retries at our highest.</item>
 /// <item>The response header is always v0 (<see cref="ApiMessages.ResponseHeaderVersion"/>).</item>
-/// <item>No supported or finalized features yet (feature levels arrive with the metadata log); see docs/UNSUPPORTED.md.</item>
+/// <item>v3+ (KIP-584): supported features (<see cref="FeatureControlManager.Supported"/>), and the finalized levels
+/// of the current metadata image with its offset as finalized_features_epoch. Below v4, features whose supported
+/// range starts at 0 are left out, since older clients reject a 0 minimum (KAFKA-17011, KAFKA-17492).</item>
 /// </list>
 /// </summary>
 public sealed partial class ApiVersionsHandler : ApiHandler<ApiVersionsRequest, ApiVersionsResponse>
 {
     private readonly List<ApiVersionsResponse.ApiVersion> _advertised;
     private readonly ILogger _logger;
+    private readonly MetadataCache _metadata;
 
     /// <param name="otherHandlers">Every other served handler; this one adds itself.</param>
-    public ApiVersionsHandler(IEnumerable<IApiHandler> otherHandlers, ILoggerFactory loggerFactory)
+    /// <param name="metadata">The image whose finalized feature levels are reported.</param>
+    public ApiVersionsHandler(IEnumerable<IApiHandler> otherHandlers, MetadataCache metadata, ILoggerFactory loggerFactory)
     {
+        _metadata = metadata;
         _logger = loggerFactory.CreateLogger("Samsa.Requests");
         _advertised = otherHandlers.Append(this)
             .OrderBy(h => h.ApiKey)
@@ -54,7 +61,30 @@ public sealed partial class ApiVersionsHandler : ApiHandler<ApiVersionsRequest, 
             context.Connection.ClientSoftwareVersion = request.ClientSoftwareVersion;
             RequestLog.ClientSoftware(_logger, context.Connection.ConnectionId, request.ClientSoftwareName, request.ClientSoftwareVersion);
         }
-        return ValueTask.FromResult<ApiVersionsResponse?>(new ApiVersionsResponse { ErrorCode = (short)ErrorCode.None, ApiKeys = Advertised() });
+        var response = new ApiVersionsResponse { ErrorCode = (short)ErrorCode.None, ApiKeys = Advertised() };
+        if (context.ApiVersion >= 3)
+        {
+            AddFeatures(response, context.ApiVersion);
+        }
+        return ValueTask.FromResult<ApiVersionsResponse?>(response);
+    }
+
+    private void AddFeatures(ApiVersionsResponse response, short version)
+    {
+        foreach (var (name, range) in FeatureControlManager.Supported)
+        {
+            if (version < 4 && range.Min == 0)
+            {
+                continue;
+            }
+            response.SupportedFeatures.Add(new ApiVersionsResponse.SupportedFeatureKey { Name = name, MinVersion = range.Min, MaxVersion = range.Max });
+        }
+        var image = _metadata.Current;
+        response.FinalizedFeaturesEpoch = image.Offset;
+        foreach (var (name, level) in image.Features)
+        {
+            response.FinalizedFeatures.Add(new ApiVersionsResponse.FinalizedFeatureKey { Name = name, MinVersionLevel = level, MaxVersionLevel = level });
+        }
     }
 
     protected override ApiVersionsResponse ErrorResponse(RequestContext context, ApiVersionsRequest request, ErrorCode error) =>

@@ -1,5 +1,6 @@
 using Samsa.Broker.Security;
 using Samsa.Broker.Groups;
+using Samsa.Metadata.Controller;
 using Samsa.Metadata.Image;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
@@ -27,7 +28,8 @@ public sealed class ConsumerGroupHeartbeatHandler(GroupCoordinator coordinator, 
 
     private async ValueTask<ConsumerGroupHeartbeatResponse?> HandleOnCoordinatorAsync(RequestContext context, ConsumerGroupHeartbeatRequest request, CancellationToken cancellationToken)
     {
-        if (!coordinator.Config.Consumer.Enabled)
+        // Kafka's isConsumerGroupProtocolEnabled: the protocol is configured on and group.version is finalized at 1+.
+        if (!coordinator.Config.Consumer.Enabled || metadata.Current.Features.GetValueOrDefault(FeatureControlManager.GroupVersionFeature) < 1)
         {
             return ErrorResponse(context, request, ErrorCode.UnsupportedVersion);
         }

@@ -1,7 +1,6 @@
 using Samsa.Metadata.Image;
 using Samsa.Metadata.Log;
 using Samsa.Protocol.Messages;
-using Samsa.Protocol.MetadataRecords;
 
 namespace Samsa.Metadata.Controller;
 
@@ -20,18 +19,17 @@ namespace Samsa.Metadata.Controller;
 /// </remarks>
 public sealed class QuorumController(IMetadataLog log, MetadataCache cache, ControllerOptions options) : IDisposable
 {
-    /// <summary>Kafka 4.0's <c>metadata.version</c> 4.0-IV3.</summary>
-    public const short MetadataVersion = 25;
-
     private readonly EventQueue _events = new("samsa-controller-event-handler");
 
     public ControllerOptions Options => options;
 
-    /// <summary>Writes the bootstrap records (the metadata.version feature level) the first time a log is used.</summary>
+    /// <summary>Writes the bootstrap feature levels (metadata.version, group.version) the first time a log is used.</summary>
     public Task BootstrapAsync(CancellationToken cancellationToken) =>
-        WriteAsync(image => new ControllerResult<bool>(
-            image.Features.ContainsKey("metadata.version") ? [] : [MetadataRecord.Of(new FeatureLevelRecord { Name = "metadata.version", FeatureLevel = MetadataVersion })],
-            true), cancellationToken);
+        WriteAsync(image => new ControllerResult<bool>(FeatureControlManager.BootstrapRecords(image), true), cancellationToken);
+
+    /// <summary>UpdateFeatures: every update applied in one commit, or none.</summary>
+    public Task<ApiError> UpdateFeaturesAsync(IReadOnlyList<FeatureUpdate> updates, bool validateOnly, CancellationToken cancellationToken) =>
+        WriteAsync(image => FeatureControlManager.Update(image, updates, validateOnly, options.NodeId), cancellationToken);
 
     public Task<CreateTopicsResponse> CreateTopicsAsync(CreateTopicsRequest request, CancellationToken cancellationToken) =>
         WriteAsync(image => ReplicationControlManager.CreateTopics(image, request, options), cancellationToken);
