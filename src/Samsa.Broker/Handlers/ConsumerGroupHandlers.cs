@@ -1,5 +1,5 @@
-using Samsa.Broker.Security;
 using Samsa.Broker.Groups;
+using Samsa.Broker.Security;
 using Samsa.Metadata.Controller;
 using Samsa.Metadata.Image;
 using Samsa.Protocol;
