@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Samsa.Interop.Tests.Infrastructure;
+using static Samsa.Interop.Tests.Infrastructure.BinScripts;
 
 namespace Samsa.Interop.Tests;
 
@@ -9,11 +10,6 @@ namespace Samsa.Interop.Tests;
 /// </summary>
 public class CliToolTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
-
-    private static Task<ProcessResult> Bin(string script, params string[] args) =>
-        ExternalProcess.RunAsync(Path.Combine(RepoPaths.Root, "bin", script), args, Timeout);
-
     [Fact]
     public async Task TopicsConfigsAndDeleteRecords_PrintKafkasFormats()
     {

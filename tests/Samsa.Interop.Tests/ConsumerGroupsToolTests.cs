@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Samsa.Interop.Tests.Infrastructure;
+using static Samsa.Interop.Tests.Infrastructure.BinScripts;
 
 namespace Samsa.Interop.Tests;
 
@@ -12,9 +13,6 @@ namespace Samsa.Interop.Tests;
 public class ConsumerGroupsToolTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
-
-    private static Task<ProcessResult> Bin(string script, params string[] args) =>
-        ExternalProcess.RunAsync(Path.Combine(RepoPaths.Root, "bin", script), args, Timeout);
 
     private static Task<ProcessResult> Groups(BrokerProcess broker, params string[] args) =>
         Bin("kafka-consumer-groups.sh", ["--bootstrap-server", broker.Bootstrap, .. args]);

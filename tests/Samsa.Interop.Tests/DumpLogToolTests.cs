@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.RegularExpressions;
 using Samsa.Interop.Tests.Infrastructure;
+using static Samsa.Interop.Tests.Infrastructure.BinScripts;
 using Samsa.Protocol;
 using Samsa.Protocol.Records;
 using Samsa.Protocol.TransactionCoordinatorRecords;
@@ -16,9 +17,6 @@ namespace Samsa.Interop.Tests;
 public class DumpLogToolTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
-
-    private static Task<ProcessResult> Bin(string script, params string[] args) =>
-        ExternalProcess.RunAsync(Path.Combine(RepoPaths.Root, "bin", script), args, Timeout);
 
     private static string Segment(BrokerProcess broker, string partitionDirectory, string suffix = ".log") =>
         Path.Combine(broker.Directory, "data", partitionDirectory, "00000000000000000000" + suffix);

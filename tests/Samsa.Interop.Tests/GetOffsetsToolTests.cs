@@ -1,4 +1,5 @@
 using Samsa.Interop.Tests.Infrastructure;
+using static Samsa.Interop.Tests.Infrastructure.BinScripts;
 using Samsa.Protocol;
 
 namespace Samsa.Interop.Tests;
@@ -10,11 +11,6 @@ namespace Samsa.Interop.Tests;
 /// </summary>
 public class GetOffsetsToolTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
-
-    private static Task<ProcessResult> Bin(string script, params string[] args) =>
-        ExternalProcess.RunAsync(Path.Combine(RepoPaths.Root, "bin", script), args, Timeout);
-
     [Fact]
     public async Task GetOffsets_EachTimeSpecFiltersAndErrors_PrintKafkasLines()
     {

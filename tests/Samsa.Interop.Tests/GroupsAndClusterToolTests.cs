@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Samsa.Interop.Tests.Infrastructure;
+using static Samsa.Interop.Tests.Infrastructure.BinScripts;
 using Samsa.Protocol.Messages;
 
 namespace Samsa.Interop.Tests;
@@ -12,9 +13,6 @@ namespace Samsa.Interop.Tests;
 public class GroupsAndClusterToolTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
-
-    private static Task<ProcessResult> Bin(string script, params string[] args) =>
-        ExternalProcess.RunAsync(Path.Combine(RepoPaths.Root, "bin", script), args, Timeout);
 
     private static Dictionary<string, string> BrokerConfig => new()
     {

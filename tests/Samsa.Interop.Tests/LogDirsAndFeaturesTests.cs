@@ -1,4 +1,5 @@
 using Samsa.Interop.Tests.Infrastructure;
+using static Samsa.Interop.Tests.Infrastructure.BinScripts;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
 
@@ -11,10 +12,6 @@ namespace Samsa.Interop.Tests;
 /// </summary>
 public class LogDirsAndFeaturesTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
-
-    private static Task<ProcessResult> Bin(string script, params string[] args) =>
-        ExternalProcess.RunAsync(Path.Combine(RepoPaths.Root, "bin", script), args, Timeout);
 
     private static ApiVersionsRequest ApiVersions() => new() { ClientSoftwareName = "samsa-test", ClientSoftwareVersion = "1.0" };
 
