@@ -177,22 +177,24 @@ internal sealed class StopSignals : IDisposable
 }
 
 /// <summary>
-/// Kafka 4.x removed ZooKeeper, and with it every tool's <c>--zookeeper</c> flag: joptsimple then rejects it as it
-/// rejects any unknown option (<c>zookeeper is not a recognized option</c>, exit 1). One check for all tools, before
-/// parsing, so the answer is Kafka's rather than System.CommandLine's usage error.
+/// An option a tool does not have, as Kafka's joptsimple rejects it: <c>NAME is not a recognized option</c> on stderr
+/// and exit 1. That covers the ZooKeeper-era <c>--zookeeper</c> that Kafka 4.x removed from every tool. Checked on the
+/// parse result, for all tools at once, so the answer is Kafka's rather than System.CommandLine's usage text.
 /// </summary>
-internal static class ZooKeeperOption
+internal static class UnrecognizedOption
 {
-    /// <summary>Prints Kafka's message and returns 1 when <paramref name="args"/> carry <c>--zookeeper</c>; null otherwise.</summary>
-    public static int? Reject(string[] args)
+    /// <summary>Prints Kafka's message and returns 1 when the parse left an unknown <c>--option</c>; null otherwise.</summary>
+    public static int? Reject(string[] args, ParseResult parsed)
     {
-        if (!args.Skip(1).Any(a => a == "--zookeeper" || a.StartsWith("--zookeeper=", StringComparison.Ordinal)))
+        var unknown = parsed.UnmatchedTokens.FirstOrDefault(t => t.StartsWith("--", StringComparison.Ordinal) && t.Length > 2);
+        if (unknown is null || args.Length == 0)
         {
             return null;
         }
+        var name = unknown[2..].Split('=', 2)[0];
         // GetOffsetShell prefixes the errors it catches; the other tools print the exception's message alone.
         var prefix = args[0] == "get-offsets" ? "Error occurred: " : "";
-        Console.Error.WriteLine(prefix + "zookeeper is not a recognized option");
+        Console.Error.WriteLine($"{prefix}{name} is not a recognized option");
         return 1;
     }
 }

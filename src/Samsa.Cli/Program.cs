@@ -23,4 +23,5 @@ root.Add(new LogDirsCommand().Build());
 root.Add(new FeaturesCommand().Build());
 root.Add(new GroupsCommand().Build());
 root.Add(new ClusterCommand().Build());
-return ZooKeeperOption.Reject(args) ?? await root.Parse(args).InvokeAsync();
+var parsed = root.Parse(args);
+return UnrecognizedOption.Reject(args, parsed) ?? await parsed.InvokeAsync();

@@ -360,7 +360,7 @@ public class DumpLogToolTests
     }
 
     [Fact]
-    public async Task RunClassUnknownClassAndZooKeeperFlag_AnswerAsKafka4()
+    public async Task RunClassUnknownClassAndUnknownOrZooKeeperFlags_AnswerAsKafka4()
     {
         var unknown = await Bin("kafka-run-class.sh", "kafka.tools.MirrorMaker", "--help");
         Assert.Equal(1, unknown.ExitCode);
@@ -372,6 +372,11 @@ public class DumpLogToolTests
             Assert.Equal(1, zk.ExitCode);
             Assert.Equal("zookeeper is not a recognized option\n", zk.Stderr);
         }
+        // Any other option a tool does not have gets the same joptsimple answer, GetOffsetShell's with its prefix.
+        var misspelt = await Bin("kafka-topics.sh", "--bootstrap-server", "localhost:9092", "--list", "--exclude-internals");
+        Assert.Equal((1, "exclude-internals is not a recognized option\n"), (misspelt.ExitCode, misspelt.Stderr));
+        var offsets = await Bin("kafka-get-offsets.sh", "--bootstrap-server", "localhost:9092", "--topics=x");
+        Assert.Equal((1, "Error occurred: topics is not a recognized option\n"), (offsets.ExitCode, offsets.Stderr));
         var remote = await Bin("kafka-dump-log.sh", "--files", "00000000000000000000.log", "--remote-log-metadata-decoder");
         Assert.Equal(1, remote.ExitCode);
         Assert.Contains("--remote-log-metadata-decoder is not supported", remote.Stderr);
