@@ -1,10 +1,10 @@
 using System.Buffers.Binary;
 using System.Text.RegularExpressions;
 using Samsa.Interop.Tests.Infrastructure;
-using static Samsa.Interop.Tests.Infrastructure.BinScripts;
 using Samsa.Protocol;
 using Samsa.Protocol.Records;
 using Samsa.Protocol.TransactionCoordinatorRecords;
+using static Samsa.Interop.Tests.Infrastructure.BinScripts;
 
 namespace Samsa.Interop.Tests;
 

@@ -1,6 +1,6 @@
 using Samsa.Interop.Tests.Infrastructure;
-using static Samsa.Interop.Tests.Infrastructure.BinScripts;
 using Samsa.Protocol;
+using static Samsa.Interop.Tests.Infrastructure.BinScripts;
 
 namespace Samsa.Interop.Tests;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Samsa.Interop.Tests.Infrastructure;
-using static Samsa.Interop.Tests.Infrastructure.BinScripts;
 using Samsa.Protocol.Messages;
+using static Samsa.Interop.Tests.Infrastructure.BinScripts;
 
 namespace Samsa.Interop.Tests;
 

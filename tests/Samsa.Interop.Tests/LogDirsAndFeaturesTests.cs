@@ -1,7 +1,7 @@
 using Samsa.Interop.Tests.Infrastructure;
-using static Samsa.Interop.Tests.Infrastructure.BinScripts;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
+using static Samsa.Interop.Tests.Infrastructure.BinScripts;
 
 namespace Samsa.Interop.Tests;
 
