@@ -33,25 +33,12 @@ public class DumpLogToolTests
         @"partitionLeaderEpoch: 0 isTransactional: false isControl: false deleteHorizonMs: OptionalLong.empty position: (?<position>\d+) " +
         @"CreateTime: (?<time>\d+) size: (?<size>\d+) magic: 2 compresscodec: (?<codec>[a-z0-9]+) crc: \d+ isvalid: true$");
 
-    [Theory]
-    [InlineData("none")]
-    [InlineData("gzip")]
-    [InlineData("snappy")]
-    [InlineData("lz4")]
-    [InlineData("zstd")]
-    public async Task DumpLog_KcatSegmentWithEachCodec_PrintsKafkasBatchAndRecordLines(string codec)
+    /// <summary>
+    /// Dumps <paramref name="log"/> with --print-data-log and checks Kafka's lines: one batch line per batch in
+    /// <paramref name="codec"/>, positions and offsets adding up, and a record line per value (keys k0.., header h1).
+    /// </summary>
+    private static async Task<(ProcessResult Dump, string[] Lines)> DumpAndCheckAsync(string log, string codec, string[] values)
     {
-        await using var broker = await BrokerProcess.StartAsync();
-        var topic = "dump-" + codec;
-        // kcat 1.7.1 (librdkafka 2.0.2) compresses only with zstd against Kafka 4.0's API floors (it ties gzip,
-        // snappy and lz4 to Produce/Fetch versions Kafka 4.0 removed and sends those batches uncompressed), so the
-        // topic's compression.type makes the broker write kcat's records in the codec under test.
-        await TopicAdmin.CreateAsync(broker.Port, topic, 1, ("compression.type", codec == "none" ? "uncompressed" : codec));
-        // Values long enough that every codec shrinks them, so librdkafka keeps the codec on the batch.
-        var values = Enumerable.Range(0, 3).Select(i => $"value-{i}-" + new string('x', 200)).ToArray();
-        await KcatProduceAsync(broker, topic, codec, string.Concat(values.Select((v, i) => $"k{i}:{v}\n")));
-
-        var log = Segment(broker, topic + "-0");
         var dump = await Bin("kafka-dump-log.sh", "--files", log, "--print-data-log");
         Assert.True(dump.ExitCode == 0 && dump.Stderr.Length == 0, dump.ToString());
         var lines = dump.Stdout.TrimEnd('\n').Split('\n');
@@ -76,8 +63,55 @@ public class DumpLogToolTests
                     lines[i++]);
             }
         }
-        Assert.Equal(3, offset);
+        Assert.Equal(values.Length, offset);
         Assert.Equal(new FileInfo(log).Length, position);
+        return (dump, lines);
+    }
+
+    /// <summary>
+    /// The codecs kcat 1.7.1 cannot send to Kafka 4.0's API floors (librdkafka#4956, fixed in later librdkafka), written
+    /// compressed by the client itself: Confluent.Kafka 2.16 (librdkafka 2.16) produces each codec with the topic at
+    /// <c>compression.type=producer</c>, so the segment holds the client's own batches.
+    /// </summary>
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("snappy")]
+    [InlineData("lz4")]
+    [InlineData("zstd")]
+    public async Task DumpLog_ClientCompressedSegment_PrintsKafkasBatchAndRecordLines(string codec)
+    {
+        await using var broker = await BrokerProcess.StartAsync();
+        var topic = "client-" + codec;
+        await TopicAdmin.CreateAsync(broker.Port, topic, 1, ("compression.type", "producer"));
+        var values = Enumerable.Range(0, 3).Select(i => $"value-{i}-" + new string('y', 200)).ToArray();
+        static string B64(string text) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text));
+        var input = string.Concat(values.Select((v, i) =>
+            System.Text.Json.JsonSerializer.Serialize(new { key = B64($"k{i}"), value = B64(v), headers = new[] { new[] { "h1", B64("v1") } }, timestamp = (long?)null }) + "\n"));
+        var produced = await ExternalProcess.RunAsync("dotnet", [RepoPaths.ConfluentClientDll, "produce", broker.Bootstrap, topic, codec, "0"], Timeout, input);
+        Assert.True(produced.ExitCode == 0, produced.ToString());
+        await DumpAndCheckAsync(Segment(broker, topic + "-0"), codec, values);
+    }
+
+    [Theory]
+    [InlineData("none")]
+    [InlineData("gzip")]
+    [InlineData("snappy")]
+    [InlineData("lz4")]
+    [InlineData("zstd")]
+    public async Task DumpLog_KcatSegmentWithEachCodec_PrintsKafkasBatchAndRecordLines(string codec)
+    {
+        await using var broker = await BrokerProcess.StartAsync();
+        var topic = "dump-" + codec;
+        // kcat 1.7.1 (librdkafka 2.0.2) compresses only with zstd against Kafka 4.0's API floors (it ties gzip,
+        // snappy and lz4 to Produce/Fetch versions Kafka 4.0 removed and sends those batches uncompressed), so the
+        // topic's compression.type makes the broker write kcat's records in the codec under test.
+        await TopicAdmin.CreateAsync(broker.Port, topic, 1, ("compression.type", codec == "none" ? "uncompressed" : codec));
+        // Values long enough that every codec shrinks them, so librdkafka keeps the codec on the batch.
+        var values = Enumerable.Range(0, 3).Select(i => $"value-{i}-" + new string('x', 200)).ToArray();
+        await KcatProduceAsync(broker, topic, codec, string.Concat(values.Select((v, i) => $"k{i}:{v}\n")));
+
+        var log = Segment(broker, topic + "-0");
+        var (dump, lines) = await DumpAndCheckAsync(log, codec, values);
 
         // Shallow iteration prints the batch lines alone; kafka-run-class.sh with Kafka's class names runs the same tool.
         var shallow = await Bin("kafka-run-class.sh", "kafka.tools.DumpLogSegments", "--files", log);
