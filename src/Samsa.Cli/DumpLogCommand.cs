@@ -6,6 +6,7 @@ using Samsa.Cli.DumpLog;
 using Samsa.Protocol;
 using Samsa.Protocol.Records;
 using Samsa.Storage;
+using Samsa.Storage.ProducerState;
 
 namespace Samsa.Cli;
 

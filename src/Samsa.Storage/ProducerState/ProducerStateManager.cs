@@ -1,0 +1,211 @@
+using Samsa.Protocol.Records;
+
+namespace Samsa.Storage.ProducerState;
+
+/// <summary>One appended batch of an idempotent producer, as Kafka's <c>BatchMetadata</c> keeps it.</summary>
+public readonly record struct BatchMetadata(int FirstSequence, int LastSequence, long LastOffset, int OffsetDelta, long Timestamp)
+{
+    public long FirstOffset => LastOffset - OffsetDelta;
+}
+
+/// <summary>
+/// What a partition remembers of one producer (Kafka's <c>ProducerStateEntry</c>): its epoch, the metadata of its last
+/// <see cref="ProducerStateManager.NumBatchesToRetain"/> batches (so a retried batch among the five a producer may have
+/// in flight is recognised), the coordinator epoch of its last transaction marker, its open transaction's first offset
+/// and the timestamp of its last write.
+/// </summary>
+public sealed class ProducerStateEntry(long producerId, short epoch)
+{
+    private readonly Queue<BatchMetadata> _batches = new(ProducerStateManager.NumBatchesToRetain);
+
+    public long ProducerId { get; } = producerId;
+
+    public short ProducerEpoch { get; private set; } = epoch;
+
+    public int CoordinatorEpoch { get; set; } = -1;
+
+    /// <summary>The first offset of this producer's open transaction, or -1.</summary>
+    public long CurrentTxnFirstOffset { get; set; } = -1;
+
+    public long LastTimestamp { get; private set; } = RecordBatch.NoTimestamp;
+
+    public IReadOnlyCollection<BatchMetadata> Batches => _batches;
+
+    /// <summary>The last sequence appended in the current epoch, or -1 (Kafka's <c>RecordBatch.NO_SEQUENCE</c>).</summary>
+    public int LastSequence => _batches.Count == 0 ? -1 : _batches.Last().LastSequence;
+
+    /// <summary>The batch with the same epoch and sequence range, if it was already appended (a producer's retry).</summary>
+    public BatchMetadata? FindDuplicate(short epoch, int firstSequence, int lastSequence)
+    {
+        if (epoch != ProducerEpoch)
+        {
+            return null;
+        }
+        foreach (var batch in _batches)
+        {
+            if (batch.FirstSequence == firstSequence && batch.LastSequence == lastSequence)
+            {
+                return batch;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Records an appended batch; a new epoch forgets the batches of the old one.</summary>
+    public void Add(short epoch, BatchMetadata batch)
+    {
+        if (epoch != ProducerEpoch)
+        {
+            _batches.Clear();
+            ProducerEpoch = epoch;
+        }
+        if (_batches.Count == ProducerStateManager.NumBatchesToRetain)
+        {
+            _batches.Dequeue();
+        }
+        _batches.Enqueue(batch);
+        LastTimestamp = batch.Timestamp;
+    }
+
+    /// <summary>The snapshot form: only the last batch is kept on disk, as in Kafka's snapshot files.</summary>
+    public ProducerSnapshotEntry ToSnapshot()
+    {
+        var last = _batches.Count == 0 ? (BatchMetadata?)null : _batches.Last();
+        return new ProducerSnapshotEntry(ProducerId, ProducerEpoch, last?.LastSequence ?? -1, last?.LastOffset ?? -1, last?.OffsetDelta ?? 0,
+            LastTimestamp, CoordinatorEpoch, CurrentTxnFirstOffset);
+    }
+
+    public static ProducerStateEntry FromSnapshot(ProducerSnapshotEntry snapshot)
+    {
+        var entry = new ProducerStateEntry(snapshot.ProducerId, snapshot.ProducerEpoch)
+        {
+            CoordinatorEpoch = snapshot.CoordinatorEpoch,
+            CurrentTxnFirstOffset = snapshot.CurrentTxnFirstOffset,
+        };
+        if (snapshot.LastOffset >= 0)
+        {
+            // Kafka's snapshot keeps the last batch only; its first sequence follows from the offset delta.
+            var firstSequence = ProducerStateManager.DecrementSequence(snapshot.LastSequence, snapshot.OffsetDelta);
+            entry.Add(snapshot.ProducerEpoch, new BatchMetadata(firstSequence, snapshot.LastSequence, snapshot.LastOffset, snapshot.OffsetDelta, snapshot.Timestamp));
+        }
+        entry.LastTimestamp = snapshot.Timestamp;
+        return entry;
+    }
+}
+
+/// <summary>What the producer state says of a batch about to be appended.</summary>
+public enum ProducerAppendOutcome
+{
+    /// <summary>Append it (no producer id, or in sequence).</summary>
+    Append,
+
+    /// <summary>Already appended: answer with the original batch's offsets, append nothing (Kafka's duplicate path).</summary>
+    Duplicate,
+
+    /// <summary>INVALID_PRODUCER_EPOCH: an epoch older than the producer's current one (a fenced or zombie producer).</summary>
+    InvalidProducerEpoch,
+
+    /// <summary>OUT_OF_ORDER_SEQUENCE_NUMBER: a gap or a repeat that is not one of the retained batches.</summary>
+    OutOfOrderSequence,
+}
+
+/// <summary>
+/// The idempotent-producer state of one partition (Kafka's <c>ProducerStateManager</c> with its
+/// <c>ProducerAppendInfo</c> checks): per producer id its epoch and last five batches, checked before each append so
+/// that a retried batch is answered with its original offsets and a gap in sequence numbers is refused; snapshots in
+/// Kafka's file format. Not thread-safe: the partition log calls it under its append lock.
+/// </summary>
+/// <remarks>Issue 14 builds on this: the log's append path, InitProducerId, expiry and snapshots at segment roll.</remarks>
+public sealed class ProducerStateManager
+{
+    /// <summary>Kafka's <c>ProducerStateEntry.NUM_BATCHES_TO_RETAIN</c>: a producer has at most five batches in flight.</summary>
+    public const int NumBatchesToRetain = 5;
+
+    private readonly Dictionary<long, ProducerStateEntry> _producers = [];
+
+    public IReadOnlyDictionary<long, ProducerStateEntry> Producers => _producers;
+
+    /// <summary>
+    /// Kafka's <c>ProducerAppendInfo.checkProducerEpoch</c> and <c>checkSequence</c>, after its duplicate lookup. A
+    /// producer the partition does not know (new, or whose state expired or was deleted with the log) may start at any
+    /// sequence, as Kafka allows since KIP-360; a new epoch must start at sequence 0.
+    /// </summary>
+    public (ProducerAppendOutcome Outcome, BatchMetadata? Original) Check(in RecordBatchHeader header)
+    {
+        if (!header.HasProducerId || header.IsControl)
+        {
+            return (ProducerAppendOutcome.Append, null);
+        }
+        if (!_producers.TryGetValue(header.ProducerId, out var entry))
+        {
+            return (ProducerAppendOutcome.Append, null);
+        }
+        var lastSequence = LastSequenceOf(header);
+        if (entry.FindDuplicate(header.ProducerEpoch, header.BaseSequence, lastSequence) is { } original)
+        {
+            return (ProducerAppendOutcome.Duplicate, original);
+        }
+        if (header.ProducerEpoch < entry.ProducerEpoch)
+        {
+            return (ProducerAppendOutcome.InvalidProducerEpoch, null);
+        }
+        if (header.ProducerEpoch != entry.ProducerEpoch)
+        {
+            return (header.BaseSequence == 0 ? ProducerAppendOutcome.Append : ProducerAppendOutcome.OutOfOrderSequence, null);
+        }
+        var current = entry.LastSequence;
+        return (current == -1 || InSequence(current, header.BaseSequence) ? ProducerAppendOutcome.Append : ProducerAppendOutcome.OutOfOrderSequence, null);
+    }
+
+    /// <summary>Records a batch once it is in the log (appended, or replayed while loading the log).</summary>
+    public void Update(in RecordBatchHeader header)
+    {
+        if (!header.HasProducerId || header.IsControl)
+        {
+            return;
+        }
+        if (!_producers.TryGetValue(header.ProducerId, out var entry))
+        {
+            entry = new ProducerStateEntry(header.ProducerId, header.ProducerEpoch);
+            _producers.Add(header.ProducerId, entry);
+        }
+        entry.Add(header.ProducerEpoch, new BatchMetadata(header.BaseSequence, LastSequenceOf(header), header.LastOffset, header.LastOffsetDelta, header.MaxTimestamp));
+    }
+
+    /// <summary>Kafka's <c>removeExpiredProducers</c>: producers with no write for <paramref name="expirationMs"/> and no open transaction.</summary>
+    public int RemoveExpired(long nowMs, long expirationMs)
+    {
+        var expired = _producers.Values.Where(e => e.CurrentTxnFirstOffset < 0 && nowMs - e.LastTimestamp >= expirationMs).Select(e => e.ProducerId).ToList();
+        foreach (var id in expired)
+        {
+            _producers.Remove(id);
+        }
+        return expired.Count;
+    }
+
+    /// <summary>The snapshot file's bytes for the current state, producers in id order.</summary>
+    public byte[] TakeSnapshot() => ProducerSnapshotFile.Write([.. _producers.Values.OrderBy(e => e.ProducerId).Select(e => e.ToSnapshot())]);
+
+    /// <summary>Replaces the state with a snapshot's (the log is then replayed from the snapshot's offset).</summary>
+    public void LoadSnapshot(ReadOnlySpan<byte> snapshot)
+    {
+        _producers.Clear();
+        foreach (var entry in ProducerSnapshotFile.Read(snapshot))
+        {
+            _producers[entry.ProducerId] = ProducerStateEntry.FromSnapshot(entry);
+        }
+    }
+
+    /// <summary>The last sequence of a batch; sequences wrap from int.MaxValue to 0.</summary>
+    private static int LastSequenceOf(in RecordBatchHeader header) => IncrementSequence(header.BaseSequence, header.LastOffsetDelta);
+
+    /// <summary>Kafka's <c>inSequence</c>: the next sequence follows the last one, wrapping at int.MaxValue.</summary>
+    public static bool InSequence(int lastSequence, int nextSequence) =>
+        nextSequence == (long)lastSequence + 1 || (nextSequence == 0 && lastSequence == int.MaxValue);
+
+    public static int IncrementSequence(int sequence, int increment) =>
+        sequence > int.MaxValue - increment ? increment - (int.MaxValue - sequence) - 1 : sequence + increment;
+
+    public static int DecrementSequence(int sequence, int decrement) =>
+        sequence < decrement ? int.MaxValue - (decrement - sequence) + 1 : sequence - decrement;
+}
