@@ -193,9 +193,7 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
     }
 
     private static ErrorCode LeaderEpochError(Target target, PartitionImage state) =>
-        target.CurrentLeaderEpoch < 0 || target.CurrentLeaderEpoch == state.LeaderEpoch ? ErrorCode.None
-        : target.CurrentLeaderEpoch < state.LeaderEpoch ? ErrorCode.FencedLeaderEpoch
-        : ErrorCode.UnknownLeaderEpoch;
+        RecordsAdmin.LeaderEpochError(target.CurrentLeaderEpoch, state.LeaderEpoch);
 
     private PartitionData ReadPartition(RequestContext context, MetadataImage image, Target target, FetchIsolation isolation, ref int remaining, ref bool anyRecords)
     {

@@ -129,9 +129,9 @@ public sealed class ListOffsetsHandler(MetadataCache metadata, LogMetadataPublis
             return answer;
         }
         var epoch = image.Topics[topic].Partitions[partition.PartitionIndex].LeaderEpoch;
-        if (partition.CurrentLeaderEpoch >= 0 && partition.CurrentLeaderEpoch != epoch)
+        if (RecordsAdmin.LeaderEpochError(partition.CurrentLeaderEpoch, epoch) is var epochError and not ErrorCode.None)
         {
-            answer.ErrorCode = (short)(partition.CurrentLeaderEpoch > epoch ? ErrorCode.UnknownLeaderEpoch : ErrorCode.FencedLeaderEpoch);
+            answer.ErrorCode = (short)epochError;
             return answer;
         }
         var timestamp = partition.Timestamp;
@@ -209,9 +209,9 @@ public sealed class OffsetForLeaderEpochHandler(MetadataCache metadata, LogMetad
             return answer;
         }
         var epoch = image.Topics[topic].Partitions[partition.Partition].LeaderEpoch;
-        if (partition.CurrentLeaderEpoch >= 0 && partition.CurrentLeaderEpoch != epoch)
+        if (RecordsAdmin.LeaderEpochError(partition.CurrentLeaderEpoch, epoch) is var epochError and not ErrorCode.None)
         {
-            answer.ErrorCode = (short)(partition.CurrentLeaderEpoch > epoch ? ErrorCode.UnknownLeaderEpoch : ErrorCode.FencedLeaderEpoch);
+            answer.ErrorCode = (short)epochError;
             return answer;
         }
         var (foundEpoch, endOffset) = log.LeaderEpochCache.EndOffsetFor(partition.LeaderEpoch, log.LogEndOffset);
@@ -231,6 +231,15 @@ public sealed class OffsetForLeaderEpochHandler(MetadataCache metadata, LogMetad
 
 internal static class RecordsAdmin
 {
+    /// <summary>
+    /// The one leader-epoch check of the partition requests (KIP-320): a client's current leader epoch (-1: not
+    /// checked) newer than the partition's is UNKNOWN_LEADER_EPOCH (this broker is behind), older FENCED_LEADER_EPOCH.
+    /// </summary>
+    public static ErrorCode LeaderEpochError(int currentLeaderEpoch, int leaderEpoch) =>
+        currentLeaderEpoch < 0 || currentLeaderEpoch == leaderEpoch ? ErrorCode.None
+        : currentLeaderEpoch < leaderEpoch ? ErrorCode.FencedLeaderEpoch
+        : ErrorCode.UnknownLeaderEpoch;
+
     /// <summary>
     /// Logs are opened in the background after their partitions appear in the metadata; a request for a partition
     /// created a moment ago waits (up to its timeout, at least a few seconds) for its log instead of failing.
