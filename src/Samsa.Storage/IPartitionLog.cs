@@ -13,7 +13,11 @@ public enum FetchIsolation
 }
 
 /// <summary>Result of an append: the offsets assigned and the log start offset after it.</summary>
-public readonly record struct LogAppendInfo(long FirstOffset, long LastOffset, long LogAppendTime, long LogStartOffset, int RecordCount, long MaxTimestamp);
+public readonly record struct LogAppendInfo(long FirstOffset, long LastOffset, long LogAppendTime, long LogStartOffset, int RecordCount, long MaxTimestamp)
+{
+    /// <summary>The batch was an idempotent producer's retry of one already in the log: nothing was written, the offsets are the original's.</summary>
+    public bool IsDuplicate { get; init; }
+}
 
 /// <summary>
 /// Result of a read: one file region (possibly empty, possibly ending inside a batch as Kafka allows) plus the

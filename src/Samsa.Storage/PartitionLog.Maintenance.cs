@@ -77,6 +77,7 @@ public sealed partial class PartitionLog
                 Volatile.Write(ref _highWatermark, MetadataFor(offset));
             }
             LeaderEpochCache.TruncateFromEnd(offset);
+            TruncateProducerStateLocked();
         }
     }
 
@@ -97,6 +98,12 @@ public sealed partial class PartitionLog
             Volatile.Write(ref _highWatermark, MetadataFor(offset));
             LeaderEpochCache.TruncateFromEnd(offset);
             LeaderEpochCache.TruncateFromStart(offset);
+            _producerState.Clear();
+            foreach (var snapshot in SnapshotOffsets())
+            {
+                File.Delete(SnapshotPath(snapshot));
+            }
+            _lastSnapshotOffset = -1;
         }
     }
 
@@ -176,6 +183,7 @@ public sealed partial class PartitionLog
         }
         var remaining = segments[count..];
         Volatile.Write(ref _segments, remaining);
+        DeleteSnapshotsBelowFirstSegment();
         if (remaining[0].BaseOffset > _logStartOffset)
         {
             Volatile.Write(ref _logStartOffset, remaining[0].BaseOffset);
@@ -301,6 +309,8 @@ public sealed partial class PartitionLog
             {
                 return;
             }
+            // Kafka's close: the producer state as of the log end, so a clean restart replays nothing.
+            TakeProducerSnapshotLocked(_logEndOffset, sync: true);
             _closed = true;
             _deleteTimer?.Dispose();
             var segments = _segments;

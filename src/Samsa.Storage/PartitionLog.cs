@@ -195,6 +195,7 @@ public sealed partial class PartitionLog : IPartitionLog
             inactive.ReleaseHandle();
         }
         LeaderEpochCache.TruncateFromStart(_logStartOffset);
+        LoadProducerState(options.HadCleanShutdown && !recoveredAny);
     }
 
     /// <summary>An unreadable leader-epoch-checkpoint: every batch header carries its leader epoch, so scan them.</summary>
@@ -296,8 +297,15 @@ public sealed partial class PartitionLog : IPartitionLog
     private LogAppendInfo AppendValidated(Span<byte> records, bool assignOffsets, int leaderEpoch, LogConfig config, long now, PooledBuffer scratch)
     {
         var summary = BatchValidator.Validate(records, config, now, assignOffsets, _logEndOffset, leaderEpoch, scratch);
+        // Kafka checks the producer state after offsets are assigned and only for the leader's appends: a follower
+        // copies what its leader accepted.
+        if (assignOffsets && CheckProducerState(records) is { } original)
+        {
+            return DuplicateAppendInfo(original, records, config);
+        }
         var segment = MaybeRoll(records.Length, summary, now);
         segment.Append(summary.LastOffset, summary.MaxTimestamp, summary.OffsetOfMaxTimestamp, records);
+        UpdateProducerState(records);
         UpdateLeaderEpochs(records, assignOffsets, leaderEpoch, summary.FirstOffset);
         Volatile.Write(ref _logEndOffset, summary.LastOffset + 1);
         _unflushedMessages += summary.LastOffset - summary.FirstOffset + 1;
@@ -371,6 +379,9 @@ public sealed partial class PartitionLog : IPartitionLog
         }
         Volatile.Write(ref _segments, [.. segments, created]);
         StorageLog.RolledSegment(_logger, TopicPartition.ToString(), newBase);
+        // Kafka snapshots the producer state at every roll, so recovery replays at most the segments after it. Its
+        // fsync waits for the background flush below, like the rolled segment's.
+        TakeProducerSnapshotLocked(_logEndOffset, sync: false);
         if (active.Size > 0)
         {
             // Kafka flushes the rolled segment in the background so the writer does not wait for the disk.

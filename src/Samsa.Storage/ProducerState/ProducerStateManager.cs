@@ -115,7 +115,6 @@ public enum ProducerAppendOutcome
 /// that a retried batch is answered with its original offsets and a gap in sequence numbers is refused; snapshots in
 /// Kafka's file format. Not thread-safe: the partition log calls it under its append lock.
 /// </summary>
-/// <remarks>Issue 14 builds on this: the log's append path, InitProducerId, expiry and snapshots at segment roll.</remarks>
 public sealed class ProducerStateManager
 {
     /// <summary>Kafka's <c>ProducerStateEntry.NUM_BATCHES_TO_RETAIN</c>: a producer has at most five batches in flight.</summary>
@@ -181,6 +180,23 @@ public sealed class ProducerStateManager
             _producers.Remove(id);
         }
         return expired.Count;
+    }
+
+    /// <summary>Forgets every producer (a log truncated to nothing, or a state about to be rebuilt).</summary>
+    public void Clear() => _producers.Clear();
+
+    /// <summary>The last offset of each producer's last batch: the batches compaction must keep (Kafka's <c>lastRecordsOfActiveProducers</c>).</summary>
+    public HashSet<long> LastBatchOffsets()
+    {
+        var offsets = new HashSet<long>();
+        foreach (var entry in _producers.Values)
+        {
+            if (entry.Batches.Count > 0)
+            {
+                offsets.Add(entry.Batches.Last().LastOffset);
+            }
+        }
+        return offsets;
     }
 
     /// <summary>The snapshot file's bytes for the current state, producers in id order.</summary>
