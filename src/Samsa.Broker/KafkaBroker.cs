@@ -123,6 +123,8 @@ public sealed class KafkaBroker : IAsyncDisposable
         var replicas = new ReplicaManager(metadata, logs, describer, config.NodeId, TimeProvider.System, loggerFactory.CreateLogger("Samsa.ReplicaManager"));
         var fetchSessions = new FetchSessionCache(config.GetInt("max.incremental.fetch.session.cache.slots"), FetchSessionEviction, TimeProvider.System);
         var groups = new GroupCoordinator(GroupCoordinatorConfig.From(config), metadata, replicas, logs, controller, config.NodeId, TimeProvider.System, loggerFactory);
+        // Kafka's request.timeout.ms default: how long a marker may wait for the high watermark.
+        var txnMarkers = new WriteTxnMarkersHandler(replicas, TimeProvider.System, requestTimeoutMs: 30_000);
 
         IApiHandler[] admin =
         [
@@ -158,6 +160,7 @@ public sealed class KafkaBroker : IAsyncDisposable
             new DescribeLogDirsHandler(config.LogDirs, logs),
             new UpdateFeaturesHandler(controller),
             new UnregisterBrokerHandler(metadata, config.NodeId),
+            txnMarkers,
         ];
         var apiVersionsHandler = new ApiVersionsHandler(admin, metadata, loggerFactory);
         var dispatcher = new RequestDispatcher([apiVersionsHandler, .. admin], loggerFactory);

@@ -104,6 +104,7 @@ public sealed partial class PartitionLog
                 File.Delete(SnapshotPath(snapshot));
             }
             _lastSnapshotOffset = -1;
+            PublishLastStableOffset(force: true);
         }
     }
 
@@ -193,6 +194,7 @@ public sealed partial class PartitionLog
         {
             Volatile.Write(ref _highWatermark, MetadataFor(_logStartOffset));
         }
+        PublishLastStableOffset(force: _lastStable.Offset < _logStartOffset);
         return count;
     }
 

@@ -20,17 +20,36 @@ public sealed partial class PartitionLog
     private readonly ProducerStateManager _producerState = new();
     // The offset of the newest snapshot on disk, or -1.
     private long _lastSnapshotOffset = -1;
+    private OffsetMetadata _lastStable = new(0, 0, 0);
+
+    /// <summary>Kafka's last stable offset: read_committed fetches and ListOffsets read up to it, never past.</summary>
+    public long LastStableOffset => Volatile.Read(ref _lastStable).Offset;
 
     /// <summary>
     /// Kafka's <c>analyzeAndValidateProducerState</c> on a leader append, after offsets are assigned: the original
     /// batch's metadata when the batch was already appended (a retry), else null; throws for a stale epoch or a gap.
     /// </summary>
-    private BatchMetadata? CheckProducerState(ReadOnlySpan<byte> records)
+    private BatchMetadata? CheckProducerState(ReadOnlySpan<byte> records, PooledBuffer scratch)
     {
         var position = 0;
         while (records.Length - position >= RecordBatch.HeaderSize)
         {
             var header = RecordBatchHeader.Read(records[position..]);
+            if (header.IsControl && header.HasProducerId
+                && TransactionMarker.TryRead(records.Slice(position, header.SizeInBytes), scratch) is { } marker)
+            {
+                switch (_producerState.CheckMarker(header.ProducerId, header.ProducerEpoch, marker.CoordinatorEpoch))
+                {
+                    case ProducerAppendOutcome.InvalidProducerEpoch:
+                        throw new InvalidProducerEpochException(
+                            $"Marker epoch {header.ProducerEpoch} of producer {header.ProducerId} is older than the current epoch {_producerState.Producers[header.ProducerId].ProducerEpoch} on {TopicPartition}");
+                    case ProducerAppendOutcome.CoordinatorFenced:
+                        throw new TransactionCoordinatorFencedException(
+                            $"Marker of producer {header.ProducerId} on {TopicPartition} comes from coordinator epoch {marker.CoordinatorEpoch}, older than {_producerState.Producers[header.ProducerId].CoordinatorEpoch}");
+                }
+                position += header.SizeInBytes;
+                continue;
+            }
             switch (_producerState.Check(header))
             {
                 case (ProducerAppendOutcome.Duplicate, var original):
@@ -48,15 +67,93 @@ public sealed partial class PartitionLog
         return null;
     }
 
-    /// <summary>Records every producer batch of an append in the producer state (after it is in the segment).</summary>
-    private void UpdateProducerState(ReadOnlySpan<byte> records)
+    /// <summary>
+    /// Records every producer batch of an append in the producer state (after it is in <paramref name="segment"/>); a
+    /// marker ends its producer's transaction, and an abort is indexed in the segment holding the marker.
+    /// </summary>
+    private void UpdateProducerState(ReadOnlySpan<byte> records, LogSegment segment, PooledBuffer scratch)
     {
         var position = 0;
         while (records.Length - position >= RecordBatch.HeaderSize)
         {
             var header = RecordBatchHeader.Read(records[position..]);
-            _producerState.Update(header);
+            if (header.IsControl && header.HasProducerId)
+            {
+                if (TransactionMarker.TryRead(records.Slice(position, header.SizeInBytes), scratch) is { } marker)
+                {
+                    ApplyMarker(header, marker, segment);
+                }
+            }
+            else
+            {
+                _producerState.Update(header);
+            }
             position += header.SizeInBytes;
+        }
+        PublishLastStableOffset();
+    }
+
+    private void ApplyMarker(in RecordBatchHeader header, TransactionMarker marker, LogSegment segment)
+    {
+        var completed = _producerState.ApplyMarker(header.ProducerId, header.ProducerEpoch, marker.CoordinatorEpoch, marker.IsCommit, header.BaseOffset, header.MaxTimestamp);
+        if (completed is { IsAborted: true } aborted)
+        {
+            segment.TxnIndex.Append(new AbortedTxn(aborted.ProducerId, aborted.FirstOffset, aborted.LastOffset, _producerState.LastStableOffsetAfter(aborted)));
+        }
+    }
+
+    /// <summary>
+    /// The last stable offset: the high watermark, or the first offset of a transaction still open (or whose marker the
+    /// high watermark has not passed), whichever is lower. Published with its file position, like the high watermark,
+    /// so read_committed reads stop exactly there. Call under the writer lock.
+    /// </summary>
+    private void PublishLastStableOffset(bool force = false)
+    {
+        var hw = _highWatermark;
+        _producerState.OnHighWatermarkUpdated(hw.Offset);
+        var lso = _producerState.FirstUnstableOffset() is { } unstable ? Math.Clamp(unstable, _logStartOffset, hw.Offset) : hw.Offset;
+        if (lso == hw.Offset)
+        {
+            Volatile.Write(ref _lastStable, hw);
+        }
+        else if (force || _lastStable.Offset != lso)
+        {
+            Volatile.Write(ref _lastStable, MetadataFor(lso));
+        }
+    }
+
+    /// <summary>
+    /// Kafka's <c>collectAbortedTransactions</c>: the aborted transactions overlapping [<paramref name="fetchOffset"/>,
+    /// <paramref name="upperBoundOffset"/>), from the segment holding the fetch offset on; an entry whose last stable
+    /// offset reaches the upper bound ends the search (no later marker can belong to a transaction that started below it).
+    /// </summary>
+    public List<AbortedTxn> CollectAbortedTransactions(long fetchOffset, long upperBoundOffset)
+    {
+        var result = new List<AbortedTxn>();
+        var segments = Volatile.Read(ref _segments);
+        for (var i = FloorIndex(segments, fetchOffset); i < segments.Length; i++)
+        {
+            foreach (var entry in segments[i].TxnIndex.Entries)
+            {
+                if (entry.LastOffset >= fetchOffset && entry.FirstOffset < upperBoundOffset)
+                {
+                    result.Add(entry);
+                }
+                if (entry.LastStableOffset >= upperBoundOffset)
+                {
+                    return result;
+                }
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Open transactions on this partition, oldest first: (producer id, first offset) (DescribeProducers, tools).</summary>
+    public List<(long ProducerId, long FirstOffset)> OngoingTransactions()
+    {
+        lock (_lock)
+        {
+            return _producerState.OngoingTransactions();
         }
     }
 
@@ -111,28 +208,50 @@ public sealed partial class PartitionLog
                 File.Delete(SnapshotPath(offset));
             }
         }
-        if (_lastSnapshotOffset < 0 && hadCleanShutdown)
+        if (_lastSnapshotOffset >= 0 || !hadCleanShutdown)
         {
-            return;
+            ReplayProducerState(replayFrom);
         }
-        ReplayProducerState(replayFrom);
+        PublishLastStableOffset(force: true);
     }
 
-    /// <summary>Updates the producer state from the batch headers at and after <paramref name="from"/>.</summary>
+    /// <summary>
+    /// Updates the producer state from the batches at and after <paramref name="from"/>; the transaction indexes from
+    /// there on are rebuilt from the markers met, so an index torn by a crash comes back whole.
+    /// </summary>
     private void ReplayProducerState(long from)
     {
+        using var scratch = new PooledBuffer(1024);
+        var marker = new byte[4096];
         foreach (var segment in _segments)
         {
             if (segment.NextOffset <= from || segment.Size == 0)
             {
                 continue;
             }
+            segment.TxnIndex.TruncateTo(from);
             using var scanner = new BatchScanner(segment.Handle, 0, segment.Size, wholeBatches: false, bufferSize: 8 * 1024);
             while (scanner.MoveNext())
             {
-                if (scanner.Header.LastOffset >= from)
+                var header = scanner.Header;
+                if (header.LastOffset < from)
                 {
-                    _producerState.Update(scanner.Header);
+                    continue;
+                }
+                if (!header.IsControl || !header.HasProducerId)
+                {
+                    _producerState.Update(header);
+                    continue;
+                }
+                // A marker: its one record says commit or abort (markers are a few dozen bytes; a larger control batch is not one).
+                if (header.SizeInBytes <= marker.Length)
+                {
+                    var batch = marker.AsSpan(0, header.SizeInBytes);
+                    RandomAccess.Read(segment.Handle, batch, scanner.Position);
+                    if (TransactionMarker.TryRead(batch, scratch) is { } parsed)
+                    {
+                        ApplyMarker(header, parsed, segment);
+                    }
                 }
             }
         }

@@ -10,6 +10,7 @@ public enum StorageErrorCode : short
     InvalidTimestamp = 32,
     OutOfOrderSequenceNumber = 45,
     InvalidProducerEpoch = 47,
+    TransactionCoordinatorFenced = 52,
     KafkaStorageError = 56,
     InvalidRecord = 87,
 }
@@ -46,3 +47,6 @@ public sealed class OutOfOrderSequenceException(string message) : StorageExcepti
 
 /// <summary>INVALID_PRODUCER_EPOCH: a batch from an epoch older than the producer's current one (a zombie).</summary>
 public sealed class InvalidProducerEpochException(string message) : StorageException(StorageErrorCode.InvalidProducerEpoch, message);
+
+/// <summary>TRANSACTION_COORDINATOR_FENCED: a transaction marker from a coordinator epoch older than the last marker's.</summary>
+public sealed class TransactionCoordinatorFencedException(string message) : StorageException(StorageErrorCode.TransactionCoordinatorFenced, message);
