@@ -161,6 +161,7 @@ public sealed class KafkaBroker : IAsyncDisposable
             new UpdateFeaturesHandler(controller),
             new UnregisterBrokerHandler(metadata, config.NodeId),
             txnMarkers,
+            new DescribeProducersHandler(metadata, replicas),
         ];
         var apiVersionsHandler = new ApiVersionsHandler(admin, metadata, loggerFactory);
         var dispatcher = new RequestDispatcher([apiVersionsHandler, .. admin], loggerFactory);
