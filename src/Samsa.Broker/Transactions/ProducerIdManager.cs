@@ -75,8 +75,9 @@ public sealed class ProducerIdManager
                 {
                     return id;
                 }
-                // The fetch this caller waited for is over and left nothing to take: it failed.
-                if (_nextBlock is null && wait.IsCompleted)
+                // The fetch this caller waited for is the latest, is over, and left nothing to take: it failed. (When a
+                // newer fetch has started meanwhile, wait for that one instead.)
+                if (_nextBlock is null && ReferenceEquals(_inFlight, wait))
                 {
                     throw new ProducerIdsUnavailableException("The controller did not allocate a producer id block");
                 }
