@@ -32,7 +32,7 @@ public sealed partial class GroupCoordinatorShard
         var results = new List<ErrorCode>(args.Partitions.Count);
         lock (SyncRoot)
         {
-            var error = ValidateOffsetCommit(args);
+            var error = ValidateOffsetCommit(args, out var created);
             if (error != ErrorCode.None)
             {
                 results.AddRange(Enumerable.Repeat(error, args.Partitions.Count));
@@ -52,7 +52,18 @@ public sealed partial class GroupCoordinatorShard
                 results.Add(ErrorCode.None);
                 records.Add(CoordinatorRecord.OffsetCommit(args.GroupId, p.Topic, p.Partition, new OffsetAndMetadata(p.Offset, p.LeaderEpoch, metadata, now, expireAt)));
             }
-            written = AppendAndWait(records, replay: true);
+            written = Context.Write(records, changes =>
+            {
+                if (created is not null)
+                {
+                    // The simple group this commit created goes too if the commit fails (Kafka's timeline map does the same).
+                    changes.OnRevert(() => DropSimpleGroup(created));
+                }
+                foreach (var record in records)
+                {
+                    Replay(record, changes);
+                }
+            });
         }
         var outcome = OffsetWriteError(await written);
         if (outcome != ErrorCode.None)
@@ -72,8 +83,9 @@ public sealed partial class GroupCoordinatorShard
     /// Kafka's <c>validateOffsetCommit</c>: an unknown group is created as a simple group when the commit carries
     /// no generation (-1); otherwise it is GROUP_ID_NOT_FOUND from v9 and ILLEGAL_GENERATION before.
     /// </summary>
-    private ErrorCode ValidateOffsetCommit(OffsetCommitArgs args)
+    private ErrorCode ValidateOffsetCommit(OffsetCommitArgs args, out ClassicGroup? created)
     {
+        created = null;
         if (Availability is var unavailable && unavailable != ErrorCode.None)
         {
             return unavailable;
@@ -84,7 +96,7 @@ public sealed partial class GroupCoordinatorShard
             {
                 return args.ApiVersion >= 9 ? ErrorCode.GroupIdNotFound : ErrorCode.IllegalGeneration;
             }
-            group = new ClassicGroup(args.GroupId, NowMs);
+            group = created = new ClassicGroup(args.GroupId, NowMs);
             _groups.Add(args.GroupId, group);
         }
         return group.ValidateOffsetCommit(args.MemberId, args.GroupInstanceId, args.GenerationIdOrMemberEpoch, isTransactional: false, args.ApiVersion);

@@ -1,21 +1,17 @@
 using Microsoft.Extensions.Logging;
+using Samsa.Broker.Coordinator;
 using Samsa.Metadata.Image;
 using Samsa.Protocol;
 using Samsa.Protocol.GroupCoordinatorRecords;
 
 namespace Samsa.Broker.Groups;
 
-/// <summary>Where a shard's records go: its partition of <c>__consumer_offsets</c>.</summary>
-public interface ICoordinatorLog
+/// <summary>Where a group shard's records go when it runs without the runtime (tests give it an in-memory log).</summary>
+public interface ICoordinatorLog : ICoordinatorLog<CoordinatorRecord>
 {
-    /// <summary>Appends records to the partition as its leader; returns the offset after the last one, or the append's error.</summary>
-    (ErrorCode Error, long EndOffset) Append(int partition, IReadOnlyList<CoordinatorRecord> records);
-
-    /// <summary>Completes when the high watermark reaches <paramref name="endOffset"/> (None) or the commit timeout passes.</summary>
-    Task<ErrorCode> WaitForCommitAsync(int partition, long endOffset);
 }
 
-/// <summary>Lifecycle of a shard: loading its partition, serving, or gone (leadership lost, broker stopping).</summary>
+/// <summary>The group API's view of <see cref="CoordinatorState"/>: loading its partition, serving, or gone.</summary>
 public enum ShardState
 {
     Loading,
@@ -27,50 +23,65 @@ public enum ShardState
 /// The groups and committed offsets of one <c>__consumer_offsets</c> partition (Kafka's
 /// <c>GroupCoordinatorShard</c>, holding what its <c>GroupMetadataManager</c> and <c>OffsetMetadataManager</c>
 /// hold). A shard is the unit of ownership: it is created when this broker leads the partition, replays the
-/// partition's records while <see cref="ShardState.Loading"/>, and is dropped when leadership goes.
+/// partition's records while <see cref="ShardState.Loading"/>, and is dropped when leadership goes. It runs on
+/// the coordinator runtime (<see cref="CoordinatorRuntime{TShard, TRecord}"/>), whose
+/// <see cref="CoordinatorContext{TRecord}"/> holds its lock, its state and its write path.
 /// </summary>
 /// <remarks>
-/// <para>Concurrency: one lock per shard guards every group and offset in it; requests, timer callbacks and
-/// commit callbacks all take it, so the state machine runs as if on one thread, like Kafka's shard event loop.
-/// Records are appended while the lock is held, so the log order is the order of the state changes.
-/// Waiting for the high watermark happens outside the lock.</para>
-/// <para>Records: offset records are applied through <see cref="Replay"/> as soon as they are appended (the only
-/// way offsets change); classic group records are written at Kafka's points (a SyncGroup that stores an
-/// assignment, a group becoming empty, a static member replaced, deletion) but not replayed on the live path,
-/// because the in-memory group already holds more than the record (Kafka's <c>replayRecords=false</c>).</para>
+/// <para>Concurrency: one lock per shard (<see cref="SyncRoot"/>) guards every group and offset in it; requests,
+/// timer callbacks and commit callbacks all take it, so the state machine runs as if on one thread, like Kafka's
+/// shard event loop. Records are appended while the lock is held, so the log order is the order of the state
+/// changes. Waiting for the high watermark happens outside the lock.</para>
+/// <para>Records: offset records are applied through <see cref="Replay(CoordinatorRecord, CoordinatorChanges)"/>
+/// just before they are appended (the only way offsets change) and undone when the write fails to append or to
+/// commit; a group deletion likewise. Classic group records are written at Kafka's points (a SyncGroup that stores
+/// an assignment, a group becoming empty, a static member replaced) but not replayed on the live path, because the
+/// in-memory group already holds more than the record (Kafka's <c>replayRecords=false</c>); their callbacks handle
+/// a failed write, as Kafka's do. KIP-848 records are applied to the group as they are built, also not replayed.</para>
 /// </remarks>
-public sealed partial class GroupCoordinatorShard : IDisposable
+public sealed partial class GroupCoordinatorShard : ICoordinatorShard<CoordinatorRecord>, IDisposable
 {
     private readonly Dictionary<string, Group> _groups = new(StringComparer.Ordinal);
     private readonly OffsetStore _offsets = new();
     private readonly CoordinatorTimer _timer;
     private readonly GroupCoordinatorConfig _config;
-    private readonly ICoordinatorLog _log;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
-    public GroupCoordinatorShard(int partitionIndex, GroupCoordinatorConfig config, ICoordinatorLog log, TimeProvider time, ILogger logger)
+    /// <summary>A shard of the runtime, which binds it to <paramref name="context"/>.</summary>
+    public GroupCoordinatorShard(CoordinatorContext<CoordinatorRecord> context, GroupCoordinatorConfig config, TimeProvider time, ILogger logger)
     {
-        PartitionIndex = partitionIndex;
+        Context = context;
         _config = config;
-        _log = log;
         _time = time;
         _logger = logger;
         _timer = new CoordinatorTimer(time);
     }
 
+    /// <summary>A shard on its own, writing to <paramref name="log"/> (tests).</summary>
+    public GroupCoordinatorShard(int partitionIndex, GroupCoordinatorConfig config, ICoordinatorLog log, TimeProvider time, ILogger logger)
+        : this(new CoordinatorContext<CoordinatorRecord>(GroupCoordinator.OffsetsTopic, partitionIndex, log, logger), config, time, logger)
+    {
+        Context.Bind(this);
+    }
+
+    public CoordinatorContext<CoordinatorRecord> Context { get; }
+
     /// <summary>The <c>__consumer_offsets</c> partition this shard owns.</summary>
-    public int PartitionIndex { get; }
+    public int PartitionIndex => Context.PartitionIndex;
 
     /// <summary>Guards everything in the shard.</summary>
-    public Lock SyncRoot { get; } = new();
+    public Lock SyncRoot => Context.SyncRoot;
 
-    public ShardState State { get; private set; } = ShardState.Loading;
-
-    private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public ShardState State => Context.State switch
+    {
+        CoordinatorState.Loading => ShardState.Loading,
+        CoordinatorState.Active => ShardState.Active,
+        _ => ShardState.Closed,
+    };
 
     /// <summary>Completes when the shard leaves <see cref="ShardState.Loading"/> (serving, or closed before it served).</summary>
-    public Task Loaded => _loaded.Task;
+    public Task Loaded => Context.Loaded;
 
     /// <summary>Records replayed while loading.</summary>
     public long LoadedRecords { get; private set; }
@@ -87,12 +98,7 @@ public sealed partial class GroupCoordinatorShard : IDisposable
     }
 
     /// <summary>The error a request for this shard gets before it touches any group, or None when it is serving.</summary>
-    public ErrorCode Availability => State switch
-    {
-        ShardState.Active => ErrorCode.None,
-        ShardState.Loading => ErrorCode.CoordinatorLoadInProgress,
-        _ => ErrorCode.NotCoordinator,
-    };
+    public ErrorCode Availability => Context.Availability;
 
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -127,15 +133,24 @@ public sealed partial class GroupCoordinatorShard : IDisposable
 
     // ---- Records ----
 
+    /// <summary>Applies one committed record (loading, tests).</summary>
+    public void Replay(CoordinatorRecord record) => Replay(record, null);
+
     /// <summary>
-    /// Applies one record read back from the partition (loading) or just appended (offsets on the live path).
-    /// A tombstone removes what its key names.
+    /// Applies one record read back from the partition (loading, <paramref name="changes"/> null) or about to be
+    /// appended (offsets and deletions on the live path, each change registering its undo in
+    /// <paramref name="changes"/>). A tombstone removes what its key names.
     /// </summary>
-    public void Replay(CoordinatorRecord record)
+    /// <remarks>KIP-848 records are replayed only while loading: on the live path they are applied as they are built.</remarks>
+    public void Replay(CoordinatorRecord record, CoordinatorChanges? changes)
     {
         switch (record.Key)
         {
             case OffsetCommitKey key:
+                if (changes is not null)
+                {
+                    RegisterOffsetUndo(key.group, key.topic, key.partition, changes);
+                }
                 if (record.Value is OffsetCommitValue value)
                 {
                     _offsets.Put(key.group, key.topic, key.partition, new OffsetAndMetadata(value.offset, value.leaderEpoch, value.metadata,
@@ -143,7 +158,9 @@ public sealed partial class GroupCoordinatorShard : IDisposable
                     if (!_groups.ContainsKey(key.group))
                     {
                         // Offsets without a group record belong to a simple group (no membership, offsets only).
-                        _groups.Add(key.group, new ClassicGroup(key.group, NowMs));
+                        var simple = new ClassicGroup(key.group, NowMs);
+                        _groups.Add(key.group, simple);
+                        changes?.OnRevert(() => DropSimpleGroup(simple));
                     }
                 }
                 else
@@ -154,11 +171,16 @@ public sealed partial class GroupCoordinatorShard : IDisposable
             case GroupMetadataKey key:
                 if (record.Value is GroupMetadataValue group)
                 {
+                    if (changes is not null)
+                    {
+                        var previous = _groups.GetValueOrDefault(key.group);
+                        changes.OnRevert(() => RestoreGroup(key.group, previous));
+                    }
                     _groups[key.group] = ClassicGroup.FromRecord(key.group, group, NowMs);
                 }
                 else
                 {
-                    RemoveGroup(key.group);
+                    RemoveGroup(key.group, changes);
                 }
                 break;
             default:
@@ -167,29 +189,65 @@ public sealed partial class GroupCoordinatorShard : IDisposable
         }
     }
 
+    /// <summary>Undo step: puts back the offset a live write replaces.</summary>
+    private void RegisterOffsetUndo(string groupId, string topic, int partition, CoordinatorChanges changes)
+    {
+        var previous = _offsets.Get(groupId, topic, partition);
+        changes.OnRevert(() =>
+        {
+            if (previous is null)
+            {
+                _offsets.Remove(groupId, topic, partition);
+            }
+            else
+            {
+                _offsets.Put(groupId, topic, partition, previous);
+            }
+        });
+    }
+
+    /// <summary>Undo step for a simple group a commit created: gone again, unless a join has since made it a live group.</summary>
+    private void DropSimpleGroup(ClassicGroup simple)
+    {
+        if (simple.IsEmpty && _groups.TryGetValue(simple.GroupId, out var current) && ReferenceEquals(current, simple))
+        {
+            _groups.Remove(simple.GroupId);
+        }
+    }
+
+    /// <summary>Undo step: the group id maps to <paramref name="previous"/> again (or to nothing).</summary>
+    private void RestoreGroup(string groupId, Group? previous)
+    {
+        if (previous is null)
+        {
+            _groups.Remove(groupId);
+        }
+        else
+        {
+            _groups[groupId] = previous;
+        }
+    }
+
     /// <summary>
     /// Called once every record of the partition has been replayed: members get their session timers (consumer
-    /// groups' from their GROUP configs in <paramref name="image"/>, when given).
+    /// groups' from their GROUP configs in <paramref name="image"/>, when given), and the shard serves.
     /// </summary>
-    public void CompleteLoad(long records, MetadataImage? image = null)
+    public void CompleteLoad(long records, MetadataImage? image = null) => Context.Activate(records, image);
+
+    void ICoordinatorShard<CoordinatorRecord>.OnLoaded(long records, MetadataImage? image)
     {
-        lock (SyncRoot)
+        LoadedRecords = records;
+        foreach (var group in _groups.Values.OfType<ClassicGroup>())
         {
-            LoadedRecords = records;
-            foreach (var group in _groups.Values.OfType<ClassicGroup>())
+            foreach (var member in group.Members)
             {
-                foreach (var member in group.Members)
-                {
-                    RescheduleHeartbeat(group, member);
-                }
+                RescheduleHeartbeat(group, member);
             }
-            ScheduleConsumerSessionsAfterLoad(image);
-            State = ShardState.Active;
-            _loaded.TrySetResult();
-            if (records > 0)
-            {
-                GroupLog.ShardLoaded(_logger, PartitionIndex, _groups.Count, records);
-            }
+        }
+        ScheduleConsumerSessionsAfterLoad(image);
+        if (records > 0)
+        {
+            GroupLog.ShardLoaded(_logger, PartitionIndex, _groups.Count, records);
         }
     }
 
@@ -200,7 +258,7 @@ public sealed partial class GroupCoordinatorShard : IDisposable
     /// </summary>
     private void AppendThen(IReadOnlyList<CoordinatorRecord> records, Action<ErrorCode> onCommitted)
     {
-        var wait = AppendAndWait(records, replay: false);
+        var wait = Context.Write(records, apply: null);
         if (wait.IsCompleted)
         {
             onCommitted(wait.Result);
@@ -215,28 +273,34 @@ public sealed partial class GroupCoordinatorShard : IDisposable
         }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
     }
 
-    /// <summary>Appends and returns the wait for the high watermark; replays the records first when asked (offsets).</summary>
-    private Task<ErrorCode> AppendAndWait(IReadOnlyList<CoordinatorRecord> records, bool replay)
-    {
-        if (records.Count == 0)
-        {
-            return Task.FromResult(ErrorCode.None);
-        }
-        var (error, endOffset) = _log.Append(PartitionIndex, records);
-        if (error != ErrorCode.None)
-        {
-            GroupLog.AppendFailed(_logger, PartitionIndex, error);
-            return Task.FromResult(error);
-        }
-        if (replay)
+    /// <summary>
+    /// Appends and returns the wait for the high watermark. With <paramref name="replay"/> the records are
+    /// replayed first and undone if the write fails (offsets); without, the caller already changed the shard.
+    /// Call under <see cref="SyncRoot"/>.
+    /// </summary>
+    private Task<ErrorCode> AppendAndWait(IReadOnlyList<CoordinatorRecord> records, bool replay) =>
+        replay ? Context.WriteAndReplay(records) : Context.Write(records, apply: null);
+
+    /// <summary>
+    /// Writes the tombstones deleting <paramref name="groupIds"/> (and any other offset tombstones in
+    /// <paramref name="records"/>): offsets are replayed and the groups removed before the append, all undone if
+    /// the write fails. A deleted KIP-848 group's own tombstones are not replayed into it: the group goes whole.
+    /// </summary>
+    private Task<ErrorCode> WriteDeletions(List<CoordinatorRecord> records, List<string> groupIds) =>
+        Context.Write(records, changes =>
         {
             foreach (var record in records)
             {
-                Replay(record);
+                if (record.Key is OffsetCommitKey)
+                {
+                    Replay(record, changes);
+                }
             }
-        }
-        return _log.WaitForCommitAsync(PartitionIndex, endOffset);
-    }
+            foreach (var groupId in groupIds)
+            {
+                RemoveGroup(groupId, changes);
+            }
+        });
 
     /// <summary>Kafka's <c>appendGroupMetadataErrorToResponseError</c>: what a failed group write tells the client.</summary>
     public static ErrorCode GroupWriteError(ErrorCode error) => error switch
@@ -298,11 +362,7 @@ public sealed partial class GroupCoordinatorShard : IDisposable
                 records.AddRange(DeleteGroupRecords(group));
                 deleted.Add(groupId);
             }
-            written = AppendAndWait(records, replay: true);
-            foreach (var groupId in deleted)
-            {
-                RemoveGroup(groupId);
-            }
+            written = WriteDeletions(records, deleted);
         }
         var outcome = GroupWriteError(await written);
         foreach (var groupId in deleted)
@@ -331,7 +391,11 @@ public sealed partial class GroupCoordinatorShard : IDisposable
         return records;
     }
 
-    private void RemoveGroup(string groupId)
+    /// <summary>
+    /// Removes a group and stops its timers. Loading (<paramref name="changes"/> null): the group is closed at once.
+    /// Live: the removal is undone if the write fails, and the group is closed once it commits.
+    /// </summary>
+    private void RemoveGroup(string groupId, CoordinatorChanges? changes = null)
     {
         if (_groups.Remove(groupId, out var group))
         {
@@ -348,7 +412,15 @@ public sealed partial class GroupCoordinatorShard : IDisposable
             {
                 CancelConsumerTimers(consumer);
             }
-            group.Close(ErrorCode.CoordinatorNotAvailable);
+            if (changes is null)
+            {
+                group.Close(ErrorCode.CoordinatorNotAvailable);
+            }
+            else
+            {
+                changes.OnRevert(() => _groups[groupId] = group);
+                changes.OnCommit(() => group.Close(ErrorCode.CoordinatorNotAvailable));
+            }
         }
     }
 
@@ -392,11 +464,7 @@ public sealed partial class GroupCoordinatorShard : IDisposable
                     emptied.Add(group.GroupId);
                 }
             }
-            _ = AppendAndWait(records, replay: true);
-            foreach (var groupId in emptied)
-            {
-                RemoveGroup(groupId);
-            }
+            _ = WriteDeletions(records, emptied);
             if (expired > 0 || emptied.Count > 0)
             {
                 GroupLog.OffsetsExpired(_logger, PartitionIndex, expired, emptied.Count);
@@ -406,23 +474,16 @@ public sealed partial class GroupCoordinatorShard : IDisposable
     }
 
     /// <summary>Leadership lost or broker stopping: waiting requests get NOT_COORDINATOR and timers stop.</summary>
-    public void Close()
+    public void Close() => Context.Close();
+
+    void ICoordinatorShard<CoordinatorRecord>.OnUnloaded()
     {
-        lock (SyncRoot)
+        foreach (var group in _groups.Values)
         {
-            if (State == ShardState.Closed)
-            {
-                return;
-            }
-            State = ShardState.Closed;
-            _loaded.TrySetResult();
-            foreach (var group in _groups.Values)
-            {
-                group.Close(ErrorCode.NotCoordinator);
-            }
-            _groups.Clear();
-            _timer.Dispose();
+            group.Close(ErrorCode.NotCoordinator);
         }
+        _groups.Clear();
+        _timer.Dispose();
     }
 
     public void Dispose() => Close();
@@ -449,7 +510,7 @@ public sealed partial class GroupCoordinatorShard : IDisposable
 
 /// <summary>
 /// Committed offsets of one shard, by group, topic and partition (Kafka's <c>OffsetMetadataManager</c> store).
-/// Changed only through <see cref="GroupCoordinatorShard.Replay"/>.
+/// Changed only through <see cref="GroupCoordinatorShard.Replay(CoordinatorRecord, CoordinatorChanges)"/>.
 /// </summary>
 public sealed class OffsetStore
 {
@@ -491,9 +552,6 @@ internal static partial class GroupLog
     [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Loaded __consumer_offsets-{Partition}: {Groups} groups from {Records} records")]
     public static partial void ShardLoaded(ILogger logger, int partition, int groups, long records);
 
-    [LoggerMessage(EventId = 601, Level = LogLevel.Warning, Message = "Writing to __consumer_offsets-{Partition} failed with {Error}")]
-    public static partial void AppendFailed(ILogger logger, int partition, ErrorCode error);
-
     [LoggerMessage(EventId = 602, Level = LogLevel.Information, Message = "__consumer_offsets-{Partition}: expired {Offsets} offsets, removed {Groups} empty groups")]
     public static partial void OffsetsExpired(ILogger logger, int partition, int offsets, int groups);
 
@@ -511,10 +569,4 @@ internal static partial class GroupLog
 
     [LoggerMessage(EventId = 607, Level = LogLevel.Information, Message = "Group {GroupId}: generation {Generation} is empty")]
     public static partial void GroupEmpty(ILogger logger, string groupId, int generation);
-
-    [LoggerMessage(EventId = 608, Level = LogLevel.Warning, Message = "Loading __consumer_offsets-{Partition} failed; it stays unavailable")]
-    public static partial void LoadFailed(ILogger logger, int partition, Exception exception);
-
-    [LoggerMessage(EventId = 609, Level = LogLevel.Warning, Message = "Creating __consumer_offsets failed with {Error}: {Message}")]
-    public static partial void TopicCreationFailed(ILogger logger, ErrorCode error, string? message);
 }
