@@ -22,6 +22,11 @@ namespace Samsa.Broker.Transactions;
 /// An Empty transit has no partitions and is stored with a null partition array, as Kafka does; a loaded Empty record
 /// ignores whatever partitions it carries. The last producer epoch is not stored: a loaded id has -1.
 /// </para>
+/// <para>
+/// Kafka 4.0 and 4.1 write only ClientTransactionVersion among the tagged fields; later Kafka also writes the producer id
+/// links, which a coordinator failover in the middle of a TV2 epoch overflow needs (NextProducerId). We write them as the
+/// later Kafka does; records of either kind read back the same way.
+/// </para>
 /// </remarks>
 public static class TransactionLog
 {
