@@ -74,7 +74,7 @@ public class InitProducerIdDecisionTests
     [InlineData(TransactionState.PrepareAbort)]
     public void WhileCompleting_AnswersConcurrentTransactions(TransactionState state)
     {
-        // Mirrors shouldRespondWithConcurrentTransactionsOnInitPidWhenInPrepareCommitState / ...PrepareAbortState.
+        // Mirrors the cases built on validateRespondsWithConcurrentTransactionsOnInitPidWhenInPrepareState.
         var decision = Init(Meta(state));
         Assert.Equal(ErrorCode.ConcurrentTransactions, decision.Error);
         Assert.Null(decision.Transit);
@@ -83,7 +83,7 @@ public class InitProducerIdDecisionTests
     [Fact]
     public void WithAPendingTransition_AnswersConcurrentTransactions()
     {
-        // Mirrors shouldRespondWithConcurrentTransactionOnInitPidWhenPendingStateIsSet (Kafka's pending check comes first).
+        // The first check of Kafka's prepareInitProducerIdTransit: a pending transition answers CONCURRENT_TRANSACTIONS.
         var metadata = Meta(TransactionState.Empty);
         _ = metadata.PrepareAddPartitions([Foo0], 1, TransactionVersion.TV0);
         Assert.Equal(ErrorCode.ConcurrentTransactions, Init(metadata).Error);
@@ -125,6 +125,26 @@ public class InitProducerIdDecisionTests
         Assert.Equal(((short)7, (short)6, TransactionVersion.TV2), (abort.ProducerEpoch, abort.LastProducerEpoch, abort.ClientTransactionVersion));
         metadata.CompleteTransitionTo(abort);
         Assert.Equal((short)7, TransactionDecisions.PrepareMarkers(metadata, 0, 6_000).Marker.ProducerEpoch);
+    }
+
+    [Fact]
+    public void Ongoing_WithAnExhaustedEpoch_FencesWithShortMaxValue_AndTheRetryRotates()
+    {
+        // Mirrors shouldUseLastEpochToFenceWhenEpochsAreExhausted.
+        var metadata = Meta(TransactionState.Ongoing, epoch: short.MaxValue - 1, lastEpoch: short.MaxValue - 2);
+        var decision = Init(metadata, level: TransactionVersion.TV0);
+        Assert.Equal(ErrorCode.ConcurrentTransactions, decision.Error);
+        var abort = decision.Transit!;
+        Assert.Equal((short.MaxValue, (short)-1, ProducerId, TransactionState.PrepareAbort),
+            (abort.ProducerEpoch, abort.LastProducerEpoch, abort.PrevProducerId, abort.State));
+        Assert.Equal(short.MaxValue, metadata.ProducerEpoch);
+
+        metadata.CompleteTransitionTo(abort);
+        var plan = TransactionDecisions.PrepareMarkers(metadata, 0, 6_000);
+        metadata.RemovePartition(Foo0);
+        metadata.CompleteTransitionTo(plan.Completion);
+        var retry = Init(metadata, level: TransactionVersion.TV0);
+        Assert.Equal((ErrorCode.None, 100L, (short)0), (retry.Error, retry.ProducerId, retry.ProducerEpoch));
     }
 
     [Fact]
