@@ -6,6 +6,7 @@ using Samsa.Broker.Handlers;
 using Samsa.Broker.Log;
 using Samsa.Broker.Network;
 using Samsa.Broker.Replication;
+using Samsa.Broker.Transactions;
 using Samsa.Metadata.Controller;
 using Samsa.Metadata.Image;
 using Samsa.Metadata.Log;
@@ -123,6 +124,10 @@ public sealed class KafkaBroker : IAsyncDisposable
         var replicas = new ReplicaManager(metadata, logs, describer, config.NodeId, TimeProvider.System, loggerFactory.CreateLogger("Samsa.ReplicaManager"));
         var fetchSessions = new FetchSessionCache(config.GetInt("max.incremental.fetch.session.cache.slots"), FetchSessionEviction, TimeProvider.System);
         var groups = new GroupCoordinator(GroupCoordinatorConfig.From(config), metadata, replicas, logs, controller, config.NodeId, TimeProvider.System, loggerFactory);
+        // Kafka's request.timeout.ms default: how long a marker may wait for the high watermark.
+        var txnMarkers = new WriteTxnMarkersHandler(replicas, TimeProvider.System, requestTimeoutMs: 30_000);
+        // A combined node asks its own controller for producer id blocks, as a broker would over AllocateProducerIds.
+        var producerIds = new ProducerIdManager(ct => controller.AllocateProducerIdsAsync(config.NodeId, -1, ct), loggerFactory.CreateLogger("Samsa.ProducerIds"));
 
         IApiHandler[] admin =
         [
@@ -158,6 +163,9 @@ public sealed class KafkaBroker : IAsyncDisposable
             new DescribeLogDirsHandler(config.LogDirs, logs),
             new UpdateFeaturesHandler(controller),
             new UnregisterBrokerHandler(metadata, config.NodeId),
+            txnMarkers,
+            new DescribeProducersHandler(metadata, replicas),
+            new InitProducerIdHandler(producerIds),
         ];
         var apiVersionsHandler = new ApiVersionsHandler(admin, metadata, loggerFactory);
         var dispatcher = new RequestDispatcher([apiVersionsHandler, .. admin], loggerFactory);

@@ -24,7 +24,8 @@ internal struct AppendSummary
 /// </summary>
 internal static class BatchValidator
 {
-    public static AppendSummary Validate(Span<byte> records, LogConfig config, long now, bool assignOffsets, long nextOffset, int leaderEpoch, PooledBuffer scratch)
+    public static AppendSummary Validate(Span<byte> records, LogConfig config, long now, bool assignOffsets, long nextOffset, int leaderEpoch, PooledBuffer scratch,
+        bool fromClient)
     {
         var summary = new AppendSummary { FirstOffset = -1, LastOffset = -1, MaxTimestamp = RecordBatch.NoTimestamp, OffsetOfMaxTimestamp = -1 };
         if (records.Length > config.SegmentBytes)
@@ -59,7 +60,7 @@ internal static class BatchValidator
             {
                 throw new CorruptRecordException($"Batch at position {position} fails its CRC check");
             }
-            ValidateHeader(header, assignOffsets);
+            ValidateHeader(header, fromClient);
             // Followers copy the leader's bytes: CRC and framing are checked, records were validated by the leader.
             var maxRecordTimestamp = assignOffsets ? ValidateRecords(batch, header, config, now, scratch) : header.MaxTimestamp;
             if (assignOffsets)

@@ -8,18 +8,37 @@ public enum FetchIsolation
 {
     LogEnd,
     HighWatermark,
-    /// <summary>read_committed. Without transaction tracking the last stable offset equals the high watermark.</summary>
+    /// <summary>read_committed: up to the last stable offset (below every open transaction).</summary>
     TxnCommitted,
 }
 
+/// <summary>
+/// Who is appending (Kafka's <c>AppendOrigin</c>): a client's Produce (checked in full, no control batches), a
+/// coordinator (its own records and transaction markers), or a follower copying its leader.
+/// </summary>
+public enum AppendOrigin
+{
+    Client,
+    Coordinator,
+    Replication,
+}
+
 /// <summary>Result of an append: the offsets assigned and the log start offset after it.</summary>
-public readonly record struct LogAppendInfo(long FirstOffset, long LastOffset, long LogAppendTime, long LogStartOffset, int RecordCount, long MaxTimestamp);
+public readonly record struct LogAppendInfo(long FirstOffset, long LastOffset, long LogAppendTime, long LogStartOffset, int RecordCount, long MaxTimestamp)
+{
+    /// <summary>The batch was an idempotent producer's retry of one already in the log: nothing was written, the offsets are the original's.</summary>
+    public bool IsDuplicate { get; init; }
+}
 
 /// <summary>
 /// Result of a read: one file region (possibly empty, possibly ending inside a batch as Kafka allows) plus the
 /// offsets a fetch response reports.
 /// </summary>
-public readonly record struct LogReadInfo(long FetchOffset, FileRegion Records, long HighWatermark, long LogStartOffset, long LogEndOffset, bool FirstEntryIncomplete);
+public readonly record struct LogReadInfo(long FetchOffset, FileRegion Records, long HighWatermark, long LogStartOffset, long LogEndOffset, bool FirstEntryIncomplete)
+{
+    /// <summary>The last stable offset when the read was made (the high watermark when no transaction is open).</summary>
+    public long LastStableOffset { get; init; } = HighWatermark;
+}
 
 /// <summary>A ListOffsets answer: offset, timestamp, and the leader epoch of that offset (-1 when unknown).</summary>
 public readonly record struct TimestampAndOffset(long Timestamp, long Offset, int LeaderEpoch);

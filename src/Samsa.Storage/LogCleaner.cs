@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Samsa.Protocol.Records;
@@ -29,7 +30,8 @@ public readonly record struct CleanerStats(long FirstDirtyOffset, long EndOffset
 /// Transactions: control batches are always kept, and aborted transactional data is not yet removed. When the
 /// transaction index exists, the plug-in point is <see cref="ShouldRetainBatch"/> (drop aborted batches, drop
 /// markers once no data of their transaction remains, as Kafka's <c>CleanedTransactionMetadata</c>).
-/// Batches whose records are all removed are dropped whole; Kafka keeps the last batch of each idempotent producer.
+/// Batches whose records are all removed are dropped whole, except the last batch of each producer the log knows,
+/// which stays as an empty batch (Kafka's <c>RETAIN_EMPTY</c>) so its sequence survives the cleaning.
 /// </remarks>
 public sealed class LogCleaner : IDisposable
 {
@@ -232,9 +234,10 @@ public sealed class LogCleaner : IDisposable
             var end = BuildOffsetMap(segments, firstDirty, map, out var mappedBytes);
             long read = 0, written = 0, recordsRead = 0, recordsKept = 0;
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var producersLastBatches = log.LastBatchOffsetsOfProducers();
             foreach (var group in GroupSegments(segments.Where(s => s.BaseOffset < end).ToList(), log.Config))
             {
-                var cleaned = CleanGroup(log, group, map, now, ref read, ref written, ref recordsRead, ref recordsKept);
+                var cleaned = CleanGroup(log, group, map, producersLastBatches, now, ref read, ref written, ref recordsRead, ref recordsKept);
                 if (!log.ReplaceSegments(group, cleaned))
                 {
                     return null;
@@ -324,7 +327,7 @@ public sealed class LogCleaner : IDisposable
     /// <summary>Plug-in point for transaction-aware cleaning (aborted data, obsolete markers); today every control batch is kept.</summary>
     private static bool ShouldRetainBatch(in RecordBatchHeader header) => true;
 
-    private LogSegment CleanGroup(PartitionLog log, List<LogSegment> group, Dictionary<byte[], long> map, long now,
+    private LogSegment CleanGroup(PartitionLog log, List<LogSegment> group, Dictionary<byte[], long> map, HashSet<long> producersLastBatches, long now,
         ref long read, ref long written, ref long recordsRead, ref long recordsKept)
     {
         var config = log.Config;
@@ -352,7 +355,11 @@ public sealed class LogCleaner : IDisposable
                 recordsKept += kept;
                 if (kept == 0 && !header.IsControl)
                 {
-                    continue;
+                    if (!header.HasProducerId || !producersLastBatches.Contains(header.LastOffset))
+                    {
+                        continue;
+                    }
+                    WriteEmptyBatch(scanner.Batch, output);
                 }
                 var bytes = output.Length > 0 ? output.WrittenSpan : scanner.Batch;
                 var outHeader = RecordBatchHeader.Read(bytes);
@@ -368,6 +375,23 @@ public sealed class LogCleaner : IDisposable
             File.SetLastWriteTimeUtc(cleaned.LogPath, lastModified);
         }
         return cleaned;
+    }
+
+    /// <summary>
+    /// Kafka's <c>DefaultRecordBatch.writeEmptyHeader</c>: the batch's header with no records (uncompressed, no delete horizon, count 0,
+    /// both timestamps the batch's max), keeping its offsets, producer id, epoch and sequences.
+    /// </summary>
+    private static void WriteEmptyBatch(ReadOnlySpan<byte> batch, PooledBuffer output)
+    {
+        var empty = output.GetSpan(RecordBatch.HeaderSize)[..RecordBatch.HeaderSize];
+        batch[..RecordBatch.HeaderSize].CopyTo(empty);
+        BinaryPrimitives.WriteInt32BigEndian(empty[RecordBatch.LengthOffset..], RecordBatch.HeaderSize - RecordBatch.LogOverhead);
+        var attributes = BinaryPrimitives.ReadInt16BigEndian(empty[RecordBatch.AttributesOffset..]);
+        BinaryPrimitives.WriteInt16BigEndian(empty[RecordBatch.AttributesOffset..], (short)(attributes & ~(RecordBatch.CompressionMask | RecordBatch.DeleteHorizonMask)));
+        empty[RecordBatch.MaxTimestampOffset..(RecordBatch.MaxTimestampOffset + 8)].CopyTo(empty[RecordBatch.BaseTimestampOffset..]);
+        BinaryPrimitives.WriteInt32BigEndian(empty[RecordBatch.RecordCountOffset..], 0);
+        RecordBatch.UpdateCrc(empty);
+        output.Advance(RecordBatch.HeaderSize);
     }
 
     /// <summary>

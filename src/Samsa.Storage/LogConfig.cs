@@ -118,6 +118,8 @@ public sealed record LogManagerConfig
     public long LogCleanerBackoffMs { get; init; } = 15_000;              // log.cleaner.backoff.ms
     public long LogCleanerDedupeBufferSize { get; init; } = 128L * 1024 * 1024; // log.cleaner.dedupe.buffer.size
     public int MaxOpenSegmentHandles { get; init; } = 4096;
+    public long ProducerIdExpirationMs { get; init; } = 86_400_000;          // producer.id.expiration.ms
+    public long ProducerIdExpirationCheckIntervalMs { get; init; } = 600_000; // producer.id.expiration.check.interval.ms
 
     /// <summary>Applies the broker-wide flush overrides to a topic config, as Kafka's defaults chain does.</summary>
     public LogConfig Apply(LogConfig topic) => topic with

@@ -342,9 +342,19 @@ public sealed class LogManager : IDisposable
         Every(Config.LogFlushOffsetCheckpointIntervalMs, CheckpointRecoveryPoints);
         Every(Config.LogFlushStartOffsetCheckpointIntervalMs, CheckpointLogStartOffsets);
         Every(Config.HighWatermarkCheckpointIntervalMs, CheckpointHighWatermarks);
+        Every(Config.ProducerIdExpirationCheckIntervalMs, RemoveExpiredProducers);
         if (Config.LogCleanerEnable)
         {
             Cleaner.Start();
+        }
+    }
+
+    /// <summary>Kafka's producer expiration task: every log forgets producers idle for <c>producer.id.expiration.ms</c>.</summary>
+    public void RemoveExpiredProducers()
+    {
+        foreach (var log in AllLogs)
+        {
+            log.RemoveExpiredProducers(Config.ProducerIdExpirationMs);
         }
     }
 

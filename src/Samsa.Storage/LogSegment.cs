@@ -60,6 +60,7 @@ internal sealed class LogSegment : IDisposable
         LogPath = stem + LogFileNames.LogSuffix + suffix;
         OffsetIndex = new OffsetIndex(stem + LogFileNames.IndexSuffix + suffix, baseOffset, config.SegmentIndexBytes);
         TimeIndex = new TimeIndex(stem + LogFileNames.TimeIndexSuffix + suffix, baseOffset, config.SegmentIndexBytes);
+        TxnIndex = new TransactionIndex(stem + TransactionIndex.Suffix + suffix);
         _size = RandomAccess.GetLength(Handle);
         _nextOffset = baseOffset;
         _created = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -70,6 +71,9 @@ internal sealed class LogSegment : IDisposable
     public string LogPath { get; private set; }
     public OffsetIndex OffsetIndex { get; }
     public TimeIndex TimeIndex { get; }
+
+    /// <summary>The aborted transactions whose abort marker is in this segment.</summary>
+    public TransactionIndex TxnIndex { get; }
     public long RollJitterMs { get; }
     /// <summary>
     /// The .log file handle, opened on first use. Inactive segments release theirs after loading, so a broker
@@ -187,6 +191,16 @@ internal sealed class LogSegment : IDisposable
         if (indexesUsable)
         {
             indexesUsable = segment.LoadTailState() && segment.TimeIndex.IsConsistent(segment._nextOffset);
+        }
+        try
+        {
+            segment.TxnIndex.Load();
+        }
+        catch (CorruptRecordException)
+        {
+            // Rebuilt from the batches when the log replays its producer state over this segment.
+            segment.TxnIndex.Rewrite([]);
+            indexesUsable = false;
         }
         return segment;
     }
@@ -359,6 +373,7 @@ internal sealed class LogSegment : IDisposable
                 }
             }
         }
+        TxnIndex.TruncateTo(next);
         var truncated = _size - valid;
         if (truncated > 0)
         {
@@ -384,6 +399,7 @@ internal sealed class LogSegment : IDisposable
         }
         OffsetIndex.TruncateTo(offset);
         TimeIndex.TruncateTo(offset);
+        TxnIndex.TruncateTo(offset);
         var removed = Size - loc.Position;
         RandomAccess.SetLength(Handle, loc.Position);
         Volatile.Write(ref _size, loc.Position);
@@ -433,6 +449,7 @@ internal sealed class LogSegment : IDisposable
         RandomAccess.FlushToDisk(Handle);
         OffsetIndex.Flush();
         TimeIndex.Flush();
+        TxnIndex.Flush();
     }
 
     /// <summary>Kafka's <c>onBecomeInactiveSegment</c>: final time-index entry, indexes trimmed.</summary>
@@ -450,7 +467,7 @@ internal sealed class LogSegment : IDisposable
         TimeIndex.Preallocate(config.SegmentIndexBytes);
     }
 
-    /// <summary>Renames the three files by appending or removing a suffix (.deleted, .cleaned, .swap).</summary>
+    /// <summary>Renames the files by appending or removing a suffix (.deleted, .cleaned, .swap).</summary>
     public void ChangeSuffix(string oldSuffix, string newSuffix)
     {
         string Rename(string path) => path[..^oldSuffix.Length] + newSuffix;
@@ -459,6 +476,7 @@ internal sealed class LogSegment : IDisposable
         LogPath = target;
         OffsetIndex.RenameTo(Rename(OffsetIndex.Path));
         TimeIndex.RenameTo(Rename(TimeIndex.Path));
+        TxnIndex.RenameTo(Rename(TxnIndex.Path));
     }
 
     /// <summary>Closing trims indexes to their entries, exactly as Kafka leaves files after a clean shutdown.</summary>
@@ -488,6 +506,7 @@ internal sealed class LogSegment : IDisposable
         File.Delete(LogPath);
         OffsetIndex.DeleteFile();
         TimeIndex.DeleteFile();
+        TxnIndex.DeleteFile();
     }
 
     public void Dispose() => CloseHandle();

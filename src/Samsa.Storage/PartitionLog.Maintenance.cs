@@ -77,6 +77,7 @@ public sealed partial class PartitionLog
                 Volatile.Write(ref _highWatermark, MetadataFor(offset));
             }
             LeaderEpochCache.TruncateFromEnd(offset);
+            TruncateProducerStateLocked();
         }
     }
 
@@ -97,6 +98,13 @@ public sealed partial class PartitionLog
             Volatile.Write(ref _highWatermark, MetadataFor(offset));
             LeaderEpochCache.TruncateFromEnd(offset);
             LeaderEpochCache.TruncateFromStart(offset);
+            _producerState.Clear();
+            foreach (var snapshot in SnapshotOffsets())
+            {
+                File.Delete(SnapshotPath(snapshot));
+            }
+            _lastSnapshotOffset = -1;
+            PublishLastStableOffset(force: true);
         }
     }
 
@@ -176,6 +184,7 @@ public sealed partial class PartitionLog
         }
         var remaining = segments[count..];
         Volatile.Write(ref _segments, remaining);
+        DeleteSnapshotsBelowFirstSegment();
         if (remaining[0].BaseOffset > _logStartOffset)
         {
             Volatile.Write(ref _logStartOffset, remaining[0].BaseOffset);
@@ -185,6 +194,7 @@ public sealed partial class PartitionLog
         {
             Volatile.Write(ref _highWatermark, MetadataFor(_logStartOffset));
         }
+        PublishLastStableOffset(force: _lastStable.Offset < _logStartOffset);
         return count;
     }
 
@@ -301,6 +311,8 @@ public sealed partial class PartitionLog
             {
                 return;
             }
+            // Kafka's close: the producer state as of the log end, so a clean restart replays nothing.
+            TakeProducerSnapshotLocked(_logEndOffset, sync: true);
             _closed = true;
             _deleteTimer?.Dispose();
             var segments = _segments;

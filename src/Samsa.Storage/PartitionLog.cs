@@ -195,6 +195,7 @@ public sealed partial class PartitionLog : IPartitionLog
             inactive.ReleaseHandle();
         }
         LeaderEpochCache.TruncateFromStart(_logStartOffset);
+        LoadProducerState(options.HadCleanShutdown && !recoveredAny);
     }
 
     /// <summary>An unreadable leader-epoch-checkpoint: every batch header carries its leader epoch, so scan them.</summary>
@@ -246,10 +247,11 @@ public sealed partial class PartitionLog : IPartitionLog
                     File.Delete(log);
                     File.Delete(stem + LogFileNames.IndexSuffix);
                     File.Delete(stem + LogFileNames.TimeIndexSuffix);
+                    File.Delete(stem + TransactionIndex.Suffix);
                 }
             }
             var swapStem = swap[..^(LogFileNames.LogSuffix.Length + LogFileNames.SwapSuffix.Length)];
-            foreach (var suffix in new[] { LogFileNames.LogSuffix, LogFileNames.IndexSuffix, LogFileNames.TimeIndexSuffix })
+            foreach (var suffix in new[] { LogFileNames.LogSuffix, LogFileNames.IndexSuffix, LogFileNames.TimeIndexSuffix, TransactionIndex.Suffix })
             {
                 if (File.Exists(swapStem + suffix + LogFileNames.SwapSuffix))
                 {
@@ -259,12 +261,16 @@ public sealed partial class PartitionLog : IPartitionLog
         }
     }
 
-    public LogAppendInfo Append(Span<byte> records, int leaderEpoch) => AppendCore(records, assignOffsets: true, leaderEpoch);
+    public LogAppendInfo Append(Span<byte> records, int leaderEpoch) => Append(records, leaderEpoch, AppendOrigin.Client);
 
-    public LogAppendInfo AppendAsFollower(Span<byte> records) => AppendCore(records, assignOffsets: false, RecordBatch.NoPartitionLeaderEpoch);
+    /// <summary>A leader append from <paramref name="origin"/>: a coordinator may write transaction markers, a client may not.</summary>
+    public LogAppendInfo Append(Span<byte> records, int leaderEpoch, AppendOrigin origin) => AppendCore(records, origin, leaderEpoch);
 
-    private LogAppendInfo AppendCore(Span<byte> records, bool assignOffsets, int leaderEpoch)
+    public LogAppendInfo AppendAsFollower(Span<byte> records) => AppendCore(records, AppendOrigin.Replication, RecordBatch.NoPartitionLeaderEpoch);
+
+    private LogAppendInfo AppendCore(Span<byte> records, AppendOrigin origin, int leaderEpoch)
     {
+        var assignOffsets = origin != AppendOrigin.Replication;
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_closed, this);
@@ -283,7 +289,7 @@ public sealed partial class PartitionLog : IPartitionLog
                         records = recompressed.WrittenSpan;
                     }
                 }
-                return AppendValidated(records, assignOffsets, leaderEpoch, config, now, scratch);
+                return AppendValidated(records, origin, leaderEpoch, config, now, scratch);
             }
             finally
             {
@@ -293,11 +299,19 @@ public sealed partial class PartitionLog : IPartitionLog
         }
     }
 
-    private LogAppendInfo AppendValidated(Span<byte> records, bool assignOffsets, int leaderEpoch, LogConfig config, long now, PooledBuffer scratch)
+    private LogAppendInfo AppendValidated(Span<byte> records, AppendOrigin origin, int leaderEpoch, LogConfig config, long now, PooledBuffer scratch)
     {
-        var summary = BatchValidator.Validate(records, config, now, assignOffsets, _logEndOffset, leaderEpoch, scratch);
+        var assignOffsets = origin != AppendOrigin.Replication;
+        var summary = BatchValidator.Validate(records, config, now, assignOffsets, _logEndOffset, leaderEpoch, scratch, fromClient: origin == AppendOrigin.Client);
+        // Kafka checks the producer state after offsets are assigned and only for the leader's appends: a follower
+        // copies what its leader accepted.
+        if (assignOffsets && CheckProducerState(records, scratch) is { } original)
+        {
+            return DuplicateAppendInfo(original, records, config);
+        }
         var segment = MaybeRoll(records.Length, summary, now);
         segment.Append(summary.LastOffset, summary.MaxTimestamp, summary.OffsetOfMaxTimestamp, records);
+        UpdateProducerState(records, segment, scratch);
         UpdateLeaderEpochs(records, assignOffsets, leaderEpoch, summary.FirstOffset);
         Volatile.Write(ref _logEndOffset, summary.LastOffset + 1);
         _unflushedMessages += summary.LastOffset - summary.FirstOffset + 1;
@@ -371,6 +385,9 @@ public sealed partial class PartitionLog : IPartitionLog
         }
         Volatile.Write(ref _segments, [.. segments, created]);
         StorageLog.RolledSegment(_logger, TopicPartition.ToString(), newBase);
+        // Kafka snapshots the producer state at every roll, so recovery replays at most the segments after it. Its
+        // fsync waits for the background flush below, like the rolled segment's.
+        TakeProducerSnapshotLocked(_logEndOffset, sync: false);
         if (active.Size > 0)
         {
             // Kafka flushes the rolled segment in the background so the writer does not wait for the disk.
@@ -423,6 +440,7 @@ public sealed partial class PartitionLog : IPartitionLog
     private LogReadInfo ReadCore(long offset, int maxBytes, FetchIsolation isolation, bool minOneMessage)
     {
         var hw = Volatile.Read(ref _highWatermark);
+        var lastStable = Volatile.Read(ref _lastStable);
         var segments = Volatile.Read(ref _segments);
         var logEnd = LogEndOffset;
         var logStart = LogStartOffset;
@@ -430,11 +448,16 @@ public sealed partial class PartitionLog : IPartitionLog
         {
             throw new OffsetOutOfRangeException($"Offset {offset} is outside [{logStart}, {logEnd}] of {TopicPartition}");
         }
-        var limit = isolation == FetchIsolation.LogEnd ? null : hw;
+        var limit = isolation switch
+        {
+            FetchIsolation.LogEnd => null,
+            FetchIsolation.TxnCommitted => lastStable,
+            _ => hw,
+        };
         var maxOffset = limit?.Offset ?? logEnd;
         if (offset >= maxOffset)
         {
-            return new LogReadInfo(offset, FileRegion.Empty, hw.Offset, logStart, logEnd, false);
+            return new LogReadInfo(offset, FileRegion.Empty, hw.Offset, logStart, logEnd, false) { LastStableOffset = lastStable.Offset };
         }
         for (var i = FloorIndex(segments, offset); i < segments.Length; i++)
         {
@@ -447,10 +470,10 @@ public sealed partial class PartitionLog : IPartitionLog
             var result = segment.Read(offset, maxBytes, maxPosition, minOneMessage);
             if (result is { } r)
             {
-                return new LogReadInfo(offset, r.Region, hw.Offset, logStart, logEnd, r.Region.Length < r.Location.Size);
+                return new LogReadInfo(offset, r.Region, hw.Offset, logStart, logEnd, r.Region.Length < r.Location.Size) { LastStableOffset = lastStable.Offset };
             }
         }
-        return new LogReadInfo(offset, FileRegion.Empty, hw.Offset, logStart, logEnd, false);
+        return new LogReadInfo(offset, FileRegion.Empty, hw.Offset, logStart, logEnd, false) { LastStableOffset = lastStable.Offset };
     }
 
     /// <summary>Index of the last segment whose base offset is at most <paramref name="offset"/> (0 when none).</summary>
@@ -479,6 +502,7 @@ public sealed partial class PartitionLog : IPartitionLog
         {
             var clamped = Math.Clamp(offset, _logStartOffset, _logEndOffset);
             Volatile.Write(ref _highWatermark, MetadataFor(clamped));
+            PublishLastStableOffset();
         }
     }
 

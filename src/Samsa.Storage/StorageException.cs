@@ -8,6 +8,9 @@ public enum StorageErrorCode : short
     MessageTooLarge = 10,
     RecordListTooLarge = 18,
     InvalidTimestamp = 32,
+    OutOfOrderSequenceNumber = 45,
+    InvalidProducerEpoch = 47,
+    TransactionCoordinatorFenced = 52,
     KafkaStorageError = 56,
     InvalidRecord = 87,
 }
@@ -38,3 +41,12 @@ public sealed class RecordTooLargeException(string message) : StorageException(S
 public sealed class RecordBatchTooLargeException(string message) : StorageException(StorageErrorCode.RecordListTooLarge, message);
 
 public sealed class InvalidTimestampException(string message) : StorageException(StorageErrorCode.InvalidTimestamp, message);
+
+/// <summary>OUT_OF_ORDER_SEQUENCE_NUMBER: an idempotent producer's batch does not follow its last one.</summary>
+public sealed class OutOfOrderSequenceException(string message) : StorageException(StorageErrorCode.OutOfOrderSequenceNumber, message);
+
+/// <summary>INVALID_PRODUCER_EPOCH: a batch from an epoch older than the producer's current one (a zombie).</summary>
+public sealed class InvalidProducerEpochException(string message) : StorageException(StorageErrorCode.InvalidProducerEpoch, message);
+
+/// <summary>TRANSACTION_COORDINATOR_FENCED: a transaction marker from a coordinator epoch older than the last marker's.</summary>
+public sealed class TransactionCoordinatorFencedException(string message) : StorageException(StorageErrorCode.TransactionCoordinatorFenced, message);

@@ -67,4 +67,10 @@ internal static partial class StorageLog
 
     [LoggerMessage(3020, LogLevel.Warning, "{File} of {Partition} is unreadable ({Reason}); rebuilt from the log's batches")]
     public static partial void RebuiltLeaderEpochs(ILogger logger, string file, string partition, string reason);
+
+    [LoggerMessage(3021, LogLevel.Warning, "Deleting unreadable producer state snapshot {File} ({Reason}); the state is rebuilt from an older one and the log")]
+    public static partial void DeletingCorruptSnapshot(ILogger logger, string file, string reason);
+
+    [LoggerMessage(3022, LogLevel.Warning, "Could not write producer state snapshot {File}: {Reason}; recovery replays from an older one")]
+    public static partial void SnapshotFailed(ILogger logger, string file, string reason);
 }

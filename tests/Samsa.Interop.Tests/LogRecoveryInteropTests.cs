@@ -62,7 +62,7 @@ public class LogRecoveryInteropTests(ITestOutputHelper output)
         await using (restarted)
         {
             restarted.DeleteOnDispose = true;
-            await WaitServedAsync(restarted, topic);
+            await TopicAdmin.WaitServedAsync(restarted, topic);
             using var connection = await RawKafkaConnection.ConnectAsync(restarted.Port);
             Assert.Equal(600, await ListOffsetAsync(connection, topic, -2));
             Assert.Equal(1000, await ListOffsetAsync(connection, topic, -1));
@@ -113,7 +113,7 @@ public class LogRecoveryInteropTests(ITestOutputHelper output)
         clean.DeleteOnDispose = false;
         try
         {
-            await WaitServedAsync(clean, topic);
+            await TopicAdmin.WaitServedAsync(clean, topic);
             Assert.Equal(40_000, await TopicAdmin.EndOffsetAsync(clean.Port, topic));
             output.WriteLine($"after SIGTERM ({segments} segments): {PartitionRecoveries(clean.Output).Count} segments recovered");
             Assert.Contains("partition logs from disk after a clean shutdown", await LoadLineAsync(clean));
@@ -131,7 +131,7 @@ public class LogRecoveryInteropTests(ITestOutputHelper output)
         await using (unclean)
         {
             unclean.DeleteOnDispose = true;
-            await WaitServedAsync(unclean, topic);
+            await TopicAdmin.WaitServedAsync(unclean, topic);
             Assert.Equal(45_000, await TopicAdmin.EndOffsetAsync(unclean.Port, topic));
             Assert.Contains("partition logs from disk after a unclean shutdown", await LoadLineAsync(unclean));
             var recovered = PartitionRecoveries(unclean.Output);
@@ -177,16 +177,6 @@ public class LogRecoveryInteropTests(ITestOutputHelper output)
     }
 
     /// <summary>Logs open in the background after a restart; waits until the partition answers ListOffsets.</summary>
-    private static async Task WaitServedAsync(BrokerProcess broker, string topic)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (await TopicAdmin.EndOffsetAsync(broker.Port, topic) < 0)
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"{topic}-0 not served after restart:\n{broker.Output}");
-            await Task.Delay(50);
-        }
-    }
-
     private static async Task<long> ListOffsetAsync(RawKafkaConnection connection, string topic, long timestamp)
     {
         var response = await connection.RequestAsync<ListOffsetsResponse>(new ListOffsetsRequest

@@ -48,7 +48,7 @@ public static class KafkaConfigDefinitions
         "transaction.state.log.load.buffer.size", "transaction.max.timeout.ms", "transactional.id.expiration.ms",
         "transaction.abort.timed.out.transaction.cleanup.interval.ms",
         "transaction.remove.expired.transaction.cleanup.interval.ms", "transaction.partition.verification.enable",
-        "producer.id.expiration.ms", "producer.id.expiration.check.interval.ms", "quota.window.num", "quota.window.size.seconds",
+        "quota.window.num", "quota.window.size.seconds",
         "replication.quota.window.num", "replication.quota.window.size.seconds", "alter.log.dirs.replication.quota.window.num",
         "alter.log.dirs.replication.quota.window.size.seconds", "controller.quota.window.num",
         "controller.quota.window.size.seconds", "client.quota.callback.class", "metric.reporters", "metrics.num.samples",

@@ -16,8 +16,8 @@ namespace Samsa.Broker.Handlers;
 /// <c>max_wait_ms</c> with what there is.</item>
 /// <item>Limits: <c>max_bytes</c> over the response and <c>partition_max_bytes</c> per partition, except that the
 /// first batch found is always returned whole, however large (KIP-74).</item>
-/// <item>Isolation: read_uncommitted reads to the high watermark, read_committed to the last stable offset (equal
-/// to it until transactions exist; aborted_transactions is then an empty list, and null for read_uncommitted).</item>
+/// <item>Isolation: read_uncommitted reads to the high watermark, read_committed to the last stable offset (below
+/// every open transaction) with the aborted transactions overlapping the returned data (null for read_uncommitted).</item>
 /// <item>Sessions (v7+, KIP-227): full and incremental fetches, forgotten topics, FETCH_SESSION_ID_NOT_FOUND,
 /// INVALID_FETCH_SESSION_EPOCH; an incremental response lists only partitions with news (records, a moved
 /// high watermark or log start offset, an error).</item>
@@ -224,7 +224,7 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
             return data;
         }
         data.HighWatermark = log.HighWatermark;
-        data.LastStableOffset = log.HighWatermark;
+        data.LastStableOffset = log.LastStableOffset;
         data.LogStartOffset = log.LogStartOffset;
         if (isolation == FetchIsolation.TxnCommitted)
         {
@@ -245,8 +245,16 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
                 anyRecords = true;
             }
             data.HighWatermark = info.HighWatermark;
-            data.LastStableOffset = info.HighWatermark;
+            data.LastStableOffset = info.LastStableOffset;
             data.LogStartOffset = info.LogStartOffset;
+            if (isolation == FetchIsolation.TxnCommitted && info.Records.Length > 0)
+            {
+                // The aborted transactions the returned batches may belong to, so the consumer drops their records.
+                foreach (var aborted in log.CollectAbortedTransactions(target.FetchOffset, info.LastStableOffset))
+                {
+                    data.AbortedTransactions!.Add(new AbortedTransaction { ProducerId = aborted.ProducerId, FirstOffset = aborted.FirstOffset });
+                }
+            }
         }
         catch (StorageException e)
         {

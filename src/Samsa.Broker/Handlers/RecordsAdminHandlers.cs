@@ -113,13 +113,14 @@ public sealed class ListOffsetsHandler(MetadataCache metadata, LogMetadataPublis
             response.Topics.Add(result);
             foreach (var partition in topic.Partitions)
             {
-                result.Partitions.Add(ListOne(image, context.ApiVersion, topic.Name, partition));
+                result.Partitions.Add(ListOne(image, context.ApiVersion, topic.Name, partition, readCommitted: request.IsolationLevel == 1));
             }
         }
         return response;
     }
 
-    private ListOffsetsResponse.ListOffsetsPartitionResponse ListOne(MetadataImage image, short version, string topic, ListOffsetsRequest.ListOffsetsPartition partition)
+    private ListOffsetsResponse.ListOffsetsPartitionResponse ListOne(MetadataImage image, short version, string topic, ListOffsetsRequest.ListOffsetsPartition partition,
+        bool readCommitted)
     {
         var answer = new ListOffsetsResponse.ListOffsetsPartitionResponse { PartitionIndex = partition.PartitionIndex };
         var (log, error) = RecordsAdmin.Find(image, logs, topic, partition.PartitionIndex);
@@ -135,14 +136,16 @@ public sealed class ListOffsetsHandler(MetadataCache metadata, LogMetadataPublis
             return answer;
         }
         var timestamp = partition.Timestamp;
+        // Kafka's fetchOffsetForTimestamp: read_committed sees up to the last stable offset, read_uncommitted up to the high watermark.
+        var visible = readCommitted ? log.LastStableOffset : log.HighWatermark;
         TimestampAndOffset? found =
-            timestamp == IPartitionLog.LatestTimestamp ? new TimestampAndOffset(-1, log.HighWatermark, epoch)
+            timestamp == IPartitionLog.LatestTimestamp ? new TimestampAndOffset(-1, visible, epoch)
             // Kafka answers earliest with the leader epoch of the batch at the log start offset (-1 while the log is empty).
             : timestamp == IPartitionLog.EarliestTimestamp || timestamp == EarliestLocalTimestamp
                 ? new TimestampAndOffset(-1, log.LogStartOffset, log.LeaderEpochCache.EpochForOffset(log.LogStartOffset) ?? -1)
             : timestamp == LatestTieredTimestamp ? new TimestampAndOffset(-1, -1, -1)
             : log.OffsetForTimestamp(timestamp);
-        if (found is { } hit && hit.Offset > log.HighWatermark)
+        if (found is { } hit && hit.Offset > visible)
         {
             found = null;
         }

@@ -73,6 +73,8 @@ public sealed class LogMetadataPublisher : IDisposable
         LogCleanerBackoffMs = config.GetLong("log.cleaner.backoff.ms"),
         LogCleanerDedupeBufferSize = config.GetLong("log.cleaner.dedupe.buffer.size"),
         LogCleanerIoMaxBytesPerSecond = config.GetDouble("log.cleaner.io.max.bytes.per.second"),
+        ProducerIdExpirationMs = config.GetInt("producer.id.expiration.ms"),
+        ProducerIdExpirationCheckIntervalMs = config.GetInt("producer.id.expiration.check.interval.ms"),
     };
 
     public PartitionLog? Get(string topic, int partition) => Manager.GetLog(new TopicPartition(topic, partition));

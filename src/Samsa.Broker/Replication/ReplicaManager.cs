@@ -64,9 +64,11 @@ public sealed class ReplicaManager : IDisposable
     /// the high watermark when the ISR allows and wakes waiting operations. Storage refusals come back as their
     /// Kafka error code. Clients may not write to internal topics (Kafka's <c>appendToLocalLog</c> with
     /// <c>internalTopicsAllowed=false</c>: INVALID_TOPIC_EXCEPTION); the coordinators pass
-    /// <paramref name="internalTopicsAllowed"/> for their own records.
+    /// <paramref name="internalTopicsAllowed"/> for their own records, and <see cref="AppendOrigin.Coordinator"/> for
+    /// transaction markers, which a client may not write.
     /// </summary>
-    public AppendResult Append(string topic, int partition, ReadOnlyMemory<byte> records, short requiredAcks, bool internalTopicsAllowed = false)
+    public AppendResult Append(string topic, int partition, ReadOnlyMemory<byte> records, short requiredAcks, bool internalTopicsAllowed = false,
+        AppendOrigin origin = AppendOrigin.Client)
     {
         if (!internalTopicsAllowed && (TopicName.IsInternal(topic) || topic == TopicName.ClusterMetadata))
         {
@@ -87,7 +89,7 @@ public sealed class ReplicaManager : IDisposable
         try
         {
             // The request buffer is ours (pooled, never shared): the log patches base offset and epoch into it.
-            info = log.Append(MemoryMarshal.AsMemory(records).Span, state.LeaderEpoch);
+            info = log.Append(MemoryMarshal.AsMemory(records).Span, state.LeaderEpoch, origin);
         }
         catch (StorageException e)
         {

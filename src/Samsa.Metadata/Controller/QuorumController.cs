@@ -46,6 +46,13 @@ public sealed class QuorumController(IMetadataLog log, MetadataCache cache, Cont
     public Task<AlterConfigsResponse> AlterConfigsAsync(AlterConfigsRequest request, CancellationToken cancellationToken) =>
         WriteAsync(image => ConfigurationControlManager.LegacyAlter(image, request, options), cancellationToken);
 
+    /// <summary>
+    /// AllocateProducerIds: the next block of producer ids for a broker, committed before it is returned
+    /// (<see cref="ProducerIdControlManager"/>).
+    /// </summary>
+    public Task<ProducerIdsAllocation> AllocateProducerIdsAsync(int brokerId, long brokerEpoch, CancellationToken cancellationToken) =>
+        WriteAsync(image => ProducerIdControlManager.GenerateNextBlock(image, brokerId, brokerEpoch), cancellationToken);
+
     /// <summary>Runs one operation on the controller thread: decide, commit, replay, publish, respond.</summary>
     public Task<T> WriteAsync<T>(Func<MetadataImage, ControllerResult<T>> operation, CancellationToken cancellationToken) =>
         _events.RunAsync(() => Write(operation), cancellationToken);

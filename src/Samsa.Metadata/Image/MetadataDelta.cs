@@ -19,6 +19,7 @@ public sealed class MetadataDelta(MetadataImage image)
     private ImmutableSortedDictionary<int, BrokerRegistration>.Builder? _brokers;
     private ImmutableSortedDictionary<string, short>.Builder? _features;
     private long _offset = image.Offset;
+    private long _nextProducerId = image.NextProducerId;
 
     public MetadataImage Image { get; } = image;
 
@@ -79,6 +80,16 @@ public sealed class MetadataDelta(MetadataImage image)
                 _brokers ??= Image.Brokers.ToBuilder();
                 _brokers[broker.BrokerId] = new BrokerRegistration(broker.BrokerId,
                     [.. broker.EndPoints.Select(e => new BrokerEndpoint(e.Name, e.Host, e.Port))], broker.Rack, broker.Fenced);
+                break;
+            case ProducerIdsRecord producerIds:
+                // Blocks only move forward (Kafka's ProducerIdControlManager.replay): a record that would hand out
+                // ids again means the log is corrupt, and serving it would give two producers one id.
+                if (producerIds.NextProducerId <= _nextProducerId)
+                {
+                    throw new InvalidOperationException(
+                        $"ProducerIdsRecord at offset {offset} moves the next producer id back from {_nextProducerId} to {producerIds.NextProducerId}");
+                }
+                _nextProducerId = producerIds.NextProducerId;
                 break;
             default:
                 // NoOpRecord and record types this node does not act on yet leave the image as it is.
@@ -193,6 +204,7 @@ public sealed class MetadataDelta(MetadataImage image)
             Configs = configs,
             Brokers = _brokers?.ToImmutable() ?? Image.Brokers,
             Features = _features?.ToImmutable() ?? Image.Features,
+            NextProducerId = _nextProducerId,
         };
     }
 

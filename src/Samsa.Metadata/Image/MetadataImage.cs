@@ -26,6 +26,12 @@ public sealed record MetadataImage(
     /// <summary>Finalized feature levels (<c>metadata.version</c>, ...).</summary>
     public ImmutableSortedDictionary<string, short> Features { get; init; } = ImmutableSortedDictionary<string, short>.Empty;
 
+    /// <summary>
+    /// The first producer id of the next block the controller hands out (Kafka's <c>ProducerIdsImage</c>); 0 before
+    /// any block. Every id below it has been given to some broker, so none is ever handed out twice.
+    /// </summary>
+    public long NextProducerId { get; init; }
+
     public static MetadataImage Empty(string clusterId) =>
         new(clusterId, -1, ImmutableSortedDictionary<int, BrokerRegistration>.Empty, ImmutableSortedDictionary.Create<string, TopicImage>(StringComparer.Ordinal));
 

@@ -16,6 +16,7 @@ public readonly record struct MetadataRecord(IProtocolMessage Message, short Ver
     public static MetadataRecord Of(FeatureLevelRecord r) => new(r, 0);
     public static MetadataRecord Of(RegisterBrokerRecord r) => new(r, 3);
     public static MetadataRecord Of(NoOpRecord r) => new(r, 0);
+    public static MetadataRecord Of(ProducerIdsRecord r) => new(r, 0);
 }
 
 /// <summary>
@@ -70,6 +71,7 @@ public static class MetadataRecordSerde
         RemoveTopicRecord => RemoveTopicRecord.SchemaApiKey,
         FeatureLevelRecord => FeatureLevelRecord.SchemaApiKey,
         NoOpRecord => NoOpRecord.SchemaApiKey,
+        ProducerIdsRecord => ProducerIdsRecord.SchemaApiKey,
         _ => throw new ArgumentException($"{message.GetType().Name} is not a metadata record Samsa writes", nameof(message)),
     };
 

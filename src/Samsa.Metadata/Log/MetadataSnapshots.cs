@@ -9,7 +9,7 @@ namespace Samsa.Metadata.Log;
 /// Metadata snapshots beside the metadata log, named as Kafka names them:
 /// <c>{endOffset:D20}-{epoch:D10}.checkpoint</c>, where endOffset is one past the last record the snapshot
 /// covers. The body is record batches of metadata records that rebuild the whole image (features, brokers,
-/// topics, partitions, configs). A snapshot is written to <c>.checkpoint.part</c>, flushed and renamed, so a
+/// topics, partitions, configs, the next producer id). A snapshot is written to <c>.checkpoint.part</c>, flushed and renamed, so a
 /// crash leaves either the old set or the new one; older snapshots are then deleted.
 /// </summary>
 public static class MetadataSnapshots
@@ -118,6 +118,11 @@ public static class MetadataSnapshots
             {
                 yield return MetadataRecord.Of(new ConfigRecord { ResourceType = (sbyte)resource.Type, ResourceName = resource.Name, Name = name, Value = value });
             }
+        }
+        if (image.NextProducerId > 0)
+        {
+            // As Kafka's ProducerIdsImage.write: no broker owns the snapshot's record.
+            yield return MetadataRecord.Of(new ProducerIdsRecord { BrokerId = -1, BrokerEpoch = -1, NextProducerId = image.NextProducerId });
         }
     }
 }

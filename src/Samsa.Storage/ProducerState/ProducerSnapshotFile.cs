@@ -59,8 +59,10 @@ public static class ProducerSnapshotFile
         return entries;
     }
 
+    public const string Suffix = ".snapshot";
+
     /// <summary>The file name of the snapshot taken at <paramref name="offset"/> (the log end offset it covers up to).</summary>
-    public static string FileName(long offset) => offset.ToString("D20", System.Globalization.CultureInfo.InvariantCulture) + ".snapshot";
+    public static string FileName(long offset) => offset.ToString("D20", System.Globalization.CultureInfo.InvariantCulture) + Suffix;
 
     /// <summary>The bytes of a snapshot holding <paramref name="entries"/>, as Kafka's <c>writeSnapshot</c> lays them out.</summary>
     public static byte[] Write(IReadOnlyCollection<ProducerSnapshotEntry> entries)

@@ -54,11 +54,7 @@ public sealed class ProducerStateEntry(long producerId, short epoch)
     /// <summary>Records an appended batch; a new epoch forgets the batches of the old one.</summary>
     public void Add(short epoch, BatchMetadata batch)
     {
-        if (epoch != ProducerEpoch)
-        {
-            _batches.Clear();
-            ProducerEpoch = epoch;
-        }
+        MaybeUpdateProducerEpoch(epoch);
         if (_batches.Count == ProducerStateManager.NumBatchesToRetain)
         {
             _batches.Dequeue();
@@ -66,6 +62,19 @@ public sealed class ProducerStateEntry(long producerId, short epoch)
         _batches.Enqueue(batch);
         LastTimestamp = batch.Timestamp;
     }
+
+    /// <summary>Kafka's <c>maybeUpdateProducerEpoch</c>: a new epoch (a marker or a batch) forgets the old epoch's batches.</summary>
+    public void MaybeUpdateProducerEpoch(short epoch)
+    {
+        if (epoch != ProducerEpoch)
+        {
+            _batches.Clear();
+            ProducerEpoch = epoch;
+        }
+    }
+
+    /// <summary>A transaction marker's timestamp counts as the producer's last write.</summary>
+    public void Touch(long timestamp) => LastTimestamp = timestamp;
 
     /// <summary>The snapshot form: only the last batch is kept on disk, as in Kafka's snapshot files.</summary>
     public ProducerSnapshotEntry ToSnapshot()
@@ -107,7 +116,13 @@ public enum ProducerAppendOutcome
 
     /// <summary>OUT_OF_ORDER_SEQUENCE_NUMBER: a gap or a repeat that is not one of the retained batches.</summary>
     OutOfOrderSequence,
+
+    /// <summary>TRANSACTION_COORDINATOR_FENCED: a marker from a coordinator epoch older than the last marker's.</summary>
+    CoordinatorFenced,
 }
+
+/// <summary>A transaction ended by its marker (Kafka's <c>CompletedTxn</c>): its first offset, the marker's offset, and how it ended.</summary>
+public readonly record struct CompletedTxn(long ProducerId, long FirstOffset, long LastOffset, bool IsAborted);
 
 /// <summary>
 /// The idempotent-producer state of one partition (Kafka's <c>ProducerStateManager</c> with its
@@ -115,13 +130,16 @@ public enum ProducerAppendOutcome
 /// that a retried batch is answered with its original offsets and a gap in sequence numbers is refused; snapshots in
 /// Kafka's file format. Not thread-safe: the partition log calls it under its append lock.
 /// </summary>
-/// <remarks>Issue 14 builds on this: the log's append path, InitProducerId, expiry and snapshots at segment roll.</remarks>
 public sealed class ProducerStateManager
 {
     /// <summary>Kafka's <c>ProducerStateEntry.NUM_BATCHES_TO_RETAIN</c>: a producer has at most five batches in flight.</summary>
     public const int NumBatchesToRetain = 5;
 
     private readonly Dictionary<long, ProducerStateEntry> _producers = [];
+    // Open transactions by first offset (Kafka's ongoingTxns) and ended ones whose marker is not yet below the high
+    // watermark (unreplicatedTxns): together they hold the last stable offset down.
+    private readonly SortedDictionary<long, long> _ongoingTxns = [];
+    private readonly Queue<CompletedTxn> _unreplicatedTxns = new();
 
     public IReadOnlyDictionary<long, ProducerStateEntry> Producers => _producers;
 
@@ -157,30 +175,146 @@ public sealed class ProducerStateManager
         return (current == -1 || InSequence(current, header.BaseSequence) ? ProducerAppendOutcome.Append : ProducerAppendOutcome.OutOfOrderSequence, null);
     }
 
-    /// <summary>Records a batch once it is in the log (appended, or replayed while loading the log).</summary>
+    /// <summary>Records a batch once it is in the log (appended, or replayed while loading the log); a transactional batch opens its producer's transaction.</summary>
     public void Update(in RecordBatchHeader header)
     {
         if (!header.HasProducerId || header.IsControl)
         {
             return;
         }
-        if (!_producers.TryGetValue(header.ProducerId, out var entry))
-        {
-            entry = new ProducerStateEntry(header.ProducerId, header.ProducerEpoch);
-            _producers.Add(header.ProducerId, entry);
-        }
+        var entry = EntryFor(header.ProducerId, header.ProducerEpoch);
         entry.Add(header.ProducerEpoch, new BatchMetadata(header.BaseSequence, LastSequenceOf(header), header.LastOffset, header.LastOffsetDelta, header.MaxTimestamp));
+        if (header.IsTransactional && entry.CurrentTxnFirstOffset < 0)
+        {
+            entry.CurrentTxnFirstOffset = header.BaseOffset;
+            _ongoingTxns[header.BaseOffset] = header.ProducerId;
+        }
     }
+
+    private ProducerStateEntry EntryFor(long producerId, short epoch)
+    {
+        if (!_producers.TryGetValue(producerId, out var entry))
+        {
+            entry = new ProducerStateEntry(producerId, epoch);
+            _producers.Add(producerId, entry);
+        }
+        return entry;
+    }
+
+    /// <summary>
+    /// Kafka's <c>appendEndTxnMarker</c> checks, before the marker is written: an epoch older than the producer's is
+    /// INVALID_PRODUCER_EPOCH, a coordinator epoch older than the last marker's is TRANSACTION_COORDINATOR_FENCED.
+    /// </summary>
+    public ProducerAppendOutcome CheckMarker(long producerId, short epoch, int coordinatorEpoch)
+    {
+        if (!_producers.TryGetValue(producerId, out var entry))
+        {
+            return ProducerAppendOutcome.Append;
+        }
+        if (epoch < entry.ProducerEpoch)
+        {
+            return ProducerAppendOutcome.InvalidProducerEpoch;
+        }
+        return entry.CoordinatorEpoch > coordinatorEpoch ? ProducerAppendOutcome.CoordinatorFenced : ProducerAppendOutcome.Append;
+    }
+
+    /// <summary>
+    /// A marker in the log at <paramref name="offset"/>: the producer's open transaction (if any) ends. Returns it, so the
+    /// log can index an abort; it holds the last stable offset down until the high watermark passes the marker.
+    /// </summary>
+    public CompletedTxn? ApplyMarker(long producerId, short epoch, int coordinatorEpoch, bool commit, long offset, long timestamp)
+    {
+        var entry = EntryFor(producerId, epoch);
+        entry.MaybeUpdateProducerEpoch(epoch);
+        entry.CoordinatorEpoch = coordinatorEpoch;
+        entry.Touch(timestamp);
+        if (entry.CurrentTxnFirstOffset < 0)
+        {
+            return null;
+        }
+        var completed = new CompletedTxn(producerId, entry.CurrentTxnFirstOffset, offset, !commit);
+        _ongoingTxns.Remove(entry.CurrentTxnFirstOffset);
+        entry.CurrentTxnFirstOffset = -1;
+        _unreplicatedTxns.Enqueue(completed);
+        return completed;
+    }
+
+    /// <summary>
+    /// Kafka's <c>lastStableOffset(completedTxn)</c>, stored with an aborted transaction in the index: the first offset of
+    /// another producer's open transaction, or the offset after the marker.
+    /// </summary>
+    public long LastStableOffsetAfter(in CompletedTxn completed)
+    {
+        foreach (var (firstOffset, producerId) in _ongoingTxns)
+        {
+            if (producerId != completed.ProducerId)
+            {
+                return firstOffset;
+            }
+        }
+        return completed.LastOffset + 1;
+    }
+
+    /// <summary>The high watermark passed these markers: their transactions no longer hold the last stable offset.</summary>
+    public void OnHighWatermarkUpdated(long highWatermark)
+    {
+        while (_unreplicatedTxns.TryPeek(out var completed) && completed.LastOffset < highWatermark)
+        {
+            _unreplicatedTxns.Dequeue();
+        }
+    }
+
+    /// <summary>Kafka's <c>firstUnstableOffset</c>: the first offset of an open or not yet replicated transaction, or null.</summary>
+    public long? FirstUnstableOffset()
+    {
+        long? first = null;
+        foreach (var (firstOffset, _) in _ongoingTxns)
+        {
+            first = firstOffset;
+            break;
+        }
+        foreach (var completed in _unreplicatedTxns)
+        {
+            first = first is { } f ? Math.Min(f, completed.FirstOffset) : completed.FirstOffset;
+        }
+        return first;
+    }
+
+    /// <summary>Open transactions, oldest first: (producer id, first offset).</summary>
+    public List<(long ProducerId, long FirstOffset)> OngoingTransactions() => [.. _ongoingTxns.Select(t => (t.Value, t.Key))];
 
     /// <summary>Kafka's <c>removeExpiredProducers</c>: producers with no write for <paramref name="expirationMs"/> and no open transaction.</summary>
     public int RemoveExpired(long nowMs, long expirationMs)
     {
         var expired = _producers.Values.Where(e => e.CurrentTxnFirstOffset < 0 && nowMs - e.LastTimestamp >= expirationMs).Select(e => e.ProducerId).ToList();
+        // Kafka keeps expiring producers with an open transaction out; they end by a marker or the coordinator's timeout.
         foreach (var id in expired)
         {
             _producers.Remove(id);
         }
         return expired.Count;
+    }
+
+    /// <summary>Forgets every producer (a log truncated to nothing, or a state about to be rebuilt).</summary>
+    public void Clear()
+    {
+        _producers.Clear();
+        _ongoingTxns.Clear();
+        _unreplicatedTxns.Clear();
+    }
+
+    /// <summary>The last offset of each producer's last batch: the batches compaction must keep (Kafka's <c>lastRecordsOfActiveProducers</c>).</summary>
+    public HashSet<long> LastBatchOffsets()
+    {
+        var offsets = new HashSet<long>();
+        foreach (var entry in _producers.Values)
+        {
+            if (entry.Batches.Count > 0)
+            {
+                offsets.Add(entry.Batches.Last().LastOffset);
+            }
+        }
+        return offsets;
     }
 
     /// <summary>The snapshot file's bytes for the current state, producers in id order.</summary>
@@ -189,10 +323,14 @@ public sealed class ProducerStateManager
     /// <summary>Replaces the state with a snapshot's (the log is then replayed from the snapshot's offset).</summary>
     public void LoadSnapshot(ReadOnlySpan<byte> snapshot)
     {
-        _producers.Clear();
+        Clear();
         foreach (var entry in ProducerSnapshotFile.Read(snapshot))
         {
             _producers[entry.ProducerId] = ProducerStateEntry.FromSnapshot(entry);
+            if (entry.CurrentTxnFirstOffset >= 0)
+            {
+                _ongoingTxns[entry.CurrentTxnFirstOffset] = entry.ProducerId;
+            }
         }
     }
 

@@ -23,7 +23,7 @@ public class ProduceFetchTests
     }
 
     /// <summary>Creates a topic and waits until this broker has opened its partition logs (done off the controller path, as in Kafka).</summary>
-    private static async Task CreateTopic(TestBroker broker, TestClient client, string name, int partitions = 1, params (string Key, string Value)[] configs)
+    internal static async Task CreateTopic(TestBroker broker, TestClient client, string name, int partitions = 1, params (string Key, string Value)[] configs)
     {
         var request = new CreateTopicsRequest
         {
@@ -40,14 +40,14 @@ public class ProduceFetchTests
         }
     }
 
-    private static ProduceRequest Produce(string topic, int partition, byte[] records, short acks = -1) => new()
+    internal static ProduceRequest Produce(string topic, int partition, byte[] records, short acks = -1) => new()
     {
         Acks = acks,
         TimeoutMs = 5000,
         TopicData = [new() { Name = topic, PartitionData = [new() { Index = partition, Records = records }] }],
     };
 
-    private static FetchRequest Fetch(string topic, long offset, int maxWaitMs = 0, int minBytes = 1, int sessionId = 0, int sessionEpoch = -1) => new()
+    internal static FetchRequest Fetch(string topic, long offset, int maxWaitMs = 0, int minBytes = 1, int sessionId = 0, int sessionEpoch = -1) => new()
     {
         MaxWaitMs = maxWaitMs,
         MinBytes = minBytes,

@@ -28,6 +28,17 @@ public static class TopicAdmin
         }
     }
 
+    /// <summary>Waits (30 s at most) until a restarted broker serves the topic's partition 0 again.</summary>
+    public static async Task WaitServedAsync(BrokerProcess broker, string topic)
+    {
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (await EndOffsetAsync(broker.Port, topic) < 0)
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"{topic}-0 not served after restart:\n{broker.Output}");
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>The partition's latest offset (ListOffsets -1), or -1 while it reports an error.</summary>
     public static async Task<long> EndOffsetAsync(int port, string topic, int partition = 0)
     {

@@ -1,0 +1,65 @@
+using Samsa.Broker.Transactions;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+
+namespace Samsa.Broker.Handlers;
+
+/// <summary>
+/// InitProducerId (key 22), versions 0-5, as Kafka 4.0/4.1 serve them (the schema's validVersions; KIP-896 raised no
+/// floor for this key, and the KIP-939 fields of a later v6 are not in our schemas).
+/// <list type="bullet">
+/// <item>v0-1 are the same; v2 is the first flexible version; v3 adds producer_id and producer_epoch; v4 (PRODUCER_FENCED)
+/// and v5 (TRANSACTION_ABORTABLE, KIP-890) only widen the errors a transactional producer may get, so an idempotent
+/// producer is answered the same in every version.</item>
+/// <item>producer_id and producer_epoch must both be -1 or both be set, else INVALID_REQUEST (Kafka's
+/// <c>KafkaApis.handleInitProducerIdRequest</c>, before the coordinator sees the request).</item>
+/// <item>A null transactional_id is an idempotent producer: like Kafka's <c>TransactionCoordinator.handleInitProducerId</c>
+/// it gets a fresh producer id from <see cref="ProducerIdManager"/> and epoch 0, whatever producer id, epoch and
+/// transaction_timeout_ms it sent (the timeout is not validated for it). When no id block can be had, the answer is
+/// COORDINATOR_LOAD_IN_PROGRESS, which clients retry, as Kafka's manager answers.</item>
+/// <item>An empty transactional_id is INVALID_REQUEST, as in Kafka.</item>
+/// <item>Any other transactional_id needs the transaction coordinator, which is not built yet (issue 14). Kafka would
+/// answer NOT_COORDINATOR or COORDINATOR_NOT_AVAILABLE, which clients retry until their timeout (60 s for the Java
+/// producer's initTransactions); Samsa answers UNSUPPORTED_VERSION instead, which no client retries: the Java producer
+/// fails at once with "Unexpected error in InitProducerIdResponse; The version of API is not supported."
+/// (docs/UNSUPPORTED.md).</item>
+/// </list>
+/// </summary>
+public sealed class InitProducerIdHandler(ProducerIdManager producerIds) : ApiHandler<InitProducerIdRequest, InitProducerIdResponse>
+{
+    public override ApiKey ApiKey => ApiKey.InitProducerId;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 5;
+
+    /// <summary>The error for a transactional id while there is no transaction coordinator (see the class notes).</summary>
+    public const ErrorCode TransactionalIdError = ErrorCode.UnsupportedVersion;
+
+    protected override async ValueTask<InitProducerIdResponse?> HandleAsync(RequestContext context, InitProducerIdRequest request, CancellationToken cancellationToken)
+    {
+        // Below v3 the fields are absent and read as their default, -1.
+        if ((request.ProducerId == -1) != (request.ProducerEpoch == -1))
+        {
+            return ErrorResponse(context, request, ErrorCode.InvalidRequest);
+        }
+        if (request.TransactionalId is not null)
+        {
+            return ErrorResponse(context, request, request.TransactionalId.Length == 0 ? ErrorCode.InvalidRequest : TransactionalIdError);
+        }
+        long producerId;
+        try
+        {
+            producerId = await producerIds.GenerateProducerIdAsync(cancellationToken);
+        }
+        catch (ProducerIdsUnavailableException)
+        {
+            return ErrorResponse(context, request, ErrorCode.CoordinatorLoadInProgress);
+        }
+        return new InitProducerIdResponse { ErrorCode = (short)ErrorCode.None, ProducerId = producerId, ProducerEpoch = 0 };
+    }
+
+    /// <summary>Kafka's <c>InitProducerIdRequest.getErrorResponse</c>: no producer id (-1) and no epoch (-1).</summary>
+    protected override InitProducerIdResponse ErrorResponse(RequestContext context, InitProducerIdRequest request, ErrorCode error) =>
+        new() { ErrorCode = (short)error, ProducerId = -1, ProducerEpoch = -1 };
+}
