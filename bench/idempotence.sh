@@ -28,6 +28,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 log() { echo "== $*" >&2; }
 
+[ -x /usr/bin/time ] || { echo "GNU time is required (apt-get install time)" >&2; exit 2; }
+
 log "building (Release)"
 for project in src/Samsa.Server src/Samsa.Cli; do
   dotnet build "$project" -c Release -nologo -v q -clp:ErrorsOnly >&2
@@ -50,12 +52,12 @@ samsa() { dotnet "$samsa" "$@"; }
 create() { samsa topics --bootstrap-server "$bootstrap" --create --topic "$1" --partitions 1 --replication-factor 1 >/dev/null; }
 # The broker's CPU time so far (user + system), in clock ticks: a figure other load on the machine disturbs less than records/s.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$broker_pid/stat"; }
-# One producer-perf-test run; prints "records/s MB/s p50 p99 broker-CPU-seconds" of its last line, and fails unless every record was sent.
+# One producer-perf-test run; prints "records/s MB/s p50 p99" of its last line, then the broker's and the client's CPU seconds, and fails unless every record was sent.
 perf() {
   local topic="$1" idempotence="$2" n="$3" out="$work/$1.txt" before
   create "$topic"
   before="$(cpu_ticks)"
-  samsa producer-perf-test --topic "$topic" --num-records "$n" --record-size 100 --throughput -1 \
+  /usr/bin/time -f "%U %S" -o "$work/$1.time" dotnet "$samsa" producer-perf-test --topic "$topic" --num-records "$n" --record-size 100 --throughput -1 \
     --producer-props "bootstrap.servers=$bootstrap" acks=all linger.ms=5 batch.size=131072 \
     max.in.flight.requests.per.connection=5 "enable.idempotence=$idempotence" >"$out"
   local line
@@ -63,7 +65,7 @@ perf() {
   [[ "$line" =~ ^([0-9]+)\ records\ sent,\ ([0-9.]+)\ records/sec\ \(([0-9.]+)\ MB/sec\),.*\ ([0-9]+)\ ms\ 50th,\ [0-9]+\ ms\ 95th,\ ([0-9]+)\ ms\ 99th ]] ||
     { echo "unexpected producer-perf-test output for $topic:" >&2; cat "$out" >&2; exit 1; }
   [ "${BASH_REMATCH[1]}" -eq "$n" ] || { echo "$topic: ${BASH_REMATCH[1]} of $n records sent" >&2; cat "$out" >&2; exit 1; }
-  echo "${BASH_REMATCH[2]} ${BASH_REMATCH[3]} ${BASH_REMATCH[4]} ${BASH_REMATCH[5]} $(python3 -c "print(f'{($(cpu_ticks) - $before) / $(getconf CLK_TCK):.2f}')")"
+  echo "${BASH_REMATCH[2]} ${BASH_REMATCH[3]} ${BASH_REMATCH[4]} ${BASH_REMATCH[5]} $(python3 -c "print(f'{($(cpu_ticks) - $before) / $(getconf CLK_TCK):.2f}')") $(awk '{printf "%.2f", $1 + $2}' "$work/$1.time")"
 }
 n() { python3 -c "print(f'{float($1):,.0f}')"; }
 
@@ -82,16 +84,16 @@ for round in $(seq 1 "$rounds"); do
   if [ $((round % 2)) -eq 1 ]; then order="false true"; else order="true false"; fi
   for idempotence in $order; do
     log "round $round, enable.idempotence=$idempotence"
-    read -r rps mbs p50 p99 cpu <<<"$(perf "r$round-idempotence-$idempotence" "$idempotence" "$records")"
+    read -r rps mbs p50 p99 cpu ccpu <<<"$(perf "r$round-idempotence-$idempotence" "$idempotence" "$records")"
     if [ "$idempotence" = true ]; then
-      idem_rps+=("$rps"); idem_p99+=("$p99"); idem_cpu+=("$cpu"); i_row="$rps $mbs $p50 $p99 $cpu"
+      idem_rps+=("$rps"); idem_p99+=("$p99"); idem_cpu+=("$cpu"); i_row="$rps $mbs $p50 $p99 $cpu $ccpu"
     else
-      plain_rps+=("$rps"); plain_p99+=("$p99"); plain_cpu+=("$cpu"); p_row="$rps $mbs $p50 $p99 $cpu"
+      plain_rps+=("$rps"); plain_p99+=("$p99"); plain_cpu+=("$cpu"); p_row="$rps $mbs $p50 $p99 $cpu $ccpu"
     fi
   done
-  read -r prps pmbs pp50 pp99 pcpu <<<"$p_row"
-  read -r irps imbs ip50 ip99 icpu <<<"$i_row"
-  rows+="| $round$([ $((round % 2)) -eq 1 ] && echo " (plain first)" || echo " (idempotent first)") | $(n "$prps") ($pmbs MB/s), p50 $pp50, p99 $pp99 ms; broker CPU $pcpu s | $(n "$irps") ($imbs MB/s), p50 $ip50, p99 $ip99 ms; broker CPU $icpu s | $(python3 -c "print(f'{$irps / $prps:.3f}')") |"$'\n'
+  read -r prps pmbs pp50 pp99 pcpu pccpu <<<"$p_row"
+  read -r irps imbs ip50 ip99 icpu iccpu <<<"$i_row"
+  rows+="| $round$([ $((round % 2)) -eq 1 ] && echo " (plain first)" || echo " (idempotent first)") | $(n "$prps") ($pmbs MB/s), p50 $pp50, p99 $pp99 ms; CPU broker $pcpu s, client $pccpu s | $(n "$irps") ($imbs MB/s), p50 $ip50, p99 $ip99 ms; CPU broker $icpu s, client $iccpu s | $(python3 -c "print(f'{$irps / $prps:.3f}')") |"$'\n'
 done
 
 kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true; broker_pid=""
