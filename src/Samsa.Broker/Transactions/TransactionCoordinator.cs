@@ -358,8 +358,9 @@ public sealed class TransactionCoordinator : IDisposable
     /// </summary>
     private async Task SendMarkersAsync(TransactionCoordinatorShard shard, TransactionMetadata metadata, TxnMarkerPlan plan)
     {
-        // Off the caller's lock and thread.
+        // Off the caller's lock and thread; a shard resuming its markers at load serves only once its load completes.
         await Task.Yield();
+        await shard.Context.Loaded;
         var backoff = TimeSpan.FromMilliseconds(20);
         try
         {

@@ -71,13 +71,23 @@ public class TransactionWireTests
         return (broker, client);
     }
 
+    /// <summary>FindCoordinator for the id, retried on COORDINATOR_NOT_AVAILABLE (its partition still loading) as clients do.</summary>
     private static async Task FindCoordinatorAsync(TestClient client, string transactionalId)
     {
-        var coordinator = Assert.Single((await client.RequestAsync<FindCoordinatorResponse>(new FindCoordinatorRequest
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
         {
-            KeyType = 1, CoordinatorKeys = [transactionalId],
-        }, 4)).Body.Coordinators);
-        Assert.Equal(0, coordinator.ErrorCode);
+            var coordinator = Assert.Single((await client.RequestAsync<FindCoordinatorResponse>(new FindCoordinatorRequest
+            {
+                KeyType = 1, CoordinatorKeys = [transactionalId],
+            }, 4)).Body.Coordinators);
+            if (coordinator.ErrorCode != (short)ErrorCode.CoordinatorNotAvailable || DateTime.UtcNow > deadline)
+            {
+                Assert.Equal(0, coordinator.ErrorCode);
+                return;
+            }
+            await Task.Delay(20);
+        }
     }
 
     private static async Task<DescribeTransactionsResponse.TransactionStateData> DescribeAsync(TestClient client, string transactionalId) =>
@@ -98,7 +108,8 @@ public class TransactionWireTests
         while (true)
         {
             var fetched = await ReadCommittedAsync(client, partition);
-            if (fetched.LastStableOffset == fetched.HighWatermark)
+            // Right after a restart the partition may not be open yet (an error, with both offsets -1).
+            if (fetched.ErrorCode == 0 && fetched.LastStableOffset == fetched.HighWatermark)
             {
                 return fetched;
             }
@@ -221,5 +232,50 @@ public class TransactionWireTests
         Assert.Equal((short)ErrorCode.ProducerFenced, await producer.EndAsync(commit: true));
         var state = await DescribeAsync(client, "slow");
         Assert.True(state.ProducerEpoch > producer.Epoch);
+    }
+
+    [Fact]
+    public async Task AfterARestart_TheCoordinatorFinishesACommit_AndAbortsAnOpenTransactionPastItsTimeout()
+    {
+        using var dir = new TempDir();
+        var overrides = new[] { ("transaction.abort.timed.out.transaction.cleanup.interval.ms", "100") };
+        long committedProducer, openProducer;
+        await using (var broker = await TestBroker.StartInAsync(dir, overrides))
+        {
+            await using var client = await broker.ConnectAsync();
+            await CreateTopic(broker, client, Topic, partitions: 2);
+            await FindCoordinatorAsync(client, "committer");
+            await FindCoordinatorAsync(client, "left-open");
+            var committer = new Producer(client, "committer");
+            Assert.Equal(0, await committer.InitAsync());
+            Assert.Equal(0, await committer.AddPartitionAsync(0));
+            Assert.Equal(0, await committer.ProduceAsync("committed"));
+            var open = new Producer(client, "left-open");
+            Assert.Equal(0, await open.InitAsync(timeoutMs: 2_000));
+            Assert.Equal(0, await open.AddPartitionAsync(1));
+            Assert.Equal(0, await open.ProduceAsync("open", partition: 1));
+            // The broker stops straight after the answer: its markers may or may not be out.
+            Assert.Equal(0, await committer.EndAsync(commit: true));
+            (committedProducer, openProducer) = (committer.ProducerId, open.ProducerId);
+        }
+
+        await using (var broker = await TestBroker.StartInAsync(dir, overrides))
+        {
+            await using var client = await broker.ConnectAsync();
+            await FindCoordinatorAsync(client, "committer");
+            var committed = await WaitStableAsync(client, 0);
+            Assert.Empty(committed.AbortedTransactions!);
+            Assert.True(committed.Records!.Value.Length > 0);
+            var aborted = await WaitStableAsync(client, 1);
+            Assert.Equal(openProducer, Assert.Single(aborted.AbortedTransactions!).ProducerId);
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while ((await DescribeAsync(client, "committer")).TransactionState != "CompleteCommit"
+                || (await DescribeAsync(client, "left-open")).TransactionState != "CompleteAbort")
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the transactions did not complete after the restart");
+                await Task.Delay(20);
+            }
+            Assert.Equal(committedProducer, (await DescribeAsync(client, "committer")).ProducerId);
+        }
     }
 }
