@@ -159,70 +159,43 @@ public sealed class TransactionCoordinator : IDisposable
         {
             return (notHere, -1, -1);
         }
-        // An id for a new or rotated producer, fetched before the decision so no lock waits for the controller.
-        long spare;
-        try
-        {
-            spare = await _producerIds.GenerateProducerIdAsync(cancellationToken);
-        }
-        catch (ProducerIdsUnavailableException)
+        if (await SpareProducerIdAsync(cancellationToken) is not { } spare)
         {
             return (ErrorCode.CoordinatorLoadInProgress, -1, -1);
         }
-        return await _runtime.RunAsync(async () =>
+        return await DecideAsync<(ErrorCode, long, short)>(partition, error => (error, -1, -1), shard =>
         {
-            var (shard, unavailable) = _runtime.ShardFor(partition);
-            if (shard is null)
+            var existing = shard.Get(transactionalId);
+            var decision = TransactionDecisions.InitProducerId(existing, transactionalId, transactionTimeoutMs, producerId, producerEpoch,
+                Once(spare), _options.Decisions, NowMs);
+            if (decision.Created is { } created)
             {
-                return (unavailable, -1L, (short)-1);
+                shard.Add(created);
             }
-            InitProducerIdDecision decision;
-            TransactionMetadata metadata;
-            Task<ErrorCode> written;
-            lock (shard.Context.SyncRoot)
-            {
-                var existing = shard.Get(transactionalId);
-                decision = TransactionDecisions.InitProducerId(existing, transactionalId, transactionTimeoutMs, producerId, producerEpoch,
-                    Once(spare), _options.Decisions, NowMs);
-                if (decision.Created is { } created)
+            var answer = (decision.Error, decision.ProducerId, decision.ProducerEpoch);
+            return decision.Transit is not { } transit
+                ? (answer, null)
+                : (default, new Transition<(ErrorCode, long, short)>(decision.Created ?? existing!, transit, decision.IsEpochFence, metadata =>
                 {
-                    shard.Add(created);
-                }
-                if (decision.Transit is not { } transit)
-                {
-                    return (decision.Error, decision.ProducerId, decision.ProducerEpoch);
-                }
-                metadata = decision.Created ?? existing!;
-                written = shard.Context.Write([new TransactionRecord(transactionalId, transit)], null);
-            }
-            var error = WriteError(await written);
-            lock (shard.Context.SyncRoot)
-            {
-                if (error != ErrorCode.None)
-                {
-                    metadata.AbortPendingTransition(decision.IsEpochFence);
-                    return (error, -1L, (short)-1);
-                }
-                metadata.CompleteTransitionTo(decision.Transit!);
-                if (metadata.State is TransactionState.PrepareAbort)
-                {
-                    // An ongoing transaction was fenced: abort it; the producer retries and gets CONCURRENT_TRANSACTIONS meanwhile.
-                    StartMarkers(shard, metadata);
-                }
-            }
-            return (decision.Error, decision.ProducerId, decision.ProducerEpoch);
+                    if (metadata.State is TransactionState.PrepareAbort)
+                    {
+                        // An ongoing transaction was fenced: abort it; the producer retries and gets CONCURRENT_TRANSACTIONS meanwhile.
+                        StartMarkers(shard, metadata);
+                    }
+                    return answer;
+                }, error => (error, -1, -1)));
         }, cancellationToken);
     }
 
     /// <summary>AddPartitionsToTxn for one transaction (not verify-only): the error for every partition.</summary>
     public Task<ErrorCode> AddPartitionsAsync(string transactionalId, long producerId, short producerEpoch, IReadOnlyCollection<TopicPartition> partitions,
         TransactionVersion clientVersion, CancellationToken cancellationToken) =>
-        WriteTransitAsync(transactionalId, metadata => TransactionDecisions.AddPartitions(metadata, transactionalId, producerId, producerEpoch, partitions,
+        AddAsync(transactionalId, metadata => TransactionDecisions.AddPartitions(metadata, transactionalId, producerId, producerEpoch, partitions,
             clientVersion, NowMs), cancellationToken);
 
     /// <summary>AddOffsetsToTxn: the group's <c>__consumer_offsets</c> partition joins the transaction.</summary>
     public Task<ErrorCode> AddOffsetsAsync(string transactionalId, long producerId, short producerEpoch, string groupId, CancellationToken cancellationToken) =>
-        WriteTransitAsync(transactionalId, metadata => TransactionDecisions.AddOffsets(metadata, transactionalId, producerId, producerEpoch,
+        AddAsync(transactionalId, metadata => TransactionDecisions.AddOffsets(metadata, transactionalId, producerId, producerEpoch,
             _offsetsPartitionFor(groupId), NowMs), cancellationToken);
 
     /// <summary>AddPartitionsToTxn v4+ verifyOnly: per partition NONE when it is in the ongoing transaction.</summary>
@@ -239,99 +212,101 @@ public sealed class TransactionCoordinator : IDisposable
         CancellationToken cancellationToken) =>
         (await VerifyPartitionsAsync(transactionalId, producerId, producerEpoch, [partition], cancellationToken))[partition];
 
-    private async Task<ErrorCode> WriteTransitAsync(string transactionalId, Func<TransactionMetadata?, AddPartitionsDecision> decide, CancellationToken cancellationToken)
-    {
-        var partition = PartitionFor(transactionalId);
-        return await _runtime.RunAsync(async () =>
+    private Task<ErrorCode> AddAsync(string transactionalId, Func<TransactionMetadata?, AddPartitionsDecision> decide, CancellationToken cancellationToken) =>
+        DecideAsync(PartitionFor(transactionalId), error => error, shard =>
         {
-            var (shard, unavailable) = _runtime.ShardFor(partition);
-            if (shard is null)
-            {
-                return unavailable;
-            }
-            TransactionMetadata metadata;
-            AddPartitionsDecision decision;
-            Task<ErrorCode> written;
-            lock (shard.Context.SyncRoot)
-            {
-                metadata = shard.Get(transactionalId)!;
-                decision = decide(metadata);
-                if (decision.Transit is not { } transit)
-                {
-                    return decision.Error;
-                }
-                written = shard.Context.Write([new TransactionRecord(transactionalId, transit)], null);
-            }
-            var error = WriteError(await written);
-            lock (shard.Context.SyncRoot)
-            {
-                if (error != ErrorCode.None)
-                {
-                    metadata.AbortPendingTransition();
-                    return error;
-                }
-                metadata.CompleteTransitionTo(decision.Transit!);
-                return ErrorCode.None;
-            }
+            var metadata = shard.Get(transactionalId);
+            var decision = decide(metadata);
+            return decision.Transit is not { } transit
+                ? (decision.Error, null)
+                : (default, new Transition<ErrorCode>(metadata!, transit, IsEpochFence: false, _ => ErrorCode.None, error => error));
         }, cancellationToken);
-    }
 
     /// <summary>EndTxn: writes PrepareCommit/PrepareAbort, answers once it commits, then writes the markers in the background.</summary>
     public async Task<(ErrorCode Error, long ProducerId, short ProducerEpoch)> EndTxnAsync(string transactionalId, long producerId, short producerEpoch,
         bool commit, TransactionVersion clientVersion, CancellationToken cancellationToken)
     {
-        var spare = -1L;
-        if (clientVersion.SupportsEpochBump())
+        // TV2 may rotate the producer id at epoch exhaustion: have one ready.
+        long? spare = -1;
+        if (clientVersion.SupportsEpochBump() && (spare = await SpareProducerIdAsync(cancellationToken)) is null)
         {
-            // TV2 may rotate the producer id at epoch exhaustion: have one ready.
-            try
-            {
-                spare = await _producerIds.GenerateProducerIdAsync(cancellationToken);
-            }
-            catch (ProducerIdsUnavailableException)
-            {
-                return (ErrorCode.CoordinatorLoadInProgress, -1, -1);
-            }
+            return (ErrorCode.CoordinatorLoadInProgress, -1, -1);
         }
         var partition = PartitionFor(transactionalId);
-        return await _runtime.RunAsync(async () =>
+        return await DecideAsync<(ErrorCode, long, short)>(partition, error => (error, -1, -1), shard =>
         {
-            var (shard, unavailable) = _runtime.ShardFor(partition);
+            var metadata = shard.Get(transactionalId);
+            var decision = TransactionDecisions.EndTxn(metadata, transactionalId, producerId, producerEpoch, commit, clientVersion, Once(spare.Value), NowMs);
+            return decision.Transit is not { } transit
+                ? ((decision.Error, decision.ProducerId, decision.ProducerEpoch), null)
+                : (default, new Transition<(ErrorCode, long, short)>(metadata!, transit, decision.IsEpochFence, written =>
+                {
+                    var completion = TransactionDecisions.EndTxnAfterAppend(written, producerId, producerEpoch, commit, clientVersion,
+                        CoordinatorEpoch(partition), NowMs);
+                    if (completion.Markers is { } plan)
+                    {
+                        _ = SendMarkersAsync(shard, written, plan);
+                    }
+                    return (completion.Error, completion.ProducerId, completion.ProducerEpoch);
+                }, error => (error, -1, -1)));
+        }, cancellationToken);
+    }
+
+    /// <summary>A write a decision asks for: the transition of <paramref name="Metadata"/> to <paramref name="Transit"/>, and the answers once it is settled.</summary>
+    private sealed record Transition<T>(TransactionMetadata Metadata, TxnTransitMetadata Transit, bool IsEpochFence,
+        Func<TransactionMetadata, T> Committed, Func<ErrorCode, T> Failed);
+
+    /// <summary>
+    /// The shape of every coordinator request: on the runtime's event queue, under the shard's lock, <paramref name="decide"/>
+    /// answers at once or asks for a transition; that record is appended, and once its commit wait ends (no lock held)
+    /// the metadata completes the transition (or drops it, the write having failed) and the answer is made, under the
+    /// lock again.
+    /// </summary>
+    private async Task<T> DecideAsync<T>(int partition, Func<ErrorCode, T> unavailable,
+        Func<TransactionCoordinatorShard, (T Answer, Transition<T>? Write)> decide, CancellationToken cancellationToken) =>
+        await _runtime.RunAsync(async () =>
+        {
+            var (shard, error) = _runtime.ShardFor(partition);
             if (shard is null)
             {
-                return (unavailable, -1L, (short)-1);
+                return unavailable(error);
             }
-            TransactionMetadata metadata;
-            EndTxnDecision decision;
+            Transition<T> write;
             Task<ErrorCode> written;
             lock (shard.Context.SyncRoot)
             {
-                metadata = shard.Get(transactionalId)!;
-                decision = TransactionDecisions.EndTxn(metadata, transactionalId, producerId, producerEpoch, commit, clientVersion, Once(spare), NowMs);
-                if (decision.Transit is not { } transit)
+                var (answer, transition) = decide(shard);
+                if (transition is null)
                 {
-                    return (decision.Error, decision.ProducerId, decision.ProducerEpoch);
+                    return answer;
                 }
-                written = shard.Context.Write([new TransactionRecord(transactionalId, transit)], null);
+                write = transition;
+                written = shard.Context.Write([new TransactionRecord(write.Metadata.TransactionalId, write.Transit)], null);
             }
-            var error = WriteError(await written);
+            var outcome = WriteError(await written);
             lock (shard.Context.SyncRoot)
             {
-                if (error != ErrorCode.None)
+                if (outcome != ErrorCode.None)
                 {
-                    metadata.AbortPendingTransition(decision.IsEpochFence);
-                    return (error, -1L, (short)-1);
+                    write.Metadata.AbortPendingTransition(write.IsEpochFence);
+                    return write.Failed(outcome);
                 }
-                metadata.CompleteTransitionTo(decision.Transit!);
-                var completion = TransactionDecisions.EndTxnAfterAppend(metadata, producerId, producerEpoch, commit, clientVersion,
-                    CoordinatorEpoch(partition), NowMs);
-                if (completion.Markers is { } plan)
-                {
-                    _ = SendMarkersAsync(shard, metadata, plan);
-                }
-                return (completion.Error, completion.ProducerId, completion.ProducerEpoch);
+                write.Metadata.CompleteTransitionTo(write.Transit);
+                return write.Committed(write.Metadata);
             }
         }, cancellationToken);
+
+    /// <summary>A producer id for a decision that may need one, fetched before it so no lock waits for the controller; null when none can be had.</summary>
+    private async Task<long?> SpareProducerIdAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _producerIds.GenerateProducerIdAsync(cancellationToken);
+        }
+        catch (ProducerIdsUnavailableException)
+        {
+            return null;
+        }
     }
 
     // ---- Markers ----
@@ -508,47 +483,23 @@ public sealed class TransactionCoordinator : IDisposable
 
     private async Task<bool> AbortTimedOutAsync(TransactionCoordinatorShard shard, string transactionalId, long producerId)
     {
-        long spare;
-        try
-        {
-            spare = await _producerIds.GenerateProducerIdAsync(_stopping.Token);
-        }
-        catch (ProducerIdsUnavailableException)
+        if (await SpareProducerIdAsync(_stopping.Token) is not { } spare)
         {
             return false;
         }
-        return await _runtime.RunAsync(async () =>
+        return await DecideAsync(shard.Context.PartitionIndex, _ => false, current =>
         {
-            TransactionMetadata? metadata;
-            EndTxnDecision? decision;
-            Task<ErrorCode> written;
-            lock (shard.Context.SyncRoot)
+            if (current.Get(transactionalId) is not { } metadata
+                || TransactionDecisions.AbortTimedOut(metadata, producerId, Once(spare), _options.Decisions, NowMs) is not { Transit: { } transit } decision)
             {
-                metadata = shard.Get(transactionalId);
-                if (metadata is null || shard.Context.State != CoordinatorState.Active)
-                {
-                    return false;
-                }
-                decision = TransactionDecisions.AbortTimedOut(metadata, producerId, Once(spare), _options.Decisions, NowMs);
-                if (decision?.Transit is not { } transit)
-                {
-                    return false;
-                }
-                TransactionLogMessages.AbortingTimedOut(_logger, transactionalId, metadata.ProducerId, metadata.TxnTimeoutMs);
-                written = shard.Context.Write([new TransactionRecord(transactionalId, transit)], null);
+                return (false, null);
             }
-            var error = await written;
-            lock (shard.Context.SyncRoot)
+            TransactionLogMessages.AbortingTimedOut(_logger, transactionalId, metadata.ProducerId, metadata.TxnTimeoutMs);
+            return (false, new Transition<bool>(metadata, transit, decision.IsEpochFence, aborted =>
             {
-                if (error != ErrorCode.None)
-                {
-                    metadata.AbortPendingTransition(decision.IsEpochFence);
-                    return false;
-                }
-                metadata.CompleteTransitionTo(decision.Transit!);
-                StartMarkers(shard, metadata);
+                StartMarkers(current, aborted);
                 return true;
-            }
+            }, _ => false));
         }, _stopping.Token);
     }
 
