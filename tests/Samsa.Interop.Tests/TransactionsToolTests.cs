@@ -157,7 +157,10 @@ public class TransactionsToolTests
         {
             init = await connection.RequestAsync<InitProducerIdResponse>(new InitProducerIdRequest
             {
-                TransactionalId = transactionalId, TransactionTimeoutMs = 60_000, ProducerId = -1, ProducerEpoch = -1,
+                TransactionalId = transactionalId,
+                TransactionTimeoutMs = 60_000,
+                ProducerId = -1,
+                ProducerEpoch = -1,
             }, 4);
             if (init.ErrorCode == 0)
             {
@@ -168,7 +171,9 @@ public class TransactionsToolTests
         }
         var added = await connection.RequestAsync<AddPartitionsToTxnResponse>(new AddPartitionsToTxnRequest
         {
-            V3AndBelowTransactionalId = transactionalId, V3AndBelowProducerId = init.ProducerId, V3AndBelowProducerEpoch = init.ProducerEpoch,
+            V3AndBelowTransactionalId = transactionalId,
+            V3AndBelowProducerId = init.ProducerId,
+            V3AndBelowProducerEpoch = init.ProducerEpoch,
             V3AndBelowTopics = [new() { Name = topic, Partitions = [0] }],
         }, 3);
         Assert.Equal(0, added.ResultsByTopicV3AndBelow[0].ResultsByPartition[0].PartitionErrorCode);
