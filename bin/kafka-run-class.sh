@@ -24,6 +24,7 @@ case "$class" in
   kafka.tools.EndToEndLatency|org.apache.kafka.tools.EndToEndLatency) tool=end-to-end-latency ;;
   org.apache.kafka.tools.VerifiableProducer) tool=verifiable-producer ;;
   org.apache.kafka.tools.VerifiableConsumer) tool=verifiable-consumer ;;
+  org.apache.kafka.tools.TransactionsCommand) tool=transactions ;;
   kafka.Kafka) exec "$here/samsa-run" samsa-server "$@" ;;
   *)
     echo "Error: Could not find or load main class $class" >&2

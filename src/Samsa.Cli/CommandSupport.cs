@@ -191,6 +191,13 @@ internal static class UnrecognizedOption
         {
             return null;
         }
+        if (args[0] == "transactions")
+        {
+            // kafka-transactions.sh parses with argparse4j, not joptsimple.
+            Console.Error.WriteLine("usage: kafka-transactions.sh [-h] [-v] [--command-config FILE] --bootstrap-server host:port COMMAND ...");
+            Console.Error.WriteLine($"kafka-transactions.sh: error: unrecognized arguments: '{unknown}'");
+            return 1;
+        }
         var name = unknown[2..].Split('=', 2)[0];
         // GetOffsetShell prefixes the errors it catches; the other tools print the exception's message alone.
         var prefix = args[0] == "get-offsets" ? "Error occurred: " : "";

@@ -26,6 +26,14 @@ internal static class JavaHashOrder
             return unchecked((31 * (31 + partition)) + StringHash(topic));
         }, 16);
 
+    /// <summary>The order of a default <c>HashMap&lt;Long, V&gt;</c>: <c>Long.hashCode</c> folds the high word in.</summary>
+    public static IEnumerable<T> OrderByLong<T>(IReadOnlyList<T> items, Func<T, long> key) =>
+        OrderByHash(items, item =>
+        {
+            var value = key(item);
+            return unchecked((int)(value ^ (long)((ulong)value >> 32)));
+        }, 16);
+
     private static IEnumerable<T> OrderByHash<T>(IReadOnlyList<T> items, Func<T, int> hash, int capacity)
     {
         // HashMap doubles its table once the size passes 0.75 of capacity; a split keeps each bucket's order.

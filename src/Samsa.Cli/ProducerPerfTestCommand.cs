@@ -9,6 +9,10 @@ namespace Samsa.Cli;
 /// <c>--record-size</c> bytes as fast as allowed by <c>--throughput</c> (-1: no limit) and prints Kafka's lines:
 /// a progress line every 5 seconds and the final line with average and maximum latency and the 50th, 95th, 99th
 /// and 99.9th percentiles. Latency is measured from send to acknowledgement, as Kafka's tool does.
+/// With <c>--transactional-id</c>, <c>--transaction-duration-ms</c> or a <c>transactional.id</c> property it sends
+/// in transactions as Kafka's <c>ProducerPerformance</c> does: the id defaults to <c>performance-producer-</c> and a
+/// random UUID, a transaction begins before a send when none is open and is committed after the first send made at
+/// least the duration (3000 ms by default) after it began, and the last open one is committed at the end.
 /// </summary>
 internal sealed class ProducerPerfTestCommand
 {
@@ -19,11 +23,13 @@ internal sealed class ProducerPerfTestCommand
     private readonly Option<string[]> _producerProps = new("--producer-props") { Description = "kafka producer related configuration properties like bootstrap.servers,client.id etc.", AllowMultipleArgumentsPerToken = true };
     private readonly Option<string> _producerConfig = new("--producer.config") { Description = "producer config properties file." };
     private readonly Option<string> _bootstrap = new("--bootstrap-server") { Description = "The server(s) to connect to (overrides bootstrap.servers in --producer-props)." };
+    private readonly Option<string> _transactionalId = new("--transactional-id") { Description = "The transactional id to use. This config takes precedence over the transactional.id specified via --producer.config or --producer-props. Note that if the transactional id is not specified while --transaction-duration-ms is provided, the default value for the transactional id will be performance-producer- followed by a random uuid." };
+    private readonly Option<long?> _transactionDurationMs = new("--transaction-duration-ms") { Description = "The max age of each transaction. The commitTransaction will be called after this time has elapsed. The value should be greater than 0. If the transactional id is specified via --producer-props, --producer.config, or --transactional-id but --transaction-duration-ms is not specified, the default value will be 3000." };
 
     public Command Build()
     {
         var command = new Command("producer-perf-test", "This tool is used to verify the producer performance (kafka-producer-perf-test.sh).");
-        foreach (var option in new Option[] { _topic, _numRecords, _recordSize, _throughput, _producerProps, _producerConfig, _bootstrap })
+        foreach (var option in new Option[] { _topic, _numRecords, _recordSize, _throughput, _producerProps, _producerConfig, _bootstrap, _transactionalId, _transactionDurationMs })
         {
             command.Add(option);
         }
@@ -41,9 +47,26 @@ internal sealed class ProducerPerfTestCommand
         {
             throw new CommandException("--num-records and --record-size must be positive");
         }
-        var config = new ProducerConfig(ClientProperties.Build(r.GetValue(_producerConfig), r.GetValue(_producerProps) ?? [], r.GetValue(_bootstrap)));
+        var durationArg = r.GetValue(_transactionDurationMs);
+        if (durationArg is <= 0)
+        {
+            throw new CommandException("--transaction-duration-ms should be greater than zero");
+        }
+        var properties = ClientProperties.Build(r.GetValue(_producerConfig), r.GetValue(_producerProps) ?? [], r.GetValue(_bootstrap));
+        var idArg = r.GetValue(_transactionalId);
+        var transactional = durationArg is not null || idArg is not null || properties.ContainsKey("transactional.id");
+        var transactionDurationMs = durationArg ?? 3000L;
+        if (transactional)
+        {
+            properties["transactional.id"] = idArg ?? properties.GetValueOrDefault("transactional.id") ?? $"performance-producer-{Guid.NewGuid()}";
+        }
+        var config = new ProducerConfig(properties);
         NativeLibrdkafka.EnsureLoaded();
         using var producer = new ProducerBuilder<Null, byte[]>(config).SetLogHandler((_, _) => { }).Build();
+        if (transactional)
+        {
+            producer.InitTransactions(TimeSpan.FromSeconds(60));
+        }
 
         // Kafka fills the payload with random uppercase letters.
         var payload = new byte[size];
@@ -54,9 +77,17 @@ internal sealed class ProducerPerfTestCommand
         var stats = new PerfStats(count, TimeSpan.FromSeconds(5));
         var clock = Stopwatch.StartNew();
         var message = new Message<Null, byte[]> { Value = payload };
+        var transactionSize = 0;
+        long transactionStartMs = 0;
         for (long i = 0; i < count && !cancellation.IsCancellationRequested; i++)
         {
+            if (transactional && transactionSize == 0)
+            {
+                producer.BeginTransaction();
+                transactionStartMs = clock.ElapsedMilliseconds;
+            }
             var sentAt = clock.ElapsedTicks;
+            var sentAtMs = clock.ElapsedMilliseconds;
             while (true)
             {
                 try
@@ -69,6 +100,12 @@ internal sealed class ProducerPerfTestCommand
                     producer.Poll(TimeSpan.FromMilliseconds(10));
                 }
             }
+            transactionSize++;
+            if (transactional && transactionDurationMs <= sentAtMs - transactionStartMs)
+            {
+                producer.CommitTransaction();
+                transactionSize = 0;
+            }
             if (throughput > 0)
             {
                 var due = (i + 1) / throughput;
@@ -78,6 +115,10 @@ internal sealed class ProducerPerfTestCommand
                     Thread.Sleep(TimeSpan.FromSeconds(ahead));
                 }
             }
+        }
+        if (transactional && transactionSize != 0)
+        {
+            producer.CommitTransaction();
         }
         producer.Flush(Timeout.InfiniteTimeSpan);
         stats.PrintTotal();

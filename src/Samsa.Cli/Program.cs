@@ -23,5 +23,6 @@ root.Add(new LogDirsCommand().Build());
 root.Add(new FeaturesCommand().Build());
 root.Add(new GroupsCommand().Build());
 root.Add(new ClusterCommand().Build());
+root.Add(new TransactionsCommand().Build());
 var parsed = root.Parse(args);
 return UnrecognizedOption.Reject(args, parsed) ?? await parsed.InvokeAsync();
