@@ -298,6 +298,19 @@ public sealed partial class PartitionLog
         }
     }
 
+    /// <summary>The fsync of a roll's snapshot, with the rolled segment's, off the writer's thread (it may be gone already: nothing to do).</summary>
+    private void FlushProducerSnapshot(long offset)
+    {
+        try
+        {
+            using var handle = File.OpenHandle(SnapshotPath(offset), FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            RandomAccess.FlushToDisk(handle);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
     /// <summary>Removes snapshots above the new log end (truncation) and reloads the state from the log that remains.</summary>
     private void TruncateProducerStateLocked()
     {

@@ -407,6 +407,7 @@ public sealed partial class PartitionLog : IPartitionLog
                     segment.Flush();
                 }
             }
+            FlushProducerSnapshot(offset);
             lock (_lock)
             {
                 if (offset > _recoveryPoint && offset <= _logEndOffset)

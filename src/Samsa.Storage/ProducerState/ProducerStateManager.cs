@@ -267,6 +267,11 @@ public sealed class ProducerStateManager
     /// <summary>Kafka's <c>firstUnstableOffset</c>: the first offset of an open or not yet replicated transaction, or null.</summary>
     public long? FirstUnstableOffset()
     {
+        if (_ongoingTxns.Count == 0 && _unreplicatedTxns.Count == 0)
+        {
+            // The common case, on every append and high watermark move: no enumerator (a sorted dictionary's allocates).
+            return null;
+        }
         long? first = null;
         foreach (var (firstOffset, _) in _ongoingTxns)
         {
@@ -286,8 +291,8 @@ public sealed class ProducerStateManager
     /// <summary>Kafka's <c>removeExpiredProducers</c>: producers with no write for <paramref name="expirationMs"/> and no open transaction.</summary>
     public int RemoveExpired(long nowMs, long expirationMs)
     {
+        // A producer with an open transaction does not expire: it ends by a marker (the coordinator's timeout sends one).
         var expired = _producers.Values.Where(e => e.CurrentTxnFirstOffset < 0 && nowMs - e.LastTimestamp >= expirationMs).Select(e => e.ProducerId).ToList();
-        // Kafka keeps expiring producers with an open transaction out; they end by a marker or the coordinator's timeout.
         foreach (var id in expired)
         {
             _producers.Remove(id);
