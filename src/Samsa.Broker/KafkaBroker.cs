@@ -57,6 +57,9 @@ public sealed class KafkaBroker : IAsyncDisposable
     /// <summary>The group coordinator: consumer groups and committed offsets in <c>__consumer_offsets</c>.</summary>
     public GroupCoordinator? Groups { get; private init; }
 
+    /// <summary>The transaction coordinator: transactional ids in <c>__transaction_state</c>.</summary>
+    public TransactionCoordinator? Transactions { get; private init; }
+
     /// <summary>Kafka's min.incremental.fetch.session.eviction.ms: a session idle this long may lose its slot to a new one.</summary>
     private static readonly TimeSpan FetchSessionEviction = TimeSpan.FromMilliseconds(120_000);
 
@@ -128,10 +131,15 @@ public sealed class KafkaBroker : IAsyncDisposable
         var txnMarkers = new WriteTxnMarkersHandler(replicas, groups, TimeProvider.System, requestTimeoutMs: 30_000);
         // A combined node asks its own controller for producer id blocks, as a broker would over AllocateProducerIds.
         var producerIds = new ProducerIdManager(ct => controller.AllocateProducerIdsAsync(config.NodeId, -1, ct), loggerFactory.CreateLogger("Samsa.ProducerIds"));
+        var transactions = new TransactionCoordinator(TransactionCoordinatorOptions.From(config), metadata, replicas, logs, controller, producerIds,
+            txnMarkers.WriteAsync, groups.PartitionFor, config.NodeId, TimeProvider.System, loggerFactory);
 
         IApiHandler[] admin =
         [
-            new ProduceHandler(replicas),
+            new ProduceHandler(replicas, config.GetBool("transaction.partition.verification.enable")
+                ? new ProduceHandler.TransactionVerifier((id, producerId, epoch, topic, partition, ct) =>
+                    transactions.VerifyPartitionAsync(id, producerId, epoch, new Storage.Checkpoints.TopicPartition(topic, partition), ct))
+                : null),
             new FetchHandler(replicas, metadata, fetchSessions),
             new MetadataHandler(metadata, controller, config.AutoCreateTopicsEnable),
             new CreateTopicsHandler(controller, metadata, describer),
@@ -145,7 +153,7 @@ public sealed class KafkaBroker : IAsyncDisposable
             new DeleteRecordsHandler(metadata, logs),
             new ListOffsetsHandler(metadata, logs),
             new OffsetForLeaderEpochHandler(metadata, logs),
-            new FindCoordinatorHandler(groups, metadata),
+            new FindCoordinatorHandler(groups, transactions),
             new JoinGroupHandler(groups),
             new SyncGroupHandler(groups),
             new HeartbeatHandler(groups),
@@ -166,7 +174,12 @@ public sealed class KafkaBroker : IAsyncDisposable
             new UnregisterBrokerHandler(metadata, config.NodeId),
             txnMarkers,
             new DescribeProducersHandler(metadata, replicas),
-            new InitProducerIdHandler(producerIds),
+            new InitProducerIdHandler(producerIds, transactions),
+            new AddPartitionsToTxnHandler(transactions),
+            new AddOffsetsToTxnHandler(transactions),
+            new EndTxnHandler(transactions),
+            new DescribeTransactionsHandler(transactions),
+            new ListTransactionsHandler(transactions),
         ];
         var apiVersionsHandler = new ApiVersionsHandler(admin, metadata, loggerFactory);
         var dispatcher = new RequestDispatcher([apiVersionsHandler, .. admin], loggerFactory);
@@ -177,6 +190,7 @@ public sealed class KafkaBroker : IAsyncDisposable
         await controller.BootstrapAsync(cancellationToken);
         logs.Start(metadata);
         groups.Start();
+        transactions.Start();
         socketServer.Start();
 
         var broker = new KafkaBroker(config, clusterId, socketServer, metadata, dispatcher, metadataLog, controller, logs, logger)
@@ -184,6 +198,7 @@ public sealed class KafkaBroker : IAsyncDisposable
             ReplayedRecords = replayed,
             Replicas = replicas,
             Groups = groups,
+            Transactions = transactions,
         };
         BrokerLog.Started(logger, config.NodeId, clusterId, string.Join(", ", socketServer.BoundEndpoints.Select(e => $"{e.ListenerName}://{e.EndPoint}")));
         return broker;
@@ -214,6 +229,7 @@ public sealed class KafkaBroker : IAsyncDisposable
         await _socketServer.DisposeAsync();
         // Waiting JoinGroup/SyncGroup requests are answered before the partitions they write to close.
         Groups?.Dispose();
+        Transactions?.Dispose();
         // Waiting produces and fetches are answered (as if expired) before the logs close under them.
         Replicas?.Dispose();
         Controller.Dispose();

@@ -150,6 +150,15 @@ public sealed partial class PartitionLog
         return result;
     }
 
+    /// <summary>Whether the producer has a transaction open on this partition (its first transactional batch needs no verification after that).</summary>
+    public bool HasOngoingTransaction(long producerId)
+    {
+        lock (_lock)
+        {
+            return _producerState.Producers.TryGetValue(producerId, out var entry) && entry.CurrentTxnFirstOffset >= 0;
+        }
+    }
+
     /// <summary>Open transactions on this partition, oldest first: (producer id, first offset) (DescribeProducers, tools).</summary>
     public List<(long ProducerId, long FirstOffset)> OngoingTransactions()
     {

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Text;
-using Samsa.Broker.Handlers;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
 
@@ -185,12 +184,11 @@ public class InitProducerIdTests
     }
 
     [Theory]
-    [InlineData(0, "txn-1", ErrorCode.UnsupportedVersion)]
-    [InlineData(5, "txn-1", ErrorCode.UnsupportedVersion)]
+    [InlineData(0, "txn-1", ErrorCode.NotCoordinator)]
+    [InlineData(5, "txn-1", ErrorCode.NotCoordinator)]
     [InlineData(2, "", ErrorCode.InvalidRequest)]
-    public async Task TransactionalId_IsRefusedUntilTheTransactionCoordinatorExists(short version, string transactionalId, ErrorCode expected)
+    public async Task TransactionalId_BeforeItsCoordinatorIsFound_OrEmpty_IsRefused(short version, string transactionalId, ErrorCode expected)
     {
-        Assert.Equal(ErrorCode.UnsupportedVersion, InitProducerIdHandler.TransactionalIdError);
         await using var broker = await TestBroker.StartAsync();
         await using var client = await broker.ConnectAsync();
         var response = await Send(client, version, 1, transactionalId: transactionalId);

@@ -16,6 +16,7 @@ using Confluent.Kafka.Admin;
 //   conformance TOPIC GROUP         ListOffsets max-timestamp and authorized operations (ConformanceScenario), as JSON
 //   telemetry TOPIC                 produces one message with debug=telemetry and prints librdkafka's telemetry log lines
 //   idempotent-produce TOPIC COUNT  produces COUNT keyed records with enable.idempotence=true (IdempotentProduceScenario)
+//   idempotent-fault-produce TOPIC PARTITIONS COUNT RATE  an idempotent producer printing each delivery report (IdempotentFaultProducer)
 // A message line: {"key": b64|null, "value": b64|null, "headers": [[name, b64]], "timestamp": ms|null}.
 //
 // Confluent.Kafka's default native library needs libsasl2.so.3, which Debian 12 lacks; .NET would then
@@ -206,6 +207,8 @@ switch (args[0])
         return GroupMemberScenario.Run(bootstrap, args[2], args[3], args.Skip(4));
     case "idempotent-produce":
         return IdempotentProduceScenario.Run(bootstrap, args[2], int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture));
+    case "idempotent-fault-produce":
+        return IdempotentFaultProducer.Run(bootstrap, args[2], int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]));
     default:
         Console.Error.WriteLine($"error: unknown command {args[0]}");
         return 2;

@@ -26,8 +26,6 @@ public sealed class GroupCoordinator : IDisposable
     /// <summary>Kafka's <c>Topic.GROUP_METADATA_TOPIC_NAME</c>.</summary>
     public const string OffsetsTopic = "__consumer_offsets";
 
-    /// <summary>Kafka's <c>Topic.TRANSACTION_STATE_TOPIC_NAME</c>.</summary>
-    public const string TransactionStateTopic = "__transaction_state";
 
     private readonly CoordinatorRuntime<GroupCoordinatorShard, CoordinatorRecord> _runtime;
     private readonly MetadataCache _metadata;

@@ -1,7 +1,6 @@
 using System.Net;
 using Samsa.Broker.Groups;
 using Samsa.Broker.Security;
-using Samsa.Metadata.Image;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
 
@@ -9,13 +8,12 @@ namespace Samsa.Broker.Handlers;
 
 /// <summary>
 /// FindCoordinator (key 10), versions 0-6. v0-3 carry one key, v4+ a batch. GROUP keys are answered with the
-/// leader of the group's <c>__consumer_offsets</c> partition (the topic is created on first use). TRANSACTION
-/// keys get the leader of their <c>__transaction_state</c> partition once that topic exists, and
-/// COORDINATOR_NOT_AVAILABLE before: there is no transaction coordinator yet, and pointing a client at one
-/// that cannot serve InitProducerId would turn a retriable error into a closed connection. Other key types
+/// leader of the group's <c>__consumer_offsets</c> partition, TRANSACTION keys with the leader of the id's
+/// <c>__transaction_state</c> partition (each topic created on first use, the answer given once the partition's
+/// coordinator shard serves). Other key types
 /// (SHARE, unknown) are INVALID_REQUEST, as Kafka answers with share groups disabled.
 /// </summary>
-public sealed class FindCoordinatorHandler(GroupCoordinator coordinator, MetadataCache metadata) : ApiHandler<FindCoordinatorRequest, FindCoordinatorResponse>
+public sealed class FindCoordinatorHandler(GroupCoordinator coordinator, Transactions.TransactionCoordinator transactions) : ApiHandler<FindCoordinatorRequest, FindCoordinatorResponse>
 {
     public override ApiKey ApiKey => ApiKey.FindCoordinator;
 
@@ -35,7 +33,7 @@ public sealed class FindCoordinatorHandler(GroupCoordinator coordinator, Metadat
         {
             var (error, message, endpoint, nodeId) = request.KeyType == 0
                 ? await coordinator.FindGroupCoordinatorAsync(key, context.Connection.ListenerName, cancellationToken)
-                : GroupCoordinator.LeaderOf(metadata.Current, GroupCoordinator.TransactionStateTopic, key, context.Connection.ListenerName);
+                : await transactions.FindCoordinatorAsync(key, context.Connection.ListenerName, cancellationToken);
             var entry = new FindCoordinatorResponse.Coordinator
             {
                 Key = key,

@@ -18,23 +18,17 @@ namespace Samsa.Broker.Handlers;
 /// transaction_timeout_ms it sent (the timeout is not validated for it). When no id block can be had, the answer is
 /// COORDINATOR_LOAD_IN_PROGRESS, which clients retry, as Kafka's manager answers.</item>
 /// <item>An empty transactional_id is INVALID_REQUEST, as in Kafka.</item>
-/// <item>Any other transactional_id needs the transaction coordinator, which is not built yet (issue 14). Kafka would
-/// answer NOT_COORDINATOR or COORDINATOR_NOT_AVAILABLE, which clients retry until their timeout (60 s for the Java
-/// producer's initTransactions); Samsa answers UNSUPPORTED_VERSION instead, which no client retries: the Java producer
-/// fails at once with "Unexpected error in InitProducerIdResponse; The version of API is not supported."
-/// (docs/UNSUPPORTED.md).</item>
+/// <item>Any other transactional_id goes to the <see cref="TransactionCoordinator"/> (NOT_COORDINATOR when this broker
+/// does not own the id's <c>__transaction_state</c> partition); PRODUCER_FENCED is INVALID_PRODUCER_EPOCH below v4.</item>
 /// </list>
 /// </summary>
-public sealed class InitProducerIdHandler(ProducerIdManager producerIds) : ApiHandler<InitProducerIdRequest, InitProducerIdResponse>
+public sealed class InitProducerIdHandler(ProducerIdManager producerIds, TransactionCoordinator transactions) : ApiHandler<InitProducerIdRequest, InitProducerIdResponse>
 {
     public override ApiKey ApiKey => ApiKey.InitProducerId;
 
     public override short MinVersion => 0;
 
     public override short MaxVersion => 5;
-
-    /// <summary>The error for a transactional id while there is no transaction coordinator (see the class notes).</summary>
-    public const ErrorCode TransactionalIdError = ErrorCode.UnsupportedVersion;
 
     protected override async ValueTask<InitProducerIdResponse?> HandleAsync(RequestContext context, InitProducerIdRequest request, CancellationToken cancellationToken)
     {
@@ -43,9 +37,20 @@ public sealed class InitProducerIdHandler(ProducerIdManager producerIds) : ApiHa
         {
             return ErrorResponse(context, request, ErrorCode.InvalidRequest);
         }
-        if (request.TransactionalId is not null)
+        if (request.TransactionalId is { } transactionalId)
         {
-            return ErrorResponse(context, request, request.TransactionalId.Length == 0 ? ErrorCode.InvalidRequest : TransactionalIdError);
+            if (transactionalId.Length == 0)
+            {
+                return ErrorResponse(context, request, ErrorCode.InvalidRequest);
+            }
+            var (error, id, epoch) = await transactions.InitProducerIdAsync(transactionalId, request.TransactionTimeoutMs, request.ProducerId, request.ProducerEpoch,
+                cancellationToken);
+            return new InitProducerIdResponse
+            {
+                ErrorCode = (short)TransactionDecisions.ForRequestVersion(ApiKey, context.ApiVersion, error),
+                ProducerId = error == ErrorCode.None ? id : -1,
+                ProducerEpoch = error == ErrorCode.None ? epoch : (short)-1,
+            };
         }
         long producerId;
         try

@@ -24,10 +24,16 @@ namespace Samsa.Broker.Handlers;
 /// Per-partition errors are Kafka's: UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER, and the log's own
 /// refusals (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_TIMESTAMP, INVALID_RECORD), after
 /// Kafka's request check (<see cref="ValidateRecords"/>): one magic 2 batch per partition, else INVALID_RECORD.
-/// Transactional produce is not served yet (see docs/UNSUPPORTED.md).
+/// A transactional batch for a partition where its producer has no transaction open yet is first checked with the
+/// transaction coordinator (KIP-890 part 1, <c>transaction.partition.verification.enable</c>): a partition the producer
+/// did not add to its transaction is INVALID_TXN_STATE, a fenced producer INVALID_PRODUCER_EPOCH, and nothing is written.
 /// </summary>
-public sealed class ProduceHandler(ReplicaManager replicas) : ApiHandler<ProduceRequest, ProduceResponse>
+public sealed class ProduceHandler(ReplicaManager replicas, ProduceHandler.TransactionVerifier? verifyTransaction = null) : ApiHandler<ProduceRequest, ProduceResponse>
 {
+    /// <summary>Asks the transaction coordinator whether a partition is in the producer's ongoing transaction (NONE when it is).</summary>
+    public delegate Task<ErrorCode> TransactionVerifier(string transactionalId, long producerId, short producerEpoch, string topic, int partition,
+        CancellationToken cancellationToken);
+
     public override ApiKey ApiKey => ApiKey.Produce;
 
     public override short MinVersion => 3;
@@ -61,6 +67,10 @@ public sealed class ProduceHandler(ReplicaManager replicas) : ApiHandler<Produce
                 {
                     answer.ErrorCode = (short)refusal.Error;
                     answer.ErrorMessage = refusal.Message;
+                }
+                else if (await VerifyTransactionAsync(request.TransactionalId, topic.Name, partition.Index, records, cancellationToken) is { } refused)
+                {
+                    answer.ErrorCode = (short)refused;
                 }
                 else
                 {
@@ -110,6 +120,34 @@ public sealed class ProduceHandler(ReplicaManager replicas) : ApiHandler<Produce
             }
         }
         return response;
+    }
+
+    /// <summary>
+    /// KIP-890 part 1: the first transactional batch of a producer on a partition is appended only if the coordinator has
+    /// the partition in the producer's ongoing transaction. Null when the batch may go on.
+    /// </summary>
+    private async ValueTask<ErrorCode?> VerifyTransactionAsync(string? transactionalId, string topic, int partition, ReadOnlyMemory<byte> records,
+        CancellationToken cancellationToken)
+    {
+        if (verifyTransaction is null || transactionalId is null)
+        {
+            return null;
+        }
+        var header = RecordBatchHeader.Read(records.Span);
+        if (!header.IsTransactional || !header.HasProducerId
+            || replicas.LeaderLog(replicas.Metadata.Current, topic, partition).Log is not { } log || log.HasOngoingTransaction(header.ProducerId))
+        {
+            return null;
+        }
+        var error = await verifyTransaction(transactionalId, header.ProducerId, header.ProducerEpoch, topic, partition, cancellationToken);
+        return error switch
+        {
+            ErrorCode.None => null,
+            ErrorCode.ProducerFenced or ErrorCode.InvalidProducerEpoch => ErrorCode.InvalidProducerEpoch,
+            ErrorCode.NotCoordinator or ErrorCode.CoordinatorNotAvailable or ErrorCode.CoordinatorLoadInProgress or ErrorCode.ConcurrentTransactions
+                => ErrorCode.NotEnoughReplicas,
+            _ => ErrorCode.InvalidTxnState,
+        };
     }
 
     /// <summary>

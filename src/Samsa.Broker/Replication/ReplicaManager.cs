@@ -43,6 +43,9 @@ public sealed class ReplicaManager : IDisposable
 
     public DelayedOperationPurgatory<TopicPartition, DelayedProduce> ProducePurgatory { get; }
 
+    /// <summary>The metadata this manager reads leadership from.</summary>
+    public MetadataCache Metadata => _metadata;
+
     public DelayedOperationPurgatory<TopicPartition, DelayedFetch> FetchPurgatory { get; }
 
     /// <summary>The log of a partition this node leads, with its metadata, or the error a client gets instead.</summary>

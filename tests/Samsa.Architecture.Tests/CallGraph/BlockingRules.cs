@@ -68,6 +68,8 @@ public sealed class BlockingRules
         "Samsa.Metadata.EventQueue::RunAsync",
         // Runs the group request on the coordinator's event queue.
         "Samsa.Broker.Groups.GroupCoordinator::RunAsync",
+        // Runs a coordinator operation (group or transaction) on the runtime's event queue.
+        "Samsa.Broker.Coordinator.CoordinatorRuntime`2::RunAsync",
         "System.Threading.Tasks.Task::Run",
         "System.Threading.Tasks.TaskFactory::StartNew",
         "System.Threading.Tasks.TaskFactory`1::StartNew",
