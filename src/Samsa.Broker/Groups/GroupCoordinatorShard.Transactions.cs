@@ -85,9 +85,7 @@ public sealed partial class GroupCoordinatorShard : ITransactionalCoordinatorSha
             _groups.Add(key.group, simple);
             changes?.OnRevert(() => DropSimpleGroup(simple));
         }
-        var offset = new OffsetAndMetadata(value.offset, value.leaderEpoch, value.metadata, value.commitTimestamp,
-            value.expireTimestamp >= 0 ? value.expireTimestamp : null) { ReplaySequence = NextReplaySequence() };
-        SetPending(producerId, key.group, key.topic, key.partition, offset, changes);
+        SetPending(producerId, key.group, key.topic, key.partition, OffsetFromRecord(value), changes);
     }
 
     /// <summary>
@@ -119,7 +117,12 @@ public sealed partial class GroupCoordinatorShard : ITransactionalCoordinatorSha
         }
     }
 
-    private long NextReplaySequence() => ++_replaySequence;
+    /// <summary>The offset an offset record holds, stamped with the next replay sequence.</summary>
+    private OffsetAndMetadata OffsetFromRecord(OffsetCommitValue value)
+    {
+        long? expireAt = value.expireTimestamp >= 0 ? value.expireTimestamp : null;
+        return new OffsetAndMetadata(value.offset, value.leaderEpoch, value.metadata, value.commitTimestamp, expireAt) { ReplaySequence = ++_replaySequence };
+    }
 
     /// <summary>Sets (or with null removes) a pending offset, keeping the per-group index, and registers the undo.</summary>
     private void SetPending(long producerId, string groupId, string topic, int partition, OffsetAndMetadata? offset, CoordinatorChanges? changes)

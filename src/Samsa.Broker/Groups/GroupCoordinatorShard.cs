@@ -153,8 +153,7 @@ public sealed partial class GroupCoordinatorShard : ICoordinatorShard<Coordinato
                 }
                 if (record.Value is OffsetCommitValue value)
                 {
-                    _offsets.Put(key.group, key.topic, key.partition, new OffsetAndMetadata(value.offset, value.leaderEpoch, value.metadata,
-                        value.commitTimestamp, value.expireTimestamp >= 0 ? value.expireTimestamp : null) { ReplaySequence = NextReplaySequence() });
+                    _offsets.Put(key.group, key.topic, key.partition, OffsetFromRecord(value));
                     if (!_groups.ContainsKey(key.group))
                     {
                         // Offsets without a group record belong to a simple group (no membership, offsets only).

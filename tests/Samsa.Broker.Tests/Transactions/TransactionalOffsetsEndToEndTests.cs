@@ -46,12 +46,19 @@ public class TransactionalOffsetsEndToEndTests
     {
         var added = (await client.RequestAsync<AddOffsetsToTxnResponse>(new AddOffsetsToTxnRequest
         {
-            TransactionalId = TransactionalId, ProducerId = producerId, ProducerEpoch = epoch, GroupId = GroupId,
+            TransactionalId = TransactionalId,
+            ProducerId = producerId,
+            ProducerEpoch = epoch,
+            GroupId = GroupId,
         }, 3)).Body.ErrorCode;
         Assert.Equal(0, added);
         var committed = (await client.RequestAsync<TxnOffsetCommitResponse>(new TxnOffsetCommitRequest
         {
-            TransactionalId = TransactionalId, GroupId = GroupId, ProducerId = producerId, ProducerEpoch = epoch, GenerationId = -1,
+            TransactionalId = TransactionalId,
+            GroupId = GroupId,
+            ProducerId = producerId,
+            ProducerEpoch = epoch,
+            GenerationId = -1,
             Topics = [new() { Name = "t", Partitions = [new() { PartitionIndex = 0, CommittedOffset = offset }] }],
         }, 3)).Body;
         return Assert.Single(Assert.Single(committed.Topics).Partitions).ErrorCode;
@@ -60,7 +67,10 @@ public class TransactionalOffsetsEndToEndTests
     private static async Task<short> EndAsync(TestClient client, long producerId, short epoch, bool commit) =>
         (await client.RequestAsync<EndTxnResponse>(new EndTxnRequest
         {
-            TransactionalId = TransactionalId, ProducerId = producerId, ProducerEpoch = epoch, Committed = commit,
+            TransactionalId = TransactionalId,
+            ProducerId = producerId,
+            ProducerEpoch = epoch,
+            Committed = commit,
         }, 3)).Body.ErrorCode;
 
     [Fact]
@@ -72,11 +82,15 @@ public class TransactionalOffsetsEndToEndTests
         await FindCoordinator(broker, client, GroupId);
         Assert.Equal(0, Assert.Single((await client.RequestAsync<FindCoordinatorResponse>(new FindCoordinatorRequest
         {
-            KeyType = 1, CoordinatorKeys = [TransactionalId],
+            KeyType = 1,
+            CoordinatorKeys = [TransactionalId],
         }, 4)).Body.Coordinators).ErrorCode);
         var init = (await client.RequestAsync<InitProducerIdResponse>(new InitProducerIdRequest
         {
-            TransactionalId = TransactionalId, TransactionTimeoutMs = 60_000, ProducerId = -1, ProducerEpoch = -1,
+            TransactionalId = TransactionalId,
+            TransactionTimeoutMs = 60_000,
+            ProducerId = -1,
+            ProducerEpoch = -1,
         }, 4)).Body;
         Assert.Equal(0, init.ErrorCode);
 
