@@ -128,7 +128,7 @@ public sealed class KafkaBroker : IAsyncDisposable
         var fetchSessions = new FetchSessionCache(config.GetInt("max.incremental.fetch.session.cache.slots"), FetchSessionEviction, TimeProvider.System);
         var groups = new GroupCoordinator(GroupCoordinatorConfig.From(config), metadata, replicas, logs, controller, config.NodeId, TimeProvider.System, loggerFactory);
         // Kafka's request.timeout.ms default: how long a marker may wait for the high watermark.
-        var txnMarkers = new WriteTxnMarkersHandler(replicas, TimeProvider.System, requestTimeoutMs: 30_000);
+        var txnMarkers = new WriteTxnMarkersHandler(replicas, groups, TimeProvider.System, requestTimeoutMs: 30_000);
         // A combined node asks its own controller for producer id blocks, as a broker would over AllocateProducerIds.
         var producerIds = new ProducerIdManager(ct => controller.AllocateProducerIdsAsync(config.NodeId, -1, ct), loggerFactory.CreateLogger("Samsa.ProducerIds"));
         var transactions = new TransactionCoordinator(TransactionCoordinatorOptions.From(config), metadata, replicas, logs, controller, producerIds,
@@ -163,6 +163,7 @@ public sealed class KafkaBroker : IAsyncDisposable
             new DeleteGroupsHandler(groups),
             new OffsetCommitHandler(groups, metadata),
             new OffsetFetchHandler(groups),
+            new TxnOffsetCommitHandler(groups, metadata),
             new OffsetDeleteHandler(groups, metadata),
             new ConsumerGroupHeartbeatHandler(groups, metadata),
             new ConsumerGroupDescribeHandler(groups, metadata),

@@ -28,8 +28,10 @@ public sealed partial class PartitionLog
     /// <summary>
     /// Kafka's <c>analyzeAndValidateProducerState</c> on a leader append, after offsets are assigned: the original
     /// batch's metadata when the batch was already appended (a retry), else null; throws for a stale epoch or a gap.
+    /// A coordinator's append is checked for the epoch only (Kafka checks sequences and duplicates only for
+    /// <c>AppendOrigin.CLIENT</c>): its transactional batches all carry sequence 0.
     /// </summary>
-    private BatchMetadata? CheckProducerState(ReadOnlySpan<byte> records, PooledBuffer scratch)
+    private BatchMetadata? CheckProducerState(ReadOnlySpan<byte> records, AppendOrigin origin, PooledBuffer scratch)
     {
         var position = 0;
         while (records.Length - position >= RecordBatch.HeaderSize)
@@ -50,7 +52,7 @@ public sealed partial class PartitionLog
                 position += header.SizeInBytes;
                 continue;
             }
-            switch (_producerState.Check(header))
+            switch (_producerState.Check(header, checkSequence: origin == AppendOrigin.Client))
             {
                 case (ProducerAppendOutcome.Duplicate, var original):
                     return original;

@@ -305,7 +305,7 @@ public sealed partial class PartitionLog : IPartitionLog
         var summary = BatchValidator.Validate(records, config, now, assignOffsets, _logEndOffset, leaderEpoch, scratch, fromClient: origin == AppendOrigin.Client);
         // Kafka checks the producer state after offsets are assigned and only for the leader's appends: a follower
         // copies what its leader accepted.
-        if (assignOffsets && CheckProducerState(records, scratch) is { } original)
+        if (assignOffsets && CheckProducerState(records, origin, scratch) is { } original)
         {
             return DuplicateAppendInfo(original, records, config);
         }

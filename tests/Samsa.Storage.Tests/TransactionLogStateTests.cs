@@ -91,6 +91,24 @@ public class TransactionLogStateTests
     }
 
     [Fact]
+    public void CoordinatorTransactionalBatches_SkipSequenceAndDuplicateChecks_ButNotTheEpoch()
+    {
+        // Kafka's ProducerAppendInfo checks sequences (and UnifiedLog duplicates) only for AppendOrigin.CLIENT: a
+        // coordinator writes every transactional batch of a producer with sequence 0 (TxnOffsetCommit on __consumer_offsets).
+        using var dir = new TempDir();
+        using var log = Batches.Open(dir.Path);
+        var first = Write(log, Transactional(9, 3, 0, 2), AppendOrigin.Coordinator);
+        var second = Write(log, Transactional(9, 3, 0, 2), AppendOrigin.Coordinator);
+        Assert.False(second.IsDuplicate);
+        Assert.Equal(first.LastOffset + 1, second.FirstOffset);
+        Assert.Throws<OutOfOrderSequenceException>(() => log.Append(Transactional(9, 3, 0, 1), 0, AppendOrigin.Client));
+        var end = log.LogEndOffset;
+        Assert.Throws<InvalidProducerEpochException>(() => log.Append(Transactional(9, 2, 0, 1), 0, AppendOrigin.Coordinator));
+        Assert.Equal(end, log.LogEndOffset);
+        Assert.Equal(0, log.LastStableOffset);
+    }
+
+    [Fact]
     public void AfterACleanAndAnUncleanRestart_TheOpenTransactionAndTheAbortIndexAreBack()
     {
         using var dir = new TempDir();

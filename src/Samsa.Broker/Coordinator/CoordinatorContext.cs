@@ -125,7 +125,47 @@ public sealed class CoordinatorContext<TRecord>
     /// with the append's or the commit wait's error after the changes have been undone. Without
     /// <paramref name="apply"/> the caller changed the shard itself and nothing is undone. Call under <see cref="SyncRoot"/>.
     /// </summary>
-    public Task<ErrorCode> Write(IReadOnlyList<TRecord> records, Action<CoordinatorChanges>? apply)
+    public Task<ErrorCode> Write(IReadOnlyList<TRecord> records, Action<CoordinatorChanges>? apply) =>
+        WriteCore(records.Count == 0 ? null : () => _log.Append(PartitionIndex, records), apply);
+
+    /// <summary>
+    /// Kafka's transactional write (<c>scheduleTransactionalWriteOperation</c>'s append): <paramref name="records"/>
+    /// are replayed into the shard as the producer's pending records (revertible), then appended as one
+    /// transactional batch of (<paramref name="producerId"/>, <paramref name="producerEpoch"/>). <paramref name="also"/>
+    /// runs first with the same changes (a simple group the write creates). Completes as <see cref="Write"/>. The
+    /// shard must implement <see cref="ITransactionalCoordinatorShard{TRecord}"/>. Call under <see cref="SyncRoot"/>.
+    /// </summary>
+    public Task<ErrorCode> WriteTransactional(long producerId, short producerEpoch, IReadOnlyList<TRecord> records, Action<CoordinatorChanges>? also = null)
+    {
+        var shard = TransactionalShard;
+        return WriteCore(records.Count == 0 ? null : () => _log.AppendTransactional(PartitionIndex, producerId, producerEpoch, records), changes =>
+        {
+            also?.Invoke(changes);
+            foreach (var record in records)
+            {
+                shard.ReplayTransactional(producerId, producerEpoch, record, changes);
+            }
+        });
+    }
+
+    /// <summary>
+    /// Kafka's <c>scheduleTransactionCompletion</c> append: replays the end of the producer's transaction into the
+    /// shard (pending records become committed or are dropped, revertible) and appends its marker (a control batch
+    /// with <paramref name="coordinatorEpoch"/>) to this partition; completes with None once the marker commits, or
+    /// with the error after the shard is put back. Call under <see cref="SyncRoot"/>.
+    /// </summary>
+    public Task<ErrorCode> CompleteTransaction(long producerId, short producerEpoch, int coordinatorEpoch, bool commit)
+    {
+        var shard = TransactionalShard;
+        return WriteCore(() => _log.AppendEndTransactionMarker(PartitionIndex, producerId, producerEpoch, coordinatorEpoch, commit),
+            changes => shard.ReplayEndTransactionMarker(producerId, producerEpoch, commit, changes));
+    }
+
+    private ITransactionalCoordinatorShard<TRecord> TransactionalShard => Shard as ITransactionalCoordinatorShard<TRecord>
+        ?? throw new InvalidOperationException("The shard does not take part in transactions");
+
+    /// <summary>The write path shared by plain, transactional and marker writes; <paramref name="append"/> null: nothing to append.</summary>
+    private Task<ErrorCode> WriteCore(Func<(ErrorCode Error, long EndOffset)>? append, Action<CoordinatorChanges>? apply)
     {
         CoordinatorChanges? changes = null;
         if (apply is not null)
@@ -141,7 +181,7 @@ public sealed class CoordinatorContext<TRecord>
                 throw;
             }
         }
-        if (records.Count == 0)
+        if (append is null)
         {
             changes?.Commit();
             return Task.FromResult(ErrorCode.None);
@@ -150,7 +190,7 @@ public sealed class CoordinatorContext<TRecord>
         long endOffset;
         try
         {
-            (error, endOffset) = _log.Append(PartitionIndex, records);
+            (error, endOffset) = append();
         }
         catch
         {

@@ -185,6 +185,63 @@ public sealed class CoordinatorRuntime<TShard, TRecord> : ICoordinatorLog<TRecor
             return outcome == ErrorCode.None ? (ErrorCode.None, result.Response) : (outcome, default);
         }, cancellationToken);
 
+    /// <summary>
+    /// Kafka's <c>scheduleTransactionalWriteOperation</c>: as <see cref="ScheduleWriteOperation{TResponse}"/>, but the
+    /// records go to the shard as the producer's pending records (<see cref="ITransactionalCoordinatorShard{TRecord}.ReplayTransactional"/>,
+    /// revertible) and to the log as one transactional batch of (<paramref name="producerId"/>, <paramref name="producerEpoch"/>);
+    /// a stale epoch is the append's INVALID_PRODUCER_EPOCH. The shard must take part in transactions.
+    /// </summary>
+    public ValueTask<(ErrorCode Error, TResponse? Response)> ScheduleTransactionalWriteOperation<TResponse>(int partition, long producerId, short producerEpoch,
+        Func<TShard, CoordinatorResult<TResponse, TRecord>> operation, CancellationToken cancellationToken) =>
+        RunAsync(async () =>
+        {
+            var (shard, error) = ShardFor(partition);
+            if (shard is null)
+            {
+                return (error, default(TResponse));
+            }
+            CoordinatorResult<TResponse, TRecord> result;
+            Task<ErrorCode> written;
+            lock (shard.Context.SyncRoot)
+            {
+                if (shard.Context.Availability is var unavailable && unavailable != ErrorCode.None)
+                {
+                    return (unavailable, default);
+                }
+                result = operation(shard);
+                written = shard.Context.WriteTransactional(producerId, producerEpoch, result.Records);
+            }
+            var outcome = await written;
+            return outcome == ErrorCode.None ? (ErrorCode.None, result.Response) : (outcome, default);
+        }, cancellationToken);
+
+    /// <summary>
+    /// Kafka's <c>scheduleTransactionCompletion</c>: on the event thread, under the shard's lock, replays the end of the
+    /// producer's transaction into the shard (revertible) and appends its marker to the partition; completes with None
+    /// once the marker commits, NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS when the shard is not serving, or the
+    /// append's or commit wait's error (the shard put back).
+    /// </summary>
+    public ValueTask<ErrorCode> ScheduleTransactionCompletion(int partition, long producerId, short producerEpoch, int coordinatorEpoch, bool commit,
+        CancellationToken cancellationToken) =>
+        RunAsync(async () =>
+        {
+            var (shard, error) = ShardFor(partition);
+            if (shard is null)
+            {
+                return error;
+            }
+            Task<ErrorCode> written;
+            lock (shard.Context.SyncRoot)
+            {
+                if (shard.Context.Availability is var unavailable && unavailable != ErrorCode.None)
+                {
+                    return unavailable;
+                }
+                written = shard.Context.CompleteTransaction(producerId, producerEpoch, coordinatorEpoch, commit);
+            }
+            return await written;
+        }, cancellationToken);
+
     /// <summary>Kafka's <c>scheduleReadOperation</c>: runs <paramref name="operation"/> on the event thread under the shard's lock, writing nothing.</summary>
     public ValueTask<(ErrorCode Error, TResponse? Response)> ScheduleReadOperation<TResponse>(int partition, Func<TShard, TResponse> operation,
         CancellationToken cancellationToken) =>
@@ -370,10 +427,25 @@ public sealed class CoordinatorRuntime<TShard, TRecord> : ICoordinatorLog<TRecor
             {
                 break;
             }
-            // Control batches (transaction markers) carry no coordinator state.
-            if (!header.IsControl)
+            var batch = span.Slice(position, header.SizeInBytes);
+            var transactional = shard as ITransactionalCoordinatorShard<TRecord>;
+            if (header.IsControl)
             {
-                var view = new RecordBatchView(span.Slice(position, header.SizeInBytes));
+                // A transaction marker ends the producer's pending records in a shard that takes part in transactions
+                // (Kafka's replayEndTransactionMarker); other control batches carry no coordinator state.
+                if (transactional is not null && header.HasProducerId && header.LastOffset >= minOffset
+                    && Samsa.Storage.ProducerState.TransactionMarker.TryRead(batch, scratch) is { } marker)
+                {
+                    lock (shard.Context.SyncRoot)
+                    {
+                        transactional.ReplayEndTransactionMarker(header.ProducerId, header.ProducerEpoch, marker.IsCommit, null);
+                    }
+                }
+            }
+            else
+            {
+                var view = new RecordBatchView(batch);
+                var inTransaction = transactional is not null && header.IsTransactional && header.HasProducerId;
                 lock (shard.Context.SyncRoot)
                 {
                     foreach (var record in view.GetRecords(scratch))
@@ -384,7 +456,14 @@ public sealed class CoordinatorRuntime<TShard, TRecord> : ICoordinatorLog<TRecor
                         }
                         if (_serde.Deserialize(record.Key, record.Value, record.ValueIsNull) is { } parsed)
                         {
-                            shard.Replay(parsed, null);
+                            if (inTransaction)
+                            {
+                                transactional!.ReplayTransactional(header.ProducerId, header.ProducerEpoch, parsed, null);
+                            }
+                            else
+                            {
+                                shard.Replay(parsed, null);
+                            }
                             records++;
                         }
                     }
@@ -398,16 +477,30 @@ public sealed class CoordinatorRuntime<TShard, TRecord> : ICoordinatorLog<TRecor
 
     // ---- Writing records (ICoordinatorLog) ----
 
-    (ErrorCode Error, long EndOffset) ICoordinatorLog<TRecord>.Append(int partition, IReadOnlyList<TRecord> records)
+    (ErrorCode Error, long EndOffset) ICoordinatorLog<TRecord>.Append(int partition, IReadOnlyList<TRecord> records) =>
+        AppendRecords(partition, records, new RecordBatchBuilder());
+
+    (ErrorCode Error, long EndOffset) ICoordinatorLog<TRecord>.AppendTransactional(int partition, long producerId, short producerEpoch, IReadOnlyList<TRecord> records) =>
+        // Kafka's runtime writes a transactional batch with base sequence 0: the log checks a coordinator's append
+        // for the producer epoch only.
+        AppendRecords(partition, records, new RecordBatchBuilder { ProducerId = producerId, ProducerEpoch = producerEpoch, BaseSequence = 0, IsTransactional = true });
+
+    (ErrorCode Error, long EndOffset) ICoordinatorLog<TRecord>.AppendEndTransactionMarker(int partition, long producerId, short producerEpoch, int coordinatorEpoch, bool commit) =>
+        _writer.Append(_options.Topic, partition, RecordBatchBuilder.EndTransactionMarker(commit ? ControlRecordType.Commit : ControlRecordType.Abort,
+            producerId, producerEpoch, coordinatorEpoch, _time.GetUtcNow().ToUnixTimeMilliseconds()));
+
+    private (ErrorCode Error, long EndOffset) AppendRecords(int partition, IReadOnlyList<TRecord> records, RecordBatchBuilder builder)
     {
-        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        using var builder = new RecordBatchBuilder();
-        foreach (var record in records)
+        using (builder)
         {
-            var (key, value) = _serde.Serialize(record);
-            builder.Append(now, key, value);
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            foreach (var record in records)
+            {
+                var (key, value) = _serde.Serialize(record);
+                builder.Append(now, key, value);
+            }
+            return _writer.Append(_options.Topic, partition, builder.Build());
         }
-        return _writer.Append(_options.Topic, partition, builder.Build());
     }
 
     Task<ErrorCode> ICoordinatorLog<TRecord>.WaitForCommitAsync(int partition, long endOffset) =>

@@ -35,6 +35,22 @@ public interface ICoordinatorShard<TRecord>
     void OnUnloaded();
 }
 
+/// <summary>
+/// A shard that takes part in transactions (Kafka's <c>CoordinatorShard.replayEndTransactionMarker</c> and the
+/// producer id/epoch its <c>replay</c> receives): records written inside a producer's transaction are held apart
+/// until the transaction's marker says whether they count. The loader hands it transactional batches' records and
+/// transaction markers; the runtime's transactional write and completion replay into it. Every call is made under
+/// the shard's <see cref="CoordinatorContext{TRecord}.SyncRoot"/>, with <c>changes</c> null while loading.
+/// </summary>
+public interface ITransactionalCoordinatorShard<TRecord> : ICoordinatorShard<TRecord>
+{
+    /// <summary>Applies one record written in the transaction of (<paramref name="producerId"/>, <paramref name="producerEpoch"/>).</summary>
+    void ReplayTransactional(long producerId, short producerEpoch, TRecord record, CoordinatorChanges? changes);
+
+    /// <summary>The producer's transaction ended: its records count (<paramref name="commit"/>) or are dropped.</summary>
+    void ReplayEndTransactionMarker(long producerId, short producerEpoch, bool commit, CoordinatorChanges? changes);
+}
+
 /// <summary>Key and value bytes of a coordinator record (Kafka's <c>Serializer</c>/<c>Deserializer</c> pair).</summary>
 public interface ICoordinatorSerde<TRecord>
 {
@@ -56,6 +72,18 @@ public interface ICoordinatorLog<TRecord>
 
     /// <summary>Completes when the high watermark reaches <paramref name="endOffset"/> (None) or with the error that ends the wait.</summary>
     Task<ErrorCode> WaitForCommitAsync(int partition, long endOffset);
+
+    /// <summary>
+    /// Appends records as ONE transactional batch of the producer (Kafka's runtime: <c>isTransactional</c>, base
+    /// sequence 0; the log checks only the producer epoch of a coordinator's append). The default refuses: a log that
+    /// only ever holds plain writes need not implement it.
+    /// </summary>
+    (ErrorCode Error, long EndOffset) AppendTransactional(int partition, long producerId, short producerEpoch, IReadOnlyList<TRecord> records) =>
+        throw new NotSupportedException("This coordinator log does not write transactional records");
+
+    /// <summary>Appends the control batch ending the producer's transaction (commit or abort) with the coordinator epoch.</summary>
+    (ErrorCode Error, long EndOffset) AppendEndTransactionMarker(int partition, long producerId, short producerEpoch, int coordinatorEpoch, bool commit) =>
+        throw new NotSupportedException("This coordinator log does not write transaction markers");
 }
 
 /// <summary>

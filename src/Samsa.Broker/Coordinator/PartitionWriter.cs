@@ -12,7 +12,11 @@ namespace Samsa.Broker.Coordinator;
 /// </summary>
 public interface IPartitionWriter
 {
-    /// <summary>Appends one record batch to the partition as its leader (acks=all); the offset after it, or the error.</summary>
+    /// <summary>
+    /// Appends one record batch to the partition as its leader (acks=all), as the coordinator
+    /// (<see cref="AppendOrigin.Coordinator"/>: transaction markers allowed, producer batches checked for the epoch
+    /// only); the offset after it, or the error.
+    /// </summary>
     (ErrorCode Error, long EndOffset) Append(string topic, int partition, ReadOnlyMemory<byte> batch);
 
     /// <summary>
@@ -49,7 +53,7 @@ public sealed class ReplicaPartitionWriter(ReplicaManager replicas, LogMetadataP
 {
     public (ErrorCode Error, long EndOffset) Append(string topic, int partition, ReadOnlyMemory<byte> batch)
     {
-        var result = replicas.Append(topic, partition, batch, requiredAcks: -1, internalTopicsAllowed: true);
+        var result = replicas.Append(topic, partition, batch, requiredAcks: -1, internalTopicsAllowed: true, AppendOrigin.Coordinator);
         return result.Error == ErrorCode.None ? (ErrorCode.None, result.Info.LastOffset + 1) : (result.Error, -1);
     }
 

@@ -138,6 +138,19 @@ public sealed class GroupCoordinator : IDisposable
     public static (ErrorCode Error, string? Message, BrokerEndpoint? Endpoint, int NodeId) LeaderOf(MetadataImage image, string topic, string key, string listenerName) =>
         CoordinatorRuntime.LeaderOf(image, topic, key, listenerName);
 
+    // ---- Transactions ----
+
+    /// <summary>
+    /// Kafka's <c>GroupCoordinatorService.completeTransaction</c>: ends the producer's transaction on
+    /// <c>__consumer_offsets</c>-<paramref name="partition"/> by appending its marker through the shard, so the
+    /// pending offsets become committed (or are dropped) together with the log, under the shard's lock. Completes with
+    /// None once the marker commits; NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS when the shard is not serving, or
+    /// the append's error (INVALID_PRODUCER_EPOCH, TRANSACTION_COORDINATOR_FENCED, ...).
+    /// </summary>
+    public ValueTask<ErrorCode> CompleteTransactionAsync(int partition, long producerId, short producerEpoch, int coordinatorEpoch, bool commit,
+        CancellationToken cancellationToken) =>
+        _runtime.ScheduleTransactionCompletion(partition, producerId, producerEpoch, coordinatorEpoch, commit, cancellationToken);
+
     // ---- Retention ----
 
     /// <summary>Runs the offset retention check on every serving shard (also called by tests).</summary>

@@ -105,13 +105,12 @@ public sealed partial class GroupCoordinatorShard
     /// <summary>
     /// Committed offsets of a group: the requested partitions (-1 when nothing is committed), or every committed
     /// offset when <paramref name="topics"/> is null. A group this shard does not know has no offsets, which is not
-    /// an error. <paramref name="requireStable"/> would answer UNSTABLE_OFFSET_COMMIT for partitions with pending
-    /// transactional offsets; there are none until transactions exist.
+    /// an error. With <paramref name="requireStable"/> a partition holding a pending transactional offset answers
+    /// UNSTABLE_OFFSET_COMMIT (offset -1), as Kafka's <c>fetchOffsets</c> and <c>fetchAllOffsets</c> do.
     /// </summary>
     public (ErrorCode Error, List<FetchedOffset> Offsets) FetchOffsets(string groupId, IReadOnlyList<(string Topic, IReadOnlyList<int> Partitions)>? topics,
         bool requireStable, string? memberId = null, int memberEpoch = -1)
     {
-        _ = requireStable;
         lock (SyncRoot)
         {
             if (Availability is var unavailable && unavailable != ErrorCode.None)
@@ -127,7 +126,9 @@ public sealed partial class GroupCoordinatorShard
             {
                 foreach (var (topic, partition, offset) in _offsets.OffsetsOf(groupId))
                 {
-                    offsets.Add(new FetchedOffset(topic, partition, offset.Offset, offset.LeaderEpoch, offset.Metadata, ErrorCode.None));
+                    offsets.Add(requireStable && HasPendingTransactionalOffsets(groupId, topic, partition)
+                        ? Unstable(topic, partition)
+                        : new FetchedOffset(topic, partition, offset.Offset, offset.LeaderEpoch, offset.Metadata, ErrorCode.None));
                 }
                 return (ErrorCode.None, offsets);
             }
@@ -135,6 +136,11 @@ public sealed partial class GroupCoordinatorShard
             {
                 foreach (var partition in partitions)
                 {
+                    if (requireStable && HasPendingTransactionalOffsets(groupId, topic, partition))
+                    {
+                        offsets.Add(Unstable(topic, partition));
+                        continue;
+                    }
                     offsets.Add(_offsets.Get(groupId, topic, partition) is { } offset
                         ? new FetchedOffset(topic, partition, offset.Offset, offset.LeaderEpoch, offset.Metadata, ErrorCode.None)
                         : new FetchedOffset(topic, partition, -1, -1, "", ErrorCode.None));
@@ -143,6 +149,8 @@ public sealed partial class GroupCoordinatorShard
             return (ErrorCode.None, offsets);
         }
     }
+
+    private static FetchedOffset Unstable(string topic, int partition) => new(topic, partition, -1, -1, "", ErrorCode.UnstableOffsetCommit);
 
     /// <summary>
     /// OffsetDelete: tombstones for the listed partitions' offsets. GROUP_ID_NOT_FOUND for an unknown group,
@@ -177,7 +185,8 @@ public sealed partial class GroupCoordinatorShard
                     continue;
                 }
                 results.Add(ErrorCode.None);
-                if (_offsets.Get(groupId, topic, partition) is not null)
+                // Kafka tombstones a partition a transaction holds an offset of too: the tombstone drops the pending offset.
+                if (_offsets.Get(groupId, topic, partition) is not null || HasPendingTransactionalOffsets(groupId, topic, partition))
                 {
                     records.Add(CoordinatorRecord.OffsetCommitTombstone(groupId, topic, partition));
                 }

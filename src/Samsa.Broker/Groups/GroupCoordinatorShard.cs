@@ -153,8 +153,7 @@ public sealed partial class GroupCoordinatorShard : ICoordinatorShard<Coordinato
                 }
                 if (record.Value is OffsetCommitValue value)
                 {
-                    _offsets.Put(key.group, key.topic, key.partition, new OffsetAndMetadata(value.offset, value.leaderEpoch, value.metadata,
-                        value.commitTimestamp, value.expireTimestamp >= 0 ? value.expireTimestamp : null));
+                    _offsets.Put(key.group, key.topic, key.partition, OffsetFromRecord(value));
                     if (!_groups.ContainsKey(key.group))
                     {
                         // Offsets without a group record belong to a simple group (no membership, offsets only).
@@ -166,6 +165,7 @@ public sealed partial class GroupCoordinatorShard : ICoordinatorShard<Coordinato
                 else
                 {
                     _offsets.Remove(key.group, key.topic, key.partition);
+                    DropPendingOffsets(key.group, key.topic, key.partition, changes);
                 }
                 break;
             case GroupMetadataKey key:
@@ -380,6 +380,10 @@ public sealed partial class GroupCoordinatorShard : ICoordinatorShard<Coordinato
         {
             records.Add(CoordinatorRecord.OffsetCommitTombstone(group.GroupId, topic, partition));
         }
+        foreach (var (topic, partition) in PendingOnlyPartitions(group.GroupId))
+        {
+            records.Add(CoordinatorRecord.OffsetCommitTombstone(group.GroupId, topic, partition));
+        }
         if (group is Consumer.ConsumerGroup consumer)
         {
             records.AddRange(consumer.DeleteRecords());
@@ -450,7 +454,8 @@ public sealed partial class GroupCoordinatorShard : ICoordinatorShard<Coordinato
                         var due = offset.ExpireTimestampMs is { } expireAt
                             ? now >= expireAt
                             : now - baseTimestamp(offset) >= _config.OffsetsRetentionMs;
-                        if (due && (group.IsEmpty || !group.IsSubscribedToTopic(topic)))
+                        // Kafka keeps an offset a transaction is about to replace.
+                        if (due && (group.IsEmpty || !group.IsSubscribedToTopic(topic)) && !HasPendingTransactionalOffsets(group.GroupId, topic, partition))
                         {
                             records.Add(CoordinatorRecord.OffsetCommitTombstone(group.GroupId, topic, partition));
                             expired++;
@@ -458,7 +463,7 @@ public sealed partial class GroupCoordinatorShard : ICoordinatorShard<Coordinato
                     }
                 }
                 var remaining = _offsets.CountOf(group.GroupId) - records.Count(r => r.Key is OffsetCommitKey k && k.group == group.GroupId);
-                if (group.IsEmpty && remaining == 0)
+                if (group.IsEmpty && remaining == 0 && !HasOpenTransactions(group.GroupId))
                 {
                     records.AddRange(group is Consumer.ConsumerGroup consumer ? consumer.DeleteRecords() : [CoordinatorRecord.GroupMetadataTombstone(group.GroupId)]);
                     emptied.Add(group.GroupId);

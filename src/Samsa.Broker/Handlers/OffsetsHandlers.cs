@@ -86,7 +86,8 @@ public sealed class OffsetCommitHandler(GroupCoordinator coordinator, MetadataCa
 /// OffsetFetch (key 9), versions 0-9. v0-7 ask for one group (v2+: a null topic list means every committed
 /// offset, and a request-level error code exists; v0-1 put errors on each partition); v8+ ask for several groups,
 /// each answered on its own. A partition with nothing committed answers offset -1 and metadata "". v7+ carry
-/// require_stable (no pending transactional offsets exist yet, so it never answers UNSTABLE_OFFSET_COMMIT); v9
+/// require_stable: a partition an open transaction holds an offset of (TxnOffsetCommit before its marker) answers
+/// UNSTABLE_OFFSET_COMMIT, and the client retries; v9
 /// carries a member id and epoch for KIP-848 groups.
 /// </summary>
 public sealed class OffsetFetchHandler(GroupCoordinator coordinator) : ApiHandler<OffsetFetchRequest, OffsetFetchResponse>

@@ -12,24 +12,28 @@ namespace Samsa.Broker.Handlers;
 /// leader to end a transaction there (Kafka's <c>handleWriteTxnMarkersRequest</c>), also what
 /// <c>kafka-transactions.sh abort</c> sends. Each marker becomes one control batch (commit or abort, with the
 /// coordinator epoch) appended as the coordinator's write, acks=all; the partition's producer state ends the
-/// producer's transaction, indexes an abort and lets the last stable offset move.
+/// producer's transaction, indexes an abort and lets the last stable offset move. A marker for a
+/// <c>__consumer_offsets</c> partition goes through the group coordinator instead
+/// (<see cref="Groups.GroupCoordinator.CompleteTransactionAsync"/>, Kafka's <c>completeTransaction</c>), which appends
+/// it under the shard's lock and commits or drops the producer's pending offsets with it.
 /// </summary>
 /// <remarks>
 /// Per partition: UNKNOWN_TOPIC_OR_PARTITION / NOT_LEADER_OR_FOLLOWER when this broker does not lead it,
 /// INVALID_PRODUCER_EPOCH for a marker older than the producer's epoch, TRANSACTION_COORDINATOR_FENCED for one from
-/// an older coordinator epoch, REQUEST_TIMED_OUT when the high watermark does not reach the marker in time. The
-/// coordinator in this process calls <see cref="WriteAsync"/> directly: the same request, without the socket.
+/// an older coordinator epoch, REQUEST_TIMED_OUT when the high watermark does not reach the marker in time. For
+/// <c>__consumer_offsets</c>, a group coordinator not serving the partition (not its leader, still loading) answers
+/// NOT_LEADER_OR_FOLLOWER, as Kafka maps NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS and COORDINATOR_NOT_AVAILABLE,
+/// so the transaction coordinator retries. The coordinator in this process calls <see cref="WriteAsync"/> directly:
+/// the same request, without the socket.
 /// </remarks>
-public sealed class WriteTxnMarkersHandler(ReplicaManager replicas, TimeProvider time, int requestTimeoutMs) : ApiHandler<WriteTxnMarkersRequest, WriteTxnMarkersResponse>
+public sealed class WriteTxnMarkersHandler(ReplicaManager replicas, Groups.GroupCoordinator? groups, TimeProvider time, int requestTimeoutMs)
+    : ApiHandler<WriteTxnMarkersRequest, WriteTxnMarkersResponse>
 {
     public override ApiKey ApiKey => ApiKey.WriteTxnMarkers;
 
     public override short MinVersion => 0;
 
     public override short MaxVersion => 1;
-
-    /// <summary>Markers written to <c>__consumer_offsets</c> partitions, so the group coordinator can apply or drop transactional offsets.</summary>
-    public event Action<WriteTxnMarkersRequest.WritableTxnMarker, IReadOnlyList<int>>? OffsetsTopicMarkersWritten;
 
     protected override async ValueTask<WriteTxnMarkersResponse?> HandleAsync(RequestContext context, WriteTxnMarkersRequest request, CancellationToken cancellationToken) =>
         await WriteAsync(request, cancellationToken);
@@ -38,7 +42,7 @@ public sealed class WriteTxnMarkersHandler(ReplicaManager replicas, TimeProvider
     {
         var response = new WriteTxnMarkersResponse();
         var waiting = new List<(PartitionLog Log, long RequiredOffset, WritableTxnMarkerPartitionResult Answer)>();
-        var offsetsPartitions = new List<(WriteTxnMarkersRequest.WritableTxnMarker Marker, List<int> Partitions)>();
+        var completions = new List<(Task<ErrorCode> Completion, WritableTxnMarkerPartitionResult Answer)>();
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var marker in request.Markers)
         {
@@ -46,7 +50,6 @@ public sealed class WriteTxnMarkersHandler(ReplicaManager replicas, TimeProvider
             response.Markers.Add(result);
             var batch = RecordBatchBuilder.EndTransactionMarker(marker.TransactionResult ? ControlRecordType.Commit : ControlRecordType.Abort,
                 marker.ProducerId, marker.ProducerEpoch, marker.CoordinatorEpoch, now);
-            var written = new List<int>();
             foreach (var topic in marker.Topics)
             {
                 var topicResult = new WritableTxnMarkerTopicResult { Name = topic.Name };
@@ -55,22 +58,20 @@ public sealed class WriteTxnMarkersHandler(ReplicaManager replicas, TimeProvider
                 {
                     var answer = new WritableTxnMarkerPartitionResult { PartitionIndex = partition };
                     topicResult.Partitions.Add(answer);
+                    if (groups is not null && topic.Name == Groups.GroupCoordinator.OffsetsTopic)
+                    {
+                        completions.Add((groups.CompleteTransactionAsync(partition, marker.ProducerId, marker.ProducerEpoch, marker.CoordinatorEpoch,
+                            marker.TransactionResult, cancellationToken).AsTask(), answer));
+                        continue;
+                    }
                     // Each append patches offsets into its buffer: every partition gets its own copy.
                     var append = replicas.Append(topic.Name, partition, batch.ToArray(), requiredAcks: -1, internalTopicsAllowed: true, AppendOrigin.Coordinator);
                     answer.ErrorCode = (short)append.Error;
                     if (append.Error == ErrorCode.None)
                     {
                         waiting.Add((append.Log!, append.Info.LastOffset + 1, answer));
-                        if (topic.Name == Groups.GroupCoordinator.OffsetsTopic)
-                        {
-                            written.Add(partition);
-                        }
                     }
                 }
-            }
-            if (written.Count > 0)
-            {
-                offsetsPartitions.Add((marker, written));
             }
         }
         if (waiting.Count > 0)
@@ -86,9 +87,13 @@ public sealed class WriteTxnMarkersHandler(ReplicaManager replicas, TimeProvider
                 }
             }
         }
-        foreach (var (marker, partitions) in offsetsPartitions)
+        foreach (var (completion, answer) in completions)
         {
-            OffsetsTopicMarkersWritten?.Invoke(marker, partitions);
+            answer.ErrorCode = (short)(await completion.WaitAsync(cancellationToken) switch
+            {
+                ErrorCode.NotCoordinator or ErrorCode.CoordinatorLoadInProgress or ErrorCode.CoordinatorNotAvailable => ErrorCode.NotLeaderOrFollower,
+                var error => error,
+            });
         }
         return response;
     }

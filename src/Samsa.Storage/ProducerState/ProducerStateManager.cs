@@ -147,8 +147,11 @@ public sealed class ProducerStateManager
     /// Kafka's <c>ProducerAppendInfo.checkProducerEpoch</c> and <c>checkSequence</c>, after its duplicate lookup. A
     /// producer the partition does not know (new, or whose state expired or was deleted with the log) may start at any
     /// sequence, as Kafka allows since KIP-360; a new epoch must start at sequence 0.
+    /// <para>With <paramref name="checkSequence"/> false (a coordinator's own append: Kafka checks sequences and
+    /// duplicates only for <c>AppendOrigin.CLIENT</c>) only the epoch is checked; a coordinator writes every
+    /// transactional batch with sequence 0.</para>
     /// </summary>
-    public (ProducerAppendOutcome Outcome, BatchMetadata? Original) Check(in RecordBatchHeader header)
+    public (ProducerAppendOutcome Outcome, BatchMetadata? Original) Check(in RecordBatchHeader header, bool checkSequence = true)
     {
         if (!header.HasProducerId || header.IsControl)
         {
@@ -157,6 +160,10 @@ public sealed class ProducerStateManager
         if (!_producers.TryGetValue(header.ProducerId, out var entry))
         {
             return (ProducerAppendOutcome.Append, null);
+        }
+        if (!checkSequence)
+        {
+            return (header.ProducerEpoch < entry.ProducerEpoch ? ProducerAppendOutcome.InvalidProducerEpoch : ProducerAppendOutcome.Append, null);
         }
         var lastSequence = LastSequenceOf(header);
         if (entry.FindDuplicate(header.ProducerEpoch, header.BaseSequence, lastSequence) is { } original)

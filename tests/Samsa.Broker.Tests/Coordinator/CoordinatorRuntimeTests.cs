@@ -192,6 +192,99 @@ public sealed class CoordinatorRuntimeTests : IDisposable
         Assert.Equal(ErrorCode.None, _runtime.ShardFor(0).Error);
     }
 
+    private ValueTask<(ErrorCode Error, string? Response)> PutInTransaction(long producerId, short epoch, params (string Key, string? Value)[] records) =>
+        _runtime.ScheduleTransactionalWriteOperation(0, producerId, epoch,
+            _ => new CoordinatorResult<string, KvRecord>([.. records.Select(r => new KvRecord(r.Key, r.Value))], "txn"), CancellationToken.None);
+
+    private RecordBatchHeader HeaderAt(long offset) => RecordBatchHeader.Read(_writer.Log.Read(offset, 1 << 20, FetchIsolation.LogEnd).Records.ToArray());
+
+    [Fact]
+    public async Task ATransactionalWrite_IsOneTransactionalBatch_WhoseRecordsWaitForTheCommitMarker()
+    {
+        var shard = await StartedAsync();
+
+        Assert.Equal((ErrorCode.None, "txn"), await PutInTransaction(7, 1, ("a", "1"), ("b", "2")));
+        // Kafka's runtime writes every transactional batch with sequence 0: the log checks only the epoch.
+        Assert.Equal((ErrorCode.None, "txn"), await PutInTransaction(7, 1, ("c", "3")));
+
+        var header = HeaderAt(0);
+        Assert.True(header.IsTransactional);
+        Assert.False(header.IsControl);
+        Assert.Equal((7L, (short)1, 0, 1L), (header.ProducerId, header.ProducerEpoch, header.BaseSequence, header.LastOffset));
+        Assert.Null(await Get("a"));
+        Assert.Equal(3, shard.Pending[7].Count);
+        Assert.Equal(0, _writer.Log.LastStableOffset);
+
+        Assert.Equal(ErrorCode.None, await _runtime.ScheduleTransactionCompletion(0, 7, 1, coordinatorEpoch: 4, commit: true, CancellationToken.None));
+
+        var marker = HeaderAt(3);
+        Assert.True(marker.IsControl);
+        Assert.Equal(7, marker.ProducerId);
+        Assert.Equal(("1", "2", "3"), (await Get("a"), await Get("b"), await Get("c")));
+        Assert.Empty(shard.Pending);
+        Assert.Equal(4, _writer.Log.LastStableOffset);
+        Assert.Equal(0, shard.Context.UncommittedWrites);
+    }
+
+    [Fact]
+    public async Task AnAbortMarker_DropsThePendingRecords()
+    {
+        var shard = await StartedAsync();
+        Assert.Equal(ErrorCode.None, (await Put("a", "old")).Error);
+        Assert.Equal(ErrorCode.None, (await PutInTransaction(7, 0, ("a", "new"))).Error);
+
+        Assert.Equal(ErrorCode.None, await _runtime.ScheduleTransactionCompletion(0, 7, 0, 0, commit: false, CancellationToken.None));
+
+        Assert.Equal("old", await Get("a"));
+        Assert.Empty(shard.Pending);
+        Assert.Equal(_writer.Log.LogEndOffset, _writer.Log.LastStableOffset);
+    }
+
+    [Fact]
+    public async Task AMarkerTheLogRefuses_OrFailsToCommit_LeavesTheTransactionPending()
+    {
+        var shard = await StartedAsync();
+        Assert.Equal(ErrorCode.None, (await PutInTransaction(7, 3, ("a", "1"))).Error);
+
+        // An older epoch than the producer's: the log refuses the batch and the marker, and nothing changes.
+        Assert.Equal((ErrorCode.InvalidProducerEpoch, null), await PutInTransaction(7, 2, ("b", "2")));
+        Assert.Equal(ErrorCode.InvalidProducerEpoch, await _runtime.ScheduleTransactionCompletion(0, 7, 2, 0, commit: true, CancellationToken.None));
+        Assert.Single(shard.Pending[7]);
+
+        _writer.AutoCommit = false;
+        var completion = _runtime.ScheduleTransactionCompletion(0, 7, 3, 0, commit: true, CancellationToken.None).AsTask();
+        await _writer.WaitForPendingCommitsAsync(1);
+        Assert.Equal("1", await Get("a"));
+        _writer.FailFirstPending(ErrorCode.RequestTimedOut);
+
+        Assert.Equal(ErrorCode.RequestTimedOut, await completion.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Null(await Get("a"));
+        Assert.Single(shard.Pending[7]);
+        Assert.Equal(0, shard.Context.UncommittedWrites);
+    }
+
+    [Fact]
+    public async Task Loading_ReplaysTransactionalBatchesAndMarkers_IntoTheShard()
+    {
+        await StartedAsync();
+        Assert.Equal(ErrorCode.None, (await PutInTransaction(7, 0, ("a", "committed"))).Error);
+        Assert.Equal(ErrorCode.None, (await PutInTransaction(8, 0, ("b", "aborted"))).Error);
+        Assert.Equal(ErrorCode.None, (await PutInTransaction(9, 0, ("c", "open"))).Error);
+        Assert.Equal(ErrorCode.None, (await Put("d", "plain")).Error);
+        Assert.Equal(ErrorCode.None, await _runtime.ScheduleTransactionCompletion(0, 7, 0, 0, commit: true, CancellationToken.None));
+        Assert.Equal(ErrorCode.None, await _runtime.ScheduleTransactionCompletion(0, 8, 0, 0, commit: false, CancellationToken.None));
+
+        _metadata.Publish(Image(leader: 2));
+        _metadata.Publish(Image(leader: Node));
+        var reloaded = _runtime.Shards[0];
+        await reloaded.Context.Loaded.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(4, reloaded.LoadedRecords);
+        Assert.Equal(("committed", null, null, "plain"), (await Get("a"), await Get("b"), await Get("c"), await Get("d")));
+        Assert.Equal([new KvRecord("c", "open")], reloaded.Pending[9]);
+        Assert.Single(reloaded.Pending);
+    }
+
     private static byte[] Batch(params (string Key, string? Value)[] records)
     {
         var serde = new KvSerde();
@@ -215,10 +308,43 @@ public sealed class CoordinatorRuntimeTests : IDisposable
             new(Encoding.UTF8.GetString(key), valueIsNull ? null : Encoding.UTF8.GetString(value));
     }
 
-    /// <summary>A map replayed from records; each live change registers how to put the old value back.</summary>
-    public sealed class KvShard(CoordinatorContext<KvRecord> context) : ICoordinatorShard<KvRecord>
+    /// <summary>
+    /// A map replayed from records; each live change registers how to put the old value back. Records written in a
+    /// transaction wait in <see cref="Pending"/> until the producer's marker.
+    /// </summary>
+    public sealed class KvShard(CoordinatorContext<KvRecord> context) : ITransactionalCoordinatorShard<KvRecord>
     {
         public Dictionary<string, string> Values { get; } = [];
+
+        public Dictionary<long, List<KvRecord>> Pending { get; } = [];
+
+        public void ReplayTransactional(long producerId, short producerEpoch, KvRecord record, CoordinatorChanges? changes)
+        {
+            if (!Pending.TryGetValue(producerId, out var records))
+            {
+                records = [];
+                Pending.Add(producerId, records);
+                changes?.OnRevert(() => Pending.Remove(producerId));
+            }
+            records.Add(record);
+            changes?.OnRevert(() => records.RemoveAt(records.Count - 1));
+        }
+
+        public void ReplayEndTransactionMarker(long producerId, short producerEpoch, bool commit, CoordinatorChanges? changes)
+        {
+            if (!Pending.Remove(producerId, out var records))
+            {
+                return;
+            }
+            changes?.OnRevert(() => Pending[producerId] = records);
+            if (commit)
+            {
+                foreach (var record in records)
+                {
+                    Replay(record, changes);
+                }
+            }
+        }
 
         public long LoadedRecords { get; private set; } = -1;
 
@@ -286,8 +412,19 @@ public sealed class CoordinatorRuntimeTests : IDisposable
             {
                 return (FailAppends, -1);
             }
-            var info = Log.Append(batch.ToArray(), 0);
-            return (ErrorCode.None, info.LastOffset + 1);
+            try
+            {
+                var info = Log.Append(batch.ToArray(), 0, AppendOrigin.Coordinator);
+                return (ErrorCode.None, info.LastOffset + 1);
+            }
+            catch (InvalidProducerEpochException)
+            {
+                return (ErrorCode.InvalidProducerEpoch, -1);
+            }
+            catch (TransactionCoordinatorFencedException)
+            {
+                return (ErrorCode.TransactionCoordinatorFenced, -1);
+            }
         }
 
         public Task<ErrorCode> WaitForCommitAsync(string topic, int partition, long endOffset, TimeSpan timeout)
