@@ -143,7 +143,10 @@ internal static class TransactionsBenchmark
         {
             using var builder = new RecordBatchBuilder
             {
-                ProducerId = producerId, ProducerEpoch = epoch, BaseSequence = b * RecordsPerBatch, IsTransactional = transactionalId is not null,
+                ProducerId = producerId,
+                ProducerEpoch = epoch,
+                BaseSequence = b * RecordsPerBatch,
+                IsTransactional = transactionalId is not null,
             };
             for (var r = 0; r < RecordsPerBatch; r++)
             {
@@ -201,7 +204,9 @@ internal static class TransactionsBenchmark
         {
             client.Send(client.Frame(new AddPartitionsToTxnRequest
             {
-                V3AndBelowTransactionalId = transactionalId, V3AndBelowProducerId = producerId, V3AndBelowProducerEpoch = epoch,
+                V3AndBelowTransactionalId = transactionalId,
+                V3AndBelowProducerId = producerId,
+                V3AndBelowProducerEpoch = epoch,
                 V3AndBelowTopics = [new() { Name = topic, Partitions = [0] }],
             }, 3));
             var error = client.Receive<AddPartitionsToTxnResponse>(ApiKey.AddPartitionsToTxn, 3).ResultsByTopicV3AndBelow[0].ResultsByPartition[0].PartitionErrorCode;
@@ -224,7 +229,8 @@ internal static class TransactionsBenchmark
         {
             client.Send(client.Frame(new ListOffsetsRequest
             {
-                ReplicaId = -1, IsolationLevel = 1,
+                ReplicaId = -1,
+                IsolationLevel = 1,
                 Topics = [new() { Name = topic, Partitions = [new() { PartitionIndex = 0, Timestamp = -1 }] }],
             }, 8));
             var stable = client.Receive<ListOffsetsResponse>(ApiKey.ListOffsets, 8).Topics[0].Partitions[0].Offset;

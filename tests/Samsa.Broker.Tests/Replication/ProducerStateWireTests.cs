@@ -85,7 +85,8 @@ public class ProducerStateWireTests
         Assert.Equal((2000L, 0, 1, 0L), (producer.ProducerId, producer.ProducerEpoch, producer.LastSequence, producer.CurrentTxnStartOffset));
         var latest = await client.RequestAsync<ListOffsetsResponse>(new ListOffsetsRequest
         {
-            ReplicaId = -1, IsolationLevel = 1,
+            ReplicaId = -1,
+            IsolationLevel = 1,
             Topics = [new() { Name = "txn", Partitions = [new() { PartitionIndex = 0, Timestamp = -1 }] }],
         }, 8);
         Assert.Equal(0, Assert.Single(Assert.Single(latest.Body.Topics).Partitions).Offset);

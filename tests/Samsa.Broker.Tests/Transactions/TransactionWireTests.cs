@@ -26,7 +26,10 @@ public class TransactionWireTests
         {
             var response = (await client.RequestAsync<InitProducerIdResponse>(new InitProducerIdRequest
             {
-                TransactionalId = transactionalId, TransactionTimeoutMs = timeoutMs, ProducerId = -1, ProducerEpoch = -1,
+                TransactionalId = transactionalId,
+                TransactionTimeoutMs = timeoutMs,
+                ProducerId = -1,
+                ProducerEpoch = -1,
             }, 4)).Body;
             if (response.ErrorCode == 0)
             {
@@ -38,7 +41,9 @@ public class TransactionWireTests
         public async Task<short> AddPartitionAsync(int partition = 0) =>
             Assert.Single(Assert.Single((await client.RequestAsync<AddPartitionsToTxnResponse>(new AddPartitionsToTxnRequest
             {
-                V3AndBelowTransactionalId = transactionalId, V3AndBelowProducerId = ProducerId, V3AndBelowProducerEpoch = Epoch,
+                V3AndBelowTransactionalId = transactionalId,
+                V3AndBelowProducerId = ProducerId,
+                V3AndBelowProducerEpoch = Epoch,
                 V3AndBelowTopics = [new() { Name = Topic, Partitions = [partition] }],
             }, 3)).Body.ResultsByTopicV3AndBelow).ResultsByPartition).PartitionErrorCode;
 
@@ -59,7 +64,10 @@ public class TransactionWireTests
         public async Task<short> EndAsync(bool commit, short version = 3, short? epoch = null) =>
             (await client.RequestAsync<EndTxnResponse>(new EndTxnRequest
             {
-                TransactionalId = transactionalId, ProducerId = ProducerId, ProducerEpoch = epoch ?? Epoch, Committed = commit,
+                TransactionalId = transactionalId,
+                ProducerId = ProducerId,
+                ProducerEpoch = epoch ?? Epoch,
+                Committed = commit,
             }, version)).Body.ErrorCode;
     }
 
@@ -79,7 +87,8 @@ public class TransactionWireTests
         {
             var coordinator = Assert.Single((await client.RequestAsync<FindCoordinatorResponse>(new FindCoordinatorRequest
             {
-                KeyType = 1, CoordinatorKeys = [transactionalId],
+                KeyType = 1,
+                CoordinatorKeys = [transactionalId],
             }, 4)).Body.Coordinators);
             if (coordinator.ErrorCode != (short)ErrorCode.CoordinatorNotAvailable || DateTime.UtcNow > deadline)
             {
