@@ -46,6 +46,7 @@ public sealed class KafkaBroker : IAsyncDisposable
         _logger = logger;
     }
 
+    /// <summary>This combined node's own controller; everything else in the broker reaches it as <see cref="IController"/>.</summary>
     public QuorumController Controller { get; }
 
     /// <summary>The partition logs of this node.</summary>

@@ -38,6 +38,29 @@ public partial class LayeringTests
         Assert.Empty(networking);
     }
 
+    /// <summary>
+    /// The broker reaches the controller only through <c>IController</c>, so a broker-only node can put a remote
+    /// controller behind it. Only <c>KafkaBroker</c>, which builds the combined node, may hold the local one.
+    /// </summary>
+    [Fact]
+    public void BrokerTypes_HoldTheControllerOnlyThroughItsInterface()
+    {
+        var quorumController = Load("Samsa.Metadata").GetType("Samsa.Metadata.Controller.QuorumController", throwOnError: true)!;
+        const BindingFlags all = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
+        var offenders = new List<string>();
+        foreach (var type in Load("Samsa.Broker").GetTypes().Where(t => !IsKafkaBrokerOrItsClosures(t)))
+        {
+            offenders.AddRange(type.GetFields(all).Where(f => f.FieldType == quorumController).Select(f => $"{type.FullName}.{f.Name}"));
+            offenders.AddRange(type.GetProperties(all).Where(p => p.PropertyType == quorumController).Select(p => $"{type.FullName}.{p.Name}"));
+            offenders.AddRange(type.GetConstructors(all).Concat<MethodBase>(type.GetMethods(all))
+                .SelectMany(m => m.GetParameters().Where(p => p.ParameterType == quorumController).Select(p => $"{type.FullName}.{m.Name}({p.Name})")));
+        }
+        Assert.Empty(offenders);
+    }
+
+    private static bool IsKafkaBrokerOrItsClosures(Type type) =>
+        type.FullName == "Samsa.Broker.KafkaBroker" || type.FullName!.StartsWith("Samsa.Broker.KafkaBroker+", StringComparison.Ordinal);
+
     /// <summary>Console output belongs to the entry points only; libraries log through ILogger.</summary>
     [Fact]
     public void LibrarySources_DoNotWriteToTheConsole()

@@ -90,7 +90,7 @@ public sealed class CoordinatorRuntime<TShard, TRecord> : ICoordinatorLog<TRecor
     private readonly IPartitionWriter _writer;
     private readonly MetadataCache _metadata;
     private readonly Func<CoordinatorContext<TRecord>, TShard> _newShard;
-    private readonly QuorumController? _controller;
+    private readonly IController? _controller;
     private readonly int _nodeId;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -101,7 +101,7 @@ public sealed class CoordinatorRuntime<TShard, TRecord> : ICoordinatorLog<TRecor
     private bool _disposed;
 
     public CoordinatorRuntime(CoordinatorRuntimeOptions options, ICoordinatorSerde<TRecord> serde, IPartitionWriter writer, MetadataCache metadata,
-        Func<CoordinatorContext<TRecord>, TShard> newShard, QuorumController? controller, int nodeId, TimeProvider time, ILogger logger)
+        Func<CoordinatorContext<TRecord>, TShard> newShard, IController? controller, int nodeId, TimeProvider time, ILogger logger)
     {
         _options = options;
         _serde = serde;

@@ -35,7 +35,7 @@ public sealed class GroupCoordinator : IDisposable
     private readonly ITimer _retentionTimer;
 
     public GroupCoordinator(GroupCoordinatorConfig config, MetadataCache metadata, ReplicaManager replicas, LogMetadataPublisher logs,
-        QuorumController? controller, int nodeId, TimeProvider time, ILoggerFactory loggerFactory)
+        IController? controller, int nodeId, TimeProvider time, ILoggerFactory loggerFactory)
     {
         Config = config;
         _metadata = metadata;

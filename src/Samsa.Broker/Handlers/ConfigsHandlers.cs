@@ -101,7 +101,7 @@ public sealed class DescribeConfigsHandler(MetadataCache metadata, ConfigDescrib
 /// value is INVALID_REQUEST with Kafka's message (<see cref="DynamicBrokerConfig.Validate"/>). Changes reach live
 /// partition logs and groups as soon as they are committed.
 /// </summary>
-public sealed class IncrementalAlterConfigsHandler(QuorumController controller) : ApiHandler<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>
+public sealed class IncrementalAlterConfigsHandler(IController controller) : ApiHandler<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>
 {
     public override ApiKey ApiKey => ApiKey.IncrementalAlterConfigs;
 
@@ -128,7 +128,7 @@ public sealed class IncrementalAlterConfigsHandler(QuorumController controller) 
 /// AlterConfigs (key 33), versions 0-2: the legacy call that replaces a resource's whole dynamic config set;
 /// keys not named are removed. Validation as for IncrementalAlterConfigs.
 /// </summary>
-public sealed class AlterConfigsHandler(QuorumController controller) : ApiHandler<AlterConfigsRequest, AlterConfigsResponse>
+public sealed class AlterConfigsHandler(IController controller) : ApiHandler<AlterConfigsRequest, AlterConfigsResponse>
 {
     public override ApiKey ApiKey => ApiKey.AlterConfigs;
 

@@ -15,7 +15,7 @@ namespace Samsa.Broker.Handlers;
 /// <item>timeout_ms is not used: a quorum of one commits locally.</item>
 /// </list>
 /// </summary>
-public sealed class UpdateFeaturesHandler(QuorumController controller) : ApiHandler<UpdateFeaturesRequest, UpdateFeaturesResponse>
+public sealed class UpdateFeaturesHandler(IController controller) : ApiHandler<UpdateFeaturesRequest, UpdateFeaturesResponse>
 {
     public override ApiKey ApiKey => ApiKey.UpdateFeatures;
 

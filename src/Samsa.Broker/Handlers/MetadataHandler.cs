@@ -22,7 +22,7 @@ namespace Samsa.Broker.Handlers;
 /// <item>Authorized operations fields stay at their default (-2147483648): there is no authorizer yet.</item>
 /// </list>
 /// </summary>
-public sealed class MetadataHandler(MetadataCache metadata, QuorumController? controller = null, bool autoCreateTopicsEnable = false) : ApiHandler<MetadataRequest, MetadataResponse>
+public sealed class MetadataHandler(MetadataCache metadata, IController? controller = null, bool autoCreateTopicsEnable = false) : ApiHandler<MetadataRequest, MetadataResponse>
 {
     public override ApiKey ApiKey => ApiKey.Metadata;
 

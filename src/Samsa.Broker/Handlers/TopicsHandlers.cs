@@ -16,7 +16,7 @@ namespace Samsa.Broker.Handlers;
 /// <c>validate_only</c> answers as if created and commits nothing. <c>timeout_ms</c> is not waited on: a commit
 /// on one node completes before the response.
 /// </summary>
-public sealed class CreateTopicsHandler(QuorumController controller, MetadataCache metadata, ConfigDescriber describer) : ApiHandler<CreateTopicsRequest, CreateTopicsResponse>
+public sealed class CreateTopicsHandler(IController controller, MetadataCache metadata, ConfigDescriber describer) : ApiHandler<CreateTopicsRequest, CreateTopicsResponse>
 {
     public override ApiKey ApiKey => ApiKey.CreateTopics;
 
@@ -70,7 +70,7 @@ public sealed class CreateTopicsHandler(QuorumController controller, MetadataCac
 /// TOPIC_DELETION_DISABLED when <c>delete.topic.enable=false</c>. Committing RemoveTopicRecord is the deletion;
 /// the partition directories are renamed at once and their files removed after <c>log.segment.delete.delay.ms</c>.
 /// </summary>
-public sealed class DeleteTopicsHandler(QuorumController controller) : ApiHandler<DeleteTopicsRequest, DeleteTopicsResponse>
+public sealed class DeleteTopicsHandler(IController controller) : ApiHandler<DeleteTopicsRequest, DeleteTopicsResponse>
 {
     public override ApiKey ApiKey => ApiKey.DeleteTopics;
 
@@ -94,7 +94,7 @@ public sealed class DeleteTopicsHandler(QuorumController controller) : ApiHandle
 /// INVALID_PARTITIONS; manual assignments must name one replica list per new partition
 /// (INVALID_REPLICA_ASSIGNMENT otherwise); <c>validate_only</c> commits nothing.
 /// </summary>
-public sealed class CreatePartitionsHandler(QuorumController controller) : ApiHandler<CreatePartitionsRequest, CreatePartitionsResponse>
+public sealed class CreatePartitionsHandler(IController controller) : ApiHandler<CreatePartitionsRequest, CreatePartitionsResponse>
 {
     public override ApiKey ApiKey => ApiKey.CreatePartitions;
 

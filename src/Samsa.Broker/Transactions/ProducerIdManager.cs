@@ -42,7 +42,7 @@ public sealed class ProducerIdManager
     private ProducerIdsBlock? _nextBlock;
     private Task? _inFlight;
 
-    /// <param name="allocate">Asks the controller for the next block (in a combined node, <see cref="QuorumController.AllocateProducerIdsAsync"/>).</param>
+    /// <param name="allocate">Asks the controller for the next block (in a combined node, <see cref="IController.AllocateProducerIdsAsync"/>).</param>
     public ProducerIdManager(Func<CancellationToken, Task<ProducerIdsAllocation>> allocate, ILogger logger)
     {
         _allocate = allocate;

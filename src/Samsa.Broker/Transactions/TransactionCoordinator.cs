@@ -76,7 +76,7 @@ public sealed class TransactionCoordinator : IDisposable
     private readonly CancellationTokenSource _stopping = new();
 
     public TransactionCoordinator(TransactionCoordinatorOptions options, MetadataCache metadata, ReplicaManager replicas, LogMetadataPublisher logs,
-        QuorumController? controller, ProducerIdManager producerIds, MarkerSender sendMarkers, Func<string, int> offsetsPartitionFor,
+        IController? controller, ProducerIdManager producerIds, MarkerSender sendMarkers, Func<string, int> offsetsPartitionFor,
         int nodeId, TimeProvider time, ILoggerFactory loggerFactory)
     {
         _options = options;

@@ -17,7 +17,7 @@ namespace Samsa.Metadata.Controller;
 /// log manager create, close and rename partition directories. A request handler on a socket event thread only
 /// enqueues and awaits, so none of that holds the thread every other connection on it is waiting for.
 /// </remarks>
-public sealed class QuorumController(IMetadataLog log, MetadataCache cache, ControllerOptions options) : IDisposable
+public sealed class QuorumController(IMetadataLog log, MetadataCache cache, ControllerOptions options) : IController, IDisposable
 {
     private readonly EventQueue _events = new("samsa-controller-event-handler");
 

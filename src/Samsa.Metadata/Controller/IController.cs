@@ -1,0 +1,29 @@
+using Samsa.Protocol.Messages;
+
+namespace Samsa.Metadata.Controller;
+
+/// <summary>
+/// What a broker asks of the active controller (Kafka's <c>org.apache.kafka.controller.Controller</c>). Handlers and
+/// coordinators hold this, never <see cref="QuorumController"/>: in a combined node the implementation is the local
+/// <see cref="QuorumController"/>; on a broker-only node it will be a client that forwards to the active controller
+/// over the controller listener and retries on NOT_CONTROLLER. Every operation completes only once its records are
+/// committed and the resulting image is published, so a caller that reads the metadata cache afterwards sees it.
+/// </summary>
+public interface IController
+{
+    Task<CreateTopicsResponse> CreateTopicsAsync(CreateTopicsRequest request, CancellationToken cancellationToken);
+
+    Task<DeleteTopicsResponse> DeleteTopicsAsync(DeleteTopicsRequest request, short version, CancellationToken cancellationToken);
+
+    Task<CreatePartitionsResponse> CreatePartitionsAsync(CreatePartitionsRequest request, CancellationToken cancellationToken);
+
+    Task<IncrementalAlterConfigsResponse> IncrementalAlterConfigsAsync(IncrementalAlterConfigsRequest request, CancellationToken cancellationToken);
+
+    Task<AlterConfigsResponse> AlterConfigsAsync(AlterConfigsRequest request, CancellationToken cancellationToken);
+
+    /// <summary>UpdateFeatures: every update applied in one commit, or none.</summary>
+    Task<ApiError> UpdateFeaturesAsync(IReadOnlyList<FeatureUpdate> updates, bool validateOnly, CancellationToken cancellationToken);
+
+    /// <summary>AllocateProducerIds: the next block of producer ids for <paramref name="brokerId"/>.</summary>
+    Task<ProducerIdsAllocation> AllocateProducerIdsAsync(int brokerId, long brokerEpoch, CancellationToken cancellationToken);
+}
