@@ -90,8 +90,12 @@ public sealed class KafkaBroker : IAsyncDisposable
         }
     }
 
-    public static async Task<KafkaBroker> StartAsync(KafkaConfig config, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
+    /// <param name="time">The one clock of this node (default: the system's); every timer, deadline and timestamp
+    /// the broker takes comes from it, so a test can run the broker on a fake clock.</param>
+    public static async Task<KafkaBroker> StartAsync(KafkaConfig config, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default,
+        TimeProvider? time = null)
     {
+        time ??= TimeProvider.System;
         var logger = loggerFactory.CreateLogger("Samsa.Broker");
         BrokerLog.Starting(logger, config.NodeId, string.Join(",", config.ProcessRoles), string.Join(",", config.LogDirs));
         cancellationToken.ThrowIfCancellationRequested();
@@ -105,14 +109,15 @@ public sealed class KafkaBroker : IAsyncDisposable
             SegmentMs = config.GetLong("metadata.log.segment.ms"),
             MaxRecordBytesBetweenSnapshots = config.GetLong("metadata.log.max.record.bytes.between.snapshots"),
             Logger = loggerFactory.CreateLogger("Samsa.MetadataLog"),
+            Time = time,
         });
-        var replayWatch = System.Diagnostics.Stopwatch.StartNew();
+        var replayStarted = time.GetTimestamp();
         var (loaded, replayed) = metadataLog.Load(MetadataImage.Empty(clusterId));
-        BrokerLog.MetadataLoaded(logger, loaded.Topics.Count, loaded.PartitionCount, replayed, replayWatch.ElapsedMilliseconds);
+        BrokerLog.MetadataLoaded(logger, loaded.Topics.Count, loaded.PartitionCount, replayed, (long)time.GetElapsedTime(replayStarted).TotalMilliseconds);
 
         var metadata = new MetadataCache(loaded);
         var describer = new ConfigDescriber(config);
-        var logs = new LogMetadataPublisher(config, describer, metadata, TimeProvider.System, loggerFactory.CreateLogger("Samsa.LogManager"));
+        var logs = new LogMetadataPublisher(config, describer, metadata, time, loggerFactory.CreateLogger("Samsa.LogManager"));
         metadata.Published += logs.Apply;
         var controller = new QuorumController(metadataLog, metadata, new ControllerOptions
         {
@@ -125,15 +130,15 @@ public sealed class KafkaBroker : IAsyncDisposable
             ValidateGroupConfigs = describer.Groups.Validate,
         });
 
-        var replicas = new ReplicaManager(metadata, logs, describer, config.NodeId, TimeProvider.System, loggerFactory.CreateLogger("Samsa.ReplicaManager"));
-        var fetchSessions = new FetchSessionCache(config.GetInt("max.incremental.fetch.session.cache.slots"), FetchSessionEviction, TimeProvider.System);
-        var groups = new GroupCoordinator(GroupCoordinatorConfig.From(config), metadata, replicas, logs, controller, config.NodeId, TimeProvider.System, loggerFactory);
+        var replicas = new ReplicaManager(metadata, logs, describer, config.NodeId, time, loggerFactory.CreateLogger("Samsa.ReplicaManager"));
+        var fetchSessions = new FetchSessionCache(config.GetInt("max.incremental.fetch.session.cache.slots"), FetchSessionEviction, time);
+        var groups = new GroupCoordinator(GroupCoordinatorConfig.From(config), metadata, replicas, logs, controller, config.NodeId, time, loggerFactory);
         // Kafka's request.timeout.ms default: how long a marker may wait for the high watermark.
-        var txnMarkers = new WriteTxnMarkersHandler(replicas, groups, TimeProvider.System, requestTimeoutMs: 30_000);
+        var txnMarkers = new WriteTxnMarkersHandler(replicas, groups, time, requestTimeoutMs: 30_000);
         // A combined node asks its own controller for producer id blocks, as a broker would over AllocateProducerIds.
         var producerIds = new ProducerIdManager(ct => controller.AllocateProducerIdsAsync(config.NodeId, -1, ct), loggerFactory.CreateLogger("Samsa.ProducerIds"));
         var transactions = new TransactionCoordinator(TransactionCoordinatorOptions.From(config), metadata, replicas, logs, controller, producerIds,
-            txnMarkers.WriteAsync, groups.PartitionFor, config.NodeId, TimeProvider.System, loggerFactory);
+            txnMarkers.WriteAsync, groups.PartitionFor, config.NodeId, time, loggerFactory);
 
         IApiHandler[] admin =
         [
@@ -186,7 +191,7 @@ public sealed class KafkaBroker : IAsyncDisposable
         var dispatcher = new RequestDispatcher([apiVersionsHandler, .. admin], loggerFactory);
 
         // The image is published before the first accept, holding the ports actually bound.
-        var socketServer = await SocketServer.BindAsync(config, dispatcher, loggerFactory);
+        var socketServer = await SocketServer.BindAsync(config, dispatcher, loggerFactory, time);
         metadata.Publish(WithThisNode(metadata.Current, config, socketServer.BoundEndpoints));
         await controller.BootstrapAsync(cancellationToken);
         logs.Start(metadata);

@@ -61,6 +61,59 @@ public partial class LayeringTests
     private static bool IsKafkaBrokerOrItsClosures(Type type) =>
         type.FullName == "Samsa.Broker.KafkaBroker" || type.FullName!.StartsWith("Samsa.Broker.KafkaBroker+", StringComparison.Ordinal);
 
+    /// <summary>
+    /// One clock per node: the broker, storage and metadata rooms take time only from the injected
+    /// <see cref="TimeProvider"/>, so a test can run them on a fake clock. Measuring how long a thread was held
+    /// (<c>Stopwatch</c>) is a diagnostic of the real machine and stays allowed.
+    /// </summary>
+    [Fact]
+    public void NodeSources_TakeTimeOnlyFromTheTimeProvider()
+    {
+        var root = FindRoot();
+        var offenders = new List<string>();
+        foreach (var room in new[] { "Samsa.Broker", "Samsa.Storage", "Samsa.Metadata" })
+        {
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(root, "src", room), "*.cs", SearchOption.AllDirectories)
+                .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)))
+            {
+                var text = File.ReadAllText(file);
+                var uses = RawClock().Matches(text).Select(m => m.Value)
+                    .Concat(TaskDelay().Matches(text).Where(m => !ClockArgument().IsMatch(m.Groups[1].Value)).Select(m => m.Value))
+                    .Concat(PeriodicTimerCall().Matches(text).Where(m => !m.Groups[1].Value.Contains(',', StringComparison.Ordinal)).Select(m => m.Value));
+                offenders.AddRange(uses.Select(u => $"{Path.GetRelativePath(root, file)}: {u}"));
+            }
+        }
+        Assert.Empty(offenders);
+    }
+
+    [Theory]
+    [InlineData("var now = DateTime.UtcNow;")]
+    [InlineData("var t = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();")]
+    [InlineData("long now = Environment.TickCount64;")]
+    [InlineData("await Task.Delay(500, token);")]
+    [InlineData("using var timer = new PeriodicTimer(period);")]
+    [InlineData("_timer = new Timer(Tick, null, 0, 100);")]
+    public void RawClockPatterns_AreRecognised(string line)
+    {
+        var found = RawClock().IsMatch(line)
+            || TaskDelay().Matches(line).Any(m => !ClockArgument().IsMatch(m.Groups[1].Value))
+            || PeriodicTimerCall().Matches(line).Any(m => !m.Groups[1].Value.Contains(',', StringComparison.Ordinal));
+        Assert.True(found, line);
+        Assert.All(TaskDelay().Matches("await Task.Delay(backoff, _time, token);"), m => Assert.Matches(ClockArgument(), m.Groups[1].Value));
+    }
+
+    [GeneratedRegex(@"\bDateTime(Offset)?\.(UtcNow|Now)\b|\bEnvironment\.TickCount(64)?\b|\bnew\s+(System\.Threading\.)?Timer\s*\(|\bThread\.Sleep\s*\(")]
+    private static partial Regex RawClock();
+
+    [GeneratedRegex(@"\bTask\.Delay\(([^;]*)\)")]
+    private static partial Regex TaskDelay();
+
+    [GeneratedRegex(@"\b_?time\b|\bTime\b|Timeout\.Infinite")]
+    private static partial Regex ClockArgument();
+
+    [GeneratedRegex(@"\bnew\s+PeriodicTimer\(([^;]*)\)")]
+    private static partial Regex PeriodicTimerCall();
+
     /// <summary>Console output belongs to the entry points only; libraries log through ILogger.</summary>
     [Fact]
     public void LibrarySources_DoNotWriteToTheConsole()

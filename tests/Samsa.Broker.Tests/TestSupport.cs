@@ -72,12 +72,16 @@ public sealed class TestBroker : IAsyncDisposable
 
     public int Port => Broker.BoundEndpoints[0].Port;
 
-    public static Task<TestBroker> StartAsync(params (string Key, string Value)[] overrides) => StartAsync(new TempDir(), ownsDirectory: true, overrides);
+    public static Task<TestBroker> StartAsync(params (string Key, string Value)[] overrides) => StartAsync(new TempDir(), ownsDirectory: true, overrides, null);
+
+    /// <summary>Starts a broker whose every timer and timestamp comes from <paramref name="time"/> (a fake clock in tests).</summary>
+    public static Task<TestBroker> StartOnClockAsync(TimeProvider time, params (string Key, string Value)[] overrides) =>
+        StartAsync(new TempDir(), ownsDirectory: true, overrides, time);
 
     /// <summary>Starts a broker on <paramref name="dir"/>, which outlives it: start another on the same data to test a restart.</summary>
-    public static Task<TestBroker> StartInAsync(TempDir dir, params (string Key, string Value)[] overrides) => StartAsync(dir, ownsDirectory: false, overrides);
+    public static Task<TestBroker> StartInAsync(TempDir dir, params (string Key, string Value)[] overrides) => StartAsync(dir, ownsDirectory: false, overrides, null);
 
-    private static async Task<TestBroker> StartAsync(TempDir dir, bool ownsDirectory, (string Key, string Value)[] overrides)
+    private static async Task<TestBroker> StartAsync(TempDir dir, bool ownsDirectory, (string Key, string Value)[] overrides, TimeProvider? time)
     {
         var logs = new CapturingLoggerProvider();
         var loggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(logs));
@@ -92,7 +96,7 @@ public sealed class TestBroker : IAsyncDisposable
         {
             properties[key] = value;
         }
-        var broker = await KafkaBroker.StartAsync(KafkaConfig.FromProperties(properties), loggerFactory);
+        var broker = await KafkaBroker.StartAsync(KafkaConfig.FromProperties(properties), loggerFactory, time: time);
         return new TestBroker(broker, ownsDirectory ? dir : null, logs, loggerFactory);
     }
 

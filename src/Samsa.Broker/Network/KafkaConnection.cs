@@ -35,7 +35,8 @@ internal sealed class KafkaConnection
     private readonly List<ExternalSlice> _external = [];
     private SocketAsyncEventArgs? _sendArgs;
     private TaskCompletionSource<SocketError>? _sendDone;
-    private long _lastActivity = Environment.TickCount64;
+    private readonly TimeProvider _time;
+    private long _lastActivity;
     private int _busy;
 
     /// <summary>
@@ -44,8 +45,10 @@ internal sealed class KafkaConnection
     /// </summary>
     private static readonly ConditionalWeakTable<SafeFileHandle, FileStream> s_fileStreams = new();
 
-    public KafkaConnection(Socket socket, ConnectionContext context, IRequestHandler handler, int maxRequestBytes, ILogger logger)
+    public KafkaConnection(Socket socket, ConnectionContext context, IRequestHandler handler, int maxRequestBytes, ILogger logger, TimeProvider time)
     {
+        _time = time;
+        _lastActivity = time.GetTimestamp();
         _socket = socket;
         Context = context;
         _handler = handler;
@@ -62,7 +65,9 @@ internal sealed class KafkaConnection
     /// Milliseconds since bytes last arrived or a response was sent, for <c>connections.max.idle.ms</c>; 0 while a
     /// request is being handled, so a long-poll fetch or a rebalance never counts as idle.
     /// </summary>
-    public long IdleMilliseconds(long now) => Volatile.Read(ref _busy) != 0 ? 0 : now - Volatile.Read(ref _lastActivity);
+    /// <param name="now">A timestamp of the server's <see cref="TimeProvider"/>.</param>
+    public long IdleMilliseconds(long now) =>
+        Volatile.Read(ref _busy) != 0 ? 0 : (long)_time.GetElapsedTime(Volatile.Read(ref _lastActivity), now).TotalMilliseconds;
 
     /// <summary>Closes the socket, which ends a pending read; used at shutdown.</summary>
     public void Abort()
@@ -117,7 +122,7 @@ internal sealed class KafkaConnection
         {
             var result = await reader.ReadAsync(cancellationToken);
             var buffer = result.Buffer;
-            Volatile.Write(ref _lastActivity, Environment.TickCount64);
+            Volatile.Write(ref _lastActivity, _time.GetTimestamp());
             try
             {
                 while (TryTakeFrame(ref buffer, out var frame))
@@ -129,7 +134,7 @@ internal sealed class KafkaConnection
                     }
                     finally
                     {
-                        Volatile.Write(ref _lastActivity, Environment.TickCount64);
+                        Volatile.Write(ref _lastActivity, _time.GetTimestamp());
                         Volatile.Write(ref _busy, 0);
                     }
                 }

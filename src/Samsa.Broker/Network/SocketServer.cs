@@ -26,15 +26,19 @@ public sealed class SocketServer : IAsyncDisposable
     private readonly List<(Socket Socket, BoundEndpoint Bound, Task AcceptLoop)> _listeners = [];
     private readonly Dictionary<string, ConnectionQuotas> _quotas = new(StringComparer.Ordinal);
     private Task _idleSweep = Task.CompletedTask;
-    private readonly RateLimitedLog _blockedLog = new(TimeProvider.System, TimeSpan.FromSeconds(10));
-    private readonly RateLimitedLog _descriptorsLog = new(TimeProvider.System, TimeSpan.FromSeconds(1));
+    private readonly TimeProvider _time;
+    private readonly RateLimitedLog _blockedLog;
+    private readonly RateLimitedLog _descriptorsLog;
     private readonly FileDescriptorBudget _descriptors = FileDescriptorBudget.ForThisProcess();
     private readonly ConcurrentDictionary<KafkaConnection, Task> _connections = new();
     private long _connectionIndex;
     private int _disposed;
 
-    private SocketServer(KafkaConfig config, IRequestHandler handler, ILoggerFactory loggerFactory)
+    private SocketServer(KafkaConfig config, IRequestHandler handler, ILoggerFactory loggerFactory, TimeProvider time)
     {
+        _time = time;
+        _blockedLog = new(time, TimeSpan.FromSeconds(10));
+        _descriptorsLog = new(time, TimeSpan.FromSeconds(1));
         _config = config;
         _handler = handler;
         _logger = loggerFactory.CreateLogger("Samsa.Network");
@@ -46,9 +50,9 @@ public sealed class SocketServer : IAsyncDisposable
     /// Binds every listener in <c>listeners</c> without accepting yet, so the caller can learn the real ports (port 0)
     /// before the first request arrives. A bind failure releases the ones already bound.
     /// </summary>
-    public static async Task<SocketServer> BindAsync(KafkaConfig config, IRequestHandler handler, ILoggerFactory loggerFactory)
+    public static async Task<SocketServer> BindAsync(KafkaConfig config, IRequestHandler handler, ILoggerFactory loggerFactory, TimeProvider? time = null)
     {
-        var server = new SocketServer(config, handler, loggerFactory);
+        var server = new SocketServer(config, handler, loggerFactory, time ?? TimeProvider.System);
         try
         {
             foreach (var endpoint in config.Listeners)
@@ -166,7 +170,7 @@ public sealed class SocketServer : IAsyncDisposable
     /// </remarks>
     private async Task AcceptLoopAsync(Socket listenSocket, BoundEndpoint bound, ConnectionQuotas quotas)
     {
-        var failures = new AcceptFailures(TimeProvider.System);
+        var failures = new AcceptFailures(_time);
         while (!_stopping.IsCancellationRequested)
         {
             Socket client;
@@ -193,7 +197,7 @@ public sealed class SocketServer : IAsyncDisposable
                 }
                 try
                 {
-                    await Task.Delay(delay, _stopping.Token);
+                    await Task.Delay(delay, _time, _stopping.Token);
                 }
                 catch (OperationCanceledException)
                 {
@@ -230,7 +234,7 @@ public sealed class SocketServer : IAsyncDisposable
         {
             try
             {
-                await Task.WhenAny(quotas.NextRelease, Task.Delay(500, _stopping.Token));
+                await Task.WhenAny(quotas.NextRelease, Task.Delay(TimeSpan.FromMilliseconds(500), _time, _stopping.Token));
             }
             catch (OperationCanceledException)
             {
@@ -318,7 +322,7 @@ public sealed class SocketServer : IAsyncDisposable
                 quotas.Release(bound.ListenerName, address);
             }
         }
-        var connection = new KafkaConnection(client, context, _handler, _config.SocketRequestMaxBytes, _logger) { Closing = Release };
+        var connection = new KafkaConnection(client, context, _handler, _config.SocketRequestMaxBytes, _logger, _time) { Closing = Release };
         NetworkLog.ConnectionAccepted(_logger, id);
         var task = Task.Run(() => connection.RunAsync(_stopping.Token));
         _connections[connection] = task;
@@ -337,12 +341,12 @@ public sealed class SocketServer : IAsyncDisposable
     private async Task IdleSweepAsync(long maxIdleMs)
     {
         var period = TimeSpan.FromMilliseconds(Math.Clamp(maxIdleMs / 10, 10, 1000));
-        using var timer = new PeriodicTimer(period);
+        using var timer = new PeriodicTimer(period, _time);
         try
         {
             while (await timer.WaitForNextTickAsync(_stopping.Token))
             {
-                var now = Environment.TickCount64;
+                var now = _time.GetTimestamp();
                 foreach (var connection in _connections.Keys)
                 {
                     var idle = connection.IdleMilliseconds(now);

@@ -33,6 +33,9 @@ public sealed record MetadataLogOptions
     public long SegmentMs { get; init; } = 7L * 24 * 60 * 60 * 1000;         // metadata.log.segment.ms
     public long MaxRecordBytesBetweenSnapshots { get; init; } = 20 * 1024 * 1024; // metadata.log.max.record.bytes.between.snapshots
     public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>The clock that stamps each record batch.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 }
 
 /// <summary>
@@ -176,7 +179,7 @@ public sealed class LocalMetadataLog : IMetadataLog
         {
             return _log.LogEndOffset - 1;
         }
-        var batch = EncodeBatch(records, 0);
+        var batch = EncodeBatch(records, 0, _options.Time.GetUtcNow().ToUnixTimeMilliseconds());
         var info = _log.Append(batch, leaderEpoch: 0);
         _log.Flush();
         _log.UpdateHighWatermark(info.LastOffset + 1);
@@ -185,13 +188,12 @@ public sealed class LocalMetadataLog : IMetadataLog
     }
 
     /// <summary>One uncompressed v2 batch holding <paramref name="records"/> from <paramref name="baseOffset"/>.</summary>
-    internal static byte[] EncodeBatch(IEnumerable<MetadataRecord> records, long baseOffset)
+    internal static byte[] EncodeBatch(IEnumerable<MetadataRecord> records, long baseOffset, long timestampMs)
     {
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         using var builder = new RecordBatchBuilder { BaseOffset = baseOffset };
         foreach (var record in records)
         {
-            builder.Append(now, null, MetadataRecordSerde.Serialize(record));
+            builder.Append(timestampMs, null, MetadataRecordSerde.Serialize(record));
         }
         return builder.Build();
     }
@@ -202,7 +204,7 @@ public sealed class LocalMetadataLog : IMetadataLog
         {
             return;
         }
-        MetadataSnapshots.Write(Directory, image);
+        MetadataSnapshots.Write(Directory, image, _options.Time.GetUtcNow().ToUnixTimeMilliseconds());
         _bytesSinceSnapshot = 0;
     }
 

@@ -37,7 +37,7 @@ public static class MetadataSnapshots
     }
 
     /// <summary>Writes a snapshot of <paramref name="image"/> (which must be at offset <c>image.Offset</c>).</summary>
-    public static string Write(string directory, MetadataImage image)
+    public static string Write(string directory, MetadataImage image, long timestampMs)
     {
         var endOffset = image.Offset + 1;
         var path = System.IO.Path.Combine(directory, $"{endOffset:D20}-{0:D10}{Suffix}");
@@ -47,7 +47,7 @@ public static class MetadataSnapshots
             var offset = 0L;
             foreach (var chunk in Records(image).Chunk(RecordsPerBatch))
             {
-                stream.Write(LocalMetadataLog.EncodeBatch(chunk, offset));
+                stream.Write(LocalMetadataLog.EncodeBatch(chunk, offset, timestampMs));
                 offset += chunk.Length;
             }
             stream.Flush(flushToDisk: true);
