@@ -46,4 +46,16 @@ internal static partial class NetworkLog
 
     [LoggerMessage(EventId = 210, Level = LogLevel.Debug, Message = "Closing connection {ConnectionId}, idle for {IdleMs} ms (connections.max.idle.ms)")]
     public static partial void ClosingIdle(ILogger logger, string connectionId, long idleMs);
+
+    [LoggerMessage(EventId = 212, Level = LogLevel.Warning, Message = "{ApiKey} request to node {Node} timed out after {TimeoutMs} ms; dropping the connection")]
+    public static partial void RequestTimedOut(ILogger logger, Samsa.Protocol.ApiKey apiKey, string node, long timeoutMs);
+
+    [LoggerMessage(EventId = 213, Level = LogLevel.Information, Message = "Connection to node {Node} failed: {Reason} ({Failures} consecutive failures)")]
+    public static partial void NodeConnectFailed(ILogger logger, string node, string reason, int failures);
+
+    [LoggerMessage(EventId = 214, Level = LogLevel.Warning, Message = "Node {Node} sent an unreadable response ({Reason}); dropping the connection")]
+    public static partial void NodeSentBadResponse(ILogger logger, string node, string reason);
+
+    [LoggerMessage(EventId = 215, Level = LogLevel.Information, Message = "{ApiKey} to the controller, attempt {Attempt}: {Reason}; retrying")]
+    public static partial void ControllerRequestRetried(ILogger logger, Samsa.Protocol.ApiKey apiKey, int attempt, string reason);
 }

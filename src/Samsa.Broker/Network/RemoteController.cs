@@ -1,0 +1,132 @@
+using Microsoft.Extensions.Logging;
+using Samsa.Metadata.Controller;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+
+namespace Samsa.Broker.Network;
+
+/// <summary>
+/// The controller as a broker-only node sees it: every operation is a request to the active controller over the
+/// controller listener (Kafka's <c>NodeToControllerChannelManager</c> and <c>ForwardingManager</c>). A request that
+/// meets a controller which is not (or no longer) active, or a connection that fails, is retried against the
+/// controller the node knows of next, after a back-off, until the request timeout; an answer with any other
+/// error is the caller's.
+/// </summary>
+/// <remarks>
+/// DeleteTopics goes out at the client's own version, so version-dependent answers (topic ids, messages) are the
+/// controller's to decide exactly as for a local call; the other operations go at the highest version the broker
+/// serves, which carries every field the handlers read.
+/// </remarks>
+public sealed class RemoteController : IController
+{
+    private readonly NetworkClient _client;
+    private readonly Func<NodeEndpoint?> _activeController;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly TimeSpan _requestTimeout;
+    private readonly TimeSpan _retryBackoff;
+
+    /// <param name="activeController">The controller this node believes active, or null when it knows of none yet
+    /// (the quorum's leader, or a bootstrap controller in turn).</param>
+    /// <param name="requestTimeout">request.timeout.ms: how long an operation may take, retries included.</param>
+    /// <param name="retryBackoff">retry.backoff.ms between attempts.</param>
+    public RemoteController(NetworkClient client, Func<NodeEndpoint?> activeController, TimeProvider time, ILogger logger,
+        TimeSpan? requestTimeout = null, TimeSpan? retryBackoff = null)
+    {
+        _client = client;
+        _activeController = activeController;
+        _time = time;
+        _logger = logger;
+        _requestTimeout = requestTimeout ?? TimeSpan.FromSeconds(30);
+        _retryBackoff = retryBackoff ?? TimeSpan.FromMilliseconds(100);
+    }
+
+    public Task<CreateTopicsResponse> CreateTopicsAsync(CreateTopicsRequest request, CancellationToken cancellationToken) =>
+        SendAsync<CreateTopicsResponse>(request, 7, r => r.Topics.Any(t => NotActive(t.ErrorCode)), cancellationToken);
+
+    public Task<DeleteTopicsResponse> DeleteTopicsAsync(DeleteTopicsRequest request, short version, CancellationToken cancellationToken) =>
+        SendAsync<DeleteTopicsResponse>(request, version, r => r.Responses.Any(t => NotActive(t.ErrorCode)), cancellationToken);
+
+    public Task<CreatePartitionsResponse> CreatePartitionsAsync(CreatePartitionsRequest request, CancellationToken cancellationToken) =>
+        SendAsync<CreatePartitionsResponse>(request, 3, r => r.Results.Any(t => NotActive(t.ErrorCode)), cancellationToken);
+
+    public Task<IncrementalAlterConfigsResponse> IncrementalAlterConfigsAsync(IncrementalAlterConfigsRequest request, CancellationToken cancellationToken) =>
+        SendAsync<IncrementalAlterConfigsResponse>(request, 1, r => r.Responses.Any(t => NotActive(t.ErrorCode)), cancellationToken);
+
+    public Task<AlterConfigsResponse> AlterConfigsAsync(AlterConfigsRequest request, CancellationToken cancellationToken) =>
+        SendAsync<AlterConfigsResponse>(request, 2, r => r.Responses.Any(t => NotActive(t.ErrorCode)), cancellationToken);
+
+    public async Task<ApiError> UpdateFeaturesAsync(IReadOnlyList<FeatureUpdate> updates, bool validateOnly, CancellationToken cancellationToken)
+    {
+        var request = new UpdateFeaturesRequest
+        {
+            timeoutMs = (int)_requestTimeout.TotalMilliseconds,
+            ValidateOnly = validateOnly,
+            FeatureUpdates = [.. updates.Select(u => new UpdateFeaturesRequest.FeatureUpdateKey
+            {
+                Feature = u.Feature,
+                MaxVersionLevel = u.Level,
+                UpgradeType = (sbyte)u.UpgradeType,
+            })],
+        };
+        var response = await SendAsync<UpdateFeaturesResponse>(request, 1, r => NotActive(r.ErrorCode), cancellationToken);
+        if (response.ErrorCode != 0)
+        {
+            return new ApiError((ErrorCode)response.ErrorCode, response.ErrorMessage);
+        }
+        // Every update is applied in one commit or none, so the first refusal speaks for the request.
+        var refused = response.Results.FirstOrDefault(r => r.ErrorCode != 0);
+        return refused is null ? new ApiError(ErrorCode.None, null) : new ApiError((ErrorCode)refused.ErrorCode, refused.ErrorMessage);
+    }
+
+    public async Task<ProducerIdsAllocation> AllocateProducerIdsAsync(int brokerId, long brokerEpoch, CancellationToken cancellationToken)
+    {
+        var request = new AllocateProducerIdsRequest { BrokerId = brokerId, BrokerEpoch = brokerEpoch };
+        var response = await SendAsync<AllocateProducerIdsResponse>(request, 0, r => NotActive(r.ErrorCode), cancellationToken);
+        return new ProducerIdsAllocation(new ProducerIdsBlock(brokerId, response.ProducerIdStart, response.ProducerIdLen),
+            new ApiError((ErrorCode)response.ErrorCode, null));
+    }
+
+    private static bool NotActive(short errorCode) => errorCode == (short)ErrorCode.NotController;
+
+    private async Task<TResponse> SendAsync<TResponse>(IApiMessage request, short version, Func<TResponse, bool> notActive, CancellationToken cancellationToken)
+        where TResponse : IApiMessage, new()
+    {
+        var started = _time.GetTimestamp();
+        for (var attempt = 1; ; attempt++)
+        {
+            var remaining = _requestTimeout - _time.GetElapsedTime(started);
+            if (remaining <= TimeSpan.Zero)
+            {
+                throw new TimeoutException($"{request.ApiKey}: no active controller answered within {_requestTimeout.TotalMilliseconds} ms");
+            }
+            string reason;
+            if (_activeController() is not { } controller)
+            {
+                reason = "no active controller known";
+            }
+            else
+            {
+                try
+                {
+                    var response = await _client.SendAsync<TResponse>(controller, request, version, cancellationToken, remaining);
+                    if (!notActive(response))
+                    {
+                        return response;
+                    }
+                    reason = $"node {controller.Id} is not the active controller";
+                }
+                catch (NodeDisconnectedException e)
+                {
+                    reason = e.Message;
+                }
+                catch (TimeoutException) when (_time.GetElapsedTime(started) < _requestTimeout)
+                {
+                    reason = "request timed out";
+                }
+            }
+            NetworkLog.ControllerRequestRetried(_logger, request.ApiKey, attempt, reason);
+            await Task.Delay(_retryBackoff, _time, cancellationToken);
+        }
+    }
+}
