@@ -137,6 +137,55 @@ public class TransactionsToolTests
         Assert.Equal(2, await OffsetAsync(broker.Port, topic, 1));
     }
 
+    /// <summary>
+    /// A real transactional producer (confluent-kafka-python) SIGKILLed mid-transaction leaves it open: the last stable
+    /// offset stays at its first record. The coordinator still holds the partition in that transaction, so
+    /// <c>find-hanging</c> does not report it (Kafka's rule: only a transaction no coordinator accounts for hangs; this
+    /// one would end at its timeout); an operator's <c>abort</c> ends it now, and read_committed moves on.
+    /// </summary>
+    [Fact]
+    public async Task ATransactionLeftOpenByAKilledProducer_HoldsTheLso_UntilAbortClearsIt()
+    {
+        Peers.Require(Peers.Python);
+        await using var broker = await BrokerProcess.StartAsync();
+        const string topic = "txn-killed";
+        await TopicAdmin.CreateAsync(broker.Port, topic, 1);
+        await using (var producer = InteractiveProcess.Start(Peers.Python,
+            [RepoPaths.ClientScript("confluent_python_open_txn.py"), broker.Bootstrap, topic, "killed-txn", "3"]))
+        {
+            await producer.WaitForAsync(l => l == "open", TimeSpan.FromSeconds(60), "the open transaction");
+            await producer.KillAsync();
+        }
+        using (var connection = await RawKafkaConnection.ConnectAsync(broker.Port))
+        {
+            Assert.Equal(ErrorCode.None, (await RawRecords.ProduceAsync(connection, topic, 0, ["after"])).Error);
+        }
+        Assert.Equal(4, await OffsetAsync(broker.Port, topic, 0));
+        Assert.Equal(0, await OffsetAsync(broker.Port, topic, 1));
+
+        string[] b = ["--bootstrap-server", broker.Bootstrap];
+        var producers = await Bin("kafka-transactions.sh", [.. b, "describe-producers", "--topic", topic, "--partition", "0"]);
+        Assert.True(producers.ExitCode == 0, producers.ToString());
+        var row = producers.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[1].Split('\t').Select(c => c.Trim()).ToArray();
+        Assert.Equal("0", row[5]);
+
+        var list = await Bin("kafka-transactions.sh", [.. b, "list"]);
+        Assert.True(list.ExitCode == 0, list.ToString());
+        Assert.Contains(list.Stdout.Split('\n'), l => l.StartsWith("killed-txn", StringComparison.Ordinal) && l.TrimEnd().EndsWith("Ongoing", StringComparison.Ordinal));
+        var hanging = await Bin("kafka-transactions.sh", [.. b, "find-hanging", "--topic", topic, "--max-transaction-timeout", "0"]);
+        Assert.True(hanging.ExitCode == 0, hanging.ToString());
+        Assert.Equal(Table(HangingHeaders), hanging.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+        var abort = await Bin("kafka-transactions.sh", [.. b, "abort", "--topic", topic, "--partition", "0", "--start-offset", "0"]);
+        Assert.True(abort.ExitCode == 0, abort.ToString());
+        // The abort marker takes offset 4: the last stable offset is the log end again.
+        Assert.Equal(5, await OffsetAsync(broker.Port, topic, 1));
+        var consume = await Bin("kafka-console-consumer.sh",
+            [.. b, "--topic", topic, "--from-beginning", "--isolation-level", "read_committed", "--max-messages", "1", "--timeout-ms", "20000"]);
+        Assert.True(consume.ExitCode == 0, consume.ToString());
+        Assert.Equal("after\n", consume.Stdout);
+    }
+
     /// <summary>An ongoing transaction begun over the wire as a transactional producer does (transaction version 2 requests).</summary>
     private static async Task<(long ProducerId, short Epoch)> BeginTransactionAsync(int port, string transactionalId, string topic, long timestamp)
     {

@@ -80,6 +80,16 @@ public sealed class InteractiveProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGKILL (no chance to clean up), then waits for the process to be gone.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        await _process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
