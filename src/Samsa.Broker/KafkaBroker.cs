@@ -116,6 +116,9 @@ public sealed class KafkaBroker : IAsyncDisposable
         BrokerLog.MetadataLoaded(logger, loaded.Topics.Count, loaded.PartitionCount, replayed, (long)time.GetElapsedTime(replayStarted).TotalMilliseconds);
 
         var metadata = new MetadataCache(loaded);
+        var metadataDirectoryId = MetaProperties.Read(metadataLogDir)?.DirectoryId ?? Protocol.Uuid.Zero;
+        // Set once the listeners are bound; DescribeQuorum reports the controller listeners' ports from it.
+        IReadOnlyList<BoundEndpoint> boundEndpoints = [];
         var describer = new ConfigDescriber(config);
         var logs = new LogMetadataPublisher(config, describer, metadata, time, loggerFactory.CreateLogger("Samsa.LogManager"));
         metadata.Published += logs.Apply;
@@ -155,6 +158,8 @@ public sealed class KafkaBroker : IAsyncDisposable
             new AlterConfigsHandler(controller),
             new IncrementalAlterConfigsHandler(controller),
             new DescribeClusterHandler(metadata),
+            new DescribeQuorumHandler(() => (metadataLog.DescribeQuorum(config.NodeId, metadataDirectoryId, time.GetUtcNow().ToUnixTimeMilliseconds()),
+                VoterNodes(config, boundEndpoints))),
             new DescribeTopicPartitionsHandler(metadata),
             new DeleteRecordsHandler(metadata, logs),
             new ListOffsetsHandler(metadata, logs),
@@ -192,6 +197,7 @@ public sealed class KafkaBroker : IAsyncDisposable
 
         // The image is published before the first accept, holding the ports actually bound.
         var socketServer = await SocketServer.BindAsync(config, dispatcher, loggerFactory, time);
+        boundEndpoints = socketServer.BoundEndpoints;
         metadata.Publish(WithThisNode(metadata.Current, config, socketServer.BoundEndpoints));
         await controller.BootstrapAsync(cancellationToken);
         logs.Start(metadata);
@@ -223,6 +229,23 @@ public sealed class KafkaBroker : IAsyncDisposable
         return image
             .WithBroker(new BrokerRegistration(config.NodeId, endpoints, config.BrokerRack)) with
         { ControllerId = config.NodeId };
+    }
+
+    /// <summary>
+    /// The voters' endpoints for DescribeQuorum v2: this node's controller listeners, advertised where configured,
+    /// with the bound port where the config says 0.
+    /// </summary>
+    private static List<Protocol.Messages.DescribeQuorumResponse.Node> VoterNodes(KafkaConfig config, IReadOnlyList<BoundEndpoint> bound)
+    {
+        var listeners = new List<Protocol.Messages.DescribeQuorumResponse.Listener>();
+        foreach (var listener in config.Listeners.Where(l => config.ControllerListenerNames.Contains(l.ListenerName)))
+        {
+            var advertised = config.AdvertisedListeners.FirstOrDefault(a => a.ListenerName == listener.ListenerName) ?? listener;
+            var port = advertised.Port != 0 ? advertised.Port : bound.FirstOrDefault(b => b.ListenerName == listener.ListenerName)?.Port ?? 0;
+            var host = string.IsNullOrEmpty(advertised.Host) ? System.Net.Dns.GetHostName() : advertised.Host;
+            listeners.Add(new Protocol.Messages.DescribeQuorumResponse.Listener { Name = listener.ListenerName, Host = host, Port = (ushort)port });
+        }
+        return [new Protocol.Messages.DescribeQuorumResponse.Node { NodeId = config.NodeId, Listeners = listeners }];
     }
 
     public async ValueTask DisposeAsync()

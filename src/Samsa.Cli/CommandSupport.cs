@@ -205,3 +205,17 @@ internal static class UnrecognizedOption
         return 1;
     }
 }
+
+/// <summary>Output helpers Kafka's tools share (its <c>ToolsUtils</c>).</summary>
+internal static class ToolsUtils
+{
+    /// <summary>Kafka's <c>prettyPrintTable</c>: each cell padded to its column's widest, then a tab.</summary>
+    public static void PrintTable(string[] headers, IReadOnlyList<string[]> rows)
+    {
+        var widths = headers.Select((h, i) => rows.Select(r => r[i].Length).Prepend(h.Length).Max()).ToArray();
+        foreach (var row in rows.Prepend(headers))
+        {
+            Console.WriteLine(string.Concat(row.Select((cell, i) => cell.PadRight(widths[i]) + "\t")));
+        }
+    }
+}

@@ -24,5 +24,6 @@ root.Add(new FeaturesCommand().Build());
 root.Add(new GroupsCommand().Build());
 root.Add(new ClusterCommand().Build());
 root.Add(new TransactionsCommand().Build());
+root.Add(new MetadataQuorumCommand().Build());
 var parsed = root.Parse(args);
 return UnrecognizedOption.Reject(args, parsed) ?? await parsed.InvokeAsync();

@@ -139,7 +139,7 @@ internal sealed class TransactionsCommand
             var rows = byBroker.OrderBy(b => b.Broker)
                 .SelectMany(b => b.Listings.Select(l => new[] { l.TransactionalId, b.Broker.ToString(System.Globalization.CultureInfo.InvariantCulture), l.ProducerId.ToString(System.Globalization.CultureInfo.InvariantCulture), l.TransactionState }))
                 .ToList();
-            PrintTable(["TransactionalId", "Coordinator", "ProducerId", "TransactionState"], rows);
+            ToolsUtils.PrintTable(["TransactionalId", "Coordinator", "ProducerId", "TransactionState"], rows);
         });
     }
 
@@ -161,7 +161,7 @@ internal sealed class TransactionsCommand
             var state = description.State;
             var started = state.TransactionStartTimeMs >= 0;
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            PrintTable(
+            ToolsUtils.PrintTable(
                 ["CoordinatorId", "TransactionalId", "ProducerId", "ProducerEpoch", "TransactionState", "TransactionTimeoutMs", "CurrentTransactionStartTimeMs", "TransactionDurationMs", "TopicPartitions"],
                 [[
                     Str(description.CoordinatorId), id, Str(state.ProducerId), Str(state.ProducerEpoch), state.TransactionState, Str(state.TransactionTimeoutMs),
@@ -191,7 +191,7 @@ internal sealed class TransactionsCommand
             {
                 throw Failed($"Failed to describe producers for partition {tp.Item1}-{tp.Item2} on {(broker is { } b ? $"broker {b}" : "leader")}", e.Message);
             }
-            PrintTable(
+            ToolsUtils.PrintTable(
                 ["ProducerId", "ProducerEpoch", "LatestCoordinatorEpoch", "LastSequence", "LastTimestamp", "CurrentTransactionStartOffset"],
                 producers.Select(p => new[]
                 {
@@ -303,7 +303,7 @@ internal sealed class TransactionsCommand
             var maxTransactionTimeoutMs = (Int(r, maxTimeout) ?? 15) * 60_000L;
             var hanging = await FindHangingAsync(admin, topicName, partitionIndex, broker, maxTransactionTimeoutMs, ct);
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            PrintTable(
+            ToolsUtils.PrintTable(
                 ["Topic", "Partition", "ProducerId", "ProducerEpoch", "CoordinatorEpoch", "StartOffset", "LastTimestamp", "Duration(min)"],
                 hanging.Select(h => new[]
                 {
@@ -430,14 +430,4 @@ internal sealed class TransactionsCommand
     }
 
     private static string Str(long value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    /// <summary>Kafka's <c>ToolsUtils.prettyPrintTable</c>: each cell padded to its column's widest, then a tab.</summary>
-    internal static void PrintTable(string[] headers, IReadOnlyList<string[]> rows)
-    {
-        var widths = headers.Select((h, i) => rows.Select(r => r[i].Length).Prepend(h.Length).Max()).ToArray();
-        foreach (var row in rows.Prepend(headers))
-        {
-            Console.WriteLine(string.Concat(row.Select((cell, i) => cell.PadRight(widths[i]) + "\t")));
-        }
-    }
 }

@@ -136,3 +136,53 @@ public sealed class DescribeTopicPartitionsHandler(MetadataCache metadata) : Api
         Topics = request.Topics.Select(t => new DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic { Name = t.Name, ErrorCode = (short)error }).ToList(),
     };
 }
+
+/// <summary>
+/// DescribeQuorum v0-2 (<c>kafka-metadata-quorum.sh describe</c>): the metadata quorum of <c>__cluster_metadata-0</c>
+/// as its leader sees it. Any other partition is UNKNOWN_TOPIC_OR_PARTITION, as Kafka's Raft client answers.
+/// </summary>
+/// <param name="describe">The quorum's partition data and its voters' endpoints, as the leader knows them now.</param>
+public sealed class DescribeQuorumHandler(Func<(DescribeQuorumResponse.PartitionData Partition, List<DescribeQuorumResponse.Node> Nodes)> describe)
+    : ApiHandler<DescribeQuorumRequest, DescribeQuorumResponse>
+{
+    public override ApiKey ApiKey => ApiKey.DescribeQuorum;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 2;
+
+    protected override ValueTask<DescribeQuorumResponse?> HandleAsync(RequestContext context, DescribeQuorumRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Topics is not [{ TopicName: TopicName.ClusterMetadata, Partitions: [{ PartitionIndex: 0 }] }])
+        {
+            var asked = request.Topics.FirstOrDefault();
+            return ValueTask.FromResult<DescribeQuorumResponse?>(new DescribeQuorumResponse
+            {
+                Topics =
+                [
+                    new DescribeQuorumResponse.TopicData
+                    {
+                        TopicName = asked?.TopicName ?? TopicName.ClusterMetadata,
+                        Partitions = [Unknown(asked?.Partitions.FirstOrDefault()?.PartitionIndex ?? 0)],
+                    },
+                ],
+            });
+        }
+        var (partition, nodes) = describe();
+        return ValueTask.FromResult<DescribeQuorumResponse?>(new DescribeQuorumResponse
+        {
+            Topics = [new DescribeQuorumResponse.TopicData { TopicName = TopicName.ClusterMetadata, Partitions = [partition] }],
+            Nodes = context.ApiVersion >= 2 ? nodes : [],
+        });
+    }
+
+    private static DescribeQuorumResponse.PartitionData Unknown(int partition) => new()
+    {
+        PartitionIndex = partition,
+        ErrorCode = (short)ErrorCode.UnknownTopicOrPartition,
+        ErrorMessage = ErrorCodes.DefaultMessage(ErrorCode.UnknownTopicOrPartition),
+    };
+
+    protected override DescribeQuorumResponse ErrorResponse(RequestContext context, DescribeQuorumRequest request, ErrorCode error) =>
+        new() { ErrorCode = (short)error, ErrorMessage = ErrorCodes.DefaultMessage(error) };
+}

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Samsa.Metadata.Image;
 using Samsa.Protocol;
+using Samsa.Protocol.Messages;
 using Samsa.Protocol.Records;
 using Samsa.Storage;
 
@@ -196,6 +197,34 @@ public sealed class LocalMetadataLog : IMetadataLog
             builder.Append(timestampMs, null, MetadataRecordSerde.Serialize(record));
         }
         return builder.Build();
+    }
+
+    /// <summary>
+    /// The quorum this log is, as DescribeQuorum reports it: one voter, this node, which leads; every append is flushed
+    /// before it returns, so the high watermark is the log end. Like Kafka's leader, it reports its own fetch and
+    /// caught-up times as now.
+    /// </summary>
+    public DescribeQuorumResponse.PartitionData DescribeQuorum(int nodeId, Uuid directoryId, long nowMs)
+    {
+        var end = _log.LogEndOffset;
+        return new DescribeQuorumResponse.PartitionData
+        {
+            PartitionIndex = 0,
+            LeaderId = nodeId,
+            LeaderEpoch = _log.LeaderEpochCache.LatestEpoch ?? 0,
+            HighWatermark = end,
+            CurrentVoters =
+            [
+                new DescribeQuorumResponse.ReplicaState
+                {
+                    ReplicaId = nodeId,
+                    ReplicaDirectoryId = directoryId,
+                    LogEndOffset = end,
+                    LastFetchTimestamp = nowMs,
+                    LastCaughtUpTimestamp = nowMs,
+                },
+            ],
+        };
     }
 
     public void MaybeSnapshot(MetadataImage image)

@@ -1,0 +1,208 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using Samsa.Metadata;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+using ErrorCode = Samsa.Protocol.ErrorCode;
+
+namespace Samsa.Cli;
+
+/// <summary>
+/// <c>samsa metadata-quorum</c> = <c>kafka-metadata-quorum.sh</c> (Kafka's <c>MetadataQuorumCommand</c>):
+/// <c>describe --status</c> prints the quorum's summary (cluster id, leader, epoch, high watermark, the largest
+/// follower lag, voters and observers as Kafka's <c>Node</c> JSON-ish strings); <c>describe --replication
+/// [--human-readable]</c> prints one row per replica (leader, followers, observers) as Kafka's prettyPrintTable.
+/// Both from DescribeQuorum v2 on <c>__cluster_metadata-0</c> through <c>--bootstrap-server</c> or
+/// <c>--bootstrap-controller</c>. Adding and removing controllers (KIP-853) are not served yet.
+/// </summary>
+internal sealed class MetadataQuorumCommand
+{
+    private readonly Option<string> _bootstrapServer = new("--bootstrap-server") { Description = "A comma-separated list of host:port pairs to use for establishing the connection to the Kafka cluster.", Recursive = true };
+    private readonly Option<string> _bootstrapController = new("--bootstrap-controller") { Description = "A comma-separated list of host:port pairs to use for establishing the connection to the Kafka controllers.", Recursive = true };
+    private readonly Option<string> _commandConfig = new("--command-config") { Description = "Property file containing configs to be passed to Admin Client.", Recursive = true };
+
+    public Command Build()
+    {
+        var command = new Command("metadata-quorum", "This tool describes kraft metadata quorum status (kafka-metadata-quorum.sh).");
+        command.Add(_bootstrapServer);
+        command.Add(_bootstrapController);
+        command.Add(_commandConfig);
+
+        var describe = new Command("describe", "Describe the metadata quorum info");
+        var status = new Option<bool>("--status") { Description = "A short summary of the quorum status and the other provides detailed information about the status of replication." };
+        var replication = new Option<bool>("--replication") { Description = "Detailed information about the status of replication" };
+        var humanReadable = new Option<bool>("--human-readable") { Description = "Human-readable output" };
+        describe.Add(status);
+        describe.Add(replication);
+        describe.Add(humanReadable);
+        describe.SetAction((r, ct) => CommandRunner.RunAsync(async () =>
+        {
+            var bootstrap = Bootstrap(r);
+            if (r.GetValue(status) && r.GetValue(replication))
+            {
+                throw new CommandException("Only one of --status or --replication should be specified with describe sub-command");
+            }
+            if (r.GetValue(replication))
+            {
+                PrintReplication(await DescribeAsync(bootstrap, ct), r.GetValue(humanReadable));
+            }
+            else if (r.GetValue(status))
+            {
+                if (r.GetValue(humanReadable))
+                {
+                    throw new CommandException("The option --human-readable is only supported along with --replication");
+                }
+                var (quorum, clusterId) = await DescribeWithClusterIdAsync(bootstrap, ct);
+                PrintStatus(quorum, clusterId);
+            }
+            else
+            {
+                throw new CommandException("One of --status or --replication must be specified with describe sub-command");
+            }
+        }, "", errorsToStdout: false));
+        command.Add(describe);
+        return command;
+    }
+
+    private string Bootstrap(ParseResult r)
+    {
+        var server = r.GetValue(_bootstrapServer);
+        var controller = r.GetValue(_bootstrapController);
+        if (server is not null && controller is not null)
+        {
+            throw new CommandException("kafka-metadata-quorum: error: argument --bootstrap-controller: not allowed with argument --bootstrap-server");
+        }
+        if (r.GetValue(_commandConfig) is { } file)
+        {
+            if (!File.Exists(file))
+            {
+                throw new CommandException($"Properties file {file} does not exist.");
+            }
+            _ = ClientOptions.ReadFile(file);
+        }
+        return server ?? controller
+            ?? throw new CommandException("kafka-metadata-quorum: error: one of the arguments --bootstrap-server --bootstrap-controller is required");
+    }
+
+    /// <summary>One partition's answer plus the voters' endpoints (v2's nodes).</summary>
+    private sealed record Quorum(DescribeQuorumResponse.PartitionData Partition, IReadOnlyList<DescribeQuorumResponse.Node> Nodes);
+
+    private static async Task<Quorum> DescribeAsync(string bootstrap, CancellationToken cancellationToken)
+    {
+        using var client = await KafkaWireClient.ConnectAnyAsync(bootstrap, cancellationToken);
+        return await DescribeAsync(client, cancellationToken);
+    }
+
+    private static async Task<(Quorum Quorum, string ClusterId)> DescribeWithClusterIdAsync(string bootstrap, CancellationToken cancellationToken)
+    {
+        using var client = await KafkaWireClient.ConnectAnyAsync(bootstrap, cancellationToken);
+        var cluster = await client.SendAsync<DescribeClusterResponse>(new DescribeClusterRequest { EndpointType = 1 }, 1, cancellationToken);
+        if (cluster.ErrorCode != 0)
+        {
+            throw new CommandException(cluster.ErrorMessage ?? ErrorCodes.DefaultMessage((ErrorCode)cluster.ErrorCode) ?? $"error {cluster.ErrorCode}");
+        }
+        return (await DescribeAsync(client, cancellationToken), cluster.ClusterId);
+    }
+
+    private static async Task<Quorum> DescribeAsync(KafkaWireClient client, CancellationToken cancellationToken)
+    {
+        var request = new DescribeQuorumRequest
+        {
+            Topics = [new DescribeQuorumRequest.TopicData { TopicName = TopicName.ClusterMetadata, Partitions = [new DescribeQuorumRequest.PartitionData { PartitionIndex = 0 }] }],
+        };
+        var response = await client.SendAsync<DescribeQuorumResponse>(request, 2, cancellationToken);
+        var error = response.ErrorCode;
+        var partition = response.Topics.FirstOrDefault()?.Partitions.FirstOrDefault();
+        if (error == 0 && partition is not null)
+        {
+            error = partition.ErrorCode;
+        }
+        if (error != 0 || partition is null)
+        {
+            var message = (error != 0 ? partition?.ErrorMessage ?? response.ErrorMessage : null) ?? ErrorCodes.DefaultMessage((ErrorCode)error);
+            throw new CommandException(message ?? $"error {error}");
+        }
+        return new Quorum(partition, response.Nodes);
+    }
+
+    private static void PrintStatus(Quorum quorum, string clusterId)
+    {
+        var partition = quorum.Partition;
+        var leader = partition.CurrentVoters.First(v => v.ReplicaId == partition.LeaderId);
+        var maxLagFollower = partition.CurrentVoters.MinBy(v => v.LogEndOffset)!;
+        var maxFollowerLagTimeMs = ReferenceEquals(leader, maxLagFollower) ? 0
+            : leader.LastCaughtUpTimestamp >= 0 && maxLagFollower.LastCaughtUpTimestamp >= 0 ? leader.LastCaughtUpTimestamp - maxLagFollower.LastCaughtUpTimestamp
+            : -1;
+        Console.WriteLine(
+            $"ClusterId:              {clusterId}\n" +
+            $"LeaderId:               {partition.LeaderId}\n" +
+            $"LeaderEpoch:            {partition.LeaderEpoch}\n" +
+            $"HighWatermark:          {partition.HighWatermark}\n" +
+            $"MaxFollowerLag:         {leader.LogEndOffset - maxLagFollower.LogEndOffset}\n" +
+            $"MaxFollowerLagTimeMs:   {maxFollowerLagTimeMs}\n" +
+            $"CurrentVoters:          {Replicas(partition.CurrentVoters, quorum.Nodes)}\n" +
+            $"CurrentObservers:       {Replicas(partition.Observers, quorum.Nodes)}");
+    }
+
+    /// <summary>Kafka's <c>[{"id": 1, "directoryId": "…", "endpoints": ["CONTROLLER://host:9093"]}, …]</c>.</summary>
+    private static string Replicas(IReadOnlyList<DescribeQuorumResponse.ReplicaState> replicas, IReadOnlyList<DescribeQuorumResponse.Node> nodes)
+    {
+        var text = new StringBuilder("[");
+        for (var i = 0; i < replicas.Count; i++)
+        {
+            var replica = replicas[i];
+            text.Append(i == 0 ? "" : ", ").Append("{\"id\": ").Append(replica.ReplicaId.ToString(CultureInfo.InvariantCulture));
+            if (replica.ReplicaDirectoryId != Uuid.Zero)
+            {
+                text.Append(", \"directoryId\": \"").Append(replica.ReplicaDirectoryId).Append('"');
+            }
+            var listeners = nodes.FirstOrDefault(n => n.NodeId == replica.ReplicaId)?.Listeners ?? [];
+            if (listeners.Count > 0)
+            {
+                text.Append(", \"endpoints\": [")
+                    .AppendJoin(", ", listeners.Select(l => $"\"{l.Name}://{(l.Host.Contains(':', StringComparison.Ordinal) ? $"[{l.Host}]" : l.Host)}:{l.Port}\""))
+                    .Append(']');
+            }
+            text.Append('}');
+        }
+        return text.Append(']').ToString();
+    }
+
+    private static void PrintReplication(Quorum quorum, bool humanReadable)
+    {
+        var partition = quorum.Partition;
+        var leader = partition.CurrentVoters.First(v => v.ReplicaId == partition.LeaderId);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        string Time(long timestamp, string what)
+        {
+            if (timestamp < 0)
+            {
+                return "-1";
+            }
+            if (!humanReadable)
+            {
+                return timestamp.ToString(CultureInfo.InvariantCulture);
+            }
+            if (timestamp <= 0 || timestamp > now)
+            {
+                throw new CommandException($"Error while computing relative time, possible drift in system clock.\nCurrent timestamp is {now}, {what} timestamp is {timestamp}");
+            }
+            return $"{now - timestamp} ms ago";
+        }
+        string[] Row(DescribeQuorumResponse.ReplicaState replica, string status) =>
+        [
+            replica.ReplicaId.ToString(CultureInfo.InvariantCulture),
+            replica.ReplicaDirectoryId.ToString(),
+            replica.LogEndOffset.ToString(CultureInfo.InvariantCulture),
+            (leader.LogEndOffset - replica.LogEndOffset).ToString(CultureInfo.InvariantCulture),
+            Time(replica.LastFetchTimestamp, "last fetch"),
+            Time(replica.LastCaughtUpTimestamp, "last caught up"),
+            status,
+        ];
+        var rows = new List<string[]> { Row(leader, "Leader") };
+        rows.AddRange(partition.CurrentVoters.Where(v => v.ReplicaId != partition.LeaderId).Select(v => Row(v, "Follower")));
+        rows.AddRange(partition.Observers.Select(o => Row(o, "Observer")));
+        ToolsUtils.PrintTable(["NodeId", "DirectoryId", "LogEndOffset", "Lag", "LastFetchTimestamp", "LastCaughtUpTimestamp", "Status"], rows);
+    }
+}
