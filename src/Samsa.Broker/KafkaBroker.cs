@@ -262,8 +262,9 @@ public sealed class KafkaBroker : IAsyncDisposable
         // Waiting produces and fetches are answered (as if expired) before the logs close under them.
         Replicas?.Dispose();
         Controller.Dispose();
-        Logs.Dispose();
+        // The metadata log commits what the controller appended (the log manager still open to apply it), then closes.
         _metadataLog.Dispose();
+        Logs.Dispose();
         BrokerLog.Stopped(_logger, NodeId);
     }
 }

@@ -9,8 +9,10 @@ using Samsa.Storage;
 namespace Samsa.Metadata.Log;
 
 /// <summary>
-/// The write path of cluster metadata. One node appends to its local <c>__cluster_metadata-0</c> log; the
-/// controller quorum of a later issue replicates the same records and implements this same contract.
+/// The write path of cluster metadata, shaped as Kafka's <c>RaftClient</c>: the active controller appends batches,
+/// which are not yet committed; once they are (flushed locally here; flushed by a majority of voters in a quorum),
+/// every registered listener hears of them, in offset order, on the log's own thread
+/// (<c>RaftClient.Listener.handleCommit</c>). Nothing waits on an fsync to append.
 /// </summary>
 public interface IMetadataLog : IDisposable
 {
@@ -18,13 +20,32 @@ public interface IMetadataLog : IDisposable
     long EndOffset { get; }
 
     /// <summary>
-    /// Appends <paramref name="records"/> atomically, as one batch, and returns once they are committed (flushed
-    /// locally here; replicated to a majority in a quorum). Returns the offset of the last record.
+    /// Appends <paramref name="records"/> atomically, as one batch, and returns the offset of its last record at once;
+    /// the batch is committed later (<see cref="IMetadataLogListener.HandleCommit"/>). Called by one writer at a time.
     /// </summary>
     long Append(IReadOnlyList<MetadataRecord> records);
 
+    /// <summary>Adds a listener; listeners are called in the order they registered.</summary>
+    void Register(IMetadataLogListener listener);
+
     /// <summary>Called after a commit with the image at that offset, so the log can snapshot it when due.</summary>
     void MaybeSnapshot(MetadataImage image);
+}
+
+/// <summary>One appended batch of metadata records and where it sits in the log.</summary>
+public sealed record MetadataBatch(long BaseOffset, IReadOnlyList<MetadataRecord> Records, int SizeInBytes)
+{
+    public long LastOffset => BaseOffset + Records.Count - 1;
+}
+
+/// <summary>Hears of committed metadata (Kafka's <c>RaftClient.Listener</c>).</summary>
+public interface IMetadataLogListener
+{
+    /// <summary>Every record of <paramref name="batch"/> is committed; batches arrive in offset order, once each.</summary>
+    void HandleCommit(MetadataBatch batch);
+
+    /// <summary>The log can commit nothing more (its flush failed): whatever waits for a commit will not get one.</summary>
+    void HandleFailure(Exception error);
 }
 
 /// <summary>Settings of the local metadata log, with the broker's config names.</summary>
@@ -42,8 +63,9 @@ public sealed record MetadataLogOptions
 /// <summary>
 /// The single-node metadata log: a <see cref="PartitionLog"/> of topic <c>__cluster_metadata</c>, partition 0,
 /// topic id <c>AAAAAAAAAAAAAAAAAAAAAQ</c> (Kafka's <c>Topic.CLUSTER_METADATA_TOPIC_ID</c>), under
-/// <c>metadata.log.dir</c> (default: the first log dir). Each commit is one record batch of records in
-/// <see cref="MetadataRecordSerde"/> framing, flushed before <see cref="Append"/> returns. Snapshots of the whole
+/// <c>metadata.log.dir</c> (default: the first log dir). Each append is one record batch of records in
+/// <see cref="MetadataRecordSerde"/> framing; the log's flusher thread fsyncs what was appended (several batches per
+/// fsync when they come quickly), moves the high watermark, and tells the listeners. Snapshots of the whole
 /// image are written beside it (<see cref="MetadataSnapshots"/>) every
 /// <c>metadata.log.max.record.bytes.between.snapshots</c>, so a restart replays only the records after the newest one.
 /// </summary>
@@ -53,10 +75,19 @@ public sealed class LocalMetadataLog : IMetadataLog
     private readonly MetadataLogOptions _options;
     private long _bytesSinceSnapshot;
 
+    private readonly object _gate = new();
+    private readonly Queue<MetadataBatch> _uncommitted = new();
+    private readonly Thread _flusher;
+    private IMetadataLogListener[] _listeners = [];
+    private bool _stopping;
+    private Exception? _failure;
+
     private LocalMetadataLog(PartitionLog log, MetadataLogOptions options)
     {
         _log = log;
         _options = options;
+        _flusher = new Thread(FlushLoop) { Name = "samsa-metadata-log-flusher", IsBackground = true };
+        _flusher.Start();
     }
 
     public string Directory => _log.Directory;
@@ -176,16 +207,90 @@ public sealed class LocalMetadataLog : IMetadataLog
 
     public long Append(IReadOnlyList<MetadataRecord> records)
     {
+        if (Volatile.Read(ref _failure) is { } failure)
+        {
+            throw new IOException("The metadata log failed to flush and takes no more appends", failure);
+        }
         if (records.Count == 0)
         {
             return _log.LogEndOffset - 1;
         }
         var batch = EncodeBatch(records, 0, _options.Time.GetUtcNow().ToUnixTimeMilliseconds());
         var info = _log.Append(batch, leaderEpoch: 0);
-        _log.Flush();
-        _log.UpdateHighWatermark(info.LastOffset + 1);
-        _bytesSinceSnapshot += batch.Length;
+        lock (_gate)
+        {
+            _uncommitted.Enqueue(new MetadataBatch(info.LastOffset - records.Count + 1, records, batch.Length));
+            Monitor.Pulse(_gate);
+        }
         return info.LastOffset;
+    }
+
+    public void Register(IMetadataLogListener listener)
+    {
+        lock (_gate)
+        {
+            _listeners = [.. _listeners, listener];
+        }
+    }
+
+    /// <summary>
+    /// The flusher: takes every batch appended since the last round, fsyncs once, moves the high watermark past them,
+    /// and hands each to the listeners. A failed fsync leaves the data in doubt, so the log stops: the listeners are
+    /// told and later appends are refused (Kafka halts the process instead).
+    /// </summary>
+    private void FlushLoop()
+    {
+        while (true)
+        {
+            MetadataBatch[] batches;
+            IMetadataLogListener[] listeners;
+            lock (_gate)
+            {
+                while (_uncommitted.Count == 0 && !_stopping)
+                {
+                    Monitor.Wait(_gate);
+                }
+                if (_uncommitted.Count == 0)
+                {
+                    return;
+                }
+                batches = [.. _uncommitted];
+                _uncommitted.Clear();
+                listeners = _listeners;
+            }
+            try
+            {
+                _log.Flush();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Volatile.Write(ref _failure, e);
+                MetadataLogLog.FlushFailed(_options.Logger, e);
+                foreach (var listener in listeners)
+                {
+                    listener.HandleFailure(e);
+                }
+                return;
+            }
+            _log.UpdateHighWatermark(batches[^1].LastOffset + 1);
+            foreach (var batch in batches)
+            {
+                _bytesSinceSnapshot += batch.SizeInBytes;
+                foreach (var listener in listeners)
+                {
+                    try
+                    {
+                        listener.HandleCommit(batch);
+                    }
+                    catch (Exception e)
+                    {
+                        // One listener's failure (say, a partition directory it could not create) is its own; the
+                        // others, and the callers waiting for this commit, still hear of it.
+                        MetadataLogLog.ListenerFailed(_options.Logger, listener.GetType().Name, batch.BaseOffset, e);
+                    }
+                }
+            }
+        }
     }
 
     /// <summary>One uncompressed v2 batch holding <paramref name="records"/> from <paramref name="baseOffset"/>.</summary>
@@ -200,9 +305,8 @@ public sealed class LocalMetadataLog : IMetadataLog
     }
 
     /// <summary>
-    /// The quorum this log is, as DescribeQuorum reports it: one voter, this node, which leads; every append is flushed
-    /// before it returns, so the high watermark is the log end. Like Kafka's leader, it reports its own fetch and
-    /// caught-up times as now.
+    /// The quorum this log is, as DescribeQuorum reports it: one voter, this node, which leads; the high watermark is
+    /// the end of what is flushed. Like Kafka's leader, it reports its own fetch and caught-up times as now.
     /// </summary>
     public DescribeQuorumResponse.PartitionData DescribeQuorum(int nodeId, Uuid directoryId, long nowMs)
     {
@@ -212,7 +316,7 @@ public sealed class LocalMetadataLog : IMetadataLog
             PartitionIndex = 0,
             LeaderId = nodeId,
             LeaderEpoch = _log.LeaderEpochCache.LatestEpoch ?? 0,
-            HighWatermark = end,
+            HighWatermark = _log.HighWatermark,
             CurrentVoters =
             [
                 new DescribeQuorumResponse.ReplicaState
@@ -237,5 +341,32 @@ public sealed class LocalMetadataLog : IMetadataLog
         _bytesSinceSnapshot = 0;
     }
 
-    public void Dispose() => _log.Dispose();
+    /// <summary>Commits what was appended (the listeners hear of it), then stops the flusher and closes the log.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_stopping)
+            {
+                return;
+            }
+            _stopping = true;
+            Monitor.Pulse(_gate);
+        }
+        if (Environment.CurrentManagedThreadId != _flusher.ManagedThreadId)
+        {
+            _flusher.Join();
+        }
+        _log.Dispose();
+    }
+}
+
+/// <summary>Log lines of the metadata log; event ids 800-819 are stable.</summary>
+internal static partial class MetadataLogLog
+{
+    [LoggerMessage(EventId = 800, Level = LogLevel.Critical, Message = "Flushing the metadata log failed; it takes no more appends and the node must be restarted")]
+    public static partial void FlushFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 801, Level = LogLevel.Error, Message = "Metadata listener {Listener} failed on the batch at offset {Offset}")]
+    public static partial void ListenerFailed(ILogger logger, string listener, long offset, Exception exception);
 }
