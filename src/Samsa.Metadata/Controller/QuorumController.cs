@@ -123,7 +123,8 @@ public sealed class QuorumController : IController, IDisposable
                     {
                         done.TrySetException(new IOException("The metadata log failed before this change committed", error));
                     }
-                }));
+                }
+                ));
             }
         }
         return done.Task;
