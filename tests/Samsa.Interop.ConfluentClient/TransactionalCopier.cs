@@ -8,15 +8,15 @@ using Confluent.Kafka;
 /// <list type="bullet">
 /// <item><c>txn-fill BOOTSTRAP TOPIC PARTITIONS COUNT</c>: an idempotent producer writes COUNT records round-robin over
 /// the partitions, key <c>P</c> and value <c>P:SEQ</c> (SEQ 0, 1, 2, ... within partition P). Prints <c>{"filled":N}</c>.</item>
-/// <item><c>txn-copy INPUT OUTPUT GROUP TXNID PARTITIONS BATCH [ABORT [RATE]]</c>: the copier. A consumer of GROUP (read_committed,
+/// <item><c>txn-copy INPUT OUTPUT GROUP TXNID PARTITIONS BATCH [ABORT [RATE [stdin]]]</c>: the copier. A consumer of GROUP (read_committed,
 /// no auto commit) and a transactional producer (TXNID) copy each input record to the same partition of OUTPUT, one
 /// transaction per batch of up to BATCH records whose input offsets go in with SendOffsetsToTransaction. An abortable
 /// error aborts the transaction and rewinds to the group's committed offsets; a fatal one (fenced) exits 3, so the test
 /// starts a new copier, which resumes from the committed offsets. ABORT (a transaction number, 1-based) deliberately
 /// aborts that transaction once (0: none); RATE (records/s, 0: no limit) slows the copier so faults land mid-copy.
 /// Exits 0 when every input partition is assigned to it and copied to its end (the end offsets read at start).
-/// Prints JSON-line events (<c>started</c>, <c>committed</c>, <c>aborted</c>, <c>done</c>); exits when stdin closes,
-/// so it dies with the test host.</item>
+/// Prints JSON-line events (<c>started</c>, <c>committed</c>, <c>aborted</c>, <c>done</c>); with <c>stdin</c> it exits
+/// (5) when its stdin closes, so it dies with the test host.</item>
 /// <item><c>txn-read TOPIC PARTITIONS ISOLATION EXPECTED</c>: reads every partition from the beginning with
 /// ISOLATION (read_committed or read_uncommitted) until each is at its end and at least EXPECTED records arrived (or
 /// 60 s passed), printing <c>{"p":P,"o":OFFSET,"v":VALUE}</c> per record and <c>{"done":true,"count":N}</c> last.</item>
@@ -113,17 +113,20 @@ internal static class TransactionalCopier
         return 0;
     }
 
-    public static int Copy(string bootstrap, string input, string outputTopic, string group, string transactionalId, int partitions, int batchSize, int abortTransaction, int rate)
+    public static int Copy(string bootstrap, string input, string outputTopic, string group, string transactionalId, int partitions, int batchSize, int abortTransaction, int rate, bool exitWithStdin)
     {
-        // The test host closes stdin when it is done with this copier (or dies): exit then, whatever state this is in.
-        new Thread(() =>
+        // The fault test closes stdin when it is done with this copier (or dies): exit then, whatever state this is in.
+        if (exitWithStdin)
         {
-            while (Console.In.ReadLine() is not null)
+            new Thread(() =>
             {
-            }
-            Environment.Exit(5);
-        })
-        { IsBackground = true }.Start();
+                while (Console.In.ReadLine() is not null)
+                {
+                }
+                Environment.Exit(5);
+            })
+            { IsBackground = true }.Start();
+        }
 
         var consumerConfig = new ConsumerConfig
         {
@@ -133,7 +136,7 @@ internal static class TransactionalCopier
             EnableAutoCommit = false,
             EnableAutoOffsetStore = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
-            SessionTimeoutMs = 10_000,
+            SessionTimeoutMs = 6000,
             HeartbeatIntervalMs = 1000,
             MetadataRecoveryStrategy = MetadataRecoveryStrategy.None,
             ReconnectBackoffMs = 100,
@@ -239,6 +242,8 @@ internal static class TransactionalCopier
                         Retry(() => producer.SendOffsetsToTransaction(offsets, consumer.ConsumerGroupMetadata, CallTimeout));
                         if (transactions == abortTransaction)
                         {
+                            // Flushed first: librdkafka's abort purges what it has not sent, and the records should be in the log, aborted.
+                            producer.Flush(CallTimeout);
                             Abort("deliberate");
                             Rewind(consumer);
                             continue;

@@ -31,7 +31,7 @@ public class TransactionalCopyTests(ITestOutputHelper output)
     private static int Records => int.TryParse(Environment.GetEnvironmentVariable("SAMSA_TXN_RECORDS"), out var n) ? n : Soak ? 100_000 : 20_000;
 
     /// <summary>Records per second the copier may copy: slow enough that the faults land mid-copy.</summary>
-    private static int Rate => Soak ? 1000 : 400;
+    private static int Rate => Soak ? 1000 : 500;
 
     private static (int Min, int Max) PauseSeconds => Soak ? (5, 30) : (2, 6);
 
@@ -94,7 +94,7 @@ public class TransactionalCopyTests(ITestOutputHelper output)
                 {
                     var copier = ClientProcess.Start($"copier#{n}", "dotnet",
                         [RepoPaths.ConfluentClientDll, "txn-copy", broker.Bootstrap, Input, Output, Group, TransactionalId,
-                            Partitions.ToString(CultureInfo.InvariantCulture), BatchSize.ToString(CultureInfo.InvariantCulture), "0", Rate.ToString(CultureInfo.InvariantCulture)]);
+                            Partitions.ToString(CultureInfo.InvariantCulture), BatchSize.ToString(CultureInfo.InvariantCulture), "0", Rate.ToString(CultureInfo.InvariantCulture), "stdin"]);
                     lock (copiers)
                     {
                         copiers.Add(copier);
@@ -113,7 +113,8 @@ public class TransactionalCopyTests(ITestOutputHelper output)
                     await Task.Delay(500, stop.Token);
                 }
             });
-            var faults = RunFaultsAsync(seed, broker, () => { lock (copiers) { return current; } }, Log, copying);
+            var faults = RunFaultsAsync(seed, broker, () => { lock (copiers) { return current; } },
+                () => { lock (copiers) { return copiers.Sum(c => c.EventsNamed("committed").Count); } }, Log, copying);
 
             var finished = await Task.WhenAny(copying, Task.Delay(CopyTimeout));
             var copyTime = copyClock.Elapsed;
@@ -160,26 +161,35 @@ public class TransactionalCopyTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The seed's faults until the copy is done: broker SIGKILL and restart, copier SIGSTOP/SIGCONT, copier SIGKILL,
-    /// with calm in between. Returns how many ran. The broker is up again when this returns.
+    /// The seed's faults until the copy is done: broker SIGKILL and restart, copier SIGSTOP/SIGCONT, copier SIGKILL.
+    /// After each fault the copier must commit again before the calm delay and the next fault start, so the faults
+    /// cannot starve it (a killed copier's successor waits out the dead member's session before it is assigned).
+    /// Returns how many ran. The broker is up again when this returns.
     /// </summary>
-    private static async Task<int> RunFaultsAsync(int seed, RestartableBroker broker, Func<ClientProcess?> copier, Action<string> log, Task copying)
+    private static async Task<int> RunFaultsAsync(int seed, RestartableBroker broker, Func<ClientProcess?> copier, Func<int> commits, Action<string> log, Task copying)
     {
         var random = new Random(seed);
         var steps = 0;
-        var (calmMin, calmMax) = Soak ? (5_000, 15_000) : (2_000, 5_000);
-        // The first fault waits for the copier to commit something.
-        await Task.WhenAny(copying, Task.Delay(3000));
+        var (calmMin, calmMax) = Soak ? (3_000, 15_000) : (1_000, 4_000);
         while (!copying.IsCompleted)
         {
-            var kind = random.Next(3);
-            var calm = TimeSpan.FromMilliseconds(random.Next(calmMin, calmMax));
-            switch (kind)
+            var progress = commits();
+            while (commits() <= progress && !copying.IsCompleted)
+            {
+                await Task.Delay(100);
+            }
+            await Task.WhenAny(copying, Task.Delay(random.Next(calmMin, calmMax)));
+            if (copying.IsCompleted)
+            {
+                break;
+            }
+            steps++;
+            switch (random.Next(3))
             {
                 case 0:
                     {
                         var down = TimeSpan.FromMilliseconds(random.Next(200, 3000));
-                        log($"fault {steps + 1}: broker SIGKILL, restart after {down.TotalMilliseconds:0} ms");
+                        log($"fault {steps}: broker SIGKILL, restart after {down.TotalMilliseconds:0} ms");
                         await broker.KillAsync();
                         await Task.Delay(down);
                         await broker.RestartAsync();
@@ -191,7 +201,7 @@ public class TransactionalCopyTests(ITestOutputHelper output)
                         var pause = TimeSpan.FromSeconds(random.Next(PauseSeconds.Min, PauseSeconds.Max + 1));
                         if (copier() is { HasExited: false } paused)
                         {
-                            log($"fault {steps + 1}: {paused.Name} SIGSTOP for {pause.TotalSeconds:0} s");
+                            log($"fault {steps}: {paused.Name} SIGSTOP for {pause.TotalSeconds:0} s");
                             await paused.SignalAsync("STOP");
                             await Task.Delay(pause);
                             await paused.SignalAsync("CONT");
@@ -201,13 +211,11 @@ public class TransactionalCopyTests(ITestOutputHelper output)
                 default:
                     if (copier() is { HasExited: false } killed)
                     {
-                        log($"fault {steps + 1}: {killed.Name} SIGKILL");
+                        log($"fault {steps}: {killed.Name} SIGKILL");
                         await killed.KillAsync();
                     }
                     break;
             }
-            steps++;
-            await Task.WhenAny(copying, Task.Delay(calm));
         }
         return steps;
     }

@@ -6,7 +6,7 @@ using Samsa.Protocol.Records;
 namespace Samsa.Interop.Tests.Infrastructure;
 
 /// <summary>What <see cref="TransactionalOutput.CheckAsync"/> found: anomalies (empty when clean) and counts.</summary>
-public sealed record CopyCheck(List<string> Problems, string Summary);
+public sealed record CopyCheck(List<string> Problems, string Summary, int AbortedRecords);
 
 /// <summary>
 /// The transactional copy tests' input and their judgement of the output. The input's partition P holds values
@@ -99,7 +99,7 @@ public static class TransactionalOutput
                     + $"open records visible: {visibleOpen.Count}, committed records not returned: {log.Committed.Except(readOffsets).Count()}");
             }
         }
-        return new CopyCheck(problems, $"read_committed: {seen.Sum(s => s.Count)} records of {expected}; the log holds {aborted} aborted records in {abortedTransactions} aborted transactions");
+        return new CopyCheck(problems, $"read_committed: {seen.Sum(s => s.Count)} records of {expected}; the log holds {aborted} aborted records in {abortedTransactions} aborted transactions", aborted);
     }
 
     private sealed record Settled(List<long> Committed, HashSet<long> Aborted, HashSet<long> Open, int AbortedTransactions);
