@@ -232,6 +232,11 @@ internal static class TransactionalCopier
                     Produce(producer, new TopicPartition(outputTopic, result.Partition), new Message<string, string> { Key = result.Message.Key, Value = result.Message.Value });
                     pending[result.Partition.Value] = result.Offset.Value + 1;
                     pendingRecords++;
+                    // The wait is inside the transaction, so a fault most likely finds one open.
+                    if (rate > 0 && TimeSpan.FromSeconds((double)(copied + pendingRecords) / rate) - clock.Elapsed is { Ticks: > 0 } ahead)
+                    {
+                        Thread.Sleep(ahead);
+                    }
                 }
                 if (inTransaction && (pendingRecords >= batchSize || result is null))
                 {
@@ -261,12 +266,8 @@ internal static class TransactionalCopier
                     Event("committed", new { txn = transactions, records = pendingRecords, copied, offsets = offsets.Select(o => new[] { o.Partition.Value, o.Offset.Value }) });
                     pending.Clear();
                     pendingRecords = 0;
-                    if (rate > 0 && TimeSpan.FromSeconds((double)copied / rate) - clock.Elapsed is { Ticks: > 0 } ahead)
-                    {
-                        Thread.Sleep(ahead);
-                    }
                 }
-                if (!inTransaction && consumer.Assignment.Count == partitions && consumer.Assignment.All(tp => consumer.Position(tp).Value >= end[tp.Partition.Value]))
+                if (!inTransaction && result is null && consumer.Assignment.Count == partitions && CopiedToEnd(consumer, end))
                 {
                     Event("done", new { copied, transactions });
                     var close = Task.Run(consumer.Close);
@@ -280,6 +281,31 @@ internal static class TransactionalCopier
             Event("failed", new { code = e.Error.Code.ToString(), fatal = e.Error.IsFatal, reason = e.Error.Reason });
             Console.Error.WriteLine($"{Now} copier gives up: {e}");
             return 3;
+        }
+    }
+
+    /// <summary>
+    /// Whether every assigned partition is copied up to <paramref name="end"/>: its position, or its committed offset when
+    /// nothing was consumed since the assignment (a copier that takes over after the last commit has no position).
+    /// </summary>
+    private static bool CopiedToEnd(IConsumer<string, string> consumer, long[] end)
+    {
+        var assignment = consumer.Assignment;
+        if (assignment.All(tp => consumer.Position(tp).Value >= end[tp.Partition.Value]))
+        {
+            return true;
+        }
+        if (assignment.Any(tp => consumer.Position(tp) != Offset.Unset && consumer.Position(tp).Value < end[tp.Partition.Value]))
+        {
+            return false;
+        }
+        try
+        {
+            return consumer.Committed(assignment, CallTimeout).All(tpo => tpo.Offset.Value >= end[tpo.Partition.Value]);
+        }
+        catch (KafkaException e) when (!e.Error.IsFatal)
+        {
+            return false;
         }
     }
 
