@@ -15,7 +15,9 @@ namespace Samsa.Interop.Tests;
 /// records the log's own transaction markers commit (nothing aborted or open is visible), and the group's committed
 /// offsets are the input's end offsets. The test command runs seed 1 over 20,000 records with 2-6 s pauses;
 /// <c>SAMSA_TXN_SEEDS=N</c> runs seeds 1..N over 100,000 records with 5-30 s pauses (the README's soak),
-/// <c>SAMSA_TXN_SEED=N</c> replays seed N, <c>SAMSA_TXN_RECORDS</c> changes the record count.
+/// <c>SAMSA_TXN_SEED=N</c> replays seed N (at the soak's size when <c>SAMSA_TXN_SEEDS</c> is set too),
+/// <c>SAMSA_TXN_RECORDS</c> changes the record count. The copier is rate-limited (500 records/s, 1,000 in the soak)
+/// and each fault waits until it has committed again, so the faults land mid-copy and mostly mid-transaction.
 /// </summary>
 public class TransactionalCopyTests(ITestOutputHelper output)
 {
