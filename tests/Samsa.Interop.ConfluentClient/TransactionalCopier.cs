@@ -8,12 +8,13 @@ using Confluent.Kafka;
 /// <list type="bullet">
 /// <item><c>txn-fill BOOTSTRAP TOPIC PARTITIONS COUNT</c>: an idempotent producer writes COUNT records round-robin over
 /// the partitions, key <c>P</c> and value <c>P:SEQ</c> (SEQ 0, 1, 2, ... within partition P). Prints <c>{"filled":N}</c>.</item>
-/// <item><c>txn-copy INPUT OUTPUT GROUP TXNID PARTITIONS BATCH [ABORT [RATE [stdin]]]</c>: the copier. A consumer of GROUP (read_committed,
-/// no auto commit) and a transactional producer (TXNID) copy each input record to the same partition of OUTPUT, one
-/// transaction per batch of up to BATCH records whose input offsets go in with SendOffsetsToTransaction. An abortable
-/// error aborts the transaction and rewinds to the group's committed offsets; a fatal one (fenced) exits 3, so the test
-/// starts a new copier, which resumes from the committed offsets. ABORT (a transaction number, 1-based) deliberately
-/// aborts that transaction once (0: none); RATE (records/s, 0: no limit) slows the copier so faults land mid-copy.
+/// <item><c>txn-copy INPUT OUTPUT GROUP TXNID PARTITIONS BATCH [ABORT [RATE [stdin]]]</c>: the copier. A consumer of
+/// GROUP (read_committed, no auto commit) and a transactional producer (TXNID) copy each input record to the same
+/// partition of OUTPUT, one transaction per batch of up to BATCH records whose input offsets go in with
+/// SendOffsetsToTransaction. An abortable error (or a refused record) aborts the transaction and rewinds to the group's
+/// committed offsets; a fatal one (fenced) or a failed abort exits 3, so the test starts a new copier, which resumes
+/// from the committed offsets. ABORT (a transaction number, 1-based) deliberately aborts that transaction once (0: none);
+/// RATE (records/s, 0: no limit) slows the copier so faults land mid-copy.
 /// Exits 0 when every input partition is assigned to it and copied to its end (the end offsets read at start).
 /// Prints JSON-line events (<c>started</c>, <c>committed</c>, <c>aborted</c>, <c>done</c>); with <c>stdin</c> it exits
 /// (5) when its stdin closes, so it dies with the test host.</item>
@@ -229,7 +230,18 @@ internal static class TransactionalCopier
                         producer.BeginTransaction();
                         inTransaction = true;
                     }
-                    Produce(producer, new TopicPartition(outputTopic, result.Partition), new Message<string, string> { Key = result.Message.Key, Value = result.Message.Value });
+                    try
+                    {
+                        Produce(producer, new TopicPartition(outputTopic, result.Partition), new Message<string, string> { Key = result.Message.Key, Value = result.Message.Value });
+                    }
+                    catch (KafkaException e) when (!e.Error.IsFatal)
+                    {
+                        // E.g. the coordinator aborted the transaction after its timeout while this copier was stopped:
+                        // librdkafka refuses new records until the transaction is aborted here too.
+                        Abort(e.Error.Reason);
+                        Rewind(consumer);
+                        continue;
+                    }
                     pending[result.Partition.Value] = result.Offset.Value + 1;
                     pendingRecords++;
                     // The wait is inside the transaction, so a fault most likely finds one open.

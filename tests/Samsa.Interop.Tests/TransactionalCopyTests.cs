@@ -131,7 +131,13 @@ public class TransactionalCopyTests(ITestOutputHelper output)
             var ends = new long[Partitions];
             for (var p = 0; p < Partitions; p++)
             {
-                ends[p] = await TopicAdmin.EndOffsetAsync(broker.Port, Input, p);
+                // A fault may have restarted the broker just as the copy finished: wait until it serves the input again.
+                var deadline = Stopwatch.StartNew();
+                while ((ends[p] = await TopicAdmin.EndOffsetAsync(broker.Port, Input, p)) < 0)
+                {
+                    Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"{Input}-{p} not served\n{Context()}");
+                    await Task.Delay(100);
+                }
             }
             var committed = await TransactionalOutput.CommittedOffsetsAsync(broker.Port, Group, Input, Partitions);
             Assert.True(committed.SequenceEqual(ends), $"group offsets {string.Join(",", committed)}, input ends {string.Join(",", ends)}\n{Context()}");
