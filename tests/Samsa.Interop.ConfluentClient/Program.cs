@@ -17,6 +17,9 @@ using Confluent.Kafka.Admin;
 //   telemetry TOPIC                 produces one message with debug=telemetry and prints librdkafka's telemetry log lines
 //   idempotent-produce TOPIC COUNT  produces COUNT keyed records with enable.idempotence=true (IdempotentProduceScenario)
 //   idempotent-fault-produce TOPIC PARTITIONS COUNT RATE  an idempotent producer printing each delivery report (IdempotentFaultProducer)
+//   txn-fill TOPIC PARTITIONS COUNT  fills the transactional copy test's input (TransactionalCopier)
+//   txn-copy INPUT OUTPUT GROUP TXNID PARTITIONS BATCH [ABORT [RATE [stdin]]]  the consume-transform-produce copier (TransactionalCopier)
+//   txn-read TOPIC PARTITIONS ISOLATION EXPECTED  reads every partition with read_committed or read_uncommitted (TransactionalCopier)
 // A message line: {"key": b64|null, "value": b64|null, "headers": [[name, b64]], "timestamp": ms|null}.
 //
 // Confluent.Kafka's default native library needs libsasl2.so.3, which Debian 12 lacks; .NET would then
@@ -209,6 +212,14 @@ switch (args[0])
         return IdempotentProduceScenario.Run(bootstrap, args[2], int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture));
     case "idempotent-fault-produce":
         return IdempotentFaultProducer.Run(bootstrap, args[2], int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]));
+    case "txn-fill":
+        return TransactionalCopier.Fill(bootstrap, args[2], int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture));
+    case "txn-copy":
+        return TransactionalCopier.Copy(bootstrap, args[2], args[3], args[4], args[5], int.Parse(args[6], System.Globalization.CultureInfo.InvariantCulture),
+            int.Parse(args[7], System.Globalization.CultureInfo.InvariantCulture), args.Length > 8 ? int.Parse(args[8], System.Globalization.CultureInfo.InvariantCulture) : 0,
+            args.Length > 9 ? int.Parse(args[9], System.Globalization.CultureInfo.InvariantCulture) : 0, args.Length > 10 && args[10] == "stdin");
+    case "txn-read":
+        return TransactionalCopier.Read(bootstrap, args[2], int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), args[4], int.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture));
     default:
         Console.Error.WriteLine($"error: unknown command {args[0]}");
         return 2;

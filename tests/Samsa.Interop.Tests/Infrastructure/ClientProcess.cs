@@ -45,6 +45,16 @@ public sealed class ClientProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The exit code, once <see cref="HasExited"/> (a signal's is 128 + its number).</summary>
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Waits until the client exits by itself, is killed, or <paramref name="cancel"/> fires.</summary>
+    public async Task WaitForExitAsync(CancellationToken cancel)
+    {
+        await _process.WaitForExitAsync(cancel);
+        _process.WaitForExit();
+    }
+
     public string Stderr
     {
         get
