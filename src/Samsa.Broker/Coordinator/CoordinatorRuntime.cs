@@ -163,27 +163,9 @@ public sealed class CoordinatorRuntime<TShard, TRecord> : ICoordinatorLog<TRecor
     /// </summary>
     public ValueTask<(ErrorCode Error, TResponse? Response)> ScheduleWriteOperation<TResponse>(int partition,
         Func<TShard, CoordinatorResult<TResponse, TRecord>> operation, CancellationToken cancellationToken) =>
-        RunAsync(async () =>
-        {
-            var (shard, error) = ShardFor(partition);
-            if (shard is null)
-            {
-                return (error, default(TResponse));
-            }
-            CoordinatorResult<TResponse, TRecord> result;
-            Task<ErrorCode> written;
-            lock (shard.Context.SyncRoot)
-            {
-                if (shard.Context.Availability is var unavailable && unavailable != ErrorCode.None)
-                {
-                    return (unavailable, default);
-                }
-                result = operation(shard);
-                written = result.ReplayRecords ? shard.Context.WriteAndReplay(result.Records) : shard.Context.Write(result.Records, null);
-            }
-            var outcome = await written;
-            return outcome == ErrorCode.None ? (ErrorCode.None, result.Response) : (outcome, default);
-        }, cancellationToken);
+        ScheduleWrite(partition, operation,
+            (shard, result) => result.ReplayRecords ? shard.Context.WriteAndReplay(result.Records) : shard.Context.Write(result.Records, null),
+            cancellationToken);
 
     /// <summary>
     /// Kafka's <c>scheduleTransactionalWriteOperation</c>: as <see cref="ScheduleWriteOperation{TResponse}"/>, but the
@@ -193,6 +175,17 @@ public sealed class CoordinatorRuntime<TShard, TRecord> : ICoordinatorLog<TRecor
     /// </summary>
     public ValueTask<(ErrorCode Error, TResponse? Response)> ScheduleTransactionalWriteOperation<TResponse>(int partition, long producerId, short producerEpoch,
         Func<TShard, CoordinatorResult<TResponse, TRecord>> operation, CancellationToken cancellationToken) =>
+        ScheduleWrite(partition, operation,
+            (shard, result) => shard.Context.WriteTransactional(producerId, producerEpoch, result.Records),
+            cancellationToken);
+
+    /// <summary>
+    /// The body both write operations share: on the event thread, under the shard's lock, check it serves, decide,
+    /// start the write (<paramref name="write"/>); then wait for the write outside the lock.
+    /// </summary>
+    private ValueTask<(ErrorCode Error, TResponse? Response)> ScheduleWrite<TResponse>(int partition,
+        Func<TShard, CoordinatorResult<TResponse, TRecord>> operation, Func<TShard, CoordinatorResult<TResponse, TRecord>, Task<ErrorCode>> write,
+        CancellationToken cancellationToken) =>
         RunAsync(async () =>
         {
             var (shard, error) = ShardFor(partition);
@@ -209,7 +202,7 @@ public sealed class CoordinatorRuntime<TShard, TRecord> : ICoordinatorLog<TRecor
                     return (unavailable, default);
                 }
                 result = operation(shard);
-                written = shard.Context.WriteTransactional(producerId, producerEpoch, result.Records);
+                written = write(shard, result);
             }
             var outcome = await written;
             return outcome == ErrorCode.None ? (ErrorCode.None, result.Response) : (outcome, default);
