@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using Samsa.Interop.Tests.Infrastructure;
-using Samsa.Protocol.Messages;
 using Samsa.Protocol.Records;
 
 namespace Samsa.Interop.Tests;
@@ -131,45 +130,18 @@ public class IdempotentProducerInteropTests(BrokerFixture fixture) : IClassFixtu
     {
         using var connection = await RawKafkaConnection.ConnectAsync(port);
         var batches = new List<StoredBatch>();
-        long offset = 0;
-        while (true)
+        await RawRecords.ReadBatchesAsync(connection, topic, partition, bytes =>
         {
-            var response = await connection.RequestAsync<FetchResponse>(new FetchRequest
+            var view = new RecordBatchView(bytes.Span);
+            var header = view.Header;
+            Assert.True(view.IsCrcValid, $"{topic}-{partition}: corrupt batch at offset {header.BaseOffset}");
+            var values = new List<string?>();
+            foreach (var record in view.GetRecords())
             {
-                MaxWaitMs = 0,
-                MinBytes = 1,
-                MaxBytes = 8 * 1024 * 1024,
-                Topics = [new() { Topic = topic, Partitions = [new() { Partition = partition, FetchOffset = offset, PartitionMaxBytes = 4 * 1024 * 1024 }] }],
-            }, 12);
-            var answer = response.Responses[0].Partitions[0];
-            Assert.True(answer.ErrorCode == 0, $"fetch {topic}-{partition} at {offset}: error {answer.ErrorCode}");
-            var bytes = answer.Records?.ToArray() ?? [];
-            var position = 0;
-            var next = offset;
-            while (bytes.Length - position >= RecordBatch.HeaderSize)
-            {
-                var header = RecordBatchHeader.Read(bytes.AsSpan(position));
-                if (position + header.SizeInBytes > bytes.Length)
-                {
-                    break;
-                }
-                var view = new RecordBatchView(bytes.AsSpan(position, header.SizeInBytes));
-                Assert.True(view.IsCrcValid, $"{topic}-{partition}: corrupt batch at offset {header.BaseOffset}");
-                var values = new List<string?>();
-                foreach (var record in view.GetRecords())
-                {
-                    values.Add(record.ValueIsNull ? null : Encoding.UTF8.GetString(record.Value));
-                }
-                batches.Add(new StoredBatch(header.BaseOffset, header.ProducerId, header.ProducerEpoch, header.BaseSequence, values));
-                next = header.NextOffset;
-                position += header.SizeInBytes;
+                values.Add(record.ValueIsNull ? null : Encoding.UTF8.GetString(record.Value));
             }
-            if (next == offset)
-            {
-                Assert.True(offset >= answer.HighWatermark, $"no whole batch at {offset} below the high watermark {answer.HighWatermark}");
-                return batches;
-            }
-            offset = next;
-        }
+            batches.Add(new StoredBatch(header.BaseOffset, header.ProducerId, header.ProducerEpoch, header.BaseSequence, values));
+        });
+        return batches;
     }
 }

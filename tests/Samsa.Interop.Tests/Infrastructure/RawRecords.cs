@@ -46,12 +46,11 @@ public static class RawRecords
     }
 
     /// <summary>
-    /// Every record of a partition from offset 0 up to the high watermark, batch by batch; a batch whose CRC does not
-    /// hold is still walked (its length frames it), its records marked <see cref="FetchedRecord.CrcValid"/> false.
+    /// Every record batch of a partition from offset 0 up to the high watermark (read_uncommitted), whole, in offset
+    /// order, each handed to <paramref name="visit"/> as its bytes; fails if the broker stops short of the watermark.
     /// </summary>
-    public static async Task<List<FetchedRecord>> ReadAllAsync(RawKafkaConnection connection, string topic, int partition)
+    public static async Task ReadBatchesAsync(RawKafkaConnection connection, string topic, int partition, Action<ReadOnlyMemory<byte>> visit)
     {
-        var result = new List<FetchedRecord>();
         long offset = 0;
         while (true)
         {
@@ -74,32 +73,46 @@ public static class RawRecords
                 {
                     break;
                 }
-                var batch = new RecordBatchView(bytes.AsSpan(position, header.SizeInBytes));
-                var valid = batch.IsCrcValid;
-                if (valid)
-                {
-                    foreach (var record in batch.GetRecords())
-                    {
-                        result.Add(new FetchedRecord(header.BaseOffset + record.OffsetDelta, record.ValueIsNull ? null : Encoding.UTF8.GetString(record.Value), true));
-                    }
-                }
-                else
-                {
-                    // The damaged bytes cannot be trusted to frame records: the batch's offsets, no values.
-                    for (var o = header.BaseOffset; o < header.NextOffset; o++)
-                    {
-                        result.Add(new FetchedRecord(o, null, false));
-                    }
-                }
+                visit(bytes.AsMemory(position, header.SizeInBytes));
                 next = header.NextOffset;
                 position += header.SizeInBytes;
             }
             if (next == offset)
             {
                 Assert.True(offset >= answer.HighWatermark, $"no whole batch at {offset} below the high watermark {answer.HighWatermark}");
-                return result;
+                return;
             }
             offset = next;
         }
+    }
+
+    /// <summary>
+    /// Every record of a partition from offset 0 up to the high watermark, batch by batch; a batch whose CRC does not
+    /// hold is still walked (its length frames it), its records marked <see cref="FetchedRecord.CrcValid"/> false.
+    /// </summary>
+    public static async Task<List<FetchedRecord>> ReadAllAsync(RawKafkaConnection connection, string topic, int partition)
+    {
+        var result = new List<FetchedRecord>();
+        await ReadBatchesAsync(connection, topic, partition, bytes =>
+        {
+            var batch = new RecordBatchView(bytes.Span);
+            var header = batch.Header;
+            if (batch.IsCrcValid)
+            {
+                foreach (var record in batch.GetRecords())
+                {
+                    result.Add(new FetchedRecord(header.BaseOffset + record.OffsetDelta, record.ValueIsNull ? null : Encoding.UTF8.GetString(record.Value), true));
+                }
+            }
+            else
+            {
+                // The damaged bytes cannot be trusted to frame records: the batch's offsets, no values.
+                for (var o = header.BaseOffset; o < header.NextOffset; o++)
+                {
+                    result.Add(new FetchedRecord(o, null, false));
+                }
+            }
+        });
+        return result;
     }
 }

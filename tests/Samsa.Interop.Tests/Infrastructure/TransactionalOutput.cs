@@ -111,80 +111,52 @@ public static class TransactionalOutput
         var aborted = new HashSet<long>();
         var pending = new Dictionary<long, List<long>>();
         var abortedTransactions = 0;
-        long offset = 0;
-        while (true)
+        await RawRecords.ReadBatchesAsync(connection, topic, partition, bytes =>
         {
-            var response = await connection.RequestAsync<FetchResponse>(new FetchRequest
+            var batch = new RecordBatchView(bytes.Span);
+            var header = batch.Header;
+            Assert.True(batch.IsCrcValid, $"{topic}-{partition}: corrupt batch at offset {header.BaseOffset}");
+            if (header.IsControl)
             {
-                MaxWaitMs = 0,
-                MinBytes = 1,
-                MaxBytes = 8 * 1024 * 1024,
-                IsolationLevel = 0,
-                Topics = [new() { Topic = topic, Partitions = [new() { Partition = partition, FetchOffset = offset, PartitionMaxBytes = 4 * 1024 * 1024 }] }],
-            }, 12);
-            var answer = response.Responses[0].Partitions[0];
-            Assert.True(answer.ErrorCode == 0, $"fetch {topic}-{partition} at {offset}: error {answer.ErrorCode}");
-            var bytes = answer.Records?.ToArray() ?? [];
-            var position = 0;
-            var next = offset;
-            while (bytes.Length - position >= RecordBatch.HeaderSize)
-            {
-                var header = RecordBatchHeader.Read(bytes.AsSpan(position));
-                if (position + header.SizeInBytes > bytes.Length)
+                foreach (var record in batch.GetRecords())
                 {
-                    break;
-                }
-                var batch = new RecordBatchView(bytes.AsSpan(position, header.SizeInBytes));
-                Assert.True(batch.IsCrcValid, $"{topic}-{partition}: corrupt batch at offset {header.BaseOffset}");
-                if (header.IsControl)
-                {
-                    foreach (var record in batch.GetRecords())
+                    // A control record's key: version (int16), type (int16): 0 ABORT, 1 COMMIT.
+                    var commit = record.Key.Length >= 4 && record.Key[3] == 1;
+                    if (pending.Remove(header.ProducerId, out var offsets))
                     {
-                        // A control record's key: version (int16), type (int16): 0 ABORT, 1 COMMIT.
-                        var commit = record.Key.Length >= 4 && record.Key[3] == 1;
-                        if (pending.Remove(header.ProducerId, out var offsets))
+                        if (commit)
                         {
-                            if (commit)
-                            {
-                                committed.AddRange(offsets);
-                            }
-                            else
-                            {
-                                aborted.UnionWith(offsets);
-                                abortedTransactions++;
-                            }
-                        }
-                    }
-                }
-                else
-                {
-                    foreach (var record in batch.GetRecords())
-                    {
-                        var recordOffset = header.BaseOffset + record.OffsetDelta;
-                        if (header.IsTransactional)
-                        {
-                            if (!pending.TryGetValue(header.ProducerId, out var open))
-                            {
-                                pending[header.ProducerId] = open = [];
-                            }
-                            open.Add(recordOffset);
+                            committed.AddRange(offsets);
                         }
                         else
                         {
-                            committed.Add(recordOffset);
+                            aborted.UnionWith(offsets);
+                            abortedTransactions++;
                         }
                     }
                 }
-                next = header.NextOffset;
-                position += header.SizeInBytes;
             }
-            if (next == offset)
+            else
             {
-                Assert.True(offset >= answer.HighWatermark, $"no whole batch at {offset} below the high watermark {answer.HighWatermark}");
-                committed.Sort();
-                return new Settled(committed, aborted, [.. pending.Values.SelectMany(o => o)], abortedTransactions);
+                foreach (var record in batch.GetRecords())
+                {
+                    var recordOffset = header.BaseOffset + record.OffsetDelta;
+                    if (header.IsTransactional)
+                    {
+                        if (!pending.TryGetValue(header.ProducerId, out var open))
+                        {
+                            pending[header.ProducerId] = open = [];
+                        }
+                        open.Add(recordOffset);
+                    }
+                    else
+                    {
+                        committed.Add(recordOffset);
+                    }
+                }
             }
-            offset = next;
-        }
+        });
+        committed.Sort();
+        return new Settled(committed, aborted, [.. pending.Values.SelectMany(o => o)], abortedTransactions);
     }
 }
