@@ -54,7 +54,7 @@ public sealed partial class RaftClient
 
     /// <summary>
     /// Learns of a leader or epoch from any message (Kafka's <c>maybeTransition</c>): a higher epoch moves us to it,
-    /// following its leader if named; a leader named for our own epoch, while we have none, is followed.
+    /// following its leader if named; a leader named for our own epoch, while we know none, is followed.
     /// Returns true when the state changed.
     /// </summary>
     private bool MaybeTransition(int leaderId, int epoch, long now)
@@ -72,7 +72,8 @@ public sealed partial class RaftClient
             }
             return true;
         }
-        if (epoch == current.Epoch && leaderId >= 0 && leaderId != _localId && current is UnattachedState or ProspectiveState or CandidateState)
+        // A prospective that still remembers the leader keeps collecting pre-votes (as Kafka's hasLeader() check).
+        if (epoch == current.Epoch && leaderId >= 0 && leaderId != _localId && current.LeaderId < 0 && current is UnattachedState or ProspectiveState or CandidateState)
         {
             _quorum.ToFollower(epoch, leaderId, now);
             return true;
@@ -115,7 +116,7 @@ public sealed partial class RaftClient
             }
         }
         var current = _quorum.Current;
-        SendResponse(request, new VoteResponse
+        SendResponse(request, preVote, new VoteResponse
         {
             Topics =
             [
@@ -496,8 +497,11 @@ public sealed partial class RaftClient
         _channel.Send(new RaftMessage { Source = _localId, Destination = destination, CorrelationId = correlationId, IsRequest = true, Body = build(), PreVote = preVote });
     }
 
-    private void SendResponse(RaftMessage request, IApiMessage body) =>
-        _channel.Send(new RaftMessage { Source = _localId, Destination = request.Source, CorrelationId = request.CorrelationId, IsRequest = false, Body = body });
+    private void SendResponse(RaftMessage request, IApiMessage body) => SendResponse(request, false, body);
+
+    /// <summary>Answers <paramref name="request"/>; a pre-vote's answer is marked as one, so it is never mistaken for a real vote.</summary>
+    private void SendResponse(RaftMessage request, bool preVote, IApiMessage body) =>
+        _channel.Send(new RaftMessage { Source = _localId, Destination = request.Source, CorrelationId = request.CorrelationId, IsRequest = false, Body = body, PreVote = preVote });
 
     private void Backoff(int destination, long now)
     {

@@ -1,0 +1,284 @@
+using System.Diagnostics;
+using Samsa.Metadata.Quorum;
+using Samsa.Metadata.Tests.Quorum.Simulation;
+using Xunit.Abstractions;
+
+namespace Samsa.Metadata.Tests.Quorum;
+
+/// <summary>
+/// KRaft scenarios run in the deterministic simulation, each over a range of seeds, with every safety invariant
+/// checked after every event (<see cref="RaftSimulation.CheckInvariants"/>): one leader per epoch, epochs and high
+/// watermarks never go back, a vote or vote request or BeginQuorumEpoch leaves only after its state is stored, no
+/// truncation below the high watermark, committed batches never change and stay durable on a majority, and every
+/// node's state machine agrees at equal offsets. Liveness: after faults heal, a leader commits new appends in
+/// bounded virtual time.
+/// </summary>
+public class RaftSimulationTests(ITestOutputHelper output)
+{
+    private const int ScenarioSeeds = 100;
+
+    private static int VotersFor(int seed) => seed % 2 == 0 ? 3 : 5;
+
+    private static RaftSimulation Started(int seed, int voters, int observers = 0)
+    {
+        var sim = new RaftSimulation(seed, voters, observers);
+        sim.StartAll();
+        return sim;
+    }
+
+    [Fact]
+    public void InitialElection_ElectsOneLeader_ThatCommits() => Seeds.Run(nameof(InitialElection_ElectsOneLeader_ThatCommits), ScenarioSeeds, seed =>
+    {
+        var sim = Started(seed, VotersFor(seed));
+        Seeds.Check(sim, sim.RunUntil(sim.Now + 10_000, () => sim.StableLeader() is not null), "no leader within 10 s");
+        Seeds.Check(sim, sim.MakeProgress(5_000), "the first leader did not commit");
+    });
+
+    [Fact]
+    public void LeaderFailure_ElectsANewLeader_AndTheOldOneCatchesUp() => Seeds.Run(nameof(LeaderFailure_ElectsANewLeader_AndTheOldOneCatchesUp), ScenarioSeeds, seed =>
+    {
+        var sim = Started(seed, VotersFor(seed));
+        sim.StartClient(50, sim.Now + 30_000);
+        Seeds.Check(sim, sim.MakeProgress(10_000), "no progress before the failure");
+        var old = sim.StableLeader()!;
+        var oldEpoch = old.Client!.State.Epoch;
+        sim.RunFor(sim.Random.Next(500));
+        old.Kill();
+        Seeds.Check(sim, sim.MakeProgress(15_000), "no progress after the leader died");
+        Seeds.Check(sim, sim.Leader!.Client!.State.Epoch > oldEpoch, "the new leader's epoch is not higher");
+        old.Start();
+        var target = sim.CommittedEnd;
+        Seeds.Check(sim, sim.RunUntil(sim.Now + 10_000, () => old.Client!.HighWatermark >= target), "the old leader did not catch up");
+    });
+
+    [Fact]
+    public void AllNodesDie_TheClusterRecovers_WithEveryCommittedRecord() => Seeds.Run(nameof(AllNodesDie_TheClusterRecovers_WithEveryCommittedRecord), ScenarioSeeds, seed =>
+    {
+        var sim = Started(seed, VotersFor(seed));
+        sim.StartClient(20, sim.Now + 8_000);
+        Seeds.Check(sim, sim.MakeProgress(10_000), "no progress before the crash");
+        sim.RunFor(1_000 + sim.Random.Next(2_000));
+        foreach (var node in sim.Nodes.Values.OrderBy(_ => sim.Random.Next()))
+        {
+            node.Kill();
+            sim.RunFor(sim.Random.Next(50));
+        }
+        var committed = sim.CommittedEnd;
+        sim.RunFor(sim.Random.Next(3_000));
+        foreach (var node in sim.Nodes.Values)
+        {
+            node.Start();
+        }
+        Seeds.Check(sim, sim.MakeProgress(20_000), "no progress after restarting everyone");
+        Seeds.Check(sim, sim.CommittedEnd > committed, "the committed log did not grow past what was committed before the crash");
+        var leader = sim.StableLeader()!;
+        Seeds.Check(sim, leader.Log.EndOffset > committed, "the new leader lacks committed records");
+    });
+
+    [Fact]
+    public void LeaderPartitionedAway_ResignsByCheckQuorum_AndTheMajorityMovesOn() => Seeds.Run(nameof(LeaderPartitionedAway_ResignsByCheckQuorum_AndTheMajorityMovesOn), ScenarioSeeds, seed =>
+    {
+        var sim = Started(seed, VotersFor(seed));
+        sim.StartClient(50, sim.Now + 40_000);
+        Seeds.Check(sim, sim.MakeProgress(10_000), "no progress before the partition");
+        var old = sim.StableLeader()!;
+        sim.Isolate(old.Id);
+        var resignBy = sim.Now + sim.Config.CheckQuorumTimeoutMs + 100;
+        Seeds.Check(sim, sim.RunUntil(resignBy, () => old.Client!.State is not LeaderState), "the isolated leader kept leading past check-quorum");
+        Seeds.Check(sim, sim.MakeProgress(15_000), "the majority made no progress");
+        Seeds.Check(sim, sim.StableLeader()!.Id != old.Id, "the isolated node still leads");
+        sim.Heal(old.Id);
+        var newLeader = sim.StableLeader()!;
+        Seeds.Check(sim, sim.RunUntil(sim.Now + 10_000, () => old.Client!.State.LeaderId == newLeader.Id || sim.StableLeader() != newLeader), "the old leader did not rejoin");
+        Seeds.Check(sim, sim.MakeProgress(10_000), "no progress after healing");
+    });
+
+    [Fact]
+    public void BareMajority_MakesProgress() => Seeds.Run(nameof(BareMajority_MakesProgress), ScenarioSeeds, seed =>
+    {
+        var voters = VotersFor(seed);
+        var sim = Started(seed, voters);
+        sim.StartClient(50, sim.Now + 30_000);
+        Seeds.Check(sim, sim.MakeProgress(10_000), "no progress with everyone up");
+        foreach (var node in sim.Nodes.Values.OrderBy(_ => sim.Random.Next()).Take(voters - sim.Config.Majority))
+        {
+            node.Kill();
+        }
+        Seeds.Check(sim, sim.MakeProgress(20_000), "a bare majority made no progress");
+    });
+
+    [Fact]
+    public void BackToBackLeaderFailures_StillElectAndCommit() => Seeds.Run(nameof(BackToBackLeaderFailures_StillElectAndCommit), ScenarioSeeds, seed =>
+    {
+        var sim = Started(seed, 5);
+        sim.StartClient(50, sim.Now + 40_000);
+        Seeds.Check(sim, sim.MakeProgress(10_000), "no progress at first");
+        var first = sim.StableLeader()!;
+        first.Kill();
+        Seeds.Check(sim, sim.RunUntil(sim.Now + 15_000, () => sim.Leader is not null), "no second leader");
+        sim.Leader!.Kill();
+        Seeds.Check(sim, sim.MakeProgress(20_000), "no progress after two leaders died");
+        first.Start();
+        Seeds.Check(sim, sim.MakeProgress(10_000), "no progress after the first leader came back");
+    });
+
+    [Fact]
+    public void FollowerLosingItsUnflushedCommittedTail_CatchesUp_AndNothingCommittedIsLost() => Seeds.Run(nameof(FollowerLosingItsUnflushedCommittedTail_CatchesUp_AndNothingCommittedIsLost), ScenarioSeeds, seed =>
+    {
+        var sim = Started(seed, VotersFor(seed));
+        sim.StartClient(10, sim.Now + 15_000);
+        Seeds.Check(sim, sim.MakeProgress(10_000), "no progress at first");
+        var end = sim.Now + 10_000;
+        while (sim.Now < end)
+        {
+            sim.RunFor(sim.Random.Next(300));
+            var victim = sim.Nodes.Values.Where(n => n.IsUp && n != sim.Leader).OrderBy(_ => sim.Random.Next()).FirstOrDefault();
+            if (victim is null)
+            {
+                continue;
+            }
+            victim.Kill();
+            sim.RunFor(20 + sim.Random.Next(300));
+            victim.Start();
+        }
+        Seeds.Check(sim, sim.MakeProgress(20_000), "no progress after the crashes");
+        var target = sim.CommittedEnd;
+        Seeds.Check(sim, sim.RunUntil(sim.Now + 10_000, () => sim.Live.All(n => n.Client!.HighWatermark >= target)), "a node did not catch up");
+    });
+
+    [Fact]
+    public void Observers_CatchUp_AndNeverVoteOrCount() => Seeds.Run(nameof(Observers_CatchUp_AndNeverVoteOrCount), ScenarioSeeds, seed =>
+    {
+        var voters = VotersFor(seed);
+        var sim = new RaftSimulation(seed, voters, observers: 2);
+        foreach (var voter in sim.Voters)
+        {
+            voter.Start();
+        }
+        sim.StartClient(20, sim.Now + 30_000);
+        Seeds.Check(sim, sim.MakeProgress(10_000), "the voters made no progress");
+        sim.RunFor(3_000);
+        var observers = sim.Nodes.Values.Where(n => !sim.Config.IsVoter(n.Id)).ToList();
+        foreach (var observer in observers)
+        {
+            observer.Start();
+        }
+        var target = sim.CommittedEnd;
+        Seeds.Check(sim, sim.RunUntil(sim.Now + 10_000, () => observers.All(o => o.Client!.HighWatermark >= target)), "an observer did not catch up");
+        // With the observers up but a majority of voters down, nothing commits: observers do not count.
+        foreach (var node in sim.Voters.OrderBy(_ => sim.Random.Next()).Take(voters - sim.Config.Majority + 1).ToList())
+        {
+            node.Kill();
+        }
+        var stalled = sim.CommittedEnd;
+        sim.RunFor(5_000);
+        Seeds.Check(sim, sim.CommittedEnd <= stalled + 0 || sim.Voters.Count(v => v.IsUp) >= sim.Config.Majority, "records committed without a majority of voters");
+        Seeds.Check(sim, sim.StableLeader() is null, "a leader is stable without a majority of voters");
+    });
+
+    [Fact]
+    public void GracefulResign_HandsOverFasterThanAFetchTimeout() => Seeds.Run(nameof(GracefulResign_HandsOverFasterThanAFetchTimeout), ScenarioSeeds, seed =>
+    {
+        var sim = Started(seed, VotersFor(seed));
+        sim.StartClient(50, sim.Now + 30_000);
+        Seeds.Check(sim, sim.MakeProgress(10_000), "no progress at first");
+        var old = sim.StableLeader()!;
+        var epoch = old.Client!.State.Epoch;
+        old.Client.Resign(epoch);
+        old.SchedulePoll(sim.Now);
+        Seeds.Check(sim, sim.RunUntil(sim.Now + sim.Config.FetchTimeoutMs, () => sim.StableLeader() is { } l && l.Client!.State.Epoch > epoch),
+            "no new leader within a fetch timeout of the resignation");
+        Seeds.Check(sim, sim.MakeProgress(10_000), "no progress after the resignation");
+    });
+
+    [Fact]
+    public void RejoiningPartitionedVoter_DoesNotDeposeAHealthyLeader() => Seeds.Run(nameof(RejoiningPartitionedVoter_DoesNotDeposeAHealthyLeader), ScenarioSeeds, seed =>
+    {
+        var sim = Started(seed, VotersFor(seed));
+        sim.StartClient(50, sim.Now + 40_000);
+        Seeds.Check(sim, sim.MakeProgress(10_000), "no progress at first");
+        var leader = sim.StableLeader()!;
+        var epoch = leader.Client!.State.Epoch;
+        var lonely = sim.Nodes.Values.First(n => n != leader && n.IsUp);
+        sim.Isolate(lonely.Id);
+        sim.RunFor(10_000 + sim.Random.Next(5_000));
+        Seeds.Check(sim, lonely.Client!.State.Epoch == epoch, "the isolated voter bumped its epoch (pre-vote should stop it)");
+        sim.Heal(lonely.Id);
+        sim.RunFor(5_000);
+        Seeds.Check(sim, sim.StableLeader() == leader && leader.Client.State.Epoch == epoch, "the rejoining voter deposed the leader");
+        Seeds.Check(sim, lonely.Client.State.LeaderId == leader.Id, "the rejoining voter does not follow the leader");
+    });
+
+    [Fact]
+    public void Chaos_RandomFaults_KeepEveryInvariant_AndRecover()
+    {
+        var watch = Stopwatch.StartNew();
+        long events = 0;
+        Seeds.Run(nameof(Chaos_RandomFaults_KeepEveryInvariant_AndRecover), 1000, seed => Interlocked.Add(ref events, Chaos(seed)));
+        output.WriteLine($"chaos: {watch.Elapsed.TotalSeconds:F1} s, {events} events");
+    }
+
+    /// <summary>15 virtual seconds of random faults under a steady client, then heal everything and demand progress.</summary>
+    private static long Chaos(int seed)
+    {
+        var random = new Random(seed);
+        var sim = new RaftSimulation(seed, VotersFor(seed), observers: random.Next(3));
+        sim.StartAll();
+        sim.StartClient(50, sim.Now + 20_000);
+        var faultsEnd = sim.Now + 15_000;
+        var ids = sim.Nodes.Keys.ToList();
+        while (sim.Now < faultsEnd)
+        {
+            sim.RunFor(100 + sim.Random.Next(900));
+            var node = sim.Nodes[ids[sim.Random.Next(ids.Count)]];
+            switch (sim.Random.Next(10))
+            {
+                case 0:
+                    node.Kill();
+                    break;
+                case 1:
+                case 2:
+                    node.Start();
+                    break;
+                case 3:
+                    sim.Isolate(node.Id);
+                    break;
+                case 4:
+                    sim.Block(node.Id, ids[sim.Random.Next(ids.Count)]);
+                    break;
+                case 5:
+                    sim.Partition(ids.Where(_ => sim.Random.Next(2) == 0));
+                    break;
+                case 6:
+                    sim.Heal(node.Id);
+                    break;
+                case 7:
+                    sim.DropRate = sim.Random.Next(3) * 0.05;
+                    sim.DuplicateRate = sim.Random.Next(3) * 0.05;
+                    break;
+                case 8:
+                    sim.MinDelayMs = 1 + sim.Random.Next(5);
+                    sim.MaxDelayMs = sim.MinDelayMs + sim.Random.Next(100);
+                    break;
+                case 9:
+                    if (sim.Leader is { } leader)
+                    {
+                        leader.Client!.Resign(leader.Client.State.Epoch);
+                        leader.SchedulePoll(sim.Now);
+                    }
+                    break;
+            }
+        }
+        sim.HealAll();
+        sim.MinDelayMs = 1;
+        sim.MaxDelayMs = 5;
+        foreach (var node in sim.Nodes.Values)
+        {
+            node.Start();
+        }
+        Seeds.Check(sim, sim.MakeProgress(30_000), "no progress within 30 s after healing");
+        var target = sim.CommittedEnd;
+        Seeds.Check(sim, sim.RunUntil(sim.Now + 10_000, () => sim.Live.All(n => n.Client!.HighWatermark >= target)), "a node did not catch up after healing");
+        return sim.EventsRun;
+    }
+}

@@ -1,0 +1,457 @@
+using Samsa.Metadata.Quorum;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+
+namespace Samsa.Metadata.Tests.Quorum.Simulation;
+
+/// <summary>Thrown when a safety invariant breaks; the message names the event and the node.</summary>
+public sealed class InvariantViolation(string message) : Exception(message);
+
+/// <summary>
+/// A deterministic KRaft cluster (modelled on Kafka's <c>RaftEventSimulationTest</c>): real <see cref="RaftClient"/>s
+/// over <see cref="MockLog"/>s and in-memory stores, a seeded event scheduler on a virtual clock, and a router that
+/// drops, delays, duplicates and reorders messages and honours one-way and full partitions. Every message is
+/// encoded and decoded at its RPC's wire version on the way. Safety invariants are checked after every event.
+/// One seed gives one history: the same seed always replays the same run.
+/// </summary>
+public sealed class RaftSimulation
+{
+    private readonly PriorityQueue<Action, (long Time, long Sequence)> _events = new();
+    private readonly HashSet<(int From, int To)> _blocked = [];
+    private readonly Dictionary<int, int> _leaderOfEpoch = [];
+    private readonly SortedDictionary<long, LogBatch> _committed = [];
+    private readonly Dictionary<long, long> _stateHashAt = [];
+    private long _sequence;
+    private long _committedEnd;
+    private long _nextValue = 1;
+    private readonly List<Task<long>> _appends = [];
+
+    public RaftSimulation(int seed, int voters, int observers = 0, QuorumConfig? config = null)
+    {
+        Seed = seed;
+        Random = new Random(seed);
+        var voterIds = Enumerable.Range(1, voters).ToHashSet();
+        Config = config ?? new QuorumConfig { Voters = voterIds };
+        if (config is not null && !config.Voters.SetEquals(voterIds))
+        {
+            throw new ArgumentException("The config's voters must be 1..voters");
+        }
+        for (var id = 1; id <= voters + observers; id++)
+        {
+            Nodes[id] = new SimNode(this, id, Random.Next());
+        }
+    }
+
+    public int Seed { get; }
+
+    public Random Random { get; }
+
+    public QuorumConfig Config { get; }
+
+    public SimulatedTime Time { get; } = new();
+
+    public long Now => Time.NowMs;
+
+    public Dictionary<int, SimNode> Nodes { get; } = [];
+
+    public IEnumerable<SimNode> Voters => Nodes.Values.Where(n => Config.IsVoter(n.Id));
+
+    public IEnumerable<SimNode> Live => Nodes.Values.Where(n => n.Client is not null);
+
+    // Router faults, changed freely between events.
+    public double DropRate { get; set; }
+
+    public double DuplicateRate { get; set; }
+
+    public int MinDelayMs { get; set; } = 1;
+
+    public int MaxDelayMs { get; set; } = 5;
+
+    /// <summary>The end of the committed prefix as learned from any node's high watermark.</summary>
+    public long CommittedEnd => _committedEnd;
+
+    /// <summary>Appends acknowledged committed to a client.</summary>
+    public long AcknowledgedAppends { get; private set; }
+
+    public long EventsRun { get; private set; }
+
+    public void StartAll()
+    {
+        foreach (var node in Nodes.Values)
+        {
+            node.Start();
+        }
+    }
+
+    public void Schedule(long at, Action action) => _events.Enqueue(action, (Math.Max(at, Now), _sequence++));
+
+    /// <summary>Runs events for <paramref name="durationMs"/> virtual ms, checking invariants after each.</summary>
+    public void RunFor(long durationMs) => RunUntil(Now + durationMs, () => false);
+
+    /// <summary>Runs until <paramref name="condition"/> holds or the deadline passes; returns whether it held.</summary>
+    public bool RunUntil(long deadline, Func<bool> condition)
+    {
+        while (!condition())
+        {
+            if (!_events.TryPeek(out var action, out var key) || key.Time > deadline)
+            {
+                Time.NowMs = Math.Max(Now, deadline);
+                return condition();
+            }
+            _events.Dequeue();
+            Time.NowMs = key.Time;
+            Step(action);
+        }
+        return true;
+    }
+
+    // -- faults ---------------------------------------------------------------------------------------------------
+
+    public void Block(int from, int to) => _blocked.Add((from, to));
+
+    public void Isolate(int node)
+    {
+        foreach (var other in Nodes.Keys.Where(o => o != node))
+        {
+            _blocked.Add((node, other));
+            _blocked.Add((other, node));
+        }
+    }
+
+    /// <summary>Splits the nodes into two sides that cannot talk to each other.</summary>
+    public void Partition(IEnumerable<int> side)
+    {
+        var a = side.ToHashSet();
+        foreach (var x in a)
+        {
+            foreach (var y in Nodes.Keys.Where(y => !a.Contains(y)))
+            {
+                _blocked.Add((x, y));
+                _blocked.Add((y, x));
+            }
+        }
+    }
+
+    public void HealAll()
+    {
+        _blocked.Clear();
+        DropRate = 0;
+        DuplicateRate = 0;
+    }
+
+    public void Heal(int node) => _blocked.RemoveWhere(p => p.From == node || p.To == node);
+
+    // -- queries ---------------------------------------------------------------------------------------------------
+
+    /// <summary>The live node leading the highest epoch, if any.</summary>
+    public SimNode? Leader => Live.Where(n => n.Client!.State is LeaderState { Resigning: false }).MaxBy(n => n.Client!.State.Epoch);
+
+    /// <summary>One live leader that a majority of live voters follows in its epoch (a stable leader).</summary>
+    public SimNode? StableLeader()
+    {
+        var leader = Leader;
+        if (leader is null)
+        {
+            return null;
+        }
+        var epoch = leader.Client!.State.Epoch;
+        var following = Live.Count(n => Config.IsVoter(n.Id) && n.Client!.State.Epoch == epoch && n.Client.State.LeaderId == leader.Id);
+        return following >= Config.Majority ? leader : null;
+    }
+
+    /// <summary>Waits for a stable leader, appends one record there, and waits until it is committed and acknowledged.</summary>
+    public bool MakeProgress(long withinMs)
+    {
+        var deadline = Now + withinMs;
+        while (Now < deadline)
+        {
+            if (!RunUntil(deadline, () => StableLeader() is not null))
+            {
+                return false;
+            }
+            var leader = StableLeader()!;
+            var before = AcknowledgedAppends;
+            if (!TryAppend(leader))
+            {
+                RunFor(10);
+                continue;
+            }
+            if (RunUntil(Math.Min(deadline, Now + 3 * Config.FetchTimeoutMs), () => AcknowledgedAppends > before))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Appends the next client value at <paramref name="leader"/>; false when it is not leading.</summary>
+    public bool TryAppend(SimNode leader)
+    {
+        if (leader.Client?.State is not LeaderState state || state.Resigning)
+        {
+            return false;
+        }
+        var value = _nextValue++;
+        var (_, committed) = leader.Client.ScheduleAppend(state.Epoch, [BitConverter.GetBytes(value)]);
+        // Polled after every event rather than continued: a continuation would run on the thread pool, outside the simulation.
+        _appends.Add(committed);
+        leader.SchedulePoll(Now);
+        return true;
+    }
+
+    /// <summary>A client appending at whatever node leads, every <paramref name="intervalMs"/> (+ jitter).</summary>
+    public void StartClient(int intervalMs, long untilMs)
+    {
+        void Tick()
+        {
+            if (Now >= untilMs)
+            {
+                return;
+            }
+            if (Leader is { } leader)
+            {
+                TryAppend(leader);
+            }
+            Schedule(Now + intervalMs + Random.Next(intervalMs), Tick);
+        }
+        Schedule(Now, Tick);
+    }
+
+    // -- network -----------------------------------------------------------------------------------------------------
+
+    internal void Route(RaftMessage message)
+    {
+        CheckSendInvariants(message);
+        if (_blocked.Contains((message.Source, message.Destination)) || Random.NextDouble() < DropRate)
+        {
+            return;
+        }
+        var copies = Random.NextDouble() < DuplicateRate ? 2 : 1;
+        for (var i = 0; i < copies; i++)
+        {
+            var wire = RoundTrip(message);
+            var target = Nodes[message.Destination];
+            var generation = target.Generation;
+            Schedule(Now + MinDelayMs + Random.Next(Math.Max(1, MaxDelayMs - MinDelayMs + 1)), () =>
+            {
+                // A partition that formed while the message was in flight still stops it; so does a restart.
+                if (target.Client is null || target.Generation != generation || _blocked.Contains((message.Source, message.Destination)))
+                {
+                    return;
+                }
+                target.Client.Deliver(wire);
+                target.SchedulePoll(Now);
+            });
+        }
+    }
+
+    /// <summary>Encodes the body at its wire version and decodes it again: the receiver sees only what the wire carries.</summary>
+    private static RaftMessage RoundTrip(RaftMessage message)
+    {
+        var version = message.Version;
+        var bytes = message.Body.ToArray(version);
+        var copy = message.IsRequest ? ApiMessages.CreateRequest(message.Body.ApiKey) : ApiMessages.CreateResponse(message.Body.ApiKey);
+        var reader = new ProtocolReader(bytes);
+        copy.Read(ref reader, version);
+        if (reader.Position != bytes.Length)
+        {
+            throw new InvalidOperationException($"{message.Body.ApiKey} v{version} left {bytes.Length - reader.Position} bytes unread");
+        }
+        return new RaftMessage
+        {
+            Source = message.Source,
+            Destination = message.Destination,
+            CorrelationId = message.CorrelationId,
+            IsRequest = message.IsRequest,
+            Body = copy,
+            PreVote = message.PreVote,
+        };
+    }
+
+    // -- invariants --------------------------------------------------------------------------------------------------
+
+    private void Fail(string what) => throw new InvariantViolation($"t={Now} {what}");
+
+    /// <summary>A vote, a vote request and BeginQuorumEpoch may leave only after the state they rest on is durable.</summary>
+    private void CheckSendInvariants(RaftMessage message)
+    {
+        var store = Nodes[message.Source].Store.State;
+        switch (message.Body)
+        {
+            case VoteResponse response when !message.PreVote && RaftRpcView.Granted(response) is { } granted:
+                if (store is null || store.Epoch != granted.Epoch || store.VotedId != message.Destination)
+                {
+                    Fail($"node {message.Source} granted its vote to {message.Destination} in epoch {granted.Epoch} but stored {store}");
+                }
+                break;
+            case VoteRequest request when !message.PreVote:
+                var epoch = request.Topics[0].Partitions[0].CandidateEpoch;
+                if (store is null || store.Epoch != epoch || store.VotedId != message.Source)
+                {
+                    Fail($"node {message.Source} asked for votes in epoch {epoch} but stored {store}");
+                }
+                break;
+            case BeginQuorumEpochRequest begin:
+                var leaderEpoch = begin.Topics[0].Partitions[0].LeaderEpoch;
+                if (store is null || store.Epoch != leaderEpoch || store.LeaderId != message.Source)
+                {
+                    Fail($"node {message.Source} announced itself leader of epoch {leaderEpoch} but stored {store}");
+                }
+                break;
+        }
+    }
+
+    internal void CheckInvariants()
+    {
+        foreach (var node in Live)
+        {
+            var client = node.Client!;
+            var state = client.State;
+            if (state.Epoch < node.HighestEpoch)
+            {
+                Fail($"node {node.Id} epoch went back from {node.HighestEpoch} to {state.Epoch}");
+            }
+            node.HighestEpoch = state.Epoch;
+            if (!Config.IsVoter(node.Id) && state is LeaderState or CandidateState or ProspectiveState)
+            {
+                Fail($"observer {node.Id} is {state}");
+            }
+            if (state is LeaderState)
+            {
+                if (_leaderOfEpoch.TryGetValue(state.Epoch, out var other) && other != node.Id)
+                {
+                    Fail($"two leaders in epoch {state.Epoch}: {other} and {node.Id}");
+                }
+                _leaderOfEpoch[state.Epoch] = node.Id;
+            }
+            if (client.StateHighWatermark is { } stateHw)
+            {
+                if (stateHw < node.StateHighWatermark && state.Epoch == node.StateHighWatermarkEpoch)
+                {
+                    Fail($"node {node.Id} high watermark went back from {node.StateHighWatermark} to {stateHw} in epoch {state.Epoch}");
+                }
+                if (stateHw < node.LifetimeHighWatermark)
+                {
+                    Fail($"node {node.Id} high watermark {stateHw} is below the {node.LifetimeHighWatermark} it knew before ({state})");
+                }
+                node.StateHighWatermark = stateHw;
+                node.StateHighWatermarkEpoch = state.Epoch;
+                node.LifetimeHighWatermark = Math.Max(node.LifetimeHighWatermark, stateHw);
+            }
+            VerifyCommitted(node, client.HighWatermark);
+        }
+        CheckCommittedDurable();
+    }
+
+    /// <summary>Every batch below a node's high watermark joins the global committed history, or must equal what is there.</summary>
+    private void VerifyCommitted(SimNode node, long highWatermark)
+    {
+        var batches = node.Log.Batches;
+        var index = node.Log.IndexOf(node.VerifiedUpTo);
+        if (index < 0)
+        {
+            return;
+        }
+        for (var i = index; i < batches.Count && batches[i].LastOffset < highWatermark; i++)
+        {
+            var batch = batches[i];
+            if (_committed.TryGetValue(batch.BaseOffset, out var known))
+            {
+                if (known.Crc != batch.Crc || known.Epoch != batch.Epoch || known.LastOffset != batch.LastOffset)
+                {
+                    Fail($"node {node.Id} committed {batch} where {known} was committed");
+                }
+            }
+            else
+            {
+                if (batch.BaseOffset != _committedEnd)
+                {
+                    Fail($"node {node.Id} committed {batch} but the committed history ends at {_committedEnd}");
+                }
+                _committed[batch.BaseOffset] = batch;
+                _committedEnd = batch.LastOffset + 1;
+            }
+            node.VerifiedUpTo = batch.LastOffset + 1;
+        }
+    }
+
+    /// <summary>The last committed batch is durable (flushed) on a majority of voters, dead ones included: nothing committed is lost.</summary>
+    private void CheckCommittedDurable()
+    {
+        if (_committedEnd == 0)
+        {
+            return;
+        }
+        var last = _committed.Last().Value;
+        var holders = 0;
+        foreach (var voter in Voters)
+        {
+            var index = voter.Log.IndexOf(last.BaseOffset);
+            if (index >= 0 && voter.Log.Batches[index].Crc == last.Crc && voter.Log.Batches[index].Epoch == last.Epoch && voter.Log.FlushedOffset > last.LastOffset)
+            {
+                holders++;
+            }
+        }
+        if (holders < Config.Majority)
+        {
+            Fail($"committed {last} is durable on only {holders} voters");
+        }
+    }
+
+    /// <summary>A listener's running state at an offset must be the same on every node (equal images at equal offsets).</summary>
+    internal void CheckListenerState(SimNode node, long lastOffset, long hash)
+    {
+        if (_stateHashAt.TryGetValue(lastOffset, out var known))
+        {
+            if (known != hash)
+            {
+                Fail($"node {node.Id} applied committed data up to {lastOffset} to state {hash:x}, another node to {known:x}");
+            }
+        }
+        else
+        {
+            _stateHashAt[lastOffset] = hash;
+        }
+    }
+
+    internal void CheckTruncation(SimNode node, long offset)
+    {
+        if (node.Client is { } client && offset < client.HighWatermark)
+        {
+            Fail($"node {node.Id} truncated to {offset}, below its high watermark {client.HighWatermark}");
+        }
+    }
+
+    private void Step(Action action)
+    {
+        EventsRun++;
+        action();
+        CheckInvariants();
+        for (var i = 0; i < _appends.Count; i++)
+        {
+            if (_appends[i].IsCompleted)
+            {
+                if (_appends[i].IsCompletedSuccessfully)
+                {
+                    AcknowledgedAppends++;
+                }
+                _appends[i] = _appends[^1];
+                _appends.RemoveAt(_appends.Count - 1);
+                i--;
+            }
+        }
+    }
+
+    public string Describe() =>
+        string.Join("\n", Nodes.Values.Select(n => $"  node {n.Id}: {(n.Client is null ? "down" : n.Client.State.ToString())} end={n.Log.EndOffset} flushed={n.Log.FlushedOffset} hw={n.Client?.HighWatermark}"));
+}
+
+/// <summary>Reads a granted vote's epoch out of a VoteResponse.</summary>
+internal static class RaftRpcView
+{
+    public static (int Epoch, bool Granted)? Granted(VoteResponse response)
+    {
+        var partition = response.Topics.FirstOrDefault()?.Partitions.FirstOrDefault();
+        return partition is { VoteGranted: true } ? (partition.LeaderEpoch, true) : null;
+    }
+}

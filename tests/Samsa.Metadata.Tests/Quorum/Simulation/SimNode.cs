@@ -1,0 +1,137 @@
+using Samsa.Metadata.Quorum;
+
+namespace Samsa.Metadata.Tests.Quorum.Simulation;
+
+/// <summary>
+/// One simulated server: its log and quorum-state store outlive crashes; the <see cref="RaftClient"/> does not.
+/// Polls are scheduled for when the client asks (its returned wait) and whenever a message is delivered.
+/// </summary>
+public sealed class SimNode : IRaftNetworkChannel
+{
+    private readonly RaftSimulation _sim;
+    private readonly Random _random;
+    private long _nextPollAt = long.MaxValue;
+
+    public SimNode(RaftSimulation sim, int id, int seed)
+    {
+        _sim = sim;
+        Id = id;
+        _random = new Random(seed);
+        Log.BeforeTruncate = offset => _sim.CheckTruncation(this, offset);
+    }
+
+    public int Id { get; }
+
+    public MockLog Log { get; } = new();
+
+    public MemoryQuorumStateStore Store { get; } = new();
+
+    public RaftClient? Client { get; private set; }
+
+    public SimListener? Listener { get; private set; }
+
+    /// <summary>Bumped on every start and kill: events of an earlier life are ignored.</summary>
+    public int Generation { get; private set; }
+
+    public int Restarts { get; private set; }
+
+    // Invariant bookkeeping.
+    public int HighestEpoch { get; set; }
+
+    public long StateHighWatermark { get; set; } = -1;
+
+    public int StateHighWatermarkEpoch { get; set; } = -1;
+
+    public long LifetimeHighWatermark { get; set; } = -1;
+
+    public long VerifiedUpTo { get; set; }
+
+    public bool IsUp => Client is not null;
+
+    public void Start()
+    {
+        if (Client is not null)
+        {
+            return;
+        }
+        Generation++;
+        Client = new RaftClient(Id, _sim.Config, Log, Store, this, _sim.Time, new Random(_random.Next()));
+        Listener = new SimListener(_sim, this);
+        Client.Register(Listener);
+        Client.Initialize();
+        StateHighWatermark = -1;
+        StateHighWatermarkEpoch = -1;
+        LifetimeHighWatermark = -1;
+        VerifiedUpTo = 0;
+        _nextPollAt = long.MaxValue;
+        SchedulePoll(_sim.Now);
+    }
+
+    /// <summary>A crash: the process is gone and the log loses its unflushed tail.</summary>
+    public void Kill()
+    {
+        if (Client is null)
+        {
+            return;
+        }
+        Generation++;
+        Restarts++;
+        Client = null;
+        Listener = null;
+        Log.Kill();
+        _nextPollAt = long.MaxValue;
+    }
+
+    public void SchedulePoll(long at)
+    {
+        if (Client is null || at >= _nextPollAt)
+        {
+            return;
+        }
+        _nextPollAt = at;
+        var generation = Generation;
+        _sim.Schedule(at, () =>
+        {
+            if (Generation != generation || Client is null || _nextPollAt != at)
+            {
+                return;
+            }
+            _nextPollAt = long.MaxValue;
+            var wait = Client.Poll();
+            SchedulePoll(_sim.Now + Math.Clamp(wait, 1, 60_000));
+        });
+    }
+
+    void IRaftNetworkChannel.Send(RaftMessage message) => _sim.Route(message);
+}
+
+/// <summary>
+/// The state machine fed by commits: a running hash of every committed record in order. Equal offsets must give
+/// equal hashes on every node, and offsets must arrive contiguously.
+/// </summary>
+public sealed class SimListener(RaftSimulation sim, SimNode node) : IRaftListener
+{
+    private long _next = -1;
+    private long _hash = 17;
+
+    public long AppliedRecords { get; private set; }
+
+    public LeaderAndEpoch Leader { get; private set; }
+
+    public void HandleCommit(CommittedBatch batch)
+    {
+        if (_next >= 0 && batch.BaseOffset < _next)
+        {
+            throw new InvariantViolation($"node {node.Id} listener got {batch.BaseOffset} after {_next}");
+        }
+        _next = batch.LastOffset + 1;
+        foreach (var record in batch.Records)
+        {
+            _hash = unchecked((_hash * 31) + BitConverter.ToInt64(record));
+            AppliedRecords++;
+        }
+        sim.CheckListenerState(node, batch.LastOffset, _hash);
+    }
+
+    public void HandleLeaderChange(LeaderAndEpoch leader) => Leader = leader;
+}
