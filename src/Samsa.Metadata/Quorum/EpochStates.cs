@@ -112,6 +112,12 @@ public sealed class FollowerState(int epoch, int leaderId, int votedId, long fet
     /// </summary>
     public bool HasFetchedFromLeader { get; set; }
 
+    /// <summary>
+    /// The leader told us (EndQuorumEpoch) that it resigned. A fetch response it sent earlier may still arrive after
+    /// that (the network reorders); it must not restore the fetch timer or the refusal of pre-votes.
+    /// </summary>
+    public bool LeaderResigned { get; set; }
+
     public long? HighWatermark { get; set; }
 
     public override string Name => "Follower";

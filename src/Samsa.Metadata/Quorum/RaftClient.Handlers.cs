@@ -269,6 +269,7 @@ public sealed partial class RaftClient
                 var backoff = position <= 0 ? 0 : _quorum.ElectionBackoffMs(position);
                 follower.FetchDeadlineMs = Math.Min(follower.FetchDeadlineMs, now + backoff);
                 follower.HasFetchedFromLeader = false;
+                follower.LeaderResigned = true;
             }
         }
         var current = _quorum.Current;
@@ -416,8 +417,11 @@ public sealed partial class RaftClient
         {
             return;
         }
-        follower.FetchDeadlineMs = now + _config.FetchTimeoutMs;
-        follower.HasFetchedFromLeader = true;
+        if (!follower.LeaderResigned)
+        {
+            follower.FetchDeadlineMs = now + _config.FetchTimeoutMs;
+            follower.HasFetchedFromLeader = true;
+        }
         if (partition.DivergingEpoch.EndOffset >= 0 || partition.DivergingEpoch.Epoch >= 0)
         {
             // Our log went past where it agrees with the leader's: cut back and fetch again from there.

@@ -48,7 +48,11 @@ public sealed partial class RaftClient
         _time = time;
         _quorum = new QuorumState(localId, config, store, random);
         _quorum.Transitioned += OnTransition;
+        _quorum.Transitioned += (from, to) => Transitioned?.Invoke(from, to);
     }
+
+    /// <summary>Raised on the poll thread after every state transition (old, new): for tracing and tests.</summary>
+    public event Action<EpochState, EpochState>? Transitioned;
 
     public int LocalId => _localId;
 

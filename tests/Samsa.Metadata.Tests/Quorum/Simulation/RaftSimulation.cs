@@ -219,8 +219,24 @@ public sealed class RaftSimulation
 
     // -- network -----------------------------------------------------------------------------------------------------
 
+    /// <summary>With SAMSA_RAFT_TRACE=1, the last messages and transitions, shown with a failure.</summary>
+    public Queue<string>? Trace { get; } = Environment.GetEnvironmentVariable("SAMSA_RAFT_TRACE") == "1" ? new() : null;
+
+    public void Note(string line)
+    {
+        if (Trace is not null)
+        {
+            Trace.Enqueue($"t={Now} {line}");
+            if (Trace.Count > 20000)
+            {
+                Trace.Dequeue();
+            }
+        }
+    }
+
     internal void Route(RaftMessage message)
     {
+        Note(message.ToString());
         CheckSendInvariants(message);
         if (_blocked.Contains((message.Source, message.Destination)) || Random.NextDouble() < DropRate)
         {
@@ -443,6 +459,7 @@ public sealed class RaftSimulation
     }
 
     public string Describe() =>
+        (Trace is null ? "" : string.Join("\n", Trace) + "\n") +
         string.Join("\n", Nodes.Values.Select(n => $"  node {n.Id}: {(n.Client is null ? "down" : n.Client.State.ToString())} end={n.Log.EndOffset} flushed={n.Log.FlushedOffset} hw={n.Client?.HighWatermark}"));
 }
 

@@ -58,6 +58,7 @@ public sealed class SimNode : IRaftNetworkChannel
         Client = new RaftClient(Id, _sim.Config, Log, Store, this, _sim.Time, new Random(_random.Next()));
         Listener = new SimListener(_sim, this);
         Client.Register(Listener);
+        Client.Transitioned += (from, to) => _sim.Note($"node {Id}: {from} -> {to}");
         Client.Initialize();
         StateHighWatermark = -1;
         StateHighWatermarkEpoch = -1;
@@ -76,6 +77,7 @@ public sealed class SimNode : IRaftNetworkChannel
         }
         Generation++;
         Restarts++;
+        _sim.Note($"node {Id} killed");
         Client = null;
         Listener = null;
         Log.Kill();
