@@ -165,14 +165,15 @@ public class RaftSimulationTests(ITestOutputHelper output)
         }
         var target = sim.CommittedEnd;
         Seeds.Check(sim, sim.RunUntil(sim.Now + 10_000, () => observers.All(o => o.Client!.HighWatermark >= target)), "an observer did not catch up");
-        // With the observers up but a majority of voters down, nothing commits: observers do not count.
+        // With the observers up but a majority of voters down, nothing more commits: observers do not count.
         foreach (var node in sim.Voters.OrderBy(_ => sim.Random.Next()).Take(voters - sim.Config.Majority + 1).ToList())
         {
             node.Kill();
         }
+        sim.RunFor(1_000); // fetches already in flight may still land
         var stalled = sim.CommittedEnd;
         sim.RunFor(5_000);
-        Seeds.Check(sim, sim.CommittedEnd <= stalled + 0 || sim.Voters.Count(v => v.IsUp) >= sim.Config.Majority, "records committed without a majority of voters");
+        Seeds.Check(sim, sim.CommittedEnd == stalled, "records committed without a majority of voters");
         Seeds.Check(sim, sim.StableLeader() is null, "a leader is stable without a majority of voters");
     });
 
