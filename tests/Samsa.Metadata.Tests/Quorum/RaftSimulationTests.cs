@@ -219,7 +219,10 @@ public class RaftSimulationTests(ITestOutputHelper output)
         output.WriteLine($"chaos: {watch.Elapsed.TotalSeconds:F1} s, {events} events");
     }
 
-    /// <summary>15 virtual seconds of random faults under a steady client, then heal everything and demand progress.</summary>
+    /// <summary>
+    /// 15 virtual seconds of random faults under a steady client, then heal everything and demand progress. Each seed
+    /// picks its own fault rate (a fault every 50 ms .. 1 s), so some worlds are calm and some are storms.
+    /// </summary>
     private static long Chaos(int seed)
     {
         var random = new Random(seed);
@@ -228,9 +231,10 @@ public class RaftSimulationTests(ITestOutputHelper output)
         sim.StartClient(50, sim.Now + 20_000);
         var faultsEnd = sim.Now + 15_000;
         var ids = sim.Nodes.Keys.ToList();
+        var faultGapMs = 50 + random.Next(950);
         while (sim.Now < faultsEnd)
         {
-            sim.RunFor(100 + sim.Random.Next(900));
+            sim.RunFor(1 + sim.Random.Next(2 * faultGapMs));
             var node = sim.Nodes[ids[sim.Random.Next(ids.Count)]];
             switch (sim.Random.Next(10))
             {
@@ -254,12 +258,13 @@ public class RaftSimulationTests(ITestOutputHelper output)
                     sim.Heal(node.Id);
                     break;
                 case 7:
-                    sim.DropRate = sim.Random.Next(3) * 0.05;
+                    sim.DropRate = sim.Random.Next(5) * 0.05;
                     sim.DuplicateRate = sim.Random.Next(3) * 0.05;
                     break;
                 case 8:
+                    // Now and then a delay past the request timeout, so late responses meet retried requests.
                     sim.MinDelayMs = 1 + sim.Random.Next(5);
-                    sim.MaxDelayMs = sim.MinDelayMs + sim.Random.Next(100);
+                    sim.MaxDelayMs = sim.MinDelayMs + (sim.Random.Next(4) == 0 ? sim.Random.Next(3_000) : sim.Random.Next(100));
                     break;
                 case 9:
                     if (sim.Leader is { } leader)
