@@ -120,6 +120,9 @@ public sealed class FollowerState(int epoch, int leaderId, int votedId, long fet
 
     public long? HighWatermark { get; set; }
 
+    /// <summary>The leader's snapshot being downloaded (FetchSnapshot), when the log is too far behind to fetch.</summary>
+    public SnapshotDownload? FetchingSnapshot { get; set; }
+
     public override string Name => "Follower";
 
     public override bool CanGrantVote(int candidateId, bool isLogUpToDate, bool preVote) => preVote && !HasFetchedFromLeader && isLogUpToDate;
@@ -182,4 +185,12 @@ public sealed class VoteTally
 
     /// <summary>So many rejected that a majority can no longer be reached.</summary>
     public bool IsLost => _rejected.Count >= _voters.Count - (_voters.Count / 2);
+}
+
+/// <summary>A snapshot being fetched from the leader in chunks.</summary>
+public sealed class SnapshotDownload(OffsetAndEpoch id)
+{
+    public OffsetAndEpoch Id { get; } = id;
+
+    public MemoryStream Received { get; } = new();
 }

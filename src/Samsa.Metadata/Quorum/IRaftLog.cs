@@ -11,7 +11,7 @@ namespace Samsa.Metadata.Quorum;
 /// </summary>
 public interface IRaftLog
 {
-    /// <summary>The first offset held (0 until snapshots allow the start to move).</summary>
+    /// <summary>The first offset held: 0, or the end offset of the snapshot the log was cut back to.</summary>
     long StartOffset { get; }
 
     /// <summary>The offset the next appended record receives.</summary>
@@ -20,7 +20,7 @@ public interface IRaftLog
     /// <summary>The end offset of the durable prefix (&lt;= <see cref="EndOffset"/>).</summary>
     long FlushedOffset { get; }
 
-    /// <summary>The epoch of the last batch, 0 when the log is empty.</summary>
+    /// <summary>The epoch of the last batch; the snapshot's epoch when the log holds no batch after it; 0 when empty.</summary>
     int LastFetchedEpoch { get; }
 
     /// <summary>The end offset and epoch of the last batch: what a candidate offers in a vote request.</summary>
@@ -49,6 +49,25 @@ public interface IRaftLog
     /// except that the first batch is always returned whole. Empty at the end of the log.
     /// </summary>
     ReadOnlyMemory<byte> Read(long offset, int maxBytes);
+
+    /// <summary>
+    /// The latest snapshot's id: its end offset (exclusive) and the epoch of its last record. Null when there is none.
+    /// A snapshot is durable once it exists, and the log never holds records before <see cref="StartOffset"/>.
+    /// </summary>
+    OffsetAndEpoch? LatestSnapshotId { get; }
+
+    /// <summary>The bytes of the snapshot <paramref name="id"/>, or null when it is not (or no longer) held.</summary>
+    ReadOnlyMemory<byte>? ReadSnapshot(OffsetAndEpoch id);
+
+    /// <summary>
+    /// Stores <paramref name="state"/> as the snapshot of everything before <paramref name="endOffset"/> (a batch
+    /// boundary the caller knows is committed) and drops the log before it (Kafka's <c>createNewSnapshot</c> and
+    /// <c>deleteBeforeSnapshot</c> in one step). Returns the snapshot's id.
+    /// </summary>
+    OffsetAndEpoch CreateSnapshot(long endOffset, ReadOnlySpan<byte> state);
+
+    /// <summary>A follower installs its leader's snapshot: every batch goes, and the log starts at <paramref name="id"/>.</summary>
+    void InstallSnapshot(OffsetAndEpoch id, ReadOnlySpan<byte> state);
 }
 
 /// <summary>Log operations that follow from the contract, shared by every <see cref="IRaftLog"/>.</summary>
@@ -80,7 +99,7 @@ public static class RaftLogExtensions
     /// </summary>
     public static OffsetAndEpoch? Diverging(this IRaftLog log, long fetchOffset, int lastFetchedEpoch)
     {
-        if (fetchOffset == 0 && lastFetchedEpoch <= 0)
+        if (fetchOffset == 0 && lastFetchedEpoch <= 0 && log.StartOffset == 0)
         {
             return null;
         }
@@ -88,6 +107,24 @@ public static class RaftLogExtensions
         if (end.Epoch != lastFetchedEpoch || end.Offset < fetchOffset)
         {
             return end;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Whether a follower at (fetchOffset, lastFetchedEpoch) must load the leader's snapshot instead of fetching
+    /// (Kafka's <c>validateOffsetAndEpoch</c>): its position is before the log start, or at the start in another
+    /// epoch than the snapshot's, or its last epoch is older than the snapshot's.
+    /// </summary>
+    public static OffsetAndEpoch? SnapshotNeeded(this IRaftLog log, long fetchOffset, int lastFetchedEpoch)
+    {
+        if (log.LatestSnapshotId is not { } snapshot)
+        {
+            return null;
+        }
+        if (fetchOffset < log.StartOffset || (fetchOffset == log.StartOffset && lastFetchedEpoch != snapshot.Epoch) || lastFetchedEpoch < snapshot.Epoch)
+        {
+            return snapshot;
         }
         return null;
     }

@@ -86,6 +86,16 @@ public sealed class LeaderState : EpochState
         return MaybeAdvanceHighWatermark();
     }
 
+    /// <summary>A voter is downloading our snapshot: it is alive, for check-quorum, though it has no log position yet.</summary>
+    public void NoteSnapshotFetch(int replicaId)
+    {
+        if (Voters.ContainsKey(replicaId))
+        {
+            Unacknowledged.Remove(replicaId);
+            _fetchedSinceCheck.Add(replicaId);
+        }
+    }
+
     /// <summary>True when check-quorum fails: a majority of voters has not fetched within the timeout.</summary>
     public bool CheckQuorumExpired(long nowMs)
     {

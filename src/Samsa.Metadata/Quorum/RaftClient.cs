@@ -115,6 +115,24 @@ public sealed partial class RaftClient
         return (last, completion.Task);
     }
 
+    /// <summary>
+    /// Stores <paramref name="state"/> (the listener's state after applying everything before
+    /// <paramref name="endOffset"/>) as a snapshot and drops the log before it (poll thread only). The offset must be
+    /// committed and a batch boundary. Followers too far behind then load the snapshot with FetchSnapshot.
+    /// </summary>
+    public OffsetAndEpoch CreateSnapshot(long endOffset, ReadOnlySpan<byte> state)
+    {
+        if (endOffset > _highWatermark)
+        {
+            throw new ArgumentOutOfRangeException(nameof(endOffset), endOffset, $"Only committed offsets can be snapshotted (high watermark {_highWatermark})");
+        }
+        if (_log.LatestSnapshotId is { } latest && endOffset <= latest.Offset)
+        {
+            return latest;
+        }
+        return _log.CreateSnapshot(endOffset, state);
+    }
+
     /// <summary>Graceful resignation (Kafka's <c>RaftClient.resign</c>): if leading <paramref name="epoch"/>, hand over on the next poll.</summary>
     public void Resign(int epoch)
     {
@@ -277,7 +295,11 @@ public sealed partial class RaftClient
             _quorum.ToUnattached(follower.Epoch, now);
             return 0;
         }
-        if (_log.FlushedOffset == _log.EndOffset)
+        if (follower.FetchingSnapshot is { } download)
+        {
+            TrySend(follower.LeaderId, now, () => BuildFetchSnapshot(follower.Epoch, download));
+        }
+        else if (_log.FlushedOffset == _log.EndOffset)
         {
             TrySend(follower.LeaderId, now, () => BuildFetch(follower.Epoch));
         }
@@ -440,6 +462,30 @@ public sealed partial class RaftClient
         };
     }
 
+    private FetchSnapshotRequest BuildFetchSnapshot(int epoch, SnapshotDownload download) => new()
+    {
+        ClusterId = _config.ClusterId,
+        ReplicaId = _localId,
+        MaxBytes = _config.FetchMaxBytes,
+        Topics =
+        [
+            new()
+            {
+                Name = RaftRpc.MetadataTopic,
+                Partitions =
+                [
+                    new()
+                    {
+                        Partition = RaftRpc.MetadataPartition,
+                        CurrentLeaderEpoch = epoch,
+                        SnapshotId = new() { EndOffset = download.Id.Offset, Epoch = download.Id.Epoch },
+                        Position = download.Received.Length,
+                    },
+                ],
+            },
+        ],
+    };
+
     private void OnTransition(EpochState previous, EpochState next)
     {
         // Requests of the old state are forgotten: their responses no longer mean anything to us.
@@ -495,6 +541,12 @@ public sealed partial class RaftClient
         }
         foreach (var context in _listeners)
         {
+            if (context.NextOffset < _log.StartOffset && _log.LatestSnapshotId is { } snapshotId && _log.ReadSnapshot(snapshotId) is { } state)
+            {
+                // The records this listener needs next are only in the snapshot now.
+                context.Listener.HandleLoadSnapshot(snapshotId, state);
+                context.NextOffset = snapshotId.Offset;
+            }
             while (context.NextOffset < _highWatermark)
             {
                 var data = _log.Read(context.NextOffset, _config.FetchMaxBytes);
@@ -512,11 +564,8 @@ public sealed partial class RaftClient
                     }
                     if (header.LastOffset >= context.NextOffset)
                     {
-                        if (!header.IsControl)
-                        {
-                            var batch = span.Slice(position, header.SizeInBytes);
-                            context.Listener.HandleCommit(new CommittedBatch(header.BaseOffset, header.LastOffset, header.PartitionLeaderEpoch, RaftRpc.RecordValues(batch)));
-                        }
+                        var records = header.IsControl ? [] : RaftRpc.RecordValues(span.Slice(position, header.SizeInBytes));
+                        context.Listener.HandleCommit(new CommittedBatch(header.BaseOffset, header.LastOffset, header.PartitionLeaderEpoch, header.IsControl, records));
                         context.NextOffset = header.LastOffset + 1;
                         advanced = true;
                     }

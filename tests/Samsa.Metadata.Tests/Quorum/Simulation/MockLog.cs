@@ -5,25 +5,68 @@ namespace Samsa.Metadata.Tests.Quorum.Simulation;
 
 /// <summary>
 /// An in-memory <see cref="IRaftLog"/> that behaves like a disk under a crash: <see cref="Kill"/> loses every batch
-/// past the last <see cref="Flush"/>. Truncation is durable at once. <see cref="BeforeTruncate"/> lets the simulation
+/// past the last <see cref="Flush"/>. Truncation and snapshots are durable at once. It keeps one snapshot, the latest,
+/// and drops the log before it when it is taken. <see cref="BeforeTruncate"/> lets the simulation
 /// check that no replica ever truncates below its high watermark.
 /// </summary>
 public sealed class MockLog : IRaftLog
 {
     private readonly List<LogBatch> _batches = [];
     private long _flushed;
+    private long _start;
+    private byte[]? _snapshot;
 
     public Action<long>? BeforeTruncate { get; set; }
 
     public IReadOnlyList<LogBatch> Batches => _batches;
 
-    public long StartOffset => 0;
+    public long StartOffset => _start;
 
-    public long EndOffset => _batches.Count == 0 ? 0 : _batches[^1].LastOffset + 1;
+    public long EndOffset => _batches.Count == 0 ? _start : _batches[^1].LastOffset + 1;
 
     public long FlushedOffset => _flushed;
 
-    public int LastFetchedEpoch => _batches.Count == 0 ? 0 : _batches[^1].Epoch;
+    public int LastFetchedEpoch => _batches.Count == 0 ? LatestSnapshotId?.Epoch ?? 0 : _batches[^1].Epoch;
+
+    public OffsetAndEpoch? LatestSnapshotId { get; private set; }
+
+    // Not "cond ? memory : null": the null literal converts to byte[] and then to an empty, non-null memory.
+    public ReadOnlyMemory<byte>? ReadSnapshot(OffsetAndEpoch id) =>
+        LatestSnapshotId == id && _snapshot is not null ? new ReadOnlyMemory<byte>(_snapshot) : (ReadOnlyMemory<byte>?)null;
+
+    public OffsetAndEpoch CreateSnapshot(long endOffset, ReadOnlySpan<byte> state)
+    {
+        if (endOffset < _start || endOffset > EndOffset)
+        {
+            throw new ArgumentOutOfRangeException(nameof(endOffset), endOffset, $"Snapshot outside the log [{_start}, {EndOffset})");
+        }
+        var index = endOffset == EndOffset ? _batches.Count : IndexOf(endOffset);
+        if (index < _batches.Count && _batches[index].BaseOffset != endOffset)
+        {
+            throw new InvalidOperationException($"Snapshot end {endOffset} is inside batch {_batches[index]}");
+        }
+        var epoch = index == 0 ? LatestSnapshotId?.Epoch ?? 0 : _batches[index - 1].Epoch;
+        var id = new OffsetAndEpoch(endOffset, epoch);
+        _batches.RemoveRange(0, index);
+        _start = endOffset;
+        _flushed = Math.Max(_flushed, endOffset);
+        _snapshot = state.ToArray();
+        LatestSnapshotId = id;
+        return id;
+    }
+
+    public void InstallSnapshot(OffsetAndEpoch id, ReadOnlySpan<byte> state)
+    {
+        if (EndOffset > id.Offset)
+        {
+            BeforeTruncate?.Invoke(id.Offset);
+        }
+        _batches.Clear();
+        _start = id.Offset;
+        _flushed = id.Offset;
+        _snapshot = state.ToArray();
+        LatestSnapshotId = id;
+    }
 
     public OffsetAndEpoch EndOffsetForEpoch(int epoch)
     {
@@ -44,7 +87,11 @@ public sealed class MockLog : IRaftLog
                 hi = mid - 1;
             }
         }
-        return found < 0 ? new OffsetAndEpoch(StartOffset, 0) : new OffsetAndEpoch(_batches[found].LastOffset + 1, _batches[found].Epoch);
+        if (found >= 0)
+        {
+            return new OffsetAndEpoch(_batches[found].LastOffset + 1, _batches[found].Epoch);
+        }
+        return LatestSnapshotId is { } snapshot && snapshot.Epoch <= epoch ? snapshot : new OffsetAndEpoch(StartOffset, 0);
     }
 
     public (long BaseOffset, long LastOffset) AppendAsLeader(ReadOnlySpan<byte> batch, int epoch)

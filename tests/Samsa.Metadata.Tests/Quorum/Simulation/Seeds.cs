@@ -31,6 +31,10 @@ public static class Seeds
             }
             catch (Exception e)
             {
+                if (e is not InvalidOperationException { Message: var m } || !m.Contains("  node ", StringComparison.Ordinal))
+                {
+                    e = new InvalidOperationException($"{e.Message}\n{RaftSimulation.Current?.Describe()}", e);
+                }
                 failures.Add((seed, e));
                 loop.Stop();
             }

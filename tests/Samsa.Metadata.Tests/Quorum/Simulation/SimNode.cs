@@ -100,8 +100,25 @@ public sealed class SimNode : IRaftNetworkChannel
             }
             _nextPollAt = long.MaxValue;
             var wait = Client.Poll();
+            MaybeSnapshot();
             SchedulePoll(_sim.Now + Math.Clamp(wait, 1, 60_000));
         });
+    }
+
+    /// <summary>Records applied between snapshots of this node's state machine (0: never).</summary>
+    public int SnapshotEvery { get; set; }
+
+    public int SnapshotsTaken { get; private set; }
+
+    private void MaybeSnapshot()
+    {
+        if (SnapshotEvery > 0 && Client is { } client && Listener is { } listener && listener.AppliedRecords - listener.AppliedAtSnapshot >= SnapshotEvery)
+        {
+            var id = client.CreateSnapshot(listener.NextOffset, listener.Snapshot());
+            _sim.Note($"node {Id} snapshot {id} at next offset {listener.NextOffset}, log start {Log.StartOffset}, snapshot bytes {Log.ReadSnapshot(id)?.Length}");
+            listener.AppliedAtSnapshot = listener.AppliedRecords;
+            SnapshotsTaken++;
+        }
     }
 
     void IRaftNetworkChannel.Send(RaftMessage message) => _sim.Route(message);
@@ -113,26 +130,57 @@ public sealed class SimNode : IRaftNetworkChannel
 /// </summary>
 public sealed class SimListener(RaftSimulation sim, SimNode node) : IRaftListener
 {
-    private long _next = -1;
     private long _hash = 17;
 
+    /// <summary>The offset after the last batch applied (or the loaded snapshot's end).</summary>
+    public long NextOffset { get; private set; }
+
     public long AppliedRecords { get; private set; }
+
+    public long AppliedAtSnapshot { get; set; }
+
+    public int SnapshotsLoaded { get; private set; }
 
     public LeaderAndEpoch Leader { get; private set; }
 
     public void HandleCommit(CommittedBatch batch)
     {
-        if (_next >= 0 && batch.BaseOffset < _next)
+        if (batch.BaseOffset != NextOffset)
         {
-            throw new InvariantViolation($"node {node.Id} listener got {batch.BaseOffset} after {_next}");
+            throw new InvariantViolation($"node {node.Id} listener got batch {batch.BaseOffset} but expected {NextOffset}");
         }
-        _next = batch.LastOffset + 1;
+        NextOffset = batch.LastOffset + 1;
         foreach (var record in batch.Records)
         {
             _hash = unchecked((_hash * 31) + BitConverter.ToInt64(record));
             AppliedRecords++;
         }
-        sim.CheckListenerState(node, batch.LastOffset, _hash);
+        sim.CheckListenerState(node, AppliedRecords, _hash);
+    }
+
+    /// <summary>The state machine's snapshot: (next offset, records applied, hash).</summary>
+    public byte[] Snapshot()
+    {
+        var bytes = new byte[24];
+        BitConverter.TryWriteBytes(bytes, NextOffset);
+        BitConverter.TryWriteBytes(bytes.AsSpan(8), AppliedRecords);
+        BitConverter.TryWriteBytes(bytes.AsSpan(16), _hash);
+        return bytes;
+    }
+
+    public void HandleLoadSnapshot(OffsetAndEpoch id, ReadOnlyMemory<byte> state)
+    {
+        var span = state.Span;
+        if (BitConverter.ToInt64(span) != id.Offset)
+        {
+            throw new InvariantViolation($"node {node.Id} loaded snapshot {id} holding the state at offset {BitConverter.ToInt64(span)}");
+        }
+        NextOffset = id.Offset;
+        AppliedRecords = BitConverter.ToInt64(span[8..]);
+        AppliedAtSnapshot = AppliedRecords;
+        _hash = BitConverter.ToInt64(span[16..]);
+        SnapshotsLoaded++;
+        sim.CheckListenerState(node, AppliedRecords, _hash);
     }
 
     public void HandleLeaderChange(LeaderAndEpoch leader) => Leader = leader;
