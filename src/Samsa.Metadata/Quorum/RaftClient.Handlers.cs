@@ -361,7 +361,7 @@ public sealed partial class RaftClient
         var replicaId = fetch.ReplicaState.ReplicaId;
         if (replicaId >= 0 && leader.UpdateReplica(replicaId, partition.FetchOffset, now))
         {
-            OnLeaderHighWatermarkAdvanced(leader, now);
+            OnLeaderHighWatermarkAdvanced(leader);
         }
         if (partition.FetchOffset >= _log.EndOffset && fetch.MaxWaitMs > 0 && !leader.Resigning)
         {

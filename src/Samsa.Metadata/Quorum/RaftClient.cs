@@ -156,7 +156,7 @@ public sealed partial class RaftClient
         }
         if (_quorum.Current is LeaderState current && current.UpdateLocal(_log.FlushedOffset, now))
         {
-            OnLeaderHighWatermarkAdvanced(current, now);
+            OnLeaderHighWatermarkAdvanced(current);
         }
 
         while (TryDequeue(out var message))
@@ -505,13 +505,12 @@ public sealed partial class RaftClient
         }
     }
 
-    private void OnLeaderHighWatermarkAdvanced(LeaderState leader, long now)
+    private void OnLeaderHighWatermarkAdvanced(LeaderState leader)
     {
         if (leader.HighWatermark is { } hw)
         {
             _highWatermark = Math.Max(_highWatermark, hw);
         }
-        _ = now;
     }
 
     private void UpdateFollowerHighWatermark(FollowerState follower, long leaderHighWatermark)

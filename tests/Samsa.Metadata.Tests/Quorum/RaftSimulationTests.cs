@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Samsa.Metadata.Quorum;
 using Samsa.Metadata.Tests.Quorum.Simulation;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
 using Xunit.Abstractions;
 
 namespace Samsa.Metadata.Tests.Quorum;
@@ -177,6 +179,34 @@ public class RaftSimulationTests(ITestOutputHelper output)
         sim.RunFor(5_000);
         Seeds.Check(sim, sim.CommittedEnd == stalled, "records committed without a majority of voters");
         Seeds.Check(sim, sim.StableLeader() is null, "a leader is stable without a majority of voters");
+    });
+
+    [Fact]
+    public void DescribeQuorum_AtTheLeader_ReportsVotersObserversAndHighWatermark() => Seeds.Run(nameof(DescribeQuorum_AtTheLeader_ReportsVotersObserversAndHighWatermark), 20, seed =>
+    {
+        var voters = VotersFor(seed);
+        var sim = Started(seed, voters, observers: 1);
+        sim.StartClient(50, sim.Now + 10_000);
+        Seeds.Check(sim, sim.MakeProgress(10_000), "no progress");
+        sim.RunFor(2_000);
+        var leader = sim.StableLeader()!;
+        var follower = sim.Nodes.Values.First(n => n != leader && sim.Config.IsVoter(n.Id));
+        foreach (var target in new[] { leader, follower })
+        {
+            sim.SendFromOutside(target.Id, new DescribeQuorumRequest
+            {
+                Topics = [new() { TopicName = RaftRpc.MetadataTopic, Partitions = [new() { PartitionIndex = 0 }] }],
+            });
+        }
+        sim.RunFor(20);
+        var answers = sim.Outside.Where(m => m.Body is DescribeQuorumResponse).ToDictionary(m => m.Source, m => (DescribeQuorumResponse)m.Body);
+        var partition = answers[leader.Id].Topics[0].Partitions[0];
+        Seeds.Check(sim, partition.ErrorCode == 0 && partition.LeaderId == leader.Id && partition.LeaderEpoch == leader.Client!.State.Epoch, $"leader's answer {partition}");
+        Seeds.Check(sim, partition.HighWatermark > 0 && partition.HighWatermark <= leader.Client!.HighWatermark, $"high watermark {partition.HighWatermark}");
+        Seeds.Check(sim, partition.CurrentVoters.Select(v => v.ReplicaId).Order().SequenceEqual(Enumerable.Range(1, voters)), "voters listed");
+        Seeds.Check(sim, partition.Observers.Select(o => o.ReplicaId).SequenceEqual([voters + 1]), "observer listed");
+        Seeds.Check(sim, partition.CurrentVoters.All(v => v.LogEndOffset > 0 && v.LastFetchTimestamp > 0), "voter progress");
+        Seeds.Check(sim, answers[follower.Id].Topics[0].Partitions[0].ErrorCode == (short)ErrorCode.NotLeaderOrFollower, "a follower answered as leader");
     });
 
     [Fact]

@@ -254,9 +254,23 @@ public sealed class RaftSimulation
         }
     }
 
+    /// <summary>The node id of a client outside the quorum (an admin tool): its responses land in <see cref="Outside"/>.</summary>
+    public const int OutsideId = 0;
+
+    public List<RaftMessage> Outside { get; } = [];
+
+    /// <summary>Sends <paramref name="body"/> to node <paramref name="to"/> from outside the quorum.</summary>
+    public void SendFromOutside(int to, IApiMessage body) =>
+        Route(new RaftMessage { Source = OutsideId, Destination = to, CorrelationId = (int)_sequence, IsRequest = true, Body = body });
+
     internal void Route(RaftMessage message)
     {
         Note(message.ToString());
+        if (message.Destination == OutsideId)
+        {
+            Outside.Add(RoundTrip(message));
+            return;
+        }
         CheckSendInvariants(message);
         if (_blocked.Contains((message.Source, message.Destination)) || Random.NextDouble() < DropRate)
         {
@@ -311,7 +325,11 @@ public sealed class RaftSimulation
     /// <summary>A vote, a vote request and BeginQuorumEpoch may leave only after the state they rest on is durable.</summary>
     private void CheckSendInvariants(RaftMessage message)
     {
-        var store = Nodes[message.Source].Store.State;
+        if (!Nodes.TryGetValue(message.Source, out var source))
+        {
+            return;
+        }
+        var store = source.Store.State;
         switch (message.Body)
         {
             case VoteResponse response when !message.PreVote && RaftRpcView.Granted(response) is { } granted:
