@@ -22,18 +22,56 @@ public sealed class LeaderState : EpochState
     private readonly QuorumConfig _config;
     private readonly HashSet<int> _fetchedSinceCheck = [];
 
-    public LeaderState(int epoch, int localId, long epochStartOffset, QuorumConfig config, long nowMs)
+    public LeaderState(int epoch, int localId, long epochStartOffset, QuorumConfig config, IReadOnlySet<int> voters, long nowMs)
         : base(epoch, localId, localId)
     {
         _localId = localId;
         _config = config;
+        _self = new ReplicaProgress(localId);
         EpochStartOffset = epochStartOffset;
-        foreach (var voter in config.Voters)
-        {
-            Voters[voter] = new ReplicaProgress(voter);
-        }
+        UpdateVoters(voters);
         CheckQuorumDeadlineMs = nowMs + config.CheckQuorumTimeoutMs;
     }
+
+    private readonly ReplicaProgress _self;
+
+    /// <summary>
+    /// KIP-853: the voter set changed (a VotersRecord was appended). Progress moves between voters and observers; a
+    /// new voter is sent BeginQuorumEpoch; the high watermark and check-quorum count the new set from now on. The
+    /// leader itself may be gone from the set: it keeps leading until that record commits, without counting itself.
+    /// </summary>
+    public void UpdateVoters(IReadOnlySet<int> voters)
+    {
+        foreach (var gone in Voters.Keys.Where(id => !voters.Contains(id)).ToList())
+        {
+            if (gone != _localId)
+            {
+                Observers[gone] = Voters[gone];
+            }
+            Voters.Remove(gone);
+            Unacknowledged.Remove(gone);
+            _fetchedSinceCheck.Remove(gone);
+        }
+        foreach (var voter in voters)
+        {
+            if (Voters.ContainsKey(voter))
+            {
+                continue;
+            }
+            if (voter == _localId)
+            {
+                Voters[voter] = _self;
+                continue;
+            }
+            Voters[voter] = Observers.Remove(voter, out var progress) ? progress : new ReplicaProgress(voter);
+            Unacknowledged.Add(voter);
+        }
+        _voterCount = voters.Count;
+    }
+
+    private int _voterCount;
+
+    public bool IsLocalVoter => Voters.ContainsKey(_localId);
 
     /// <summary>The offset of this leader's LeaderChange record: the first offset of its epoch.</summary>
     public long EpochStartOffset { get; }
@@ -59,9 +97,8 @@ public sealed class LeaderState : EpochState
     /// <summary>The leader's own durable end offset moved; returns whether the high watermark moved.</summary>
     public bool UpdateLocal(long flushedEndOffset, long nowMs)
     {
-        var self = Voters[_localId];
-        self.EndOffset = flushedEndOffset;
-        self.LastFetchMs = nowMs;
+        _self.EndOffset = flushedEndOffset;
+        _self.LastFetchMs = nowMs;
         return MaybeAdvanceHighWatermark();
     }
 
@@ -99,12 +136,12 @@ public sealed class LeaderState : EpochState
     /// <summary>True when check-quorum fails: a majority of voters has not fetched within the timeout.</summary>
     public bool CheckQuorumExpired(long nowMs)
     {
-        if (_config.Voters.Count == 1)
+        if (_voterCount == 1 && IsLocalVoter)
         {
             return false;
         }
-        // Our own liveness counts toward the majority.
-        if (_fetchedSinceCheck.Count + 1 >= _config.Majority)
+        // Our own liveness counts toward the majority, when we are a voter.
+        if (_fetchedSinceCheck.Count + (IsLocalVoter ? 1 : 0) >= (_voterCount / 2) + 1)
         {
             _fetchedSinceCheck.Clear();
             CheckQuorumDeadlineMs = nowMs + _config.CheckQuorumTimeoutMs;
@@ -120,7 +157,7 @@ public sealed class LeaderState : EpochState
     private bool MaybeAdvanceHighWatermark()
     {
         var offsets = Voters.Values.Select(v => v.EndOffset).OrderDescending().ToList();
-        var candidate = offsets[_config.Voters.Count / 2];
+        var candidate = offsets[offsets.Count / 2];
         if (candidate <= EpochStartOffset)
         {
             return false;

@@ -19,10 +19,11 @@ public sealed class QuorumState
     private readonly Random _random;
     private ElectionState? _persisted;
 
-    public QuorumState(int localId, QuorumConfig config, IQuorumStateStore store, Random random)
+    public QuorumState(int localId, QuorumConfig config, IQuorumStateStore store, Random random, VoterSetHistory voters)
     {
         LocalId = localId;
         Config = config;
+        VoterHistory = voters;
         _store = store;
         _random = random;
         Current = new UnattachedState(0, -1, long.MaxValue);
@@ -36,7 +37,12 @@ public sealed class QuorumState
 
     public int Epoch => Current.Epoch;
 
-    public bool IsVoter => Config.IsVoter(LocalId);
+    public VoterSetHistory VoterHistory { get; }
+
+    /// <summary>The latest voter set in the log (KIP-853), committed or not.</summary>
+    public IReadOnlySet<int> Voters => VoterHistory.Latest;
+
+    public bool IsVoter => Voters.Contains(LocalId);
 
     /// <summary>Raised after every transition (old, new).</summary>
     public event Action<EpochState, EpochState>? Transitioned;
@@ -88,13 +94,13 @@ public sealed class QuorumState
     {
         RequireVoter();
         Set(new ProspectiveState(Epoch, Current.LeaderId >= 0 && Current.LeaderId != LocalId ? Current.LeaderId : -1, Current.VotedId,
-            ElectionDeadline(nowMs), Config.Voters, LocalId));
+            ElectionDeadline(nowMs), Voters, LocalId));
     }
 
     public CandidateState ToCandidate(long nowMs, int retries)
     {
         RequireVoter();
-        var state = new CandidateState(Epoch + 1, LocalId, ElectionDeadline(nowMs), retries, Config.Voters);
+        var state = new CandidateState(Epoch + 1, LocalId, ElectionDeadline(nowMs), retries, Voters);
         Set(state);
         return state;
     }
@@ -105,14 +111,7 @@ public sealed class QuorumState
         {
             throw new InvalidOperationException($"Only a candidate that won may lead, not {Current}");
         }
-        var state = new LeaderState(Epoch, LocalId, epochStartOffset, Config, nowMs);
-        foreach (var voter in Config.Voters)
-        {
-            if (voter != LocalId)
-            {
-                state.Unacknowledged.Add(voter);
-            }
-        }
+        var state = new LeaderState(Epoch, LocalId, epochStartOffset, Config, Voters, nowMs);
         Set(state);
         return state;
     }
@@ -138,6 +137,7 @@ public sealed class QuorumState
         {
             throw new InvalidOperationException($"Only a leader can resign, not {Current}");
         }
+        // A leader removed from the voters (KIP-853) resigns too, and stands no more: it is an observer now.
         var state = new ResignedState(Epoch, LocalId, ElectionDeadline(nowMs), preferredSuccessors);
         Set(state);
         return state;

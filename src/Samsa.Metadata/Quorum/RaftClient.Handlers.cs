@@ -28,6 +28,12 @@ public sealed partial class RaftClient
             case FetchSnapshotRequest fetchSnapshot:
                 HandleFetchSnapshotRequest(request, fetchSnapshot, now);
                 break;
+            case AddRaftVoterRequest add:
+                HandleVoterChange(request, add.ClusterId, add.VoterId, add: true, add.TimeoutMs, now);
+                break;
+            case RemoveRaftVoterRequest remove:
+                HandleVoterChange(request, remove.ClusterId, remove.VoterId, add: false, _config.RequestTimeoutMs, now);
+                break;
         }
     }
 
@@ -102,7 +108,7 @@ public sealed partial class RaftClient
         }
         var preVote = request.PreVote;
         var granted = false;
-        if (!_quorum.IsVoter || !_config.IsVoter(partition.CandidateId))
+        if (!_quorum.IsVoter || !_quorum.Voters.Contains(partition.CandidateId))
         {
             granted = false;
         }
@@ -451,10 +457,29 @@ public sealed partial class RaftClient
         {
             // Our log went past where it agrees with the leader's: cut back and fetch again from there.
             _log.TruncateToEndOffset(new OffsetAndEpoch(partition.DivergingEpoch.EndOffset, partition.DivergingEpoch.Epoch));
+            _voters.TruncateTo(_log.EndOffset);
+            OnVotersChanged(now);
         }
         else if (partition.Records is { Length: > 0 } records)
         {
+            var start = _log.EndOffset;
             _log.AppendAsFollower(records.Span);
+            var changes = VoterSetHistory.VotersIn(records.Span);
+            foreach (var (offset, voters) in changes)
+            {
+                if (offset >= start)
+                {
+                    _voters.Add(offset, voters);
+                }
+            }
+            if (changes.Count > 0)
+            {
+                OnVotersChanged(now);
+            }
+        }
+        if (_quorum.Current != follower)
+        {
+            return;
         }
         UpdateFollowerHighWatermark(follower, partition.HighWatermark);
     }
@@ -573,8 +598,11 @@ public sealed partial class RaftClient
         {
             return;
         }
-        _log.InstallSnapshot(download.Id, download.Received.ToArray());
+        var stored = download.Received.ToArray();
+        _log.InstallSnapshot(download.Id, stored);
         follower.FetchingSnapshot = null;
+        _voters.Reset(VoterSetHistory.UnwrapSnapshot(stored).Voters ?? _config.Voters);
+        OnVotersChanged(now);
         // A snapshot holds only committed records.
         if (follower.HighWatermark is not { } hw || hw < download.Id.Offset)
         {
@@ -582,6 +610,72 @@ public sealed partial class RaftClient
         }
         _highWatermark = Math.Max(_highWatermark, download.Id.Offset);
     }
+
+    /// <summary>
+    /// KIP-853 AddRaftVoter / RemoveRaftVoter at the leader: one change at a time, only once this leader has committed
+    /// in its epoch and no earlier change is uncommitted; an added voter must already follow (as an observer) and be
+    /// caught up to the high watermark. The VotersRecord takes effect when appended; the answer waits for its commit.
+    /// </summary>
+    private void HandleVoterChange(RaftMessage request, string? clusterId, int voterId, bool add, int timeoutMs, long now)
+    {
+        ErrorCode error;
+        string? message = null;
+        if (!string.Equals(clusterId, _config.ClusterId, StringComparison.Ordinal))
+        {
+            error = ErrorCode.InconsistentClusterId;
+        }
+        else if (_quorum.Current is not LeaderState leader || leader.Resigning)
+        {
+            error = ErrorCode.NotLeaderOrFollower;
+        }
+        else if (leader.HighWatermark is not { } hw || _pendingVoterChange is not null || _voters.LatestOffset >= hw)
+        {
+            error = ErrorCode.RequestTimedOut;
+            message = "Another voter change is in progress, or this leader has not committed in its epoch yet";
+        }
+        else if (add && _voters.Latest.Contains(voterId))
+        {
+            error = ErrorCode.DuplicateVoter;
+        }
+        else if (add && (!leader.Observers.TryGetValue(voterId, out var progress) || progress.EndOffset < hw))
+        {
+            error = ErrorCode.RequestTimedOut;
+            message = $"Replica {voterId} is not caught up to the high watermark {hw}";
+        }
+        else if (!add && !_voters.Latest.Contains(voterId))
+        {
+            error = ErrorCode.VoterNotFound;
+        }
+        else if (!add && _voters.Latest.Count == 1)
+        {
+            error = ErrorCode.InvalidRequest;
+            message = "The last voter cannot be removed";
+        }
+        else
+        {
+            var voters = _voters.Latest.ToHashSet();
+            if (add)
+            {
+                voters.Add(voterId);
+            }
+            else
+            {
+                voters.Remove(voterId);
+            }
+            var (offset, _) = _log.AppendAsLeader(VoterSetHistory.VotersBatch(voters, now), leader.Epoch);
+            _voters.Add(offset, voters);
+            OnVotersChanged(now);
+            _pendingVoterChange = new PendingVoterChange(request, offset, now + Math.Max(timeoutMs, 1));
+            return;
+        }
+        SendResponse(request, VoterChangeResponse(request, error, message));
+    }
+
+    private static IApiMessage VoterChangeResponse(RaftMessage request, ErrorCode error, string? message) => request.Body switch
+    {
+        AddRaftVoterRequest => new AddRaftVoterResponse { ErrorCode = (short)error, ErrorMessage = message },
+        _ => new RemoveRaftVoterResponse { ErrorCode = (short)error, ErrorMessage = message },
+    };
 
     private DescribeQuorumResponse DescribeQuorum()
     {

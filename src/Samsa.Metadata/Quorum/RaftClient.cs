@@ -28,6 +28,8 @@ public sealed partial class RaftClient
     private readonly IRaftNetworkChannel _channel;
     private readonly TimeProvider _time;
     private readonly QuorumState _quorum;
+    private readonly VoterSetHistory _voters;
+    private PendingVoterChange? _pendingVoterChange;
     private readonly Queue<RaftMessage> _inbox = new();
     private readonly Lock _inboxLock = new();
     private readonly Dictionary<int, Connection> _connections = [];
@@ -46,7 +48,8 @@ public sealed partial class RaftClient
         _log = log;
         _channel = channel;
         _time = time;
-        _quorum = new QuorumState(localId, config, store, random);
+        _voters = new VoterSetHistory(config.Voters);
+        _quorum = new QuorumState(localId, config, store, random, _voters);
         _quorum.Transitioned += OnTransition;
         _quorum.Transitioned += (from, to) => Transitioned?.Invoke(from, to);
     }
@@ -73,11 +76,18 @@ public sealed partial class RaftClient
 
     public IRaftLog Log => _log;
 
+    /// <summary>The latest voter set in this replica's log (KIP-853), committed or not.</summary>
+    public IReadOnlySet<int> Voters => _voters.Latest;
+
+    /// <summary>The voter set after applying everything before <paramref name="endOffset"/>, as this replica's log has it.</summary>
+    public IReadOnlySet<int> VotersAt(long endOffset) => _voters.At(endOffset);
+
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>Reads the stored election state and picks the starting state. Call once, before the first poll.</summary>
     public void Initialize()
     {
+        RebuildVoterHistory();
         _quorum.Initialize(_log.EndOffsetAndEpoch, NowMs);
         _initialized = true;
     }
@@ -130,7 +140,45 @@ public sealed partial class RaftClient
         {
             return latest;
         }
-        return _log.CreateSnapshot(endOffset, state);
+        return _log.CreateSnapshot(endOffset, VoterSetHistory.WrapSnapshot(_voters.At(endOffset), state));
+    }
+
+    /// <summary>The voter sets from the snapshot the log starts at and every VotersRecord in the log.</summary>
+    private void RebuildVoterHistory()
+    {
+        var bootstrap = _config.Voters;
+        if (_log.LatestSnapshotId is { } id && _log.ReadSnapshot(id) is { } stored && VoterSetHistory.UnwrapSnapshot(stored).Voters is { } saved)
+        {
+            bootstrap = saved;
+        }
+        _voters.Reset(bootstrap);
+        for (var offset = _log.StartOffset; offset < _log.EndOffset;)
+        {
+            var data = _log.Read(offset, _config.FetchMaxBytes);
+            var batches = RaftRpc.Batches(data.Span);
+            if (batches.Count == 0)
+            {
+                break;
+            }
+            foreach (var (at, voters) in VoterSetHistory.VotersIn(data.Span))
+            {
+                _voters.Add(at, voters);
+            }
+            offset = batches[^1].Header.LastOffset + 1;
+        }
+    }
+
+    /// <summary>The voter set in the log changed (appended, truncated, or a snapshot installed): a replica that is no longer a voter stops standing.</summary>
+    private void OnVotersChanged(long now)
+    {
+        if (!_quorum.IsVoter && _quorum.Current is ProspectiveState or CandidateState)
+        {
+            _quorum.ToUnattached(_quorum.Epoch, now);
+        }
+        if (_quorum.Current is LeaderState leader)
+        {
+            leader.UpdateVoters(_voters.Latest);
+        }
     }
 
     /// <summary>Graceful resignation (Kafka's <c>RaftClient.resign</c>): if leading <paramref name="epoch"/>, hand over on the next poll.</summary>
@@ -215,6 +263,12 @@ public sealed partial class RaftClient
             return PollResigned(resigned, now);
         }
         var wait = leader.CheckQuorumDeadlineMs - now;
+        if (_pendingVoterChange is { } change && now >= change.DeadlineMs)
+        {
+            // Kafka answers REQUEST_TIMED_OUT too; the change may still commit.
+            _pendingVoterChange = null;
+            SendResponse(change.Request, VoterChangeResponse(change.Request, ErrorCode.RequestTimedOut, "The voter change did not commit in time"));
+        }
         foreach (var voter in leader.Unacknowledged)
         {
             TrySend(voter, now, () => new BeginQuorumEpochRequest
@@ -269,7 +323,7 @@ public sealed partial class RaftClient
 
     private long PollProspective(ProspectiveState prospective, long now)
     {
-        if (_config.Voters.Count == 1 && prospective.Tally.IsWon)
+        if (prospective.Tally.IsWon)
         {
             BecomeCandidate(now, 0);
             return 0;
@@ -311,7 +365,7 @@ public sealed partial class RaftClient
         if (!_quorum.IsVoter)
         {
             // An observer finds the leader by asking any voter; a voter that is not the leader answers with who is.
-            var voters = _config.Voters.Order().ToList();
+            var voters = _quorum.Voters.Order().ToList();
             var target = voters[_quorum.Random.Next(voters.Count)];
             if (!HasRequestInFlight())
             {
@@ -331,10 +385,16 @@ public sealed partial class RaftClient
     {
         if (now >= resigned.ElectionDeadlineMs)
         {
+            if (!_quorum.IsVoter)
+            {
+                // Removed from the voters (KIP-853): from now on an observer.
+                _quorum.ToUnattached(resigned.Epoch, now);
+                return 0;
+            }
             _quorum.ToProspective(now);
             return PollProspective((ProspectiveState)_quorum.Current, now);
         }
-        foreach (var voter in _config.Voters)
+        foreach (var voter in _quorum.Voters)
         {
             if (voter == _localId || resigned.Acknowledged.Contains(voter))
             {
@@ -368,7 +428,7 @@ public sealed partial class RaftClient
     private void SendVoteRequests(int epoch, VoteTally tally, bool preVote, long now)
     {
         var end = _log.EndOffsetAndEpoch;
-        foreach (var voter in _config.Voters)
+        foreach (var voter in _quorum.Voters)
         {
             if (voter == _localId || tally.HasAnswered(voter))
             {
@@ -414,7 +474,7 @@ public sealed partial class RaftClient
         var granted = ((CandidateState)_quorum.Current).Tally.Granted.ToList();
         var epoch = _quorum.Epoch;
         // The leader's first entry opens its epoch; the high watermark moves only once this entry commits.
-        var (startOffset, _) = _log.AppendAsLeader(RaftRpc.LeaderChangeBatch(_localId, _config.Voters, granted, now), epoch);
+        var (startOffset, _) = _log.AppendAsLeader(RaftRpc.LeaderChangeBatch(_localId, _quorum.Voters, granted, now), epoch);
         _quorum.ToLeader(startOffset, now);
     }
 
@@ -502,6 +562,11 @@ public sealed partial class RaftClient
                 pending.Completion.TrySetException(new NotLeaderException($"Node {_localId} stopped leading epoch {previous.Epoch} before offset {pending.LastOffset} committed"));
             }
             _pendingAppends.Clear();
+            if (_pendingVoterChange is { } change)
+            {
+                _pendingVoterChange = null;
+                SendResponse(change.Request, VoterChangeResponse(change.Request, ErrorCode.NotLeaderOrFollower, "Leadership changed before the voter change committed"));
+            }
         }
     }
 
@@ -530,6 +595,16 @@ public sealed partial class RaftClient
 
     private void DeliverCommits()
     {
+        if (_pendingVoterChange is { } change && change.Offset < _highWatermark && _quorum.Current is LeaderState leader)
+        {
+            _pendingVoterChange = null;
+            SendResponse(change.Request, VoterChangeResponse(change.Request, ErrorCode.None, null));
+            if (!leader.IsLocalVoter)
+            {
+                // Our own removal committed: hand over (KIP-853).
+                leader.Resigning = true;
+            }
+        }
         for (var i = 0; i < _pendingAppends.Count; i++)
         {
             if (_pendingAppends[i].LastOffset < _highWatermark)
@@ -540,10 +615,10 @@ public sealed partial class RaftClient
         }
         foreach (var context in _listeners)
         {
-            if (context.NextOffset < _log.StartOffset && _log.LatestSnapshotId is { } snapshotId && _log.ReadSnapshot(snapshotId) is { } state)
+            if (context.NextOffset < _log.StartOffset && _log.LatestSnapshotId is { } snapshotId && _log.ReadSnapshot(snapshotId) is { } stored)
             {
                 // The records this listener needs next are only in the snapshot now.
-                context.Listener.HandleLoadSnapshot(snapshotId, state);
+                context.Listener.HandleLoadSnapshot(snapshotId, VoterSetHistory.UnwrapSnapshot(stored).State);
                 context.NextOffset = snapshotId.Offset;
             }
             while (context.NextOffset < _highWatermark)
@@ -599,6 +674,8 @@ public sealed partial class RaftClient
     }
 
     private sealed record PendingAppend(long LastOffset, TaskCompletionSource<long> Completion);
+
+    private sealed record PendingVoterChange(RaftMessage Request, long Offset, long DeadlineMs);
 
     private sealed record ParkedFetch(RaftMessage Request, long FetchOffset, long? HighWatermark, long DeadlineMs);
 }

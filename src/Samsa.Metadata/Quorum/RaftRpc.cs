@@ -27,6 +27,8 @@ public static class RaftRpc
         ApiKey.DescribeQuorum => DescribeQuorumRequest.HighestVersion,
         ApiKey.Fetch => FetchRequest.HighestVersion,
         ApiKey.FetchSnapshot => FetchSnapshotRequest.HighestVersion,
+        ApiKey.AddRaftVoter => AddRaftVoterRequest.HighestVersion,
+        ApiKey.RemoveRaftVoter => RemoveRaftVoterRequest.HighestVersion,
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "Not a Raft RPC"),
     };
 

@@ -210,6 +210,66 @@ public class RaftSimulationTests(ITestOutputHelper output)
     });
 
     [Fact]
+    public void VoterChanges_AddAnObserver_RemoveTheLeader_RemoveAnother_KeepCommitting() => Seeds.Run(nameof(VoterChanges_AddAnObserver_RemoveTheLeader_RemoveAnother_KeepCommitting), ScenarioSeeds, seed =>
+    {
+        var sim = Started(seed, 3, observers: 2);
+        sim.StartClient(50, sim.Now + 60_000);
+        Seeds.Check(sim, sim.MakeProgress(10_000), "no progress at first");
+        var expected = new HashSet<int> { 1, 2, 3 };
+
+        void Change(bool add, Func<SimNode, int> pick)
+        {
+            for (var attempt = 0; attempt < 50; attempt++)
+            {
+                Seeds.Check(sim, sim.RunUntil(sim.Now + 10_000, () => sim.StableLeader() is not null), "no leader to change the voters");
+                var leader = sim.StableLeader()!;
+                var id = pick(leader);
+                sim.Outside.Clear();
+                sim.SendFromOutside(leader.Id, add
+                    ? new AddRaftVoterRequest { ClusterId = sim.Config.ClusterId, VoterId = id, TimeoutMs = 5_000 }
+                    : new RemoveRaftVoterRequest { ClusterId = sim.Config.ClusterId, VoterId = id });
+                sim.RunUntil(sim.Now + 6_000, () => sim.Outside.Count > 0);
+                var error = sim.Outside.Select(m => m.Body switch
+                {
+                    AddRaftVoterResponse a => a.ErrorCode,
+                    RemoveRaftVoterResponse r => r.ErrorCode,
+                    _ => (short)-1,
+                }).FirstOrDefault((short)-1);
+                if (error == 0)
+                {
+                    if (add)
+                    {
+                        expected.Add(id);
+                    }
+                    else
+                    {
+                        expected.Remove(id);
+                    }
+                    return;
+                }
+                sim.RunFor(200); // not caught up, a change in flight, or leadership moved: try again
+            }
+            Seeds.Check(sim, false, $"the voter change ({(add ? "add" : "remove")}) never succeeded");
+        }
+
+        Change(add: true, _ => 4);
+        Seeds.Check(sim, sim.MakeProgress(10_000), "no progress after adding 4");
+        var removedLeader = 0;
+        Change(add: false, leader => removedLeader = leader.Id);
+        Seeds.Check(sim, sim.MakeProgress(15_000), "no progress after removing the leader");
+        Seeds.Check(sim, sim.StableLeader()!.Id != removedLeader, "the removed leader still leads");
+        Change(add: false, leader => expected.First(v => v != leader.Id));
+        Change(add: true, _ => 5);
+        Seeds.Check(sim, sim.MakeProgress(10_000), "no progress after the last change");
+        sim.RunFor(3_000);
+        foreach (var node in sim.Live)
+        {
+            Seeds.Check(sim, node.Client!.Voters.SetEquals(expected), $"node {node.Id} has voters {string.Join(",", node.Client.Voters.Order())}, expected {string.Join(",", expected.Order())}");
+        }
+        Seeds.Check(sim, sim.Nodes[removedLeader].Client!.State is not LeaderState and not CandidateState and not ProspectiveState, "the removed leader still stands");
+    });
+
+    [Fact]
     public void GracefulResign_HandsOverFasterThanAFetchTimeout() => Seeds.Run(nameof(GracefulResign_HandsOverFasterThanAFetchTimeout), ScenarioSeeds, seed =>
     {
         var sim = Started(seed, VotersFor(seed));
@@ -253,7 +313,8 @@ public class RaftSimulationTests(ITestOutputHelper output)
 
     /// <summary>
     /// 15 virtual seconds of random faults under a steady client, then heal everything and demand progress. Each seed
-    /// picks its own fault rate (a fault every 50 ms .. 1 s), so some worlds are calm and some are storms.
+    /// picks its own fault rate (a fault every 50 ms .. 1 s), so some worlds are calm and some are storms; half take
+    /// snapshots, and half change the voters (KIP-853 add and remove, the leader included).
     /// </summary>
     private static long Chaos(int seed)
     {
@@ -263,6 +324,7 @@ public class RaftSimulationTests(ITestOutputHelper output)
         {
             sim.SnapshotEvery = 10 + random.Next(100);
         }
+        var voterChanges = random.Next(2) == 0;
         sim.StartAll();
         sim.StartClient(50, sim.Now + 20_000);
         var faultsEnd = sim.Now + 15_000;
@@ -272,7 +334,7 @@ public class RaftSimulationTests(ITestOutputHelper output)
         {
             sim.RunFor(1 + sim.Random.Next(2 * faultGapMs));
             var node = sim.Nodes[ids[sim.Random.Next(ids.Count)]];
-            switch (sim.Random.Next(10))
+            switch (sim.Random.Next(voterChanges ? 12 : 10))
             {
                 case 0:
                     node.Kill();
@@ -307,6 +369,22 @@ public class RaftSimulationTests(ITestOutputHelper output)
                     {
                         leader.Client!.Resign(leader.Client.State.Epoch);
                         leader.SchedulePoll(sim.Now);
+                    }
+                    break;
+                case 10:
+                    // KIP-853: ask whoever leads to add a node; it fails unless that node follows and is caught up.
+                    if (sim.Leader is { } adder)
+                    {
+                        sim.SendFromOutside(adder.Id, new AddRaftVoterRequest { ClusterId = sim.Config.ClusterId, VoterId = node.Id, TimeoutMs = 3_000 });
+                    }
+                    break;
+                case 11:
+                    // Never below three voters: going from two to one is not live if the removed leader fails before
+                    // the change commits (the one left cannot win the other's vote with its shorter log; Raft's
+                    // single-server changes share this).
+                    if (sim.Leader is { } remover && remover.Client!.Voters.Count >= 3)
+                    {
+                        sim.SendFromOutside(remover.Id, new RemoveRaftVoterRequest { ClusterId = sim.Config.ClusterId, VoterId = node.Id });
                     }
                     break;
             }

@@ -21,6 +21,8 @@ public sealed class RaftSimulation
     private readonly Dictionary<int, int> _leaderOfEpoch = [];
     private readonly Dictionary<long, LogBatch> _committed = []; // by every offset the batch covers
     private LogBatch? _lastCommitted;
+    private IReadOnlySet<int> _committedVoters = new HashSet<int>();
+    private IReadOnlySet<int> _newestVoters = new HashSet<int>();
     private readonly Dictionary<long, long> _stateHashAt = [];
     private long _sequence;
     private long _committedEnd;
@@ -56,6 +58,8 @@ public sealed class RaftSimulation
         {
             throw new ArgumentException("The config's voters must be 1..voters");
         }
+        _committedVoters = Config.Voters;
+        _newestVoters = Config.Voters;
         for (var id = 1; id <= voters + observers; id++)
         {
             Nodes[id] = new SimNode(this, id, Random.Next());
@@ -175,8 +179,9 @@ public sealed class RaftSimulation
             return null;
         }
         var epoch = leader.Client!.State.Epoch;
-        var following = Live.Count(n => Config.IsVoter(n.Id) && n.Client!.State.Epoch == epoch && n.Client.State.LeaderId == leader.Id);
-        return following >= Config.Majority ? leader : null;
+        var voters = leader.Client.Voters;
+        var following = Live.Count(n => voters.Contains(n.Id) && n.Client!.State.Epoch == epoch && n.Client.State.LeaderId == leader.Id);
+        return following >= (voters.Count / 2) + 1 ? leader : null;
     }
 
     /// <summary>Waits for a stable leader, appends one record there, and waits until it is committed and acknowledged.</summary>
@@ -366,7 +371,8 @@ public sealed class RaftSimulation
                 Fail($"node {node.Id} epoch went back from {node.HighestEpoch} to {state.Epoch}");
             }
             node.HighestEpoch = state.Epoch;
-            if (!Config.IsVoter(node.Id) && state is LeaderState or CandidateState or ProspectiveState)
+            // A removed leader keeps leading until its removal commits (KIP-853); nobody else outside the voters stands.
+            if (!client.Voters.Contains(node.Id) && state is CandidateState or ProspectiveState)
             {
                 Fail($"observer {node.Id} is {state}");
             }
@@ -434,15 +440,34 @@ public sealed class RaftSimulation
         }
     }
 
-    /// <summary>The last committed batch is durable (flushed) on a majority of voters, dead ones included: nothing committed is lost.</summary>
+    /// <summary>
+    /// The last committed batch is durable (flushed) on a majority of voters, dead ones included: nothing committed is
+    /// lost. While a voter change (KIP-853) is uncommitted the leader already counts the new set, so the batch must be
+    /// durable on a majority of the set in force at the committed end or of the newest set: the two differ by one
+    /// voter and their majorities overlap. (That no leader without it is ever elected shows in the committed history
+    /// never changing.)
+    /// </summary>
     private void CheckCommittedDurable()
     {
         if (_lastCommitted is not { } last)
         {
             return;
         }
+        if (Live.FirstOrDefault(n => n.Client!.HighWatermark >= _committedEnd) is { } knowing)
+        {
+            _committedVoters = knowing.Client!.VotersAt(_committedEnd);
+            _newestVoters = knowing.Client.Voters;
+        }
+        if (!DurableOnMajority(last, _committedVoters) && !DurableOnMajority(last, _newestVoters))
+        {
+            Fail($"committed {last} is durable on no majority of voters {string.Join(",", _committedVoters.Order())} or {string.Join(",", _newestVoters.Order())}");
+        }
+    }
+
+    private bool DurableOnMajority(LogBatch last, IReadOnlySet<int> voters)
+    {
         var holders = 0;
-        foreach (var voter in Voters)
+        foreach (var voter in Nodes.Values.Where(n => voters.Contains(n.Id)))
         {
             if (voter.Log.StartOffset > last.LastOffset)
             {
@@ -455,10 +480,7 @@ public sealed class RaftSimulation
                 holders++;
             }
         }
-        if (holders < Config.Majority)
-        {
-            Fail($"committed {last} is durable on only {holders} voters");
-        }
+        return holders >= (voters.Count / 2) + 1;
     }
 
     /// <summary>
@@ -510,7 +532,7 @@ public sealed class RaftSimulation
 
     public string Describe() =>
         (Trace is null ? "" : string.Join("\n", Trace) + "\n") +
-        string.Join("\n", Nodes.Values.Select(n => $"  node {n.Id}: {(n.Client is null ? "down" : n.Client.State.ToString())} end={n.Log.EndOffset} flushed={n.Log.FlushedOffset} hw={n.Client?.HighWatermark}"));
+        string.Join("\n", Nodes.Values.Select(n => $"  node {n.Id}: {(n.Client is null ? "down" : n.Client.State.ToString())} end={n.Log.EndOffset} flushed={n.Log.FlushedOffset} hw={n.Client?.HighWatermark} start={n.Log.StartOffset} voters={(n.Client is null ? "" : string.Join(",", n.Client.Voters.Order()))}"));
 }
 
 /// <summary>Reads a granted vote's epoch out of a VoteResponse.</summary>
