@@ -322,4 +322,29 @@ public class RaftRpcGoldenTests
     [Fact]
     public void FetchSnapshotResponse_V1_CarriesNodeEndpointsAsTag0() => AssertGolden(FetchSnapshotAnswer(1), 1,
         FetchSnapshotAnswerBody + "01" + "00" + "0a" + CArr(1) + I32(1) + CStr("h") + U16(9093) + NoTags);
+
+    // -- AddRaftVoter (80) and RemoveRaftVoter (81), KIP-853, flexible v0 ----------------------------------------------
+
+    [Fact]
+    public void AddRaftVoterRequest_V0() => AssertGolden(new AddRaftVoterRequest
+    {
+        ClusterId = "c",
+        TimeoutMs = 3000,
+        VoterId = 4,
+        VoterDirectoryId = DirA,
+        Listeners = [new() { Name = "C", Host = "h", Port = 9093 }],
+    }, 0,
+        CStr("c") + I32(3000) + I32(4) + Id(DirA) + CArr(1) + CStr("C") + CStr("h") + U16(9093) + NoTags + NoTags);
+
+    [Fact]
+    public void AddRaftVoterResponse_V0() => AssertGolden(new AddRaftVoterResponse { ThrottleTimeMs = 0, ErrorCode = 126, ErrorMessage = "dup" }, 0,
+        I32(0) + I16(126) + CStr("dup") + NoTags);
+
+    [Fact]
+    public void RemoveRaftVoterRequest_V0() => AssertGolden(new RemoveRaftVoterRequest { ClusterId = "c", VoterId = 2, VoterDirectoryId = DirB }, 0,
+        CStr("c") + I32(2) + Id(DirB) + NoTags);
+
+    [Fact]
+    public void RemoveRaftVoterResponse_V0() => AssertGolden(new RemoveRaftVoterResponse { ThrottleTimeMs = 0, ErrorCode = 0, ErrorMessage = null }, 0,
+        I32(0) + I16(0) + Null + NoTags);
 }
