@@ -108,8 +108,11 @@ public sealed partial class RaftClient
         }
         var preVote = request.PreVote;
         var granted = false;
-        if (!_quorum.IsVoter || !_quorum.Voters.Contains(partition.CandidateId))
+        if (!_quorum.Voters.Contains(partition.CandidateId) && !_quorum.IsVoter)
         {
+            // Neither of us is a voter as our log has it. Otherwise we answer (KIP-853): our log's voter set may be
+            // stale or about to be truncated, and a vote only counts where the candidate's set includes us, so
+            // refusing because our own log says we are not a voter could leave no electable majority.
             granted = false;
         }
         else if (partition.CandidateEpoch >= _quorum.Epoch)
