@@ -66,6 +66,9 @@ public sealed class ProspectiveState(int epoch, int leaderId, int votedId, long 
 
     public VoteTally Tally { get; } = new(voters, localId);
 
+    /// <summary>Voters that refused the pre-vote while in an epoch lower than ours.</summary>
+    public HashSet<int> RejectedFromLowerEpoch { get; } = [];
+
     public override string Name => "Prospective";
 
     public override bool CanGrantVote(int candidateId, bool isLogUpToDate, bool preVote)
@@ -185,6 +188,8 @@ public sealed class VoteTally
 
     /// <summary>So many rejected that a majority can no longer be reached.</summary>
     public bool IsLost => _rejected.Count >= _voters.Count - (_voters.Count / 2);
+
+    public IReadOnlySet<int> Rejected => _rejected;
 }
 
 /// <summary>A snapshot being fetched from the leader in chunks.</summary>

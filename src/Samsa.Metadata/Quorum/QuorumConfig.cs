@@ -1,12 +1,13 @@
 namespace Samsa.Metadata.Quorum;
 
 /// <summary>
-/// The controller quorum settings, under Kafka's names (<c>controller.quorum.*</c>) and defaults. The voter set is
-/// static here (<c>controller.quorum.voters</c>); KIP-853 dynamic voters are not implemented yet.
+/// The controller quorum settings, under Kafka's names (<c>controller.quorum.*</c>) and defaults. <see cref="Voters"/>
+/// is the bootstrap set (<c>controller.quorum.voters</c>); KIP-853 changes to it then come from the log
+/// (<see cref="VoterSetHistory"/>).
 /// </summary>
 public sealed record QuorumConfig
 {
-    /// <summary>Node ids of the voters. A node not in this set is an observer: it follows but never votes or counts.</summary>
+    /// <summary>Node ids of the bootstrap voters. A node outside the voter set in force is an observer: it follows but never stands or counts.</summary>
     public required IReadOnlySet<int> Voters { get; init; }
 
     /// <summary>Cluster id carried in every Raft request; a request for another cluster is rejected.</summary>
@@ -38,6 +39,6 @@ public sealed record QuorumConfig
 
     public bool IsVoter(int nodeId) => Voters.Contains(nodeId);
 
-    /// <summary>The number of voters whose agreement decides: more than half.</summary>
+    /// <summary>The number of bootstrap voters whose agreement decides: more than half.</summary>
     public int Majority => (Voters.Count / 2) + 1;
 }

@@ -8,9 +8,9 @@ namespace Samsa.Metadata.Quorum;
 /// Unattached  -> Prospective (election timeout, voters only) | Unattached (higher epoch, or a vote granted) | Follower
 /// Prospective -> Candidate (pre-vote won) | Unattached/Follower (pre-vote lost or timed out) | higher epoch
 /// Candidate   -> Leader (vote won) | Prospective (after backoff) | higher epoch
-/// Leader      -> Resigned (graceful, or check-quorum failed) | higher epoch
+/// Leader      -> Resigned (graceful, check-quorum failed, or its own removal committed (KIP-853)) | higher epoch
 /// Follower    -> Prospective (fetch timeout; observers: Unattached) | higher epoch
-/// Resigned    -> Prospective (election timeout) | higher epoch
+/// Resigned    -> Prospective (election timeout; Unattached when no longer a voter) | higher epoch
 /// </code>
 /// </summary>
 public sealed class QuorumState
@@ -137,7 +137,6 @@ public sealed class QuorumState
         {
             throw new InvalidOperationException($"Only a leader can resign, not {Current}");
         }
-        // A leader removed from the voters (KIP-853) resigns too, and stands no more: it is an observer now.
         var state = new ResignedState(Epoch, LocalId, ElectionDeadline(nowMs), preferredSuccessors);
         Set(state);
         return state;

@@ -176,9 +176,20 @@ public sealed partial class RaftClient
                 else
                 {
                     prospective.Tally.Reject(source);
+                    if (partition.LeaderEpoch < prospective.Epoch)
+                    {
+                        prospective.RejectedFromLowerEpoch.Add(source);
+                    }
                 }
                 if (prospective.Tally.IsWon)
                 {
+                    BecomeCandidate(now, 0);
+                }
+                else if (prospective.Tally.IsLost && prospective.Tally.Rejected.All(prospective.RejectedFromLowerEpoch.Contains))
+                {
+                    // Every refusal came from an epoch below ours: our epoch already exists (we stood in it and
+                    // lost touch), and no leader of a lower epoch can ever be followed by us. Pre-vote cannot shield
+                    // the quorum from an epoch it must move past, so stand for real; the quorum adopts the epoch.
                     BecomeCandidate(now, 0);
                 }
                 else if (prospective.Tally.IsLost)

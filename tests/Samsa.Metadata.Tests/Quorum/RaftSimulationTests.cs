@@ -12,8 +12,13 @@ namespace Samsa.Metadata.Tests.Quorum;
 /// checked after every event (<see cref="RaftSimulation.CheckInvariants"/>): one leader per epoch, epochs and high
 /// watermarks never go back, a vote or vote request or BeginQuorumEpoch leaves only after its state is stored, no
 /// truncation below the high watermark, committed batches never change and stay durable on a majority, and every
-/// node's state machine agrees at equal offsets. Liveness: after faults heal, a leader commits new appends in
+/// node's state machine agrees at equal positions. Liveness: after faults heal, a leader commits new appends in
 /// bounded virtual time.
+/// <code>
+/// dotnet test tests/Samsa.Metadata.Tests -c Release --filter FullyQualifiedName~RaftSimulationTests      # CI: 1,000 chaos seeds + 100 per scenario
+/// SAMSA_RAFT_SEEDS=100000 dotnet test tests/Samsa.Metadata.Tests -c Release --filter Chaos_RandomFaults   # soak
+/// SAMSA_RAFT_SEED=1358 SAMSA_RAFT_TRACE=1 dotnet test tests/Samsa.Metadata.Tests -c Release --filter Chaos # replay one seed with a trace
+/// </code>
 /// </summary>
 public class RaftSimulationTests(ITestOutputHelper output)
 {
