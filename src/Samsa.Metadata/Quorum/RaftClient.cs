@@ -143,44 +143,6 @@ public sealed partial class RaftClient
         return _log.CreateSnapshot(endOffset, VoterSetHistory.WrapSnapshot(_voters.At(endOffset), state));
     }
 
-    /// <summary>The voter sets from the snapshot the log starts at and every VotersRecord in the log.</summary>
-    private void RebuildVoterHistory()
-    {
-        var bootstrap = _config.Voters;
-        if (_log.LatestSnapshotId is { } id && _log.ReadSnapshot(id) is { } stored && VoterSetHistory.UnwrapSnapshot(stored).Voters is { } saved)
-        {
-            bootstrap = saved;
-        }
-        _voters.Reset(bootstrap);
-        for (var offset = _log.StartOffset; offset < _log.EndOffset;)
-        {
-            var data = _log.Read(offset, _config.FetchMaxBytes);
-            var batches = RaftRpc.Batches(data.Span);
-            if (batches.Count == 0)
-            {
-                break;
-            }
-            foreach (var (at, voters) in VoterSetHistory.VotersIn(data.Span))
-            {
-                _voters.Add(at, voters);
-            }
-            offset = batches[^1].Header.LastOffset + 1;
-        }
-    }
-
-    /// <summary>The voter set in the log changed (appended, truncated, or a snapshot installed): a replica that is no longer a voter stops standing.</summary>
-    private void OnVotersChanged(long now)
-    {
-        if (!_quorum.IsVoter && _quorum.Current is ProspectiveState or CandidateState)
-        {
-            _quorum.ToUnattached(_quorum.Epoch, now);
-        }
-        if (_quorum.Current is LeaderState leader)
-        {
-            leader.UpdateVoters(_voters.Latest);
-        }
-    }
-
     /// <summary>Graceful resignation (Kafka's <c>RaftClient.resign</c>): if leading <paramref name="epoch"/>, hand over on the next poll.</summary>
     public void Resign(int epoch)
     {
