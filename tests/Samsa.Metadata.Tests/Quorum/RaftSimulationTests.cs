@@ -101,6 +101,28 @@ public class RaftSimulationTests(ITestOutputHelper output)
     });
 
     [Fact]
+    public void OneWayPartition_LeaderHearsNobody_ResignsAndTheOthersElect() => Seeds.Run(nameof(OneWayPartition_LeaderHearsNobody_ResignsAndTheOthersElect), ScenarioSeeds, seed =>
+    {
+        var sim = Started(seed, VotersFor(seed));
+        sim.StartClient(50, sim.Now + 40_000);
+        Seeds.Check(sim, sim.MakeProgress(10_000), "no progress before the partition");
+        var old = sim.StableLeader()!;
+        var epoch = old.Client!.State.Epoch;
+        // The leader's messages still go out; nothing reaches it.
+        foreach (var other in sim.Nodes.Keys.Where(id => id != old.Id))
+        {
+            sim.Block(other, old.Id);
+        }
+        Seeds.Check(sim, sim.RunUntil(sim.Now + sim.Config.CheckQuorumTimeoutMs + 100, () => old.Client!.State is not LeaderState), "the deaf leader kept leading past check-quorum");
+        Seeds.Check(sim, sim.MakeProgress(15_000), "the others made no progress");
+        Seeds.Check(sim, sim.StableLeader()!.Id != old.Id && sim.StableLeader()!.Client!.State.Epoch > epoch, "no new leader in a later epoch");
+        sim.HealAll();
+        Seeds.Check(sim, sim.MakeProgress(10_000), "no progress after healing");
+        var target = sim.CommittedEnd;
+        Seeds.Check(sim, sim.RunUntil(sim.Now + 10_000, () => old.Client!.HighWatermark >= target), "the old leader did not catch up");
+    });
+
+    [Fact]
     public void BareMajority_MakesProgress() => Seeds.Run(nameof(BareMajority_MakesProgress), ScenarioSeeds, seed =>
     {
         var voters = VotersFor(seed);
