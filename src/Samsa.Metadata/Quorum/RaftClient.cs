@@ -50,6 +50,9 @@ public sealed partial class RaftClient
         _time = time;
         _voters = new VoterSetHistory(config.Voters);
         _quorum = new QuorumState(localId, config, store, random, _voters);
+        // Correlation ids start somewhere new in every incarnation: a late answer to a request of the process before a
+        // restart (a fetch the leader had parked, say) can then never pass for the answer to one of ours.
+        _nextCorrelationId = random.Next(1 << 30);
         _quorum.Transitioned += OnTransition;
         _quorum.Transitioned += (from, to) => Transitioned?.Invoke(from, to);
     }
