@@ -473,6 +473,10 @@ public sealed partial class RaftClient
             _log.TruncateToEndOffset(new OffsetAndEpoch(partition.DivergingEpoch.EndOffset, partition.DivergingEpoch.Epoch));
             _voters.TruncateTo(_log.EndOffset);
             OnVotersChanged(now);
+            // No high watermark from a diverging answer: one truncation may not reach the point where our log
+            // agrees with the leader's (a stale epoch can remain, to be cut by the next fetch), and entries below
+            // min(leader's high watermark, our end) are known to be the leader's only once a fetch is accepted.
+            return;
         }
         else if (partition.Records is { Length: > 0 } records)
         {

@@ -150,6 +150,10 @@ public sealed class SimListener(RaftSimulation sim, SimNode node) : IRaftListene
             throw new InvariantViolation($"node {node.Id} listener got batch {batch.BaseOffset} but expected {NextOffset}");
         }
         NextOffset = batch.LastOffset + 1;
+        if (sim.Trace is not null && batch.Records.Count > 0)
+        {
+            sim.Note($"node {node.Id} applies [{batch.BaseOffset}..{batch.LastOffset}] epoch {batch.Epoch}: {string.Join(",", batch.Records.Select(r => BitConverter.ToInt64(r)))} after {AppliedRecords}");
+        }
         foreach (var record in batch.Records)
         {
             _hash = unchecked((_hash * 31) + BitConverter.ToInt64(record));
@@ -176,6 +180,7 @@ public sealed class SimListener(RaftSimulation sim, SimNode node) : IRaftListene
             throw new InvariantViolation($"node {node.Id} loaded snapshot {id} holding the state at offset {BitConverter.ToInt64(span)}");
         }
         NextOffset = id.Offset;
+        sim.Note($"node {node.Id} loads snapshot {id}");
         AppliedRecords = BitConverter.ToInt64(span[8..]);
         AppliedAtSnapshot = AppliedRecords;
         _hash = BitConverter.ToInt64(span[16..]);
