@@ -44,13 +44,21 @@ public class TransactionalOffsetsEndToEndTests
 
     private static async Task<short> SendOffsetsAsync(TestClient client, long producerId, short epoch, long offset)
     {
-        var added = (await client.RequestAsync<AddOffsetsToTxnResponse>(new AddOffsetsToTxnRequest
+        // The previous transaction may still be completing (its markers and Complete record): CONCURRENT_TRANSACTIONS,
+        // which every client retries.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        short added;
+        while ((added = (await client.RequestAsync<AddOffsetsToTxnResponse>(new AddOffsetsToTxnRequest
         {
             TransactionalId = TransactionalId,
             ProducerId = producerId,
             ProducerEpoch = epoch,
             GroupId = GroupId,
-        }, 3)).Body.ErrorCode;
+        }, 3)).Body.ErrorCode) == (short)ErrorCode.ConcurrentTransactions)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the previous transaction never completed");
+            await Task.Delay(20);
+        }
         Assert.Equal(0, added);
         var committed = (await client.RequestAsync<TxnOffsetCommitResponse>(new TxnOffsetCommitRequest
         {
