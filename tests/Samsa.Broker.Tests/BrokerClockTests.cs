@@ -24,6 +24,9 @@ public class BrokerClockTests
         await using var broker = await TestBroker.StartOnClockAsync(clock, ("connections.max.idle.ms", "60000"));
         await using var idle = await broker.ConnectAsync();
         await ServedAsync(idle, 1);
+        // The server stamps the connection's activity just after sending the answer, on its own thread; let that
+        // happen before the clock moves, or the stamp lands seconds later on the fake clock.
+        await Task.Delay(500);
 
         // Fifty-nine seconds on the broker's clock, in steps the idle sweep (every 1 s) notices: still open.
         for (var i = 0; i < 59; i++)
