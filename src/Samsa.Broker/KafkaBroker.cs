@@ -10,6 +10,8 @@ using Samsa.Broker.Transactions;
 using Samsa.Metadata.Controller;
 using Samsa.Metadata.Image;
 using Samsa.Metadata.Log;
+using Samsa.Metadata.Quorum;
+using Samsa.Protocol.Messages;
 
 namespace Samsa.Broker;
 
@@ -30,10 +32,10 @@ public sealed class KafkaBroker : IAsyncDisposable
     private readonly ILogger _logger;
     private int _disposed;
 
-    private readonly LocalMetadataLog _metadataLog;
+    private readonly IMetadataLog _metadataLog;
 
     private KafkaBroker(KafkaConfig config, string clusterId, SocketServer socketServer, MetadataCache metadata, RequestDispatcher dispatcher,
-        LocalMetadataLog metadataLog, QuorumController controller, LogMetadataPublisher logs, ILogger logger)
+        IMetadataLog metadataLog, QuorumController? controller, LogMetadataPublisher logs, ILogger logger)
     {
         Config = config;
         ClusterId = clusterId;
@@ -46,8 +48,14 @@ public sealed class KafkaBroker : IAsyncDisposable
         _logger = logger;
     }
 
-    /// <summary>This combined node's own controller; everything else in the broker reaches it as <see cref="IController"/>.</summary>
-    public QuorumController Controller { get; }
+    /// <summary>This node's own controller (null on a broker-only node); everything else in the broker reaches it as <see cref="IController"/>.</summary>
+    public QuorumController? Controller { get; }
+
+    /// <summary>This node's replica of the metadata quorum; null on a single node that keeps its own metadata log.</summary>
+    public RaftMetadataLog? Quorum => _metadataLog as RaftMetadataLog;
+
+    /// <summary>The network clients this node owns (quorum, controller requests), closed with it.</summary>
+    private IReadOnlyList<NetworkClient> NetworkClients { get; init; } = [];
 
     /// <summary>The partition logs of this node.</summary>
     public LogMetadataPublisher Logs { get; }
@@ -101,38 +109,95 @@ public sealed class KafkaBroker : IAsyncDisposable
         cancellationToken.ThrowIfCancellationRequested();
         var clusterId = MetaPropertiesEnsemble.LoadOrFormat(config.LogDirs, config.NodeId, logger);
 
-        // Cluster state: newest snapshot plus the tail of __cluster_metadata, replayed before anything is served.
         var metadataLogDir = config.GetString("metadata.log.dir") ?? config.LogDirs[0];
-        var metadataLog = LocalMetadataLog.Open(metadataLogDir, new MetadataLogOptions
-        {
-            SegmentBytes = config.GetInt("metadata.log.segment.bytes"),
-            SegmentMs = config.GetLong("metadata.log.segment.ms"),
-            MaxRecordBytesBetweenSnapshots = config.GetLong("metadata.log.max.record.bytes.between.snapshots"),
-            Logger = loggerFactory.CreateLogger("Samsa.MetadataLog"),
-            Time = time,
-        });
-        var replayStarted = time.GetTimestamp();
-        var (loaded, replayed) = metadataLog.Load(MetadataImage.Empty(clusterId));
-        BrokerLog.MetadataLoaded(logger, loaded.Topics.Count, loaded.PartitionCount, replayed, (long)time.GetElapsedTime(replayStarted).TotalMilliseconds);
-
-        var metadata = new MetadataCache(loaded);
+        var isController = config.ProcessRoles.Contains("controller");
+        var isBroker = config.ProcessRoles.Contains("broker");
         var metadataDirectoryId = MetaProperties.Read(metadataLogDir)?.DirectoryId ?? Protocol.Uuid.Zero;
         // Set once the listeners are bound; DescribeQuorum reports the controller listeners' ports from it.
         IReadOnlyList<BoundEndpoint> boundEndpoints = [];
         var describer = new ConfigDescriber(config);
+
+        IMetadataLog metadataLog;
+        MetadataCache metadata;
+        long replayed = 0;
+        KafkaNetworkChannel? raftChannel = null;
+        List<NetworkClient> networkClients = [];
+        Func<NodeEndpoint?> activeController = () => null;
+        if (UsesQuorum(config))
+        {
+            // A KRaft quorum: the image comes from what the quorum commits, once this node hears from its leader.
+            var voters = config.QuorumVoters.ToDictionary(v => v.Id, v => new NodeEndpoint(v.Id, v.Host, v.Port));
+            var quorum = QuorumConfigFrom(config, clusterId, voters.Keys);
+            var raftClient = new NetworkClient(new NetworkClientOptions
+            {
+                ClientId = $"raft-client-{config.NodeId}",
+                RequestTimeout = TimeSpan.FromMilliseconds(quorum.RequestTimeoutMs + quorum.FetchMaxWaitMs),
+                ReconnectBackoffMax = TimeSpan.FromMilliseconds(Math.Max(quorum.RetryBackoffMs, 200)),
+            }, time, loggerFactory.CreateLogger("Samsa.RaftNetwork"));
+            networkClients.Add(raftClient);
+            raftChannel = new KafkaNetworkChannel(config.NodeId, raftClient, id => voters.TryGetValue(id, out var endpoint) ? endpoint : null,
+                TimeSpan.FromMilliseconds(quorum.RequestTimeoutMs + quorum.FetchMaxWaitMs), loggerFactory.CreateLogger("Samsa.RaftNetwork"));
+            var raftLog = RaftMetadataLog.Open(new RaftMetadataLogOptions
+            {
+                NodeId = config.NodeId,
+                MetadataLogDir = metadataLogDir,
+                Quorum = quorum,
+                Logger = loggerFactory.CreateLogger("Samsa.Raft"),
+                Time = time,
+            }, raftChannel);
+            raftChannel.Connect(raftLog.Deliver);
+            metadataLog = raftLog;
+            metadata = new MetadataCache(MetadataImage.Empty(clusterId));
+            activeController = () => raftLog.Leader.LeaderId is var leader and >= 0 && voters.TryGetValue(leader, out var endpoint) ? endpoint : null;
+        }
+        else
+        {
+            // Cluster state: newest snapshot plus the tail of __cluster_metadata, replayed before anything is served.
+            var localLog = LocalMetadataLog.Open(metadataLogDir, new MetadataLogOptions
+            {
+                SegmentBytes = config.GetInt("metadata.log.segment.bytes"),
+                SegmentMs = config.GetLong("metadata.log.segment.ms"),
+                MaxRecordBytesBetweenSnapshots = config.GetLong("metadata.log.max.record.bytes.between.snapshots"),
+                Logger = loggerFactory.CreateLogger("Samsa.MetadataLog"),
+                Time = time,
+            });
+            var replayStarted = time.GetTimestamp();
+            var (loaded, replayedRecords) = localLog.Load(MetadataImage.Empty(clusterId));
+            replayed = replayedRecords;
+            BrokerLog.MetadataLoaded(logger, loaded.Topics.Count, loaded.PartitionCount, replayed, (long)time.GetElapsedTime(replayStarted).TotalMilliseconds);
+            metadataLog = localLog;
+            metadata = new MetadataCache(loaded);
+        }
+
         var logs = new LogMetadataPublisher(config, describer, metadata, time, loggerFactory.CreateLogger("Samsa.LogManager"));
         metadata.Published += logs.Apply;
-        var controller = new QuorumController(metadataLog, metadata, new ControllerOptions
+        QuorumController? localController = null;
+        if (isController)
         {
-            NodeId = config.NodeId,
-            NumPartitions = config.NumPartitions,
-            DefaultReplicationFactor = (short)config.DefaultReplicationFactor,
-            DeleteTopicEnable = config.GetBool("delete.topic.enable"),
-            ValidateBrokerConfigs = DynamicBrokerConfig.Validate,
-            BrokerListDefault = name => KafkaConfigDefinitions.All.TryGetValue(name, out var key) && key.Type == ConfigType.List ? ConfigDescriber.Format(key.Default) ?? "" : null,
-            ValidateGroupConfigs = describer.Groups.Validate,
-        });
-
+            localController = new QuorumController(metadataLog, metadata, new ControllerOptions
+            {
+                NodeId = config.NodeId,
+                NumPartitions = config.NumPartitions,
+                DefaultReplicationFactor = (short)config.DefaultReplicationFactor,
+                DeleteTopicEnable = config.GetBool("delete.topic.enable"),
+                ValidateBrokerConfigs = DynamicBrokerConfig.Validate,
+                BrokerListDefault = name => KafkaConfigDefinitions.All.TryGetValue(name, out var key) && key.Type == ConfigType.List ? ConfigDescriber.Format(key.Default) ?? "" : null,
+                ValidateGroupConfigs = describer.Groups.Validate,
+            });
+        }
+        else
+        {
+            metadataLog.Register(new MetadataLoader(metadataLog, metadata));
+        }
+        if (metadataLog is RaftMetadataLog followed)
+        {
+            // Clients are told the quorum's leader as the controller, once known.
+            metadataLog.Register(new ControllerIdPublisher(metadata));
+            _ = followed;
+        }
+        IController controller = localController is not null && metadataLog is not RaftMetadataLog
+            ? localController
+            : CreateRemoteController(config, activeController, time, loggerFactory, networkClients);
         var replicas = new ReplicaManager(metadata, logs, describer, config.NodeId, time, loggerFactory.CreateLogger("Samsa.ReplicaManager"));
         var fetchSessions = new FetchSessionCache(config.GetInt("max.incremental.fetch.session.cache.slots"), FetchSessionEviction, time);
         var groups = new GroupCoordinator(GroupCoordinatorConfig.From(config), metadata, replicas, logs, controller, config.NodeId, time, loggerFactory);
@@ -142,6 +207,12 @@ public sealed class KafkaBroker : IAsyncDisposable
         var producerIds = new ProducerIdManager(ct => controller.AllocateProducerIdsAsync(config.NodeId, -1, ct), loggerFactory.CreateLogger("Samsa.ProducerIds"));
         var transactions = new TransactionCoordinator(TransactionCoordinatorOptions.From(config), metadata, replicas, logs, controller, producerIds,
             txnMarkers.WriteAsync, groups.PartitionFor, config.NodeId, time, loggerFactory);
+
+        var describeQuorum = metadataLog is RaftMetadataLog quorumLog
+            ? new DescribeQuorumHandler(ct => DescribeRaftQuorumAsync(quorumLog, raftChannel!, networkClients[0], activeController, ct),
+                () => VoterNodes(config, boundEndpoints))
+            : new DescribeQuorumHandler(_ => ValueTask.FromResult(((LocalMetadataLog)metadataLog).DescribeQuorum(config.NodeId, metadataDirectoryId, time.GetUtcNow().ToUnixTimeMilliseconds())),
+                () => VoterNodes(config, boundEndpoints));
 
         IApiHandler[] admin =
         [
@@ -158,8 +229,7 @@ public sealed class KafkaBroker : IAsyncDisposable
             new AlterConfigsHandler(controller),
             new IncrementalAlterConfigsHandler(controller),
             new DescribeClusterHandler(metadata),
-            new DescribeQuorumHandler(() => (metadataLog.DescribeQuorum(config.NodeId, metadataDirectoryId, time.GetUtcNow().ToUnixTimeMilliseconds()),
-                VoterNodes(config, boundEndpoints))),
+            describeQuorum,
             new DescribeTopicPartitionsHandler(metadata),
             new DeleteRecordsHandler(metadata, logs),
             new ListOffsetsHandler(metadata, logs),
@@ -195,18 +265,48 @@ public sealed class KafkaBroker : IAsyncDisposable
         var apiVersionsHandler = new ApiVersionsHandler(admin, metadata, loggerFactory);
         var dispatcher = new RequestDispatcher([apiVersionsHandler, .. admin], loggerFactory);
 
+        // The controller listeners serve what Kafka's ControllerApis serves: the quorum's RPCs and, on a controller,
+        // the operations brokers forward to it.
+        List<IApiHandler> controllerApis = [describeQuorum, new DescribeClusterHandler(metadata)];
+        if (raftChannel is not null)
+        {
+            controllerApis.AddRange(RaftHandlers.For(raftChannel));
+        }
+        if (localController is not null)
+        {
+            controllerApis.AddRange(
+            [
+                new CreateTopicsHandler(localController, metadata, describer),
+                new DeleteTopicsHandler(localController),
+                new CreatePartitionsHandler(localController),
+                new AlterConfigsHandler(localController),
+                new IncrementalAlterConfigsHandler(localController),
+                new UpdateFeaturesHandler(localController),
+                new AllocateProducerIdsHandler(localController),
+            ]);
+        }
+        var controllerDispatcher = new RequestDispatcher([new ApiVersionsHandler(controllerApis, metadata, loggerFactory), .. controllerApis], loggerFactory, controllerListener: true);
+
         // The image is published before the first accept, holding the ports actually bound.
-        var socketServer = await SocketServer.BindAsync(config, dispatcher, loggerFactory, time);
+        var socketServer = await SocketServer.BindAsync(config, new ListenerRouter(dispatcher, controllerDispatcher, config.ControllerListenerNames), loggerFactory, time);
         boundEndpoints = socketServer.BoundEndpoints;
-        metadata.Publish(WithThisNode(metadata.Current, config, socketServer.BoundEndpoints));
-        await controller.BootstrapAsync(cancellationToken);
+        if (metadataLog is RaftMetadataLog raftMetadataLog)
+        {
+            raftMetadataLog.Start();
+        }
+        else
+        {
+            metadata.Publish(WithThisNode(metadata.Current, config, socketServer.BoundEndpoints));
+            await localController!.BootstrapAsync(cancellationToken);
+        }
         logs.Start(metadata);
         groups.Start();
         transactions.Start();
         socketServer.Start();
 
-        var broker = new KafkaBroker(config, clusterId, socketServer, metadata, dispatcher, metadataLog, controller, logs, logger)
+        var broker = new KafkaBroker(config, clusterId, socketServer, metadata, dispatcher, metadataLog, localController, logs, logger)
         {
+            NetworkClients = networkClients,
             ReplayedRecords = replayed,
             Replicas = replicas,
             Groups = groups,
@@ -237,6 +337,16 @@ public sealed class KafkaBroker : IAsyncDisposable
     /// </summary>
     private static List<Protocol.Messages.DescribeQuorumResponse.Node> VoterNodes(KafkaConfig config, IReadOnlyList<BoundEndpoint> bound)
     {
+        if (config.QuorumVoters.Count > 0)
+        {
+            // A quorum's voters, as configured; each reached over the (first) controller listener.
+            var name = config.ControllerListenerNames.FirstOrDefault() ?? "CONTROLLER";
+            return [.. config.QuorumVoters.Select(v => new Protocol.Messages.DescribeQuorumResponse.Node
+            {
+                NodeId = v.Id,
+                Listeners = [new Protocol.Messages.DescribeQuorumResponse.Listener { Name = name, Host = v.Host, Port = (ushort)v.Port }],
+            })];
+        }
         var listeners = new List<Protocol.Messages.DescribeQuorumResponse.Listener>();
         foreach (var listener in config.Listeners.Where(l => config.ControllerListenerNames.Contains(l.ListenerName)))
         {
@@ -246,6 +356,74 @@ public sealed class KafkaBroker : IAsyncDisposable
             listeners.Add(new Protocol.Messages.DescribeQuorumResponse.Listener { Name = listener.ListenerName, Host = host, Port = (ushort)port });
         }
         return [new Protocol.Messages.DescribeQuorumResponse.Node { NodeId = config.NodeId, Listeners = listeners }];
+    }
+
+    /// <summary>
+    /// Whether this node keeps its metadata in a KRaft quorum: any node with static voters
+    /// (<c>controller.quorum.voters</c>), and every node that is not a combined one. A combined node without voters is
+    /// the zero-config single node, which keeps its own metadata log.
+    /// </summary>
+    private static bool UsesQuorum(KafkaConfig config) =>
+        config.QuorumVoters.Count > 0 || !(config.ProcessRoles.Contains("broker") && config.ProcessRoles.Contains("controller"));
+
+    private static QuorumConfig QuorumConfigFrom(KafkaConfig config, string clusterId, IEnumerable<int> voters)
+    {
+        var voterIds = voters.ToHashSet();
+        if (voterIds.Count == 0)
+        {
+            throw new ConfigException("A node in a KRaft quorum needs controller.quorum.voters (dynamic quorums through controller.quorum.bootstrap.servers are not supported yet)");
+        }
+        return new QuorumConfig
+        {
+            Voters = voterIds,
+            ClusterId = clusterId,
+            ElectionTimeoutMs = config.GetInt("controller.quorum.election.timeout.ms"),
+            ElectionBackoffMaxMs = config.GetInt("controller.quorum.election.backoff.max.ms"),
+            FetchTimeoutMs = config.GetInt("controller.quorum.fetch.timeout.ms"),
+            RequestTimeoutMs = config.GetInt("controller.quorum.request.timeout.ms"),
+            RetryBackoffMs = config.GetInt("controller.quorum.retry.backoff.ms"),
+        };
+    }
+
+    private static RemoteController CreateRemoteController(KafkaConfig config, Func<NodeEndpoint?> activeController, TimeProvider time,
+        ILoggerFactory loggerFactory, List<NetworkClient> networkClients)
+    {
+        var client = new NetworkClient(new NetworkClientOptions { ClientId = $"controller-channel-{config.NodeId}" }, time,
+            loggerFactory.CreateLogger("Samsa.ControllerChannel"));
+        networkClients.Add(client);
+        return new RemoteController(client, activeController, time, loggerFactory.CreateLogger("Samsa.ControllerChannel"),
+            retryBackoff: TimeSpan.FromMilliseconds(config.GetInt("controller.quorum.retry.backoff.ms")));
+    }
+
+    /// <summary>
+    /// DescribeQuorum in a quorum: the leader knows every replica's progress, so a node that leads answers from its own
+    /// quorum replica and any other asks the leader (Kafka's brokers forward it to the controller the same way).
+    /// </summary>
+    private static async ValueTask<DescribeQuorumResponse.PartitionData> DescribeRaftQuorumAsync(RaftMetadataLog quorum, KafkaNetworkChannel channel,
+        NetworkClient client, Func<NodeEndpoint?> activeController, CancellationToken cancellationToken)
+    {
+        var request = new DescribeQuorumRequest
+        {
+            Topics = [new() { TopicName = Samsa.Metadata.TopicName.ClusterMetadata, Partitions = [new() { PartitionIndex = 0 }] }],
+        };
+        DescribeQuorumResponse? response;
+        if (quorum.Leader.LeaderId == quorum.NodeId)
+        {
+            response = await channel.HandleInboundAsync(request, cancellationToken) as DescribeQuorumResponse;
+        }
+        else if (activeController() is { } leader)
+        {
+            response = await client.SendAsync<DescribeQuorumResponse>(leader, request, DescribeQuorumRequest.HighestVersion, cancellationToken);
+        }
+        else
+        {
+            response = null;
+        }
+        return response?.Topics.FirstOrDefault()?.Partitions.FirstOrDefault() ?? new DescribeQuorumResponse.PartitionData
+        {
+            ErrorCode = (short)Protocol.ErrorCode.NotLeaderOrFollower,
+            ErrorMessage = "The metadata quorum has no known leader",
+        };
     }
 
     public async ValueTask DisposeAsync()
@@ -261,9 +439,13 @@ public sealed class KafkaBroker : IAsyncDisposable
         Transactions?.Dispose();
         // Waiting produces and fetches are answered (as if expired) before the logs close under them.
         Replicas?.Dispose();
-        Controller.Dispose();
+        Controller?.Dispose();
         // The metadata log commits what the controller appended (the log manager still open to apply it), then closes.
         _metadataLog.Dispose();
+        foreach (var client in NetworkClients)
+        {
+            await client.DisposeAsync();
+        }
         Logs.Dispose();
         BrokerLog.Stopped(_logger, NodeId);
     }

@@ -45,7 +45,36 @@ public sealed class KafkaConfig
         ControllerListenerNames = ConfigKey.SplitList(GetString("controller.listener.names") ?? "").Select(n => n.ToUpperInvariant()).Where(n => n.Length > 0).ToArray();
         Listeners = ParseListeners("listeners", GetString("listeners") ?? "");
         AdvertisedListeners = ResolveAdvertisedListeners();
+        QuorumVoters = ParseQuorumVoters(GetList("controller.quorum.voters"));
         Validate();
+    }
+
+    /// <summary>
+    /// <c>controller.quorum.voters</c> (<c>id@host:port</c> entries): the static voter set and each voter's
+    /// controller endpoint. Empty when the quorum is dynamic (<c>controller.quorum.bootstrap.servers</c>).
+    /// </summary>
+    public IReadOnlyList<QuorumVoter> QuorumVoters { get; }
+
+    private static QuorumVoter[] ParseQuorumVoters(IReadOnlyList<string> entries)
+    {
+        var voters = new List<QuorumVoter>();
+        foreach (var entry in entries.Where(e => e.Length > 0))
+        {
+            var at = entry.IndexOf('@');
+            var colon = entry.LastIndexOf(':');
+            if (at <= 0 || colon < at || !int.TryParse(entry.AsSpan(0, at), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
+                || !int.TryParse(entry.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port))
+            {
+                throw ConfigException.InvalidValue("controller.quorum.voters", entry, "Failed to parse the voter entry, expected id@host:port");
+            }
+            var host = entry[(at + 1)..colon].Trim('[', ']');
+            voters.Add(new QuorumVoter(id, host, port));
+        }
+        if (voters.Select(v => v.Id).Distinct().Count() != voters.Count)
+        {
+            throw ConfigException.InvalidValue("controller.quorum.voters", string.Join(",", entries), "Duplicate voter ids");
+        }
+        return [.. voters];
     }
 
     /// <summary>The properties as given (file merged with overrides), before parsing.</summary>
@@ -355,3 +384,6 @@ internal static partial class ConfigLog
     [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "These configurations '[{Keys}]' are accepted but not acted on by Samsa yet (docs/UNSUPPORTED.md)")]
     public static partial void IgnoredKeys(ILogger logger, string keys);
 }
+
+/// <summary>One entry of <c>controller.quorum.voters</c>: a voter's node id and controller endpoint.</summary>
+public sealed record QuorumVoter(int Id, string Host, int Port);

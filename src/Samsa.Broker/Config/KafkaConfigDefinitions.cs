@@ -27,9 +27,7 @@ public static class KafkaConfigDefinitions
     /// </summary>
     public static readonly IReadOnlySet<string> NotActedOn = new HashSet<string>(StringComparer.Ordinal)
     {
-        "controller.quorum.voters", "controller.quorum.bootstrap.servers", "controller.quorum.election.timeout.ms",
-        "controller.quorum.fetch.timeout.ms", "controller.quorum.election.backoff.max.ms", "controller.quorum.append.linger.ms",
-        "controller.quorum.request.timeout.ms", "controller.quorum.retry.backoff.ms", "initial.broker.registration.timeout.ms",
+        "controller.quorum.bootstrap.servers", "controller.quorum.append.linger.ms", "initial.broker.registration.timeout.ms",
         "broker.heartbeat.interval.ms", "broker.session.timeout.ms", "controlled.shutdown.enable",
         "unstable.feature.versions.enable", "early.start.listeners", "num.network.threads", "num.io.threads",
         "background.threads", "queued.max.requests", "queued.max.request.bytes", "socket.connection.setup.timeout.ms",

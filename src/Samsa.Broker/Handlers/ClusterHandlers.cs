@@ -142,7 +142,8 @@ public sealed class DescribeTopicPartitionsHandler(MetadataCache metadata) : Api
 /// as its leader sees it. Any other partition is UNKNOWN_TOPIC_OR_PARTITION, as Kafka's Raft client answers.
 /// </summary>
 /// <param name="describe">The quorum's partition data and its voters' endpoints, as the leader knows them now.</param>
-public sealed class DescribeQuorumHandler(Func<(DescribeQuorumResponse.PartitionData Partition, List<DescribeQuorumResponse.Node> Nodes)> describe)
+public sealed class DescribeQuorumHandler(Func<CancellationToken, ValueTask<DescribeQuorumResponse.PartitionData>> describe,
+    Func<List<DescribeQuorumResponse.Node>> nodes)
     : ApiHandler<DescribeQuorumRequest, DescribeQuorumResponse>
 {
     public override ApiKey ApiKey => ApiKey.DescribeQuorum;
@@ -151,12 +152,12 @@ public sealed class DescribeQuorumHandler(Func<(DescribeQuorumResponse.Partition
 
     public override short MaxVersion => 2;
 
-    protected override ValueTask<DescribeQuorumResponse?> HandleAsync(RequestContext context, DescribeQuorumRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<DescribeQuorumResponse?> HandleAsync(RequestContext context, DescribeQuorumRequest request, CancellationToken cancellationToken)
     {
         if (request.Topics is not [{ TopicName: TopicName.ClusterMetadata, Partitions: [{ PartitionIndex: 0 }] }])
         {
             var asked = request.Topics.FirstOrDefault();
-            return ValueTask.FromResult<DescribeQuorumResponse?>(new DescribeQuorumResponse
+            return new DescribeQuorumResponse
             {
                 Topics =
                 [
@@ -166,14 +167,14 @@ public sealed class DescribeQuorumHandler(Func<(DescribeQuorumResponse.Partition
                         Partitions = [Unknown(asked?.Partitions.FirstOrDefault()?.PartitionIndex ?? 0)],
                     },
                 ],
-            });
+            };
         }
-        var (partition, nodes) = describe();
-        return ValueTask.FromResult<DescribeQuorumResponse?>(new DescribeQuorumResponse
+        var partition = await describe(cancellationToken);
+        return new DescribeQuorumResponse
         {
             Topics = [new DescribeQuorumResponse.TopicData { TopicName = TopicName.ClusterMetadata, Partitions = [partition] }],
-            Nodes = context.ApiVersion >= 2 ? nodes : [],
-        });
+            Nodes = context.ApiVersion >= 2 ? nodes() : [],
+        };
     }
 
     private static DescribeQuorumResponse.PartitionData Unknown(int partition) => new()

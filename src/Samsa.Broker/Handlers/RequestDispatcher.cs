@@ -17,7 +17,9 @@ public sealed class RequestDispatcher : IRequestHandler
     private readonly IApiHandler?[] _byKey;
     private readonly ILogger _logger;
 
-    public RequestDispatcher(IEnumerable<IApiHandler> handlers, ILoggerFactory loggerFactory)
+    /// <param name="controllerListener">Serves a controller listener (Kafka's <c>ControllerApis</c>): only keys Kafka's
+    /// schemas list for the controller; otherwise a broker listener (<c>KafkaApis</c>).</param>
+    public RequestDispatcher(IEnumerable<IApiHandler> handlers, ILoggerFactory loggerFactory, bool controllerListener = false)
     {
         _logger = loggerFactory.CreateLogger("Samsa.Requests");
         _byKey = new IApiHandler?[ApiMessages.HighestApiKey + 1];
@@ -31,9 +33,11 @@ public sealed class RequestDispatcher : IRequestHandler
             {
                 throw new ArgumentException($"{handler.ApiKey} handler declares versions {handler.MinVersion}-{handler.MaxVersion} outside the schema", nameof(handlers));
             }
-            if (!ServesBrokerListener(handler.ApiKey))
+            if (!(controllerListener ? ServesControllerListener(handler.ApiKey) : ServesBrokerListener(handler.ApiKey)))
             {
-                throw new ArgumentException($"{handler.ApiKey} is not a broker API (ZooKeeper-era or controller-only)", nameof(handlers));
+                throw new ArgumentException(controllerListener
+                    ? $"{handler.ApiKey} is not a controller API"
+                    : $"{handler.ApiKey} is not a broker API (ZooKeeper-era or controller-only)", nameof(handlers));
             }
             _byKey[(int)handler.ApiKey] = handler;
         }
@@ -46,6 +50,10 @@ public sealed class RequestDispatcher : IRequestHandler
     /// <summary>True when Kafka's schema lists the KRaft "broker" listener for the key (not only zkBroker/controller).</summary>
     public static bool ServesBrokerListener(ApiKey apiKey) =>
         ApiMessages.Listeners(apiKey).Split(',', StringSplitOptions.TrimEntries).Contains("broker");
+
+    /// <summary>True when Kafka's schema lists the KRaft "controller" listener for the key.</summary>
+    public static bool ServesControllerListener(ApiKey apiKey) =>
+        ApiMessages.Listeners(apiKey).Split(',', StringSplitOptions.TrimEntries).Contains("controller");
 
     /// <summary>
     /// A handler that holds its thread this long before its first wait gets a warning: on a socket event thread,
@@ -110,6 +118,12 @@ public sealed class RequestDispatcher : IRequestHandler
             }
             ThreadHeldObserver?.Invoke(apiKey, held);
             response = await pending;
+        }
+        catch (Samsa.Metadata.Controller.NotControllerException)
+        {
+            // Leadership moved: the sender retries with the controller it learns of next (Kafka answers the same).
+            ResponseFrame.Release(context.DetachResources());
+            response = handler.ErrorResponse(context, body, ErrorCode.NotController);
         }
         catch (Exception e) when (e is not OperationCanceledException and not InvalidRequestException)
         {

@@ -58,4 +58,7 @@ internal static partial class NetworkLog
 
     [LoggerMessage(EventId = 215, Level = LogLevel.Information, Message = "{ApiKey} to the controller, attempt {Attempt}: {Reason}; retrying")]
     public static partial void ControllerRequestRetried(ILogger logger, Samsa.Protocol.ApiKey apiKey, int attempt, string reason);
+
+    [LoggerMessage(EventId = 216, Level = LogLevel.Debug, Message = "Raft {ApiKey} to node {Node} failed: {Reason}")]
+    public static partial void RaftRequestFailed(ILogger logger, Samsa.Protocol.ApiKey apiKey, int node, string reason);
 }

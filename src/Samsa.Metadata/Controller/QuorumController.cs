@@ -30,6 +30,14 @@ public sealed class QuorumController : IController, IDisposable
     private MetadataImage? _image;
     private long _lastWrittenOffset;
 
+    // The epoch this controller is active in, -1 while it is not (a quorum's standby, or a new leader whose first
+    // batch has not committed yet): event queue thread only. A single node's controller is always active, in epoch 0.
+    private int _activeEpoch;
+
+    // The epoch this node was told it leads, set on the log's thread: the controller claims it once that epoch's
+    // LeaderChange batch commits, so its image then holds everything committed before (Kafka's claim on catch-up).
+    private volatile int _claimEpoch = -1;
+
     // Callers waiting for a commit, in offset order. _pendingLock is a leaf.
     private readonly Lock _pendingLock = new();
     private readonly Queue<(long Offset, Action<Exception?> Complete)> _pending = new();
@@ -43,11 +51,18 @@ public sealed class QuorumController : IController, IDisposable
         _options = options;
         _lastWrittenOffset = log.EndOffset - 1;
         _committedOffset = _lastWrittenOffset;
+        _activeEpoch = log.RequiresElection ? -1 : 0;
         log.Register(new MetadataLoader(log, cache));
         log.Register(new CommitListener(this));
     }
 
     public ControllerOptions Options => _options;
+
+    /// <summary>Whether this controller is the active one (always, for a single node's own log).</summary>
+    public bool IsActive => Volatile.Read(ref _activeEpoch) >= 0;
+
+    /// <summary>Raised on the controller thread when it becomes active (with the epoch) or stops being active (-1).</summary>
+    public event Action<int>? ActiveEpochChanged;
 
     /// <summary>Writes the bootstrap feature levels (metadata.version, group.version) the first time a log is used.</summary>
     public Task BootstrapAsync(CancellationToken cancellationToken) =>
@@ -85,11 +100,24 @@ public sealed class QuorumController : IController, IDisposable
 
     private Task<T> Write<T>(Func<MetadataImage, ControllerResult<T>> operation)
     {
+        if (_activeEpoch < 0)
+        {
+            throw new NotControllerException($"Node {_options.NodeId} is not the active controller");
+        }
         var image = _image ??= _cache.Current;
         var result = operation(image);
         if (result.Records.Count > 0)
         {
-            var lastOffset = _log.Append(result.Records);
+            long lastOffset;
+            try
+            {
+                lastOffset = _log.Append(result.Records, _activeEpoch);
+            }
+            catch (Quorum.NotLeaderException e)
+            {
+                Renounce();
+                throw new NotControllerException(e.Message);
+            }
             var firstOffset = lastOffset - result.Records.Count + 1;
             var delta = new MetadataDelta(image);
             for (var i = 0; i < result.Records.Count; i++)
@@ -121,7 +149,7 @@ public sealed class QuorumController : IController, IDisposable
                     }
                     else
                     {
-                        done.TrySetException(new IOException("The metadata log failed before this change committed", error));
+                        done.TrySetException(error is NotControllerException ? error : new IOException("The metadata log failed before this change committed", error));
                     }
                 }
                 ));
@@ -154,14 +182,78 @@ public sealed class QuorumController : IController, IDisposable
         }
     }
 
-    /// <summary>The controller's ear on the log: completes the callers whose records are now committed.</summary>
+    /// <summary>
+    /// Becomes the active controller of <paramref name="epoch"/>, whose LeaderChange batch ends at
+    /// <paramref name="offset"/> and is committed: the node's image holds everything before it. Writes the bootstrap
+    /// feature levels if the log has none yet (the first leader of a new cluster).
+    /// </summary>
+    private void Claim(int epoch, long offset)
+    {
+        if (_claimEpoch != epoch || _activeEpoch == epoch)
+        {
+            return;
+        }
+        Volatile.Write(ref _activeEpoch, epoch);
+        _image = _cache.Current;
+        _lastWrittenOffset = offset;
+        ActiveEpochChanged?.Invoke(epoch);
+        _ = Write(image => new ControllerResult<bool>(FeatureControlManager.BootstrapRecords(image), true));
+    }
+
+    /// <summary>Stops being active: forgets the uncommitted image and fails the callers still waiting (their outcome is unknown, as in Kafka).</summary>
+    private void Renounce()
+    {
+        if (_activeEpoch < 0)
+        {
+            return;
+        }
+        Volatile.Write(ref _activeEpoch, -1);
+        _image = null;
+        lock (_pendingLock)
+        {
+            while (_pending.TryDequeue(out var waiting))
+            {
+                waiting.Complete(new NotControllerException($"Node {_options.NodeId} stopped being the active controller before the change committed"));
+            }
+        }
+        ActiveEpochChanged?.Invoke(-1);
+    }
+
+    /// <summary>The controller's ear on the log: completes the callers whose records are now committed, and follows leadership.</summary>
     private sealed class CommitListener(QuorumController controller) : IMetadataLogListener
     {
-        public void HandleCommit(MetadataBatch batch) => controller.Committed(batch.LastOffset);
+        public void HandleCommit(MetadataBatch batch)
+        {
+            controller.Committed(batch.LastOffset);
+            if (batch.IsControl && batch.Epoch == controller._claimEpoch)
+            {
+                _ = controller._events.RunAsync(() =>
+                {
+                    controller.Claim(batch.Epoch, batch.LastOffset);
+                    return true;
+                });
+            }
+        }
 
         public void HandleFailure(Exception error) => controller.Failed(error);
+
+        public void HandleLeaderChange(Quorum.LeaderAndEpoch leader)
+        {
+            controller._claimEpoch = leader.LeaderId == controller._options.NodeId ? leader.Epoch : -1;
+            _ = controller._events.RunAsync(() =>
+            {
+                if (controller._activeEpoch >= 0 && controller._activeEpoch != controller._claimEpoch)
+                {
+                    controller.Renounce();
+                }
+                return true;
+            });
+        }
     }
 
     /// <summary>Finishes the operations already queued, then stops the controller thread.</summary>
     public void Dispose() => _events.Dispose();
 }
+
+/// <summary>This node is not (or no longer) the active controller: the caller answers NOT_CONTROLLER and the sender retries elsewhere.</summary>
+public sealed class NotControllerException(string message) : Exception(message);

@@ -12,6 +12,10 @@ public sealed class MetadataLoader(IMetadataLog log, MetadataCache cache) : IMet
 {
     public void HandleCommit(MetadataBatch batch)
     {
+        if (batch.Records.Count == 0)
+        {
+            return; // a quorum's control batch: nothing for the image
+        }
         var delta = new MetadataDelta(cache.Current);
         for (var i = 0; i < batch.Records.Count; i++)
         {
@@ -25,5 +29,28 @@ public sealed class MetadataLoader(IMetadataLog log, MetadataCache cache) : IMet
     public void HandleFailure(Exception error)
     {
         // Nothing more will be committed; the image stays at the last committed offset.
+    }
+}
+
+/// <summary>
+/// Keeps the image's controller id on the quorum's leader, the node clients are told is the controller (Kafka's
+/// brokers report the active controller the same way).
+/// </summary>
+public sealed class ControllerIdPublisher(MetadataCache cache) : IMetadataLogListener
+{
+    public void HandleCommit(MetadataBatch batch)
+    {
+    }
+
+    public void HandleFailure(Exception error)
+    {
+    }
+
+    public void HandleLeaderChange(Quorum.LeaderAndEpoch leader)
+    {
+        if (leader.LeaderId >= 0 && cache.Current.ControllerId != leader.LeaderId)
+        {
+            cache.Publish(cache.Current with { ControllerId = leader.LeaderId });
+        }
     }
 }

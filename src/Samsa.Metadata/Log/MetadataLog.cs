@@ -25,6 +25,20 @@ public interface IMetadataLog : IDisposable
     /// </summary>
     long Append(IReadOnlyList<MetadataRecord> records);
 
+    /// <summary>
+    /// Appends as the leader of <paramref name="epoch"/> (Kafka's <c>RaftClient.prepareAppend</c>); a log that is not
+    /// a quorum has no epochs and appends as <see cref="Append(IReadOnlyList{MetadataRecord})"/>. Throws
+    /// <see cref="Quorum.NotLeaderException"/> when this node does not lead that epoch.
+    /// </summary>
+    long Append(IReadOnlyList<MetadataRecord> records, int epoch) => Append(records);
+
+    /// <summary>
+    /// True for a quorum's log: its controller is active only while this node leads (it hears so through
+    /// <see cref="IMetadataLogListener.HandleLeaderChange"/>). False for a single node's own log, whose controller
+    /// is always active.
+    /// </summary>
+    bool RequiresElection => false;
+
     /// <summary>Adds a listener; listeners are called in the order they registered.</summary>
     void Register(IMetadataLogListener listener);
 
@@ -35,7 +49,14 @@ public interface IMetadataLog : IDisposable
 /// <summary>One appended batch of metadata records and where it sits in the log.</summary>
 public sealed record MetadataBatch(long BaseOffset, IReadOnlyList<MetadataRecord> Records, int SizeInBytes)
 {
-    public long LastOffset => BaseOffset + Records.Count - 1;
+    /// <summary>The batch's last offset; a control batch (a quorum's LeaderChange) takes offsets but holds no metadata record.</summary>
+    public long LastOffset { get; init; } = BaseOffset + Records.Count - 1;
+
+    /// <summary>The epoch of the leader that appended it (0 in a single node's log).</summary>
+    public int Epoch { get; init; }
+
+    /// <summary>A control batch: no metadata records; in a quorum, the LeaderChange a new leader writes first in its epoch.</summary>
+    public bool IsControl { get; init; }
 }
 
 /// <summary>Hears of committed metadata (Kafka's <c>RaftClient.Listener</c>).</summary>
@@ -46,6 +67,11 @@ public interface IMetadataLogListener
 
     /// <summary>The log can commit nothing more (its flush failed): whatever waits for a commit will not get one.</summary>
     void HandleFailure(Exception error);
+
+    /// <summary>The quorum's known leader or epoch changed (never called for a single node's log).</summary>
+    void HandleLeaderChange(Quorum.LeaderAndEpoch leader)
+    {
+    }
 }
 
 /// <summary>Settings of the local metadata log, with the broker's config names.</summary>

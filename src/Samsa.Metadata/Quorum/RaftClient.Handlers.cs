@@ -44,6 +44,12 @@ public sealed partial class RaftClient
             return; // a response to a request of an earlier state, or one we already gave up on
         }
         connection.InFlight = null;
+        if (response.Unreachable)
+        {
+            // The transport could not deliver the request (refused, reset): retry after the back-off, not the timeout.
+            connection.BackoffUntilMs = now + _config.RetryBackoffMs;
+            return;
+        }
         switch (response.Body)
         {
             case VoteResponse vote:

@@ -25,6 +25,13 @@ public sealed class RaftMessage
     /// </summary>
     public bool PreVote { get; init; }
 
+    /// <summary>
+    /// A response the transport makes up for a request it could not deliver (connection refused or lost): the client
+    /// frees the destination for a retry after the back-off instead of waiting out the request timeout, as Kafka's
+    /// client does on a disconnect. <see cref="Body"/> is then the request.
+    /// </summary>
+    public bool Unreachable { get; init; }
+
     /// <summary>The version the body is encoded at on the wire (<see cref="RaftRpc.VersionOf"/>).</summary>
     public short Version => RaftRpc.VersionOf(Body.ApiKey);
 
