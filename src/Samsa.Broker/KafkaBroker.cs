@@ -183,6 +183,8 @@ public sealed class KafkaBroker : IAsyncDisposable
                 ValidateBrokerConfigs = DynamicBrokerConfig.Validate,
                 BrokerListDefault = name => KafkaConfigDefinitions.All.TryGetValue(name, out var key) && key.Type == ConfigType.List ? ConfigDescriber.Format(key.Default) ?? "" : null,
                 ValidateGroupConfigs = describer.Groups.Validate,
+                MaxIdleIntervalMs = config.GetInt("metadata.max.idle.interval.ms"),
+                Clock = time,
             });
         }
         else

@@ -33,7 +33,7 @@ public static class KafkaConfigDefinitions
         "background.threads", "queued.max.requests", "queued.max.request.bytes", "socket.connection.setup.timeout.ms",
         "socket.connection.setup.timeout.max.ms", "max.connection.creation.rate", "connections.max.reauth.ms", "fetch.max.bytes",
         "metadata.max.retention.bytes", "metadata.max.retention.ms", "metadata.log.max.snapshot.interval.ms",
-        "metadata.max.idle.interval.ms", "num.recovery.threads.per.data.dir", "log.dir.failure.timeout.ms",
+        "num.recovery.threads.per.data.dir", "log.dir.failure.timeout.ms",
         "log.cleaner.io.buffer.size", "log.cleaner.io.buffer.load.factor", "auto.leader.rebalance.enable",
         "leader.imbalance.check.interval.seconds", "create.topic.policy.class.name", "alter.config.policy.class.name",
         "remote.log.storage.system.enable", "num.replica.fetchers", "replica.lag.time.max.ms", "replica.socket.timeout.ms",

@@ -34,4 +34,14 @@ public sealed record ControllerOptions
 
     /// <summary>Checks a GROUP resource's whole new config set; the INVALID_CONFIG message, or null.</summary>
     public Func<IReadOnlyDictionary<string, string>, string?> ValidateGroupConfigs { get; init; } = _ => null;
+
+    /// <summary>
+    /// metadata.max.idle.interval.ms: an active controller of a quorum that has written nothing for this long writes a
+    /// NoOpRecord (KIP-835), so followers and brokers see the log advance and can tell a live leader from a stale one.
+    /// 0 turns it off. A single node's own log stays quiet.
+    /// </summary>
+    public int MaxIdleIntervalMs { get; init; } = 500;
+
+    /// <summary>The node's clock, for the controller's periodic work.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
 }

@@ -198,6 +198,38 @@ public sealed class QuorumController : IController, IDisposable
         _lastWrittenOffset = offset;
         ActiveEpochChanged?.Invoke(epoch);
         _ = Write(image => new ControllerResult<bool>(FeatureControlManager.BootstrapRecords(image), true));
+        if (_options.MaxIdleIntervalMs > 0)
+        {
+            _ = WriteNoOpsAsync(epoch);
+        }
+    }
+
+    /// <summary>While active in <paramref name="epoch"/>, writes a NoOpRecord whenever nothing was written for metadata.max.idle.interval.ms.</summary>
+    private async Task WriteNoOpsAsync(int epoch)
+    {
+        var interval = TimeSpan.FromMilliseconds(_options.MaxIdleIntervalMs);
+        var lastSeen = -1L;
+        while (true)
+        {
+            await Task.Delay(interval, _options.Clock);
+            var written = await _events.RunAsync(() =>
+            {
+                if (_activeEpoch != epoch)
+                {
+                    return false;
+                }
+                if (_lastWrittenOffset == lastSeen)
+                {
+                    _ = Write(_ => new ControllerResult<bool>([MetadataRecord.Of(new Protocol.MetadataRecords.NoOpRecord())], true));
+                }
+                lastSeen = _lastWrittenOffset;
+                return true;
+            }).ContinueWith(t => t.IsCompletedSuccessfully && t.Result, TaskScheduler.Default);
+            if (!written)
+            {
+                return;
+            }
+        }
     }
 
     /// <summary>Stops being active: forgets the uncommitted image and fails the callers still waiting (their outcome is unknown, as in Kafka).</summary>

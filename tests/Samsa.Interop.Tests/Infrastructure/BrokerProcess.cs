@@ -16,18 +16,32 @@ public sealed class BrokerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private BrokerProcess(Process process, int port, string directory)
+    private BrokerProcess(Process process, int port, string directory, IPAddress address)
     {
         _process = process;
         Port = port;
         Directory = directory;
+        Address = address;
     }
 
     public int Port { get; }
 
+    /// <summary>The address the probe for "listening" connects to (127.0.0.1 unless the node was started on another).</summary>
+    public IPAddress Address { get; }
+
+    /// <summary>The server process's pid (the child of <c>timeout</c>), for signals such as SIGSTOP.</summary>
+    public int ServerPid
+    {
+        get
+        {
+            var children = File.ReadAllText($"/proc/{_process.Id}/task/{_process.Id}/children").Trim();
+            return int.Parse(children.Split(' ', StringSplitOptions.RemoveEmptyEntries).First(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+
     public string Directory { get; }
 
-    public string Bootstrap => $"127.0.0.1:{Port}";
+    public string Bootstrap => $"{Address}:{Port}";
 
     public string Output
     {
@@ -65,15 +79,19 @@ public sealed class BrokerProcess : IAsyncDisposable
     /// <paramref name="environment"/> for variables of the server process (e.g. <c>DOTNET_GCHeapHardLimit</c>), and
     /// <paramref name="openFilesLimit"/> to run it under <c>ulimit -n</c> of that many file descriptors.
     /// </summary>
+    /// <param name="address">Where the first listener binds: the node is ready once <paramref name="reusePort"/> (or
+    /// the chosen port) accepts there. Configs that set their own <c>listeners</c> must bind it.</param>
+    /// <param name="format">Run before the server starts, with the config file's path (e.g. <c>kafka-storage.sh format</c>).</param>
     public static async Task<BrokerProcess> StartAsync(IDictionary<string, string>? extraConfig = null, string? reuseDirectory = null, int? reusePort = null,
-        IDictionary<string, string>? environment = null, int? openFilesLimit = null)
+        IDictionary<string, string>? environment = null, int? openFilesLimit = null, IPAddress? address = null, Func<string, Task>? format = null)
     {
+        address ??= IPAddress.Loopback;
         var directory = reuseDirectory ?? System.IO.Directory.CreateTempSubdirectory("samsa-broker-").FullName;
         var port = reusePort ?? FreePort();
         var config = new Dictionary<string, string>
         {
             ["node.id"] = "1",
-            ["listeners"] = $"PLAINTEXT://127.0.0.1:{port}",
+            ["listeners"] = $"PLAINTEXT://{address}:{port}",
             ["log.dirs"] = Path.Combine(directory, "data"),
             // As Kafka's own integration tests: the first rebalance of a group starts at once.
             ["group.initial.rebalance.delay.ms"] = "0",
@@ -85,6 +103,10 @@ public sealed class BrokerProcess : IAsyncDisposable
         }
         var configFile = Path.Combine(directory, "server.properties");
         await File.WriteAllLinesAsync(configFile, config.Select(kv => $"{kv.Key}={kv.Value}"));
+        if (format is not null)
+        {
+            await format(configFile);
+        }
 
         var start = new ProcessStartInfo("timeout")
         {
@@ -105,7 +127,7 @@ public sealed class BrokerProcess : IAsyncDisposable
             start.ArgumentList.Add(a);
         }
         var process = Process.Start(start)!;
-        var broker = new BrokerProcess(process, port, directory);
+        var broker = new BrokerProcess(process, port, directory, address);
         process.OutputDataReceived += (_, e) => broker.Append(e.Data);
         process.ErrorDataReceived += (_, e) => broker.Append(e.Data);
         process.BeginOutputReadLine();
@@ -138,7 +160,7 @@ public sealed class BrokerProcess : IAsyncDisposable
             try
             {
                 using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                await client.ConnectAsync(IPAddress.Loopback, Port);
+                await client.ConnectAsync(Address, Port);
                 // Hang up and wait for the broker to close its side: it has then released the probe's connection slot,
                 // so tests of connection limits start from zero.
                 client.Shutdown(SocketShutdown.Send);

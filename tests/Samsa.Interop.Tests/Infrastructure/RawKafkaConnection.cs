@@ -16,10 +16,20 @@ public sealed class RawKafkaConnection : IDisposable
 
     public Socket Socket => _socket;
 
-    public static async Task<RawKafkaConnection> ConnectAsync(int port)
+    public static Task<RawKafkaConnection> ConnectAsync(int port) => ConnectAsync(IPAddress.Loopback, port);
+
+    public static async Task<RawKafkaConnection> ConnectAsync(IPAddress address, int port)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await socket.ConnectAsync(IPAddress.Loopback, port);
+        try
+        {
+            await socket.ConnectAsync(address, port);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
         return new RawKafkaConnection(socket);
     }
 

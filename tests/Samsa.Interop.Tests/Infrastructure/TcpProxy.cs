@@ -41,9 +41,10 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly Task _acceptLoop;
     private volatile bool _blackhole;
 
-    private TcpProxy(int upstreamPort)
+    private TcpProxy(int upstreamPort, IPAddress upstreamAddress)
     {
         UpstreamPort = upstreamPort;
+        UpstreamAddress = upstreamAddress;
         _listener = new TcpListener(IPAddress.Loopback, 0);
         _listener.Start(512);
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
@@ -51,7 +52,13 @@ public sealed class TcpProxy : IAsyncDisposable
     }
 
     /// <summary>Starts listening at once; connections to <paramref name="upstreamPort"/> open only when a client connects.</summary>
-    public static TcpProxy Start(int upstreamPort) => new(upstreamPort);
+    public static TcpProxy Start(int upstreamPort) => new(upstreamPort, IPAddress.Loopback);
+
+    /// <summary>As <see cref="Start(int)"/>, to a node listening on another loopback address (127.0.0.x).</summary>
+    public static TcpProxy Start(IPAddress upstreamAddress, int upstreamPort) => new(upstreamPort, upstreamAddress);
+
+    /// <summary>The address the proxy connects to.</summary>
+    public IPAddress UpstreamAddress { get; }
 
     /// <summary>The port clients connect to.</summary>
     public int Port { get; }
@@ -202,7 +209,7 @@ public sealed class TcpProxy : IAsyncDisposable
         var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            await upstream.ConnectAsync(IPAddress.Loopback, UpstreamPort, _stop.Token);
+            await upstream.ConnectAsync(UpstreamAddress, UpstreamPort, _stop.Token);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException)
         {
