@@ -1,6 +1,10 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging.Abstractions;
 using Samsa.Broker.Config;
+using Samsa.Metadata.Controller;
+using Samsa.Metadata.Image;
+using Samsa.Metadata.Log;
+using Samsa.Metadata.Quorum;
 using Samsa.Protocol;
 
 namespace Samsa.Cli;
@@ -8,8 +12,16 @@ namespace Samsa.Cli;
 /// <summary>
 /// <c>samsa storage</c> = <c>kafka-storage.sh</c> (Kafka 4.0's <c>StorageTool</c>): <c>random-uuid</c> prints a
 /// new cluster id; <c>format -t &lt;cluster id&gt; -c &lt;server.properties&gt;</c> writes <c>meta.properties</c> to
-/// every log dir and the metadata log dir (refusing formatted dirs unless <c>--ignore-formatted</c>);
-/// <c>info -c &lt;server.properties&gt;</c> shows what the dirs hold.
+/// every log dir and the metadata log dir (refusing formatted dirs unless <c>--ignore-formatted</c>), with
+/// <c>bootstrap.checkpoint</c> beside it; <c>info -c &lt;server.properties&gt;</c> shows what the dirs hold.
+/// <para>
+/// KIP-853 dynamic quorums, as Kafka 4.0's <c>StorageTool</c> and <c>Formatter</c>: on a node whose process.roles
+/// hold controller, <c>--initial-controllers id@host:port:directoryId,...</c> or <c>--standalone</c> (this node
+/// alone, at its first controller listener, with a random directory id) writes the bootstrap snapshot
+/// (<see cref="BootstrapVoters"/>) into the metadata log dir, whose meta.properties then carries this node's
+/// directory id from the voter set. Either needs controller.quorum.voters unset; a controller without
+/// controller.quorum.voters needs one of them or <c>--no-initial-controllers</c>.
+/// </para>
 /// </summary>
 internal sealed class StorageCommand
 {
@@ -27,14 +39,38 @@ internal sealed class StorageCommand
         var clusterId = new Option<string>("--cluster-id", "-t") { Description = "The cluster ID to use.", Required = true };
         var config = new Option<string>("--config", "-c") { Description = "The Kafka configuration file to use.", Required = true };
         var ignoreFormatted = new Option<bool>("--ignore-formatted", "-g") { Description = "When this option is passed, the format command will skip over already formatted directories rather than failing." };
-        var standalone = new Option<bool>("--standalone", "-s") { Description = "Used to initialize a controller as a single-node dynamic quorum." };
+        var standalone = new Option<bool>("--standalone", "-s")
+        {
+            Description = "Used to initialize a controller as a single-node dynamic quorum. When setting this flag, the controller.quorum.voters config must not be set, and controller.quorum.bootstrap.servers is set instead.",
+        };
+        var noInitialControllers = new Option<bool>("--no-initial-controllers", "-N")
+        {
+            Description = "Used to initialize a server without specifying a dynamic quorum. When setting this flag, the controller.quorum.voters config should not be set, and controller.quorum.bootstrap.servers is set instead.",
+        };
+        var initialControllers = new Option<string>("--initial-controllers", "-I")
+        {
+            Description = "Used to initialize a server with the specified dynamic quorum. The argument is a comma-separated list of id@hostname:port:directory. The same values must be used to format all nodes. For example:\n0@example.com:8082:JEXY6aqzQY-32P5TStzaFg,1@example.com:8083:MvDxzVmcRsaTz33bUuRU6A,2@example.com:8084:07R5amHmR32VDA6jHkGbTA\n. When setting this flag, the controller.quorum.voters config must not be set, and controller.quorum.bootstrap.servers is set instead.",
+        };
         format.Add(clusterId);
         format.Add(config);
         format.Add(ignoreFormatted);
         format.Add(standalone);
+        format.Add(noInitialControllers);
+        format.Add(initialControllers);
         format.SetAction((r, ct) => CommandRunner.RunAsync(() =>
         {
-            Format(r.GetValue(clusterId)!, r.GetValue(config)!, r.GetValue(ignoreFormatted));
+            // argparse4j's mutually exclusive group: the later flag is refused, naming the earlier one.
+            var given = r.Tokens
+                .Select(t => t.Value)
+                .Select(v => new[] { standalone, noInitialControllers, (Option)initialControllers }.FirstOrDefault(o => o.Name == v || o.Aliases.Contains(v)))
+                .OfType<Option>()
+                .Distinct()
+                .ToList();
+            if (given.Count > 1)
+            {
+                throw new CommandException($"argument {Textual(given[1])}: not allowed with argument {Textual(given[0])}");
+            }
+            Format(new FormatRequest(r.GetValue(clusterId)!, r.GetValue(config)!, r.GetValue(ignoreFormatted), r.GetValue(standalone), r.GetValue(noInitialControllers), r.GetValue(initialControllers)));
             return Task.CompletedTask;
         }, "", errorsToStdout: false));
         command.Add(format);
@@ -77,20 +113,26 @@ internal sealed class StorageCommand
         return dirs;
     }
 
-    private static void Format(string clusterIdText, string configPath, bool ignoreFormatted)
+    private static string Textual(Option option) => string.Join("/", new[] { option.Name }.Concat(option.Aliases));
+
+    private sealed record FormatRequest(string ClusterId, string ConfigPath, bool IgnoreFormatted, bool Standalone, bool NoInitialControllers, string? InitialControllers);
+
+    private static void Format(FormatRequest request)
     {
+        var clusterIdText = request.ClusterId;
         if (!Uuid.TryParse(clusterIdText, out _))
         {
             throw new CommandException($"Cluster ID string {clusterIdText} does not appear to be a valid UUID: Input string `{clusterIdText}` decoded as {((clusterIdText.Length * 6) + 7) / 8} bytes, which is not equal to the expected 16 bytes of a base64-encoded UUID");
         }
-        var config = Load(configPath);
+        var config = Load(request.ConfigPath);
+        var initialVoters = InitialVoters(config, request);
         var metadataDir = config.GetString("metadata.log.dir") ?? config.LogDirs[0];
         var toFormat = new List<string>();
         foreach (var dir in Directories(config))
         {
             if (File.Exists(Path.Combine(dir, "meta.properties")))
             {
-                if (!ignoreFormatted)
+                if (!request.IgnoreFormatted)
                 {
                     throw new CommandException($"Log directory {dir} is already formatted. Use --ignore-formatted to ignore this directory and format the others.");
                 }
@@ -100,20 +142,112 @@ internal sealed class StorageCommand
         }
         if (toFormat.Count == 0)
         {
-            if (ignoreFormatted)
+            if (request.IgnoreFormatted)
             {
                 Console.WriteLine("All of the log directories are already formatted.");
                 return;
             }
         }
+        var now = DateTimeOffset.Now;
+        var bootstrapRecords = FeatureControlManager.BootstrapRecords(MetadataImage.Empty(clusterIdText));
         foreach (var dir in toFormat)
         {
+            // Kafka's Formatter.DirectoryType: the metadata dir of a dynamic quorum holds the bootstrap snapshot, and
+            // a voter's carries the directory id the voter set names for it.
+            var voter = dir == metadataDir ? initialVoters?.FirstOrDefault(v => v.Id == config.NodeId) : null;
+            var description = dir != metadataDir ? "data directory"
+                : initialVoters is null ? "metadata directory"
+                : voter is not null ? "dynamic metadata voter directory"
+                : "dynamic metadata directory";
+            Console.WriteLine($"Formatting {description} {dir} with metadata.version {MetadataVersion}.");
             Directory.CreateDirectory(dir);
-            new MetaProperties(clusterIdText, config.NodeId, Uuid.Random()).Write(dir, DateTimeOffset.Now);
-            Console.WriteLine(dir == metadataDir
-                ? $"Formatting metadata directory {dir} with metadata.version {MetadataVersion}."
-                : $"Formatting data directory {dir} with metadata.version {MetadataVersion}.");
+            BootstrapMetadataFile.Write(dir, bootstrapRecords, now.ToUnixTimeMilliseconds());
+            if (dir == metadataDir && initialVoters is not null)
+            {
+                BootstrapVoters.Write(dir, initialVoters, now.ToUnixTimeMilliseconds());
+            }
+            new MetaProperties(clusterIdText, config.NodeId, voter?.DirectoryId ?? Uuid.Random()).Write(dir, now);
         }
+    }
+
+    /// <summary>
+    /// The KIP-853 initial voter set to format with (Kafka's <c>StorageTool.runFormatCommand</c>): from
+    /// --initial-controllers or --standalone on a controller; null for a static quorum, a broker-only node, or
+    /// --no-initial-controllers.
+    /// </summary>
+    private static IReadOnlyList<QuorumVoter>? InitialVoters(KafkaConfig config, FormatRequest request)
+    {
+        var isController = config.ProcessRoles.Contains("controller");
+        var staticVotersEmpty = config.GetList("controller.quorum.voters").Count == 0;
+        if (!staticVotersEmpty && (request.InitialControllers is not null || request.Standalone))
+        {
+            throw new CommandException("You cannot specify controller.quorum.voters and format the node with --initial-controllers or --standalone. " +
+                "If you want to use dynamic quorum, please remove controller.quorum.voters and specify controller.quorum.bootstrap.servers instead.");
+        }
+        if (request.Standalone && !isController)
+        {
+            throw new CommandException("You can only use --standalone on a controller.");
+        }
+        if (!isController)
+        {
+            return null;
+        }
+        if (request.InitialControllers is { } text)
+        {
+            try
+            {
+                return QuorumVoter.ParseInitialControllers(text, ControllerListenerName(config));
+            }
+            catch (FormatException e)
+            {
+                throw new CommandException(e.Message);
+            }
+        }
+        if (request.Standalone)
+        {
+            var listener = AdvertisedControllerListener(config) ?? throw new CommandException("No controller listeners found.");
+            var host = listener.Host.Length == 0 ? "localhost" : listener.Host;
+            return [new QuorumVoter(config.NodeId, Uuid.Random(), [new VoterEndpoint(ControllerListenerName(config), host, listener.Port)])];
+        }
+        if (staticVotersEmpty && !request.NoInitialControllers)
+        {
+            throw new CommandException("Because controller.quorum.voters is not set on this controller, you must specify one of the following: " +
+                "--standalone, --initial-controllers, or --no-initial-controllers.");
+        }
+        return null;
+    }
+
+    private static string ControllerListenerName(KafkaConfig config) =>
+        config.ControllerListenerNames.FirstOrDefault() ?? throw new CommandException("You must specify the name of the initial controller listener.");
+
+    /// <summary>
+    /// Kafka's <c>effectiveAdvertisedControllerListeners.head</c>: for the first controller listener name, its entry
+    /// in advertised.listeners, else in listeners.
+    /// </summary>
+    private static Endpoint? AdvertisedControllerListener(KafkaConfig config)
+    {
+        var advertised = (config.GetString("advertised.listeners") ?? "")
+            .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(uri =>
+            {
+                try
+                {
+                    return Endpoint.Parse("advertised.listeners", uri, config.ListenerSecurityProtocolMap);
+                }
+                catch (ConfigException e)
+                {
+                    throw new CommandException(e.Message);
+                }
+            })
+            .ToList();
+        foreach (var name in config.ControllerListenerNames)
+        {
+            if ((advertised.FirstOrDefault(e => e.ListenerName == name) ?? config.Listeners.FirstOrDefault(e => e.ListenerName == name)) is { } found)
+            {
+                return found;
+            }
+        }
+        return null;
     }
 
     private static void Info(string configPath)

@@ -78,6 +78,13 @@ public static class MetadataSnapshots
             {
                 throw new InvalidDataException($"Snapshot {path} has a corrupt batch at byte {position}");
             }
+            if (header.IsControl)
+            {
+                // Kafka-format snapshots (the KIP-853 bootstrap snapshot kafka-storage.sh format writes) hold header,
+                // voters and footer control records: no metadata.
+                position += header.SizeInBytes;
+                continue;
+            }
             using var scratch = new PooledBuffer(1024);
             foreach (var record in view.GetRecords(scratch))
             {

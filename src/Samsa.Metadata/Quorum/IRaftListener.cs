@@ -16,10 +16,11 @@ public interface IRaftListener
     void HandleCommit(CommittedBatch batch);
 
     /// <summary>
-    /// Replace the state with the snapshot <paramref name="id"/> (everything before its end offset); commits continue
-    /// from there. Called when this node loads its own latest snapshot on start, or installs one from the leader.
+    /// Replace the state with the snapshot <paramref name="id"/> (everything before its end offset): the values of
+    /// its data records, in order (the header, voters and footer control records left out). Commits continue from
+    /// there. Called when this node loads its own latest snapshot on start, or installs one from the leader.
     /// </summary>
-    void HandleLoadSnapshot(OffsetAndEpoch id, ReadOnlyMemory<byte> state);
+    void HandleLoadSnapshot(OffsetAndEpoch id, IReadOnlyList<byte[]> records);
 
     /// <summary>The known leader or epoch changed.</summary>
     void HandleLeaderChange(LeaderAndEpoch leader);

@@ -56,18 +56,25 @@ public interface IRaftLog
     /// </summary>
     OffsetAndEpoch? LatestSnapshotId { get; }
 
-    /// <summary>The bytes of the snapshot <paramref name="id"/>, or null when it is not (or no longer) held.</summary>
+    /// <summary>
+    /// The snapshot file <paramref name="id"/> as stored, in Kafka's format (<see cref="RaftSnapshot"/>): what
+    /// FetchSnapshot ships. Null when it is not (or no longer) held.
+    /// </summary>
     ReadOnlyMemory<byte>? ReadSnapshot(OffsetAndEpoch id);
 
     /// <summary>
-    /// Stores <paramref name="state"/> as the snapshot of everything before <paramref name="endOffset"/> (a batch
-    /// boundary the caller knows is committed) and drops the log before it (Kafka's <c>createNewSnapshot</c> and
-    /// <c>deleteBeforeSnapshot</c> in one step). Returns the snapshot's id.
+    /// Writes the snapshot of everything before <paramref name="endOffset"/> (a batch boundary the caller knows is
+    /// committed) in Kafka's format, stamped <paramref name="timestampMs"/>, and drops the log before it (Kafka's
+    /// <c>createNewSnapshot</c>, <c>RecordsSnapshotWriter.freeze</c> and <c>deleteBeforeSnapshot</c> in one step).
+    /// The snapshot's epoch is that of the batch holding <c>endOffset - 1</c>. Returns the snapshot's id.
     /// </summary>
-    OffsetAndEpoch CreateSnapshot(long endOffset, ReadOnlySpan<byte> state);
+    OffsetAndEpoch CreateSnapshot(long endOffset, RaftSnapshotContents contents, long timestampMs);
 
-    /// <summary>A follower installs its leader's snapshot: every batch goes, and the log starts at <paramref name="id"/>.</summary>
-    void InstallSnapshot(OffsetAndEpoch id, ReadOnlySpan<byte> state);
+    /// <summary>
+    /// A follower installs its leader's snapshot file <paramref name="snapshot"/> (Kafka's format, as fetched and
+    /// already validated): every batch goes, and the log starts at <paramref name="id"/>.
+    /// </summary>
+    void InstallSnapshot(OffsetAndEpoch id, ReadOnlySpan<byte> snapshot);
 }
 
 /// <summary>Log operations that follow from the contract, shared by every <see cref="IRaftLog"/>.</summary>

@@ -10,8 +10,8 @@ namespace Samsa.Metadata.Quorum;
 /// <see cref="IRaftLog"/> on the storage engine (Kafka's <c>KafkaMetadataLog</c>): <c>__cluster_metadata-0</c> as a
 /// <see cref="PartitionLog"/> whose leader-epoch cache answers <see cref="EndOffsetForEpoch"/>, whose recovery point
 /// is <see cref="FlushedOffset"/>, and snapshots beside it as <c>&lt;end offset, 20 digits&gt;-&lt;epoch, 10
-/// digits&gt;.checkpoint</c> files (Kafka's naming). A snapshot file holds the listener's bytes as given, not yet
-/// Kafka's record-batch snapshot format with header and footer records. Only the Raft poll thread calls it.
+/// digits&gt;.checkpoint</c> files in Kafka's format (<see cref="RaftSnapshot"/>: header, kraft.version and voters,
+/// the state machine's records, footer). Only the Raft poll thread calls it.
 /// </summary>
 public sealed class PartitionRaftLog : IRaftLog, IDisposable
 {
@@ -123,7 +123,7 @@ public sealed class PartitionRaftLog : IRaftLog, IDisposable
         return File.Exists(path) ? new ReadOnlyMemory<byte>(File.ReadAllBytes(path)) : (ReadOnlyMemory<byte>?)null;
     }
 
-    public OffsetAndEpoch CreateSnapshot(long endOffset, ReadOnlySpan<byte> state)
+    public OffsetAndEpoch CreateSnapshot(long endOffset, RaftSnapshotContents contents, long timestampMs)
     {
         if (endOffset < StartOffset || endOffset > EndOffset)
         {
@@ -131,7 +131,7 @@ public sealed class PartitionRaftLog : IRaftLog, IDisposable
         }
         var epoch = endOffset == StartOffset ? LatestSnapshotId?.Epoch ?? 0 : _log.LeaderEpochCache.EpochForOffset(endOffset - 1) ?? 0;
         var id = new OffsetAndEpoch(endOffset, epoch);
-        WriteSnapshot(id, state);
+        WriteSnapshot(id, RaftSnapshot.Write(id, contents, timestampMs));
         if (endOffset > _log.RecoveryPoint)
         {
             _log.Flush();
@@ -141,21 +141,21 @@ public sealed class PartitionRaftLog : IRaftLog, IDisposable
         return id;
     }
 
-    public void InstallSnapshot(OffsetAndEpoch id, ReadOnlySpan<byte> state)
+    public void InstallSnapshot(OffsetAndEpoch id, ReadOnlySpan<byte> snapshot)
     {
-        WriteSnapshot(id, state);
+        WriteSnapshot(id, snapshot);
         _log.TruncateFullyAndStartAt(id.Offset);
     }
 
     public void Dispose() => _log.Dispose();
 
-    private void WriteSnapshot(OffsetAndEpoch id, ReadOnlySpan<byte> state)
+    private void WriteSnapshot(OffsetAndEpoch id, ReadOnlySpan<byte> snapshot)
     {
         var path = SnapshotPath(id);
         var temporary = path + ".part";
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
         {
-            file.Write(state);
+            file.Write(snapshot);
             file.Flush(flushToDisk: true);
         }
         File.Move(temporary, path, overwrite: true);

@@ -121,9 +121,27 @@ public sealed partial class RaftClient
             return;
         }
         var stored = download.Received.ToArray();
-        _log.InstallSnapshot(download.Id, stored);
         follower.FetchingSnapshot = null;
-        _voters.Reset(VoterSetHistory.UnwrapSnapshot(stored).Voters ?? _config.Voters);
+        RaftSnapshotContents contents;
+        try
+        {
+            contents = RaftSnapshot.Read(stored);
+        }
+        catch (InvalidDataException)
+        {
+            // A torn or corrupt download: fetch it again from the start.
+            Backoff(source, now);
+            return;
+        }
+        _log.InstallSnapshot(download.Id, stored);
+        if (contents.Voters is { } voters)
+        {
+            _voters.Reset(voters);
+        }
+        else
+        {
+            _voters.Reset(_config.Voters);
+        }
         OnVotersChanged(now);
         // A snapshot holds only committed records.
         if (follower.HighWatermark is not { } hw || hw < download.Id.Offset)

@@ -9,12 +9,14 @@ public sealed partial class RaftClient
     /// <summary>The voter sets from the snapshot the log starts at and every VotersRecord in the log.</summary>
     private void RebuildVoterHistory()
     {
-        var bootstrap = _config.Voters;
-        if (_log.LatestSnapshotId is { } id && _log.ReadSnapshot(id) is { } stored && VoterSetHistory.UnwrapSnapshot(stored).Voters is { } saved)
+        if (_log.LatestSnapshotId is { } id && _log.ReadSnapshot(id) is { } stored && RaftSnapshot.Read(stored.Span).Voters is { } saved)
         {
-            bootstrap = saved;
+            _voters.Reset(saved);
         }
-        _voters.Reset(bootstrap);
+        else
+        {
+            _voters.Reset(_config.Voters);
+        }
         for (var offset = _log.StartOffset; offset < _log.EndOffset;)
         {
             var data = _log.Read(offset, _config.FetchMaxBytes);
@@ -86,14 +88,11 @@ public sealed partial class RaftClient
         }
         else
         {
-            var voters = _voters.Latest.ToHashSet();
+            // The voters keep the directory ids and endpoints the log has for them; an added one is known by id.
+            var voters = _voters.LatestVoters.Where(v => v.Id != voterId).ToList();
             if (add)
             {
-                voters.Add(voterId);
-            }
-            else
-            {
-                voters.Remove(voterId);
+                voters.Add(QuorumVoter.OfId(voterId));
             }
             var (offset, _) = _log.AppendAsLeader(VoterSetHistory.VotersBatch(voters, now), leader.Epoch);
             _voters.Add(offset, voters);

@@ -129,11 +129,12 @@ public sealed partial class RaftClient
     }
 
     /// <summary>
-    /// Stores <paramref name="state"/> (the listener's state after applying everything before
-    /// <paramref name="endOffset"/>) as a snapshot and drops the log before it (poll thread only). The offset must be
-    /// committed and a batch boundary. Followers too far behind then load the snapshot with FetchSnapshot.
+    /// Stores <paramref name="records"/> (the listener's state after applying everything before
+    /// <paramref name="endOffset"/>, as record values) as a snapshot in Kafka's format, with the voter set in force
+    /// there, and drops the log before it (poll thread only). The offset must be committed and a batch boundary.
+    /// Followers too far behind then load the snapshot with FetchSnapshot.
     /// </summary>
-    public OffsetAndEpoch CreateSnapshot(long endOffset, ReadOnlySpan<byte> state)
+    public OffsetAndEpoch CreateSnapshot(long endOffset, IReadOnlyList<byte[]> records)
     {
         if (endOffset > _highWatermark)
         {
@@ -143,7 +144,14 @@ public sealed partial class RaftClient
         {
             return latest;
         }
-        return _log.CreateSnapshot(endOffset, VoterSetHistory.WrapSnapshot(_voters.At(endOffset), state));
+        // Kafka's controller passes the append time of the last committed batch the snapshot covers.
+        long lastContained = 0;
+        if (endOffset > _log.StartOffset && RaftRpc.Batches(_log.Read(endOffset - 1, 1).Span) is [var (_, last), ..])
+        {
+            lastContained = last.MaxTimestamp;
+        }
+        var voters = _voters.VotersRecordAt(endOffset);
+        return _log.CreateSnapshot(endOffset, new RaftSnapshotContents(records, voters, lastContained, KRaftVersion: voters is null ? (short)0 : (short)1), NowMs);
     }
 
     /// <summary>Graceful resignation (Kafka's <c>RaftClient.resign</c>): if leading <paramref name="epoch"/>, hand over on the next poll.</summary>
@@ -583,7 +591,7 @@ public sealed partial class RaftClient
             if (context.NextOffset < _log.StartOffset && _log.LatestSnapshotId is { } snapshotId && _log.ReadSnapshot(snapshotId) is { } stored)
             {
                 // The records this listener needs next are only in the snapshot now.
-                context.Listener.HandleLoadSnapshot(snapshotId, VoterSetHistory.UnwrapSnapshot(stored).State);
+                context.Listener.HandleLoadSnapshot(snapshotId, RaftSnapshot.Read(stored.Span).Records);
                 context.NextOffset = snapshotId.Offset;
             }
             while (context.NextOffset < _highWatermark)

@@ -13,35 +13,50 @@ namespace Samsa.Metadata.Quorum;
 /// </summary>
 public sealed class VoterSetHistory
 {
-    private readonly List<(long Offset, IReadOnlySet<int> Voters)> _entries = [];
+    // Voters is null for the static base set (controller.quorum.voters, kraft.version 0): ids only, no VotersRecord.
+    private readonly List<(long Offset, IReadOnlySet<int> Ids, IReadOnlyList<QuorumVoter>? Voters)> _entries = [];
 
-    public VoterSetHistory(IReadOnlySet<int> bootstrap) => _entries.Add((-1, bootstrap));
+    public VoterSetHistory(IReadOnlySet<int> bootstrap) => _entries.Add((-1, bootstrap, null));
 
-    public IReadOnlySet<int> Latest => _entries[^1].Voters;
+    public IReadOnlySet<int> Latest => _entries[^1].Ids;
+
+    /// <summary>The latest set with each voter's directory id and endpoints (ids only where none are known).</summary>
+    public IReadOnlyList<QuorumVoter> LatestVoters => _entries[^1].Voters ?? [.. _entries[^1].Ids.Order().Select(QuorumVoter.OfId)];
 
     /// <summary>The offset of the latest VotersRecord, -1 when the set is the base one.</summary>
     public long LatestOffset => _entries[^1].Offset;
 
     /// <summary>The set in force after applying everything before <paramref name="endOffset"/>.</summary>
-    public IReadOnlySet<int> At(long endOffset)
+    public IReadOnlySet<int> At(long endOffset) => _entries[IndexAt(endOffset)].Ids;
+
+    /// <summary>
+    /// The VotersRecord in force after applying everything before <paramref name="endOffset"/>: null while that is
+    /// the static base set (kraft.version 0), which a snapshot then stores no VotersRecord for.
+    /// </summary>
+    public IReadOnlyList<QuorumVoter>? VotersRecordAt(long endOffset) => _entries[IndexAt(endOffset)].Voters;
+
+    private int IndexAt(long endOffset)
     {
         for (var i = _entries.Count - 1; i > 0; i--)
         {
             if (_entries[i].Offset < endOffset)
             {
-                return _entries[i].Voters;
+                return i;
             }
         }
-        return _entries[0].Voters;
+        return 0;
     }
 
-    public void Add(long offset, IReadOnlySet<int> voters)
+    public void Add(long offset, IReadOnlySet<int> voters) => Add(offset, [.. voters.Order().Select(QuorumVoter.OfId)]);
+
+    /// <summary>A VotersRecord at <paramref name="offset"/>.</summary>
+    public void Add(long offset, IReadOnlyList<QuorumVoter> voters)
     {
         if (offset <= LatestOffset)
         {
             throw new InvalidOperationException($"Voter set at {offset} is not after the latest at {LatestOffset}");
         }
-        _entries.Add((offset, voters));
+        _entries.Add((offset, voters.Select(v => v.Id).ToHashSet(), voters));
     }
 
     /// <summary>Forgets the sets of records at or past <paramref name="endOffset"/> (the log was truncated there).</summary>
@@ -53,11 +68,18 @@ public sealed class VoterSetHistory
         }
     }
 
-    /// <summary>The log now starts at a snapshot: the set stored with it is the only one known.</summary>
+    /// <summary>The log now starts at a snapshot with no VotersRecord: the static set is the only one known.</summary>
     public void Reset(IReadOnlySet<int> voters)
     {
         _entries.Clear();
-        _entries.Add((-1, voters));
+        _entries.Add((-1, voters, null));
+    }
+
+    /// <summary>The log now starts at a snapshot whose VotersRecord holds <paramref name="voters"/>: the only set known.</summary>
+    public void Reset(IReadOnlyList<QuorumVoter> voters)
+    {
+        _entries.Clear();
+        _entries.Add((-1, voters.Select(v => v.Id).ToHashSet(), voters));
     }
 
     // -- the VotersRecord control record and the snapshot header -------------------------------------------------
@@ -66,28 +88,20 @@ public sealed class VoterSetHistory
     public const short VotersControlType = 6;
 
     /// <summary>A control batch holding one VotersRecord (key: version 0, type 6; value: VotersRecord v0).</summary>
-    public static byte[] VotersBatch(IEnumerable<int> voters, long timestampMs)
+    public static byte[] VotersBatch(IEnumerable<QuorumVoter> voters, long timestampMs)
     {
-        var record = new VotersRecord
-        {
-            Voters = voters.Order().Select(id => new VotersRecord.Voter
-            {
-                VoterId = id,
-                KRaftVersionFeature = new VotersRecord.KRaftVersionFeature { MinSupportedVersion = 0, MaxSupportedVersion = 1 },
-            }).ToList(),
-        };
         Span<byte> key = stackalloc byte[4];
         BinaryPrimitives.WriteInt16BigEndian(key, 0);
         BinaryPrimitives.WriteInt16BigEndian(key[2..], VotersControlType);
         using var builder = new Samsa.Protocol.Records.RecordBatchBuilder { IsControl = true };
-        builder.AppendRaw(0, timestampMs, key, false, record.ToArray(0), false, 0, default);
+        builder.AppendRaw(0, timestampMs, key, false, QuorumVoter.ToRecord(voters).ToArray(0), false, 0, default);
         return builder.Build();
     }
 
     /// <summary>The voter sets in the control batches of <paramref name="batches"/>, by offset.</summary>
-    public static List<(long Offset, IReadOnlySet<int> Voters)> VotersIn(ReadOnlySpan<byte> batches)
+    public static List<(long Offset, IReadOnlyList<QuorumVoter> Voters)> VotersIn(ReadOnlySpan<byte> batches)
     {
-        var found = new List<(long, IReadOnlySet<int>)>();
+        var found = new List<(long, IReadOnlyList<QuorumVoter>)>();
         foreach (var (position, header) in RaftRpc.Batches(batches))
         {
             if (!header.IsControl)
@@ -101,46 +115,11 @@ public sealed class VoterSetHistory
                 if (record.Key.Length >= 4 && BinaryPrimitives.ReadInt16BigEndian(record.Key[2..]) == VotersControlType)
                 {
                     var voters = ProtocolMessageExtensions.Parse<VotersRecord>(record.Value.ToArray(), 0);
-                    found.Add((header.BaseOffset + delta, voters.Voters.Select(v => v.VoterId).ToHashSet()));
+                    found.Add((header.BaseOffset + delta, QuorumVoter.FromRecord(voters)));
                 }
                 delta++;
             }
         }
         return found;
-    }
-
-    private const int SnapshotMagic = 0x534d5131; // "SMQ1"
-
-    /// <summary>A snapshot as stored: "SMQ1", the voter count and ids (int32 big-endian), then the listener's state.</summary>
-    public static byte[] WrapSnapshot(IReadOnlySet<int> voters, ReadOnlySpan<byte> state)
-    {
-        var bytes = new byte[8 + (4 * voters.Count) + state.Length];
-        BinaryPrimitives.WriteInt32BigEndian(bytes, SnapshotMagic);
-        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(4), voters.Count);
-        var position = 8;
-        foreach (var id in voters.Order())
-        {
-            BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(position), id);
-            position += 4;
-        }
-        state.CopyTo(bytes.AsSpan(position));
-        return bytes;
-    }
-
-    /// <summary>Splits a stored snapshot into its voter set (null when it has none) and the listener's state.</summary>
-    public static (IReadOnlySet<int>? Voters, ReadOnlyMemory<byte> State) UnwrapSnapshot(ReadOnlyMemory<byte> stored)
-    {
-        var span = stored.Span;
-        if (span.Length < 8 || BinaryPrimitives.ReadInt32BigEndian(span) != SnapshotMagic)
-        {
-            return (null, stored);
-        }
-        var count = BinaryPrimitives.ReadInt32BigEndian(span[4..]);
-        var voters = new HashSet<int>();
-        for (var i = 0; i < count; i++)
-        {
-            voters.Add(BinaryPrimitives.ReadInt32BigEndian(span[(8 + (4 * i))..]));
-        }
-        return (voters, stored[(8 + (4 * count))..]);
     }
 }

@@ -71,10 +71,15 @@ public sealed class PartitionRaftLogTests : IDisposable
                 log.AppendAsLeader(Batch(i), i < 3 ? 1 : 2);
             }
             log.Flush();
-            var id = log.CreateSnapshot(4, [1, 2, 3]);
+            var id = log.CreateSnapshot(4, new RaftSnapshotContents([[1, 2, 3]], [QuorumVoter.OfId(1)], 77), 5000);
             Assert.Equal(new OffsetAndEpoch(4, 2), id);
             Assert.Equal(4, log.StartOffset);
-            Assert.Equal(new byte[] { 1, 2, 3 }, log.ReadSnapshot(id)!.Value.ToArray());
+            var file = Path.Combine(log.Directory, "00000000000000000004-0000000002.checkpoint");
+            Assert.Equal(File.ReadAllBytes(file), log.ReadSnapshot(id)!.Value.ToArray());
+            var contents = RaftSnapshot.Read(log.ReadSnapshot(id)!.Value.Span);
+            Assert.Equal(new byte[] { 1, 2, 3 }, Assert.Single(contents.Records));
+            Assert.Equal([QuorumVoter.OfId(1)], contents.Voters!);
+            Assert.Equal(77, contents.LastContainedLogTimestamp);
             Assert.Equal(id, log.SnapshotNeeded(2, 1));
             Assert.Null(log.SnapshotNeeded(4, 2));
         }
@@ -83,7 +88,7 @@ public sealed class PartitionRaftLogTests : IDisposable
             Assert.Equal(new OffsetAndEpoch(4, 2), log.LatestSnapshotId);
             Assert.Equal(4, log.StartOffset);
             Assert.Equal(6, log.EndOffset);
-            log.InstallSnapshot(new OffsetAndEpoch(10, 3), [9]);
+            log.InstallSnapshot(new OffsetAndEpoch(10, 3), RaftSnapshot.Write(new OffsetAndEpoch(10, 3), new RaftSnapshotContents([[9]], null, 0, 0), 6000));
             Assert.Equal(10, log.StartOffset);
             Assert.Equal(10, log.EndOffset);
             Assert.Equal(3, log.LastFetchedEpoch);
@@ -151,7 +156,7 @@ public sealed class PartitionRaftLogTests : IDisposable
     {
         public void HandleCommit(CommittedBatch batch) => committed.AddRange(batch.Records.Select(r => BitConverter.ToInt64(r)));
 
-        public void HandleLoadSnapshot(OffsetAndEpoch id, ReadOnlyMemory<byte> state)
+        public void HandleLoadSnapshot(OffsetAndEpoch id, IReadOnlyList<byte[]> records)
         {
         }
 

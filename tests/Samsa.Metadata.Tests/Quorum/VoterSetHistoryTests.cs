@@ -1,9 +1,10 @@
 using Samsa.Metadata.Quorum;
 using Samsa.Metadata.Tests.Quorum.Simulation;
+using Samsa.Protocol;
 
 namespace Samsa.Metadata.Tests.Quorum;
 
-/// <summary>KIP-853 voter sets: the VotersRecord control batch, the history's rollback, and the snapshot header.</summary>
+/// <summary>KIP-853 voter sets: the VotersRecord control batch, the history's rollback, and the voters a snapshot stores.</summary>
 public class VoterSetHistoryTests
 {
     [Fact]
@@ -11,12 +12,12 @@ public class VoterSetHistoryTests
     {
         var log = new MockLog();
         log.AppendAsLeader(RaftRpc.DataBatch([[1]], 0), 1);
-        log.AppendAsLeader(VoterSetHistory.VotersBatch([3, 1, 2], 0), 1);
+        log.AppendAsLeader(VoterSetHistory.VotersBatch([QuorumVoter.OfId(3), QuorumVoter.OfId(1), QuorumVoter.OfId(2)], 0), 1);
         var batch = log.Batches[1].Bytes;
         Assert.True(Samsa.Protocol.Records.RecordBatchHeader.Read(batch).IsControl);
         var found = Assert.Single(VoterSetHistory.VotersIn(log.Read(0, 1 << 20).Span));
         Assert.Equal(1, found.Offset);
-        Assert.True(found.Voters.SetEquals([1, 2, 3]));
+        Assert.Equal([1, 2, 3], found.Voters.Select(v => v.Id));
     }
 
     [Fact]
@@ -37,13 +38,29 @@ public class VoterSetHistoryTests
     }
 
     [Fact]
-    public void SnapshotHeader_CarriesTheVoters_AndLeavesTheStateAlone()
+    public void VotersRecordAt_IsNullForTheStaticSet_AndKeepsDirectoryIdsAndEndpoints()
     {
-        var stored = VoterSetHistory.WrapSnapshot(new HashSet<int> { 5, 1 }, [9, 8, 7]);
-        Assert.Equal("534d5131" + "00000002" + "00000001" + "00000005" + "090807", Convert.ToHexStringLower(stored));
-        var (voters, state) = VoterSetHistory.UnwrapSnapshot(stored);
-        Assert.True(voters!.SetEquals([1, 5]));
-        Assert.Equal(new byte[] { 9, 8, 7 }, state.ToArray());
-        Assert.Null(VoterSetHistory.UnwrapSnapshot(new byte[] { 1, 2, 3 }).Voters);
+        var history = new VoterSetHistory(new HashSet<int> { 1, 2, 3 });
+        Assert.Null(history.VotersRecordAt(100));
+        Assert.Equal([QuorumVoter.OfId(1), QuorumVoter.OfId(2), QuorumVoter.OfId(3)], history.LatestVoters);
+        var directory = Uuid.Parse("JEXY6aqzQY-32P5TStzaFg");
+        QuorumVoter[] voters = [new(1, directory, [new VoterEndpoint("CONTROLLER", "localhost", 9093)]), QuorumVoter.OfId(4)];
+        history.Add(10, voters);
+        Assert.Null(history.VotersRecordAt(10));
+        Assert.Equal(voters, history.VotersRecordAt(11)!);
+        Assert.True(history.At(11).SetEquals([1, 4]));
+        history.Reset(voters);
+        Assert.Equal(voters, history.VotersRecordAt(0)!);
+        Assert.Equal(-1, history.LatestOffset);
+    }
+
+    [Fact]
+    public void VotersBatch_RoundTripsThroughVotersIn()
+    {
+        QuorumVoter[] voters = [new(2, Uuid.Parse("MvDxzVmcRsaTz33bUuRU6A"), [new VoterEndpoint("CONTROLLER", "::1", 9094)]), QuorumVoter.OfId(1)];
+        var batch = VoterSetHistory.VotersBatch(voters, 1000);
+        var (offset, found) = Assert.Single(VoterSetHistory.VotersIn(batch));
+        Assert.Equal(0, offset);
+        Assert.Equal([voters[1], voters[0]], found);
     }
 }

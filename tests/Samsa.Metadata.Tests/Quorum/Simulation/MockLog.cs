@@ -5,8 +5,8 @@ namespace Samsa.Metadata.Tests.Quorum.Simulation;
 
 /// <summary>
 /// An in-memory <see cref="IRaftLog"/> that behaves like a disk under a crash: <see cref="Kill"/> loses every batch
-/// past the last <see cref="Flush"/>. Truncation and snapshots are durable at once. It keeps one snapshot, the latest,
-/// and drops the log before it when it is taken. <see cref="BeforeTruncate"/> lets the simulation
+/// past the last <see cref="Flush"/>. Truncation and snapshots are durable at once. It keeps one snapshot, the latest, as
+/// Kafka-format file bytes (<see cref="RaftSnapshot"/>), and drops the log before it when it is taken. <see cref="BeforeTruncate"/> lets the simulation
 /// check that no replica ever truncates below its high watermark.
 /// </summary>
 public sealed class MockLog : IRaftLog
@@ -34,7 +34,7 @@ public sealed class MockLog : IRaftLog
     public ReadOnlyMemory<byte>? ReadSnapshot(OffsetAndEpoch id) =>
         LatestSnapshotId == id && _snapshot is not null ? new ReadOnlyMemory<byte>(_snapshot) : (ReadOnlyMemory<byte>?)null;
 
-    public OffsetAndEpoch CreateSnapshot(long endOffset, ReadOnlySpan<byte> state)
+    public OffsetAndEpoch CreateSnapshot(long endOffset, RaftSnapshotContents contents, long timestampMs)
     {
         if (endOffset < _start || endOffset > EndOffset)
         {
@@ -50,12 +50,12 @@ public sealed class MockLog : IRaftLog
         _batches.RemoveRange(0, index);
         _start = endOffset;
         _flushed = Math.Max(_flushed, endOffset);
-        _snapshot = state.ToArray();
+        _snapshot = RaftSnapshot.Write(id, contents, timestampMs);
         LatestSnapshotId = id;
         return id;
     }
 
-    public void InstallSnapshot(OffsetAndEpoch id, ReadOnlySpan<byte> state)
+    public void InstallSnapshot(OffsetAndEpoch id, ReadOnlySpan<byte> snapshot)
     {
         if (EndOffset > id.Offset)
         {
@@ -64,7 +64,7 @@ public sealed class MockLog : IRaftLog
         _batches.Clear();
         _start = id.Offset;
         _flushed = id.Offset;
-        _snapshot = state.ToArray();
+        _snapshot = snapshot.ToArray();
         LatestSnapshotId = id;
     }
 

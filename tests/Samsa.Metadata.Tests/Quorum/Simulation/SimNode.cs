@@ -162,19 +162,23 @@ public sealed class SimListener(RaftSimulation sim, SimNode node) : IRaftListene
         sim.CheckListenerState(node, AppliedRecords, _hash);
     }
 
-    /// <summary>The state machine's snapshot: (next offset, records applied, hash).</summary>
-    public byte[] Snapshot()
+    /// <summary>The state machine's snapshot: one record of (next offset, records applied, hash).</summary>
+    public IReadOnlyList<byte[]> Snapshot()
     {
         var bytes = new byte[24];
         BitConverter.TryWriteBytes(bytes, NextOffset);
         BitConverter.TryWriteBytes(bytes.AsSpan(8), AppliedRecords);
         BitConverter.TryWriteBytes(bytes.AsSpan(16), _hash);
-        return bytes;
+        return [bytes];
     }
 
-    public void HandleLoadSnapshot(OffsetAndEpoch id, ReadOnlyMemory<byte> state)
+    public void HandleLoadSnapshot(OffsetAndEpoch id, IReadOnlyList<byte[]> records)
     {
-        var span = state.Span;
+        if (records.Count != 1)
+        {
+            throw new InvariantViolation($"node {node.Id} loaded snapshot {id} holding {records.Count} records, not 1");
+        }
+        var span = records[0].AsSpan();
         if (BitConverter.ToInt64(span) != id.Offset)
         {
             throw new InvariantViolation($"node {node.Id} loaded snapshot {id} holding the state at offset {BitConverter.ToInt64(span)}");
