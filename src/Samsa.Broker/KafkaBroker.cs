@@ -126,7 +126,7 @@ public sealed class KafkaBroker : IAsyncDisposable
         if (UsesQuorum(config))
         {
             // A KRaft quorum: the image comes from what the quorum commits, once this node hears from its leader.
-            var voters = config.QuorumVoters.ToDictionary(v => v.Id, v => new NodeEndpoint(v.Id, v.Host, v.Port));
+            var voters = config.QuorumVoters.ToDictionary(v => v.Id, v => new NodeEndpoint(v.Id, v.Endpoints[0].Host, v.Endpoints[0].Port));
             var quorum = QuorumConfigFrom(config, clusterId, voters.Keys);
             var raftClient = new NetworkClient(new NetworkClientOptions
             {
@@ -144,6 +144,7 @@ public sealed class KafkaBroker : IAsyncDisposable
                 Quorum = quorum,
                 Logger = loggerFactory.CreateLogger("Samsa.Raft"),
                 Time = time,
+                MaxRecordBytesBetweenSnapshots = config.GetLong("metadata.log.max.record.bytes.between.snapshots"),
             }, raftChannel);
             raftChannel.Connect(raftLog.Deliver);
             metadataLog = raftLog;
@@ -342,11 +343,10 @@ public sealed class KafkaBroker : IAsyncDisposable
         if (config.QuorumVoters.Count > 0)
         {
             // A quorum's voters, as configured; each reached over the (first) controller listener.
-            var name = config.ControllerListenerNames.FirstOrDefault() ?? "CONTROLLER";
             return [.. config.QuorumVoters.Select(v => new Protocol.Messages.DescribeQuorumResponse.Node
             {
                 NodeId = v.Id,
-                Listeners = [new Protocol.Messages.DescribeQuorumResponse.Listener { Name = name, Host = v.Host, Port = (ushort)v.Port }],
+                Listeners = [.. v.Endpoints.Select(e => new Protocol.Messages.DescribeQuorumResponse.Listener { Name = e.Name, Host = e.Host, Port = (ushort)e.Port })],
             })];
         }
         var listeners = new List<Protocol.Messages.DescribeQuorumResponse.Listener>();

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
+using Samsa.Metadata.Quorum;
 
 namespace Samsa.Broker.Config;
 
@@ -45,7 +46,7 @@ public sealed class KafkaConfig
         ControllerListenerNames = ConfigKey.SplitList(GetString("controller.listener.names") ?? "").Select(n => n.ToUpperInvariant()).Where(n => n.Length > 0).ToArray();
         Listeners = ParseListeners("listeners", GetString("listeners") ?? "");
         AdvertisedListeners = ResolveAdvertisedListeners();
-        QuorumVoters = ParseQuorumVoters(GetList("controller.quorum.voters"));
+        QuorumVoters = ParseQuorumVoters();
         Validate();
     }
 
@@ -55,26 +56,16 @@ public sealed class KafkaConfig
     /// </summary>
     public IReadOnlyList<QuorumVoter> QuorumVoters { get; }
 
-    private static QuorumVoter[] ParseQuorumVoters(IReadOnlyList<string> entries)
+    private IReadOnlyList<QuorumVoter> ParseQuorumVoters()
     {
-        var voters = new List<QuorumVoter>();
-        foreach (var entry in entries.Where(e => e.Length > 0))
+        try
         {
-            var at = entry.IndexOf('@');
-            var colon = entry.LastIndexOf(':');
-            if (at <= 0 || colon < at || !int.TryParse(entry.AsSpan(0, at), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
-                || !int.TryParse(entry.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port))
-            {
-                throw ConfigException.InvalidValue("controller.quorum.voters", entry, "Failed to parse the voter entry, expected id@host:port");
-            }
-            var host = entry[(at + 1)..colon].Trim('[', ']');
-            voters.Add(new QuorumVoter(id, host, port));
+            return QuorumVoter.ParseStatic(string.Join(",", GetList("controller.quorum.voters")), ControllerListenerNames.FirstOrDefault() ?? "CONTROLLER");
         }
-        if (voters.Select(v => v.Id).Distinct().Count() != voters.Count)
+        catch (FormatException e)
         {
-            throw ConfigException.InvalidValue("controller.quorum.voters", string.Join(",", entries), "Duplicate voter ids");
+            throw new ConfigException(e.Message);
         }
-        return [.. voters];
     }
 
     /// <summary>The properties as given (file merged with overrides), before parsing.</summary>
@@ -385,5 +376,3 @@ internal static partial class ConfigLog
     public static partial void IgnoredKeys(ILogger logger, string keys);
 }
 
-/// <summary>One entry of <c>controller.quorum.voters</c>: a voter's node id and controller endpoint.</summary>
-public sealed record QuorumVoter(int Id, string Host, int Port);

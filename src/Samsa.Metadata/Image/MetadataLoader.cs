@@ -30,6 +30,8 @@ public sealed class MetadataLoader(IMetadataLog log, MetadataCache cache) : IMet
     {
         // Nothing more will be committed; the image stays at the last committed offset.
     }
+
+    public void HandleLoadSnapshot(MetadataImage image) => cache.Publish(image with { ControllerId = cache.Current.ControllerId });
 }
 
 /// <summary>

@@ -68,6 +68,14 @@ public interface IMetadataLogListener
     /// <summary>The log can commit nothing more (its flush failed): whatever waits for a commit will not get one.</summary>
     void HandleFailure(Exception error);
 
+    /// <summary>
+    /// The committed state is replaced by a snapshot's <paramref name="image"/> (a quorum's replica starting from its
+    /// latest snapshot, or installing its leader's); commits continue after it. Never called for a single node's log.
+    /// </summary>
+    void HandleLoadSnapshot(Image.MetadataImage image)
+    {
+    }
+
     /// <summary>The quorum's known leader or epoch changed (never called for a single node's log).</summary>
     void HandleLeaderChange(Quorum.LeaderAndEpoch leader)
     {

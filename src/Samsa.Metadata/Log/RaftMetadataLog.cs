@@ -19,6 +19,9 @@ public sealed record RaftMetadataLogOptions
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
+    /// <summary>metadata.log.max.record.bytes.between.snapshots: committed record bytes after which the image is snapshotted.</summary>
+    public long MaxRecordBytesBetweenSnapshots { get; init; } = 20 * 1024 * 1024;
+
     /// <summary>Seeds the election timeouts' randomness; null: a fresh seed per process.</summary>
     public int? RandomSeed { get; init; }
 }
@@ -49,6 +52,7 @@ public sealed class RaftMetadataLog : IMetadataLog, IRaftListener
     private volatile int _leaderId = -1;
     private volatile int _leaderEpoch = -1;
     private long _committedEnd;
+    private long _bytesSinceSnapshot;
 
     private RaftMetadataLog(RaftMetadataLogOptions options, PartitionRaftLog log, IRaftNetworkChannel channel)
     {
@@ -152,10 +156,20 @@ public sealed class RaftMetadataLog : IMetadataLog, IRaftListener
         }
     }
 
+    /// <summary>
+    /// Called on the io thread after each committed batch reached the image: once enough record bytes have committed
+    /// since the last snapshot, the image is written as Kafka's <c>.checkpoint</c> and the log before it dropped.
+    /// </summary>
     public void MaybeSnapshot(Image.MetadataImage image)
     {
-        // Snapshots of a quorum's log come with Kafka's checkpoint format (see docs/UNSUPPORTED.md); until then the
-        // log keeps every record.
+        if (_bytesSinceSnapshot < _options.MaxRecordBytesBetweenSnapshots || image.Offset < 0)
+        {
+            return;
+        }
+        var records = MetadataSnapshots.Records(image).Select(MetadataRecordSerde.Serialize).ToList();
+        var id = _raft.CreateSnapshot(image.Offset + 1, records);
+        _bytesSinceSnapshot = 0;
+        RaftMetadataLogLog.SnapshotWritten(_options.Logger, NodeId, id.Offset, id.Epoch, records.Count);
     }
 
     private void Run()
@@ -222,6 +236,7 @@ public sealed class RaftMetadataLog : IMetadataLog, IRaftListener
                 size += batch.Records[i].Length;
             }
             metadata = new MetadataBatch(batch.BaseOffset, records, size) { LastOffset = batch.LastOffset, Epoch = batch.Epoch };
+            _bytesSinceSnapshot += size;
         }
         foreach (var listener in Listeners())
         {
@@ -237,8 +252,22 @@ public sealed class RaftMetadataLog : IMetadataLog, IRaftListener
         Interlocked.Exchange(ref _committedEnd, batch.LastOffset + 1);
     }
 
-    void IRaftListener.HandleLoadSnapshot(OffsetAndEpoch id, ReadOnlyMemory<byte> state) =>
-        throw new NotSupportedException("Metadata snapshots in a quorum are not written yet, so none can be loaded");
+    void IRaftListener.HandleLoadSnapshot(OffsetAndEpoch id, IReadOnlyList<byte[]> records)
+    {
+        // The snapshot replaces the whole image: it is rebuilt from empty, as at offset id.Offset - 1.
+        var delta = new Image.MetadataDelta(Image.MetadataImage.Empty(_options.Quorum.ClusterId));
+        foreach (var value in records)
+        {
+            delta.Replay(MetadataRecordSerde.Deserialize(value), id.Offset - 1);
+        }
+        var image = delta.Apply() with { Offset = id.Offset - 1 };
+        foreach (var listener in Listeners())
+        {
+            listener.HandleLoadSnapshot(image);
+        }
+        Interlocked.Exchange(ref _committedEnd, id.Offset);
+        _bytesSinceSnapshot = 0;
+    }
 
     void IRaftListener.HandleLeaderChange(LeaderAndEpoch leader)
     {
@@ -277,6 +306,9 @@ internal static partial class RaftMetadataLogLog
 
     [LoggerMessage(EventId = 821, Level = LogLevel.Information, Message = "Node {NodeId}: the metadata quorum's leader is {LeaderId} in epoch {Epoch}")]
     public static partial void LeaderChanged(ILogger logger, int nodeId, int leaderId, int epoch);
+
+    [LoggerMessage(EventId = 823, Level = LogLevel.Information, Message = "Node {NodeId}: wrote the metadata snapshot {EndOffset}-{Epoch} ({Records} records); the log before it is dropped")]
+    public static partial void SnapshotWritten(ILogger logger, int nodeId, long endOffset, int epoch, int records);
 
     [LoggerMessage(EventId = 822, Level = LogLevel.Critical, Message = "Node {NodeId}: the metadata quorum's poll failed; this node's quorum replica has stopped and the node must be restarted")]
     public static partial void PollFailed(ILogger logger, int nodeId, Exception exception);
