@@ -54,6 +54,9 @@ public sealed class KafkaBroker : IAsyncDisposable
     /// <summary>This node's replica of the metadata quorum; null on a single node that keeps its own metadata log.</summary>
     public RaftMetadataLog? Quorum => _metadataLog as RaftMetadataLog;
 
+    /// <summary>A broker's registration and heartbeats with the active controller (null outside a quorum).</summary>
+    public BrokerLifecycleManager? Lifecycle { get; private init; }
+
     /// <summary>The network clients this node owns (quorum, controller requests), closed with it.</summary>
     private IReadOnlyList<NetworkClient> NetworkClients { get; init; } = [];
 
@@ -185,7 +188,8 @@ public sealed class KafkaBroker : IAsyncDisposable
                 BrokerListDefault = name => KafkaConfigDefinitions.All.TryGetValue(name, out var key) && key.Type == ConfigType.List ? ConfigDescriber.Format(key.Default) ?? "" : null,
                 ValidateGroupConfigs = describer.Groups.Validate,
                 MaxIdleIntervalMs = config.GetInt("metadata.max.idle.interval.ms"),
-                Clock = time,
+                BrokerSessionTimeout = TimeSpan.FromMilliseconds(config.GetInt("broker.session.timeout.ms")),
+                Time = time,
             });
         }
         else
@@ -286,9 +290,11 @@ public sealed class KafkaBroker : IAsyncDisposable
                 new IncrementalAlterConfigsHandler(localController),
                 new UpdateFeaturesHandler(localController),
                 new AllocateProducerIdsHandler(localController),
+                new BrokerRegistrationHandler(localController),
+                new BrokerHeartbeatHandler(localController),
             ]);
         }
-        var controllerDispatcher = new RequestDispatcher([new ApiVersionsHandler(controllerApis, metadata, loggerFactory), .. controllerApis], loggerFactory, controllerListener: true);
+        var controllerDispatcher = new RequestDispatcher([new ApiVersionsHandler(controllerApis, metadata, loggerFactory), .. controllerApis], loggerFactory, RequestDispatcher.ControllerListener);
 
         // The image is published before the first accept, holding the ports actually bound.
         var socketServer = await SocketServer.BindAsync(config, new ListenerRouter(dispatcher, controllerDispatcher, config.ControllerListenerNames), loggerFactory, time);
@@ -306,10 +312,38 @@ public sealed class KafkaBroker : IAsyncDisposable
         groups.Start();
         transactions.Start();
         socketServer.Start();
+        localController?.StartPeriodicTasks();
+
+        // In a quorum a broker registers with the active controller and heartbeats; it is fenced (no partition led
+        // here) until it has caught up with the metadata log (Kafka's BrokerLifecycleManager).
+        BrokerLifecycleManager? lifecycle = null;
+        if (isBroker && metadataLog is RaftMetadataLog)
+        {
+            lifecycle = new BrokerLifecycleManager(controller, new BrokerLifecycleOptions
+            {
+                NodeId = config.NodeId,
+                ClusterId = clusterId,
+                Listeners = [.. AdvertisedEndpoints(config, socketServer.BoundEndpoints).Select(e => new BrokerRegistrationRequest.Listener
+                {
+                    Name = e.ListenerName,
+                    Host = e.Host,
+                    Port = (ushort)e.Port,
+                    SecurityProtocol = (short)e.SecurityProtocol, // Kafka's ids: PLAINTEXT 0, SSL 1, SASL_PLAINTEXT 2, SASL_SSL 3
+                })],
+                Rack = config.BrokerRack,
+                Features = [.. FeatureControlManager.Supported.Select(f => new BrokerRegistrationRequest.Feature { Name = f.Key, MinSupportedVersion = f.Value.Min, MaxSupportedVersion = f.Value.Max })],
+                HeartbeatInterval = TimeSpan.FromMilliseconds(config.GetInt("broker.heartbeat.interval.ms")),
+                InitialRegistrationTimeout = TimeSpan.FromMilliseconds(config.GetInt("initial.broker.registration.timeout.ms")),
+                // Kafka's broker waits for its controlled shutdown at most a session: after that it would be fenced anyway.
+                ControlledShutdownTimeout = TimeSpan.FromMilliseconds(config.GetInt("broker.session.timeout.ms")),
+            }, () => metadata.Current.Offset, time, loggerFactory.CreateLogger("Samsa.BrokerLifecycle"));
+            lifecycle.Start();
+        }
 
         var broker = new KafkaBroker(config, clusterId, socketServer, metadata, dispatcher, metadataLog, localController, logs, logger)
         {
             NetworkClients = networkClients,
+            Lifecycle = lifecycle,
             ReplayedRecords = replayed,
             Replicas = replicas,
             Groups = groups,
@@ -325,14 +359,15 @@ public sealed class KafkaBroker : IAsyncDisposable
     /// </summary>
     private static MetadataImage WithThisNode(MetadataImage image, KafkaConfig config, IReadOnlyList<BoundEndpoint> bound)
     {
-        var endpoints = config.AdvertisedListeners
-            .Select(a => new BrokerEndpoint(a.ListenerName, a.Host,
-                a.Port != 0 ? a.Port : bound.FirstOrDefault(b => b.ListenerName == a.ListenerName)?.Port ?? 0))
-            .ToImmutableArray();
+        var endpoints = AdvertisedEndpoints(config, bound).Select(a => new BrokerEndpoint(a.ListenerName, a.Host, a.Port)).ToImmutableArray();
         return image
             .WithBroker(new BrokerRegistration(config.NodeId, endpoints, config.BrokerRack)) with
         { ControllerId = config.NodeId };
     }
+
+    /// <summary>The advertised listeners with the bound port where the config says 0.</summary>
+    private static IEnumerable<Endpoint> AdvertisedEndpoints(KafkaConfig config, IReadOnlyList<BoundEndpoint> bound) =>
+        config.AdvertisedListeners.Select(a => a.Port != 0 ? a : a with { Port = bound.FirstOrDefault(b => b.ListenerName == a.ListenerName)?.Port ?? 0 });
 
     /// <summary>
     /// The voters' endpoints for DescribeQuorum v2: this node's controller listeners, advertised where configured,
@@ -435,6 +470,11 @@ public sealed class KafkaBroker : IAsyncDisposable
             return;
         }
         BrokerLog.Stopping(_logger, NodeId);
+        if (Lifecycle is not null)
+        {
+            // Controlled shutdown: the controller moves leadership away before this broker stops serving.
+            await Lifecycle.DisposeAsync();
+        }
         await _socketServer.DisposeAsync();
         // Waiting JoinGroup/SyncGroup requests are answered before the partitions they write to close.
         Groups?.Dispose();

@@ -17,9 +17,15 @@ public sealed class RequestDispatcher : IRequestHandler
     private readonly IApiHandler?[] _byKey;
     private readonly ILogger _logger;
 
-    /// <param name="controllerListener">Serves a controller listener (Kafka's <c>ControllerApis</c>): only keys Kafka's
-    /// schemas list for the controller; otherwise a broker listener (<c>KafkaApis</c>).</param>
-    public RequestDispatcher(IEnumerable<IApiHandler> handlers, ILoggerFactory loggerFactory, bool controllerListener = false)
+    /// <summary>Kafka's schema name of the listener that serves client and inter-broker APIs.</summary>
+    public const string BrokerListener = "broker";
+
+    /// <summary>Kafka's schema name of the controller listener (Raft, BrokerRegistration, BrokerHeartbeat, ...).</summary>
+    public const string ControllerListener = "controller";
+
+    /// <param name="listener">Which of Kafka's listeners this dispatcher serves (<see cref="BrokerListener"/> or
+    /// <see cref="ControllerListener"/>): every handler must be for an API Kafka's schema lists there.</param>
+    public RequestDispatcher(IEnumerable<IApiHandler> handlers, ILoggerFactory loggerFactory, string listener = BrokerListener)
     {
         _logger = loggerFactory.CreateLogger("Samsa.Requests");
         _byKey = new IApiHandler?[ApiMessages.HighestApiKey + 1];
@@ -33,11 +39,9 @@ public sealed class RequestDispatcher : IRequestHandler
             {
                 throw new ArgumentException($"{handler.ApiKey} handler declares versions {handler.MinVersion}-{handler.MaxVersion} outside the schema", nameof(handlers));
             }
-            if (!(controllerListener ? ServesControllerListener(handler.ApiKey) : ServesBrokerListener(handler.ApiKey)))
+            if (!ServesListener(handler.ApiKey, listener))
             {
-                throw new ArgumentException(controllerListener
-                    ? $"{handler.ApiKey} is not a controller API"
-                    : $"{handler.ApiKey} is not a broker API (ZooKeeper-era or controller-only)", nameof(handlers));
+                throw new ArgumentException($"{handler.ApiKey} is not served on Kafka's {listener} listener", nameof(handlers));
             }
             _byKey[(int)handler.ApiKey] = handler;
         }
@@ -48,12 +52,11 @@ public sealed class RequestDispatcher : IRequestHandler
     public IReadOnlyList<IApiHandler> Served { get; }
 
     /// <summary>True when Kafka's schema lists the KRaft "broker" listener for the key (not only zkBroker/controller).</summary>
-    public static bool ServesBrokerListener(ApiKey apiKey) =>
-        ApiMessages.Listeners(apiKey).Split(',', StringSplitOptions.TrimEntries).Contains("broker");
+    public static bool ServesBrokerListener(ApiKey apiKey) => ServesListener(apiKey, BrokerListener);
 
-    /// <summary>True when Kafka's schema lists the KRaft "controller" listener for the key.</summary>
-    public static bool ServesControllerListener(ApiKey apiKey) =>
-        ApiMessages.Listeners(apiKey).Split(',', StringSplitOptions.TrimEntries).Contains("controller");
+    /// <summary>True when Kafka's schema lists <paramref name="listener"/> for the key.</summary>
+    public static bool ServesListener(ApiKey apiKey, string listener) =>
+        ApiMessages.Listeners(apiKey).Split(',', StringSplitOptions.TrimEntries).Contains(listener);
 
     /// <summary>
     /// A handler that holds its thread this long before its first wait gets a warning: on a socket event thread,

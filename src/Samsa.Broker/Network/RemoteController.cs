@@ -87,6 +87,12 @@ public sealed class RemoteController : IController
             new ApiError((ErrorCode)response.ErrorCode, null));
     }
 
+    public Task<BrokerRegistrationResponse> RegisterBrokerAsync(BrokerRegistrationRequest request, CancellationToken cancellationToken) =>
+        SendAsync<BrokerRegistrationResponse>(request, BrokerRegistrationRequest.HighestVersion, r => NotActive(r.ErrorCode), cancellationToken);
+
+    public Task<BrokerHeartbeatResponse> BrokerHeartbeatAsync(BrokerHeartbeatRequest request, CancellationToken cancellationToken) =>
+        SendAsync<BrokerHeartbeatResponse>(request, BrokerHeartbeatRequest.HighestVersion, r => NotActive(r.ErrorCode), cancellationToken);
+
     private static bool NotActive(short errorCode) => errorCode == (short)ErrorCode.NotController;
 
     private async Task<TResponse> SendAsync<TResponse>(IApiMessage request, short version, Func<TResponse, bool> notActive, CancellationToken cancellationToken)

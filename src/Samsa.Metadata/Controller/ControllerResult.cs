@@ -20,6 +20,24 @@ public sealed record ControllerOptions
 
     public bool DeleteTopicEnable { get; init; } = true;          // delete.topic.enable
 
+    /// <summary>broker.session.timeout.ms: a broker that has not heartbeated for this long is fenced by the active controller.</summary>
+    public TimeSpan BrokerSessionTimeout { get; init; } = TimeSpan.FromMilliseconds(9000);
+
+    /// <summary>
+    /// How often the active controller's periodic task looks for brokers whose session has expired
+    /// (<see cref="QuorumController.StartPeriodicTasks"/>). Samsa's own setting; Kafka checks on a similar short period.
+    /// </summary>
+    public TimeSpan FenceStaleBrokerInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The node's clock: broker sessions and the periodic tasks run on it, so a test can drive them with a fake one.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// Where replica placement takes its randomness (start offset, shuffles); used on the controller thread only.
+    /// A seeded one makes placement repeatable.
+    /// </summary>
+    public Random Random { get; init; } = Random.Shared;
+
     /// <summary>
     /// Checks the keys a request sets on a BROKER resource (for one broker when the flag is true, else the cluster
     /// default): Kafka's error and message, or null.
@@ -41,7 +59,4 @@ public sealed record ControllerOptions
     /// 0 turns it off. A single node's own log stays quiet.
     /// </summary>
     public int MaxIdleIntervalMs { get; init; } = 500;
-
-    /// <summary>The node's clock, for the controller's periodic work.</summary>
-    public TimeProvider Clock { get; init; } = TimeProvider.System;
 }

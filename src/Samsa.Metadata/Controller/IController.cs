@@ -26,4 +26,16 @@ public interface IController
 
     /// <summary>AllocateProducerIds: the next block of producer ids for <paramref name="brokerId"/>.</summary>
     Task<ProducerIdsAllocation> AllocateProducerIdsAsync(int brokerId, long brokerEpoch, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// BrokerRegistration: registers a broker process, fenced, and answers its broker epoch, or INCONSISTENT_CLUSTER_ID,
+    /// DUPLICATE_BROKER_REGISTRATION or UNSUPPORTED_VERSION in the response's error code.
+    /// </summary>
+    Task<BrokerRegistrationResponse> RegisterBrokerAsync(BrokerRegistrationRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// BrokerHeartbeat: keeps a registered broker's session and answers whether it is caught up, fenced and should
+    /// shut down, or BROKER_ID_NOT_REGISTERED or STALE_BROKER_EPOCH in the response's error code.
+    /// </summary>
+    Task<BrokerHeartbeatResponse> BrokerHeartbeatAsync(BrokerHeartbeatRequest request, CancellationToken cancellationToken);
 }

@@ -18,6 +18,10 @@ namespace Samsa.Metadata.Controller;
 /// the node's <see cref="MetadataCache"/> (making partition directories on the way), then this controller, which completes the
 /// callers waiting for that offset. So a caller that reads the cache after its answer sees its change. The
 /// controller's image starts as the node's image at its first operation (which holds this node's own registration).
+/// <para>Broker sessions (<see cref="ClusterControlManager"/>) are kept in this controller's memory only, as Kafka
+/// keeps them: they start afresh for every registered broker at the first operation and at <see cref="ActivateAsync"/>.
+/// Brokers that stop heartbeating are fenced by the task <see cref="StartPeriodicTasks"/> starts, which the node
+/// starts once this controller is the active one.</para>
 /// </remarks>
 public sealed class QuorumController : IController, IDisposable
 {
@@ -25,6 +29,9 @@ public sealed class QuorumController : IController, IDisposable
     private readonly IMetadataLog _log;
     private readonly MetadataCache _cache;
     private readonly ControllerOptions _options;
+    private readonly ClusterControlManager _cluster;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _periodicTasks;
 
     // The controller's image, uncommitted records included, and the last offset written: event queue thread only.
     private MetadataImage? _image;
@@ -49,6 +56,7 @@ public sealed class QuorumController : IController, IDisposable
         _log = log;
         _cache = cache;
         _options = options;
+        _cluster = new ClusterControlManager(options);
         _lastWrittenOffset = log.EndOffset - 1;
         _committedOffset = _lastWrittenOffset;
         _activeEpoch = log.RequiresElection ? -1 : 0;
@@ -79,7 +87,7 @@ public sealed class QuorumController : IController, IDisposable
         WriteAsync(image => ReplicationControlManager.DeleteTopics(image, request, version, _options), cancellationToken);
 
     public Task<CreatePartitionsResponse> CreatePartitionsAsync(CreatePartitionsRequest request, CancellationToken cancellationToken) =>
-        WriteAsync(image => ReplicationControlManager.CreatePartitions(image, request), cancellationToken);
+        WriteAsync(image => ReplicationControlManager.CreatePartitions(image, request, _options), cancellationToken);
 
     public Task<IncrementalAlterConfigsResponse> IncrementalAlterConfigsAsync(IncrementalAlterConfigsRequest request, CancellationToken cancellationToken) =>
         WriteAsync(image => ConfigurationControlManager.IncrementalAlter(image, request, _options), cancellationToken);
@@ -94,18 +102,111 @@ public sealed class QuorumController : IController, IDisposable
     public Task<ProducerIdsAllocation> AllocateProducerIdsAsync(int brokerId, long brokerEpoch, CancellationToken cancellationToken) =>
         WriteAsync(image => ProducerIdControlManager.GenerateNextBlock(image, brokerId, brokerEpoch), cancellationToken);
 
+    /// <summary>
+    /// BrokerRegistration: a fenced RegisterBrokerRecord whose offset becomes the broker's epoch, or the error
+    /// (<see cref="ClusterControlManager.RegisterBroker"/>).
+    /// </summary>
+    public Task<BrokerRegistrationResponse> RegisterBrokerAsync(BrokerRegistrationRequest request, CancellationToken cancellationToken) =>
+        _events.RunAsync(() => Write((image, nextOffset) => _cluster.RegisterBroker(image, request, nextOffset)), cancellationToken).Unwrap();
+
+    /// <summary>
+    /// BrokerHeartbeat: renews the broker's session and fences, unfences or shuts it down as it asks and its progress
+    /// allows (<see cref="ClusterControlManager.ProcessBrokerHeartbeat"/>); a heartbeat that changes nothing writes nothing.
+    /// </summary>
+    public Task<BrokerHeartbeatResponse> BrokerHeartbeatAsync(BrokerHeartbeatRequest request, CancellationToken cancellationToken) =>
+        WriteAsync(image => _cluster.ProcessBrokerHeartbeat(image, request), cancellationToken);
+
+    /// <summary>
+    /// Call when this controller becomes the active one: every registered broker starts a fresh session from now, as
+    /// heartbeats sent to an earlier active controller are not known here.
+    /// </summary>
+    public Task ActivateAsync(CancellationToken cancellationToken) =>
+        _events.RunAsync(() =>
+        {
+            _cluster.Activate(Image());
+            return true;
+        }, cancellationToken);
+
+    /// <summary>
+    /// Fences, one after another, every broker whose session has expired, moving their leaderships; returns their ids.
+    /// The periodic task calls this; tests may call it directly after moving a fake clock.
+    /// </summary>
+    public async Task<IReadOnlyList<int>> FenceStaleBrokersAsync(CancellationToken cancellationToken)
+    {
+        var fenced = new List<int>();
+        while (await WriteAsync(_cluster.FenceOneStaleBroker, cancellationToken) is { } brokerId)
+        {
+            fenced.Add(brokerId);
+        }
+        return fenced;
+    }
+
+    /// <summary>
+    /// Starts the active controller's periodic task: every <see cref="ControllerOptions.FenceStaleBrokerInterval"/> of
+    /// the node's clock it fences the brokers whose <c>broker.session.timeout.ms</c> has passed without a heartbeat.
+    /// It runs until <see cref="Dispose"/>. Calling it again does nothing.
+    /// </summary>
+    public void StartPeriodicTasks()
+    {
+        if (_periodicTasks is null && Interlocked.CompareExchange(ref _periodicTasks, Task.CompletedTask, null) is null)
+        {
+            _periodicTasks = Task.Run(() => RunPeriodicTasksAsync(_stopping.Token));
+        }
+    }
+
+    private async Task RunPeriodicTasksAsync(CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_options.FenceStaleBrokerInterval, _options.Time, stopping);
+                await FenceStaleBrokersAsync(stopping);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (NotControllerException)
+            {
+                // A standby of a quorum: the active controller fences; this one waits for its turn.
+            }
+            catch (IOException)
+            {
+                // The metadata log failed: nothing more commits, so there is nothing more to fence.
+                return;
+            }
+        }
+    }
+
     /// <summary>Runs one operation on the controller thread (decide, append, replay) and completes when it is committed.</summary>
     public Task<T> WriteAsync<T>(Func<MetadataImage, ControllerResult<T>> operation, CancellationToken cancellationToken) =>
-        _events.RunAsync(() => Write(operation), cancellationToken).Unwrap();
+        _events.RunAsync(() => Write((image, _) => operation(image)), cancellationToken).Unwrap();
 
-    private Task<T> Write<T>(Func<MetadataImage, ControllerResult<T>> operation)
+    /// <summary>The controller's image; the first call takes the node's and starts the broker sessions.</summary>
+    private MetadataImage Image()
+    {
+        if (_image is null)
+        {
+            _image = _cache.Current;
+            _cluster.Activate(_image);
+        }
+        return _image;
+    }
+
+    /// <param name="operation">Decides on the image; the second argument is the offset its first record will get.</param>
+    private Task<T> Write<T>(Func<MetadataImage, long, ControllerResult<T>> operation)
     {
         if (_activeEpoch < 0)
         {
             throw new NotControllerException($"Node {_options.NodeId} is not the active controller");
         }
-        var image = _image ??= _cache.Current;
-        var result = operation(image);
+        var image = Image();
+        var result = operation(image, _lastWrittenOffset + 1);
         if (result.Records.Count > 0)
         {
             long lastOffset;
@@ -194,10 +295,11 @@ public sealed class QuorumController : IController, IDisposable
             return;
         }
         Volatile.Write(ref _activeEpoch, epoch);
-        _image = _cache.Current;
+        // Rebuilt from the node's image at the next operation, which also starts every broker's session afresh.
+        _image = null;
         _lastWrittenOffset = offset;
         ActiveEpochChanged?.Invoke(epoch);
-        _ = Write(image => new ControllerResult<bool>(FeatureControlManager.BootstrapRecords(image), true));
+        _ = Write((image, _) => new ControllerResult<bool>(FeatureControlManager.BootstrapRecords(image), true));
         if (_options.MaxIdleIntervalMs > 0)
         {
             _ = WriteNoOpsAsync(epoch);
@@ -211,7 +313,7 @@ public sealed class QuorumController : IController, IDisposable
         var lastSeen = -1L;
         while (true)
         {
-            await Task.Delay(interval, _options.Clock);
+            await Task.Delay(interval, _options.Time);
             var written = await _events.RunAsync(() =>
             {
                 if (_activeEpoch != epoch)
@@ -220,7 +322,7 @@ public sealed class QuorumController : IController, IDisposable
                 }
                 if (_lastWrittenOffset == lastSeen)
                 {
-                    _ = Write(_ => new ControllerResult<bool>([MetadataRecord.Of(new Protocol.MetadataRecords.NoOpRecord())], true));
+                    _ = Write((_, _) => new ControllerResult<bool>([MetadataRecord.Of(new Protocol.MetadataRecords.NoOpRecord())], true));
                 }
                 lastSeen = _lastWrittenOffset;
                 return true;
@@ -283,8 +385,12 @@ public sealed class QuorumController : IController, IDisposable
         }
     }
 
-    /// <summary>Finishes the operations already queued, then stops the controller thread.</summary>
-    public void Dispose() => _events.Dispose();
+    /// <summary>Stops the periodic task, finishes the operations already queued, then stops the controller thread.</summary>
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        _events.Dispose();
+    }
 }
 
 /// <summary>This node is not (or no longer) the active controller: the caller answers NOT_CONTROLLER and the sender retries elsewhere.</summary>

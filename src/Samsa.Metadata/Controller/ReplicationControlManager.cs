@@ -9,8 +9,10 @@ namespace Samsa.Metadata.Controller;
 /// <summary>
 /// Topic and partition decisions of the controller (Kafka's <c>ReplicationControlManager</c>): validates
 /// CreateTopics, DeleteTopics and CreatePartitions against an image and turns them into TopicRecord,
-/// PartitionRecord, ConfigRecord and RemoveTopicRecord. Replicas are placed round-robin over the registered
-/// unfenced brokers, starting at a rotating offset as Kafka's <c>StripedReplicaPlacer</c> does on one rack.
+/// PartitionRecord, ConfigRecord and RemoveTopicRecord. Replicas are placed over the active brokers (registered,
+/// unfenced, not in controlled shutdown) by <see cref="StripedReplicaPlacer"/>. It also moves partition leadership
+/// when a broker is fenced, shuts down or comes back (<see cref="HandleBrokerFenced"/>,
+/// <see cref="HandleBrokerUnfenced"/>), as Kafka's <c>generateLeaderAndIsrUpdates</c> does.
 /// </summary>
 public static class ReplicationControlManager
 {
@@ -81,8 +83,8 @@ public static class ReplicationControlManager
         {
             return (ErrorCode.InvalidTopicException, $"Topic '{topic.Name}' collides with existing topic: {colliding}");
         }
-        var brokers = image.Brokers.Values.Where(b => !b.Fenced).Select(b => b.NodeId).ToArray();
         List<List<int>> assignment;
+        List<List<int>> isrs;
         if (topic.Assignments.Count > 0)
         {
             if (topic.NumPartitions != -1 || topic.ReplicationFactor != -1)
@@ -102,6 +104,15 @@ public static class ReplicationControlManager
                 }
             }
             assignment = byIndex.Select(a => a.BrokerIds.ToList()).ToList();
+            isrs = [];
+            for (var i = 0; i < assignment.Count; i++)
+            {
+                if (ActiveReplicas(image, assignment[i]) is not { Count: > 0 } isr)
+                {
+                    return (ErrorCode.InvalidReplicaAssignment, AllReplicasInactiveMessage(i));
+                }
+                isrs.Add(isr);
+            }
         }
         else
         {
@@ -115,12 +126,13 @@ public static class ReplicationControlManager
             {
                 return (ErrorCode.InvalidReplicationFactor, "Replication factor must be larger than 0, or -1 to use the default value.");
             }
-            if (replicationFactor > brokers.Length)
+            var placer = new StripedReplicaPlacer(ActiveBrokers(image), options.Random);
+            if (placer.Refusal(replicationFactor) is { } refusal)
             {
-                return (ErrorCode.InvalidReplicationFactor,
-                    $"Unable to replicate the partition {replicationFactor} time(s): The target replication factor of {replicationFactor} cannot be reached because only {brokers.Length} broker(s) are registered.");
+                return (ErrorCode.InvalidReplicationFactor, $"Unable to replicate the partition {replicationFactor} time(s): {refusal}");
             }
-            assignment = Place(brokers, 0, partitions, replicationFactor, topic.Name.GetHashCode(StringComparison.Ordinal));
+            assignment = Place(placer, partitions, replicationFactor);
+            isrs = assignment;
         }
         var configs = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var config in topic.Configs)
@@ -143,7 +155,7 @@ public static class ReplicationControlManager
         }
         for (var p = 0; p < assignment.Count; p++)
         {
-            records.Add(MetadataRecord.Of(NewPartition(topicId, p, assignment[p])));
+            records.Add(MetadataRecord.Of(NewPartition(topicId, p, assignment[p], isrs[p])));
         }
         result.TopicId = topicId;
         result.NumPartitions = assignment.Count;
@@ -172,13 +184,14 @@ public static class ReplicationControlManager
         return total;
     }
 
-    private static PartitionRecord NewPartition(Uuid topicId, int partition, List<int> replicas) => new()
+    /// <summary>A new partition: its ISR is its active replicas, and the first of them leads (Kafka's <c>buildPartitionRegistration</c>).</summary>
+    private static PartitionRecord NewPartition(Uuid topicId, int partition, List<int> replicas, List<int> isr) => new()
     {
         PartitionId = partition,
         TopicId = topicId,
         Replicas = replicas,
-        Isr = [.. replicas],
-        Leader = replicas[0],
+        Isr = [.. isr],
+        Leader = isr[0],
         LeaderEpoch = 0,
         PartitionEpoch = 0,
     };
@@ -203,22 +216,25 @@ public static class ReplicationControlManager
             : null;
     }
 
-    /// <summary>Round-robin placement: partition p's replicas start at broker (start + p) and take the next ones in id order.</summary>
-    private static List<List<int>> Place(int[] brokers, int firstPartition, int count, int replicationFactor, int seed)
+    private static List<List<int>> Place(StripedReplicaPlacer placer, int count, int replicationFactor)
     {
-        var start = (int)((uint)seed % (uint)brokers.Length);
         var result = new List<List<int>>(count);
-        for (var p = firstPartition; p < firstPartition + count; p++)
+        for (var p = 0; p < count; p++)
         {
-            var replicas = new List<int>(replicationFactor);
-            for (var r = 0; r < replicationFactor; r++)
-            {
-                replicas.Add(brokers[(start + p + r) % brokers.Length]);
-            }
-            result.Add(replicas);
+            result.Add(placer.Place(replicationFactor));
         }
         return result;
     }
+
+    /// <summary>The brokers that may lead and receive new replicas: registered, unfenced, not in controlled shutdown.</summary>
+    public static IEnumerable<int> ActiveBrokers(MetadataImage image) => image.Brokers.Values.Where(b => b.IsActive).Select(b => b.NodeId);
+
+    private static bool IsActive(MetadataImage image, int brokerId) => image.Brokers.TryGetValue(brokerId, out var broker) && broker.IsActive;
+
+    private static List<int> ActiveReplicas(MetadataImage image, IReadOnlyList<int> replicas) => replicas.Where(r => IsActive(image, r)).ToList();
+
+    private static string AllReplicasInactiveMessage(int partition) =>
+        $"All brokers specified in the manual partition assignment for partition {partition} are fenced or in controlled shutdown.";
 
     public static ControllerResult<DeleteTopicsResponse> DeleteTopics(MetadataImage image, DeleteTopicsRequest request, short version, ControllerOptions options)
     {
@@ -265,12 +281,14 @@ public static class ReplicationControlManager
         return new ControllerResult<DeleteTopicsResponse>(records, response);
     }
 
-    public static ControllerResult<CreatePartitionsResponse> CreatePartitions(MetadataImage image, CreatePartitionsRequest request)
+    public static ControllerResult<CreatePartitionsResponse> CreatePartitions(MetadataImage image, CreatePartitionsRequest request) =>
+        CreatePartitions(image, request, new ControllerOptions());
+
+    public static ControllerResult<CreatePartitionsResponse> CreatePartitions(MetadataImage image, CreatePartitionsRequest request, ControllerOptions options)
     {
         var records = new List<MetadataRecord>();
         var response = new CreatePartitionsResponse();
         var duplicates = request.Topics.GroupBy(t => t.Name, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
-        var brokers = image.Brokers.Values.Where(b => !b.Fenced).Select(b => b.NodeId).ToArray();
         // Kafka has no explicit count here: its bound of 10,000 records per operation fails the topic that crosses
         // it (and those after) midway. Counting first refuses the request whole, with CreateTopics' error.
         var requested = request.Topics.Where(t => !duplicates.Contains(t.Name) && image.Topics.TryGetValue(t.Name, out var existing) && t.Count > existing.Partitions.Length)
@@ -312,6 +330,7 @@ public static class ReplicationControlManager
             }
             var added = request1.Count - current;
             List<List<int>> assignment;
+            List<List<int>> isrs;
             if (request1.Assignments is { Count: > 0 } manual)
             {
                 if (manual.Count != added)
@@ -326,27 +345,114 @@ public static class ReplicationControlManager
                     continue;
                 }
                 assignment = manual.Select(a => a.BrokerIds.ToList()).ToList();
+                isrs = assignment.Select(a => ActiveReplicas(image, a)).ToList();
+                var inactive = isrs.FindIndex(isr => isr.Count == 0);
+                if (inactive >= 0)
+                {
+                    Fail(result, ErrorCode.InvalidReplicaAssignment, AllReplicasInactiveMessage(current + inactive));
+                    continue;
+                }
             }
             else
             {
-                if (topic.ReplicationFactor > brokers.Length)
+                var placer = new StripedReplicaPlacer(ActiveBrokers(image), options.Random, topic.Partitions[^1].Replicas[0]);
+                if (placer.Refusal(topic.ReplicationFactor) is { } refusal)
                 {
-                    Fail(result, ErrorCode.InvalidReplicationFactor,
-                        $"Unable to replicate the partition {topic.ReplicationFactor} time(s): The target replication factor of {topic.ReplicationFactor} cannot be reached because only {brokers.Length} broker(s) are registered.");
+                    Fail(result, ErrorCode.InvalidReplicationFactor, $"Unable to replicate the partition {topic.ReplicationFactor} time(s): {refusal}");
                     continue;
                 }
-                assignment = Place(brokers, current, added, topic.ReplicationFactor, topic.Name.GetHashCode(StringComparison.Ordinal));
+                assignment = Place(placer, added, topic.ReplicationFactor);
+                isrs = assignment;
             }
             if (!request.ValidateOnly)
             {
                 for (var i = 0; i < assignment.Count; i++)
                 {
-                    records.Add(MetadataRecord.Of(NewPartition(topic.TopicId, current + i, assignment[i])));
+                    records.Add(MetadataRecord.Of(NewPartition(topic.TopicId, current + i, assignment[i], isrs[i])));
                 }
             }
         }
         return new ControllerResult<CreatePartitionsResponse>(records, response);
     }
+
+    /// <summary>True when <paramref name="brokerId"/> leads at least one partition.</summary>
+    public static bool HasLeaderships(MetadataImage image, int brokerId) =>
+        image.Topics.Values.Any(t => t.Partitions.Any(p => p.Leader == brokerId));
+
+    /// <summary>
+    /// The partition changes for a broker that may no longer lead or stay in sync: fenced, or entering controlled
+    /// shutdown (Kafka's <c>generateLeaderAndIsrUpdates</c> with a broker to remove, unclean election off). It leaves
+    /// the ISR of every partition where another member remains; where it leads, the first replica (in assignment
+    /// order) that is in the remaining ISR and active takes over with the next leader epoch. When no such replica
+    /// exists the partition is left without a leader (-1) and keeps its ISR, so that only an in-sync replica can lead
+    /// it again (<see cref="HandleBrokerUnfenced"/>).
+    /// </summary>
+    /// <remarks>
+    /// The ISR does not grow back by itself: a leader adds a caught-up follower with AlterPartition, which Samsa does
+    /// not serve yet. <paramref name="image"/> may still show the broker as active; it is treated as gone.
+    /// </remarks>
+    public static void HandleBrokerFenced(MetadataImage image, int brokerId, List<MetadataRecord> records)
+    {
+        foreach (var topic in image.Topics.Values)
+        {
+            foreach (var partition in topic.Partitions)
+            {
+                if (!partition.Isr.Contains(brokerId))
+                {
+                    continue;
+                }
+                var isr = partition.Isr.Length > 1 ? partition.Isr.Where(r => r != brokerId).ToList() : [.. partition.Isr];
+                var leader = partition.Leader;
+                if (leader == brokerId)
+                {
+                    leader = partition.Replicas.FirstOrDefault(r => r != brokerId && isr.Contains(r) && IsActive(image, r), NoLeader);
+                }
+                var isrChanged = isr.Count != partition.Isr.Length;
+                if (isrChanged || leader != partition.Leader)
+                {
+                    records.Add(MetadataRecord.Of(new PartitionChangeRecord
+                    {
+                        TopicId = topic.TopicId,
+                        PartitionId = partition.PartitionIndex,
+                        Isr = isrChanged ? isr : null,
+                        Leader = leader != partition.Leader ? leader : NoLeaderChange,
+                    }));
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The partition changes for a broker that has just been unfenced: every partition without a leader whose ISR
+    /// holds it gets a leader again, the first replica (in assignment order) that is in the ISR and active, counting
+    /// this broker as active (Kafka's <c>handleBrokerUnfenced</c>).
+    /// </summary>
+    public static void HandleBrokerUnfenced(MetadataImage image, int brokerId, List<MetadataRecord> records)
+    {
+        foreach (var topic in image.Topics.Values)
+        {
+            foreach (var partition in topic.Partitions)
+            {
+                if (partition.Leader != NoLeader || !partition.Isr.Contains(brokerId))
+                {
+                    continue;
+                }
+                var leader = partition.Replicas.FirstOrDefault(r => partition.Isr.Contains(r) && (r == brokerId || IsActive(image, r)), NoLeader);
+                records.Add(MetadataRecord.Of(new PartitionChangeRecord
+                {
+                    TopicId = topic.TopicId,
+                    PartitionId = partition.PartitionIndex,
+                    Leader = leader,
+                }));
+            }
+        }
+    }
+
+    /// <summary>PartitionRecord's "no leader".</summary>
+    public const int NoLeader = -1;
+
+    /// <summary>PartitionChangeRecord's "leader unchanged".</summary>
+    private const int NoLeaderChange = -2;
 
     private static void Fail(CreateTopicsResponse.CreatableTopicResult result, ErrorCode code, string message)
     {

@@ -78,8 +78,29 @@ public sealed class MetadataDelta(MetadataImage image)
                 break;
             case RegisterBrokerRecord broker:
                 _brokers ??= Image.Brokers.ToBuilder();
+                // A new record replaces the registration whole: a new incarnation, or the same one registering again.
                 _brokers[broker.BrokerId] = new BrokerRegistration(broker.BrokerId,
-                    [.. broker.EndPoints.Select(e => new BrokerEndpoint(e.Name, e.Host, e.Port))], broker.Rack, broker.Fenced);
+                    [.. broker.EndPoints.Select(e => new BrokerEndpoint(e.Name, e.Host, e.Port) { SecurityProtocol = e.SecurityProtocol })], broker.Rack, broker.Fenced)
+                {
+                    Epoch = broker.BrokerEpoch,
+                    IncarnationId = broker.IncarnationId,
+                    InControlledShutdown = broker.InControlledShutdown,
+                    SupportedFeatures = [.. broker.Features.Select(f => new BrokerFeatureRange(f.Name, f.MinSupportedVersion, f.MaxSupportedVersion))],
+                    LogDirs = [.. broker.LogDirs],
+                };
+                break;
+            case UnregisterBrokerRecord unregister:
+                RegisteredBroker(unregister.BrokerId, unregister.BrokerEpoch, record, offset);
+                _brokers!.Remove(unregister.BrokerId);
+                break;
+            case FenceBrokerRecord fence:
+                ChangeBroker(fence.Id, fence.Epoch, fenced: true, inControlledShutdown: null, record, offset);
+                break;
+            case UnfenceBrokerRecord unfence:
+                ChangeBroker(unfence.Id, unfence.Epoch, fenced: false, inControlledShutdown: null, record, offset);
+                break;
+            case BrokerRegistrationChangeRecord change:
+                ChangeBroker(change.BrokerId, change.BrokerEpoch, FencingChange(change, offset), ControlledShutdownChange(change, offset), record, offset);
                 break;
             case ProducerIdsRecord producerIds:
                 // Blocks only move forward (Kafka's ProducerIdControlManager.replay): a record that would hand out
@@ -96,6 +117,52 @@ public sealed class MetadataDelta(MetadataImage image)
                 break;
         }
     }
+
+    /// <summary>
+    /// The registration a broker record refers to. As Kafka's <c>ClusterControlManager.replay</c>, a record for a broker
+    /// that is not registered, or for an epoch other than its current one, means the log is corrupt.
+    /// </summary>
+    private BrokerRegistration RegisteredBroker(int brokerId, long brokerEpoch, MetadataRecord record, long offset)
+    {
+        _brokers ??= Image.Brokers.ToBuilder();
+        if (!_brokers.TryGetValue(brokerId, out var current))
+        {
+            throw new InvalidOperationException($"{record.Message.GetType().Name} at offset {offset}: no registration of broker {brokerId}");
+        }
+        if (current.Epoch != brokerEpoch)
+        {
+            throw new InvalidOperationException(
+                $"{record.Message.GetType().Name} at offset {offset}: broker {brokerId} is registered with epoch {current.Epoch}, not {brokerEpoch}");
+        }
+        return current;
+    }
+
+    private void ChangeBroker(int brokerId, long brokerEpoch, bool? fenced, bool? inControlledShutdown, MetadataRecord record, long offset)
+    {
+        var current = RegisteredBroker(brokerId, brokerEpoch, record, offset);
+        _brokers![brokerId] = current with
+        {
+            Fenced = fenced ?? current.Fenced,
+            InControlledShutdown = inControlledShutdown ?? current.InControlledShutdown,
+        };
+    }
+
+    /// <summary>Kafka's <c>BrokerRegistrationFencingChange</c>: 1 fences, -1 unfences, 0 leaves it.</summary>
+    private static bool? FencingChange(BrokerRegistrationChangeRecord change, long offset) => change.Fenced switch
+    {
+        1 => true,
+        -1 => false,
+        0 => null,
+        _ => throw new InvalidOperationException($"BrokerRegistrationChangeRecord at offset {offset} has unknown fenced value {change.Fenced}"),
+    };
+
+    /// <summary>Kafka's <c>BrokerRegistrationInControlledShutdownChange</c>: 1 enters controlled shutdown, 0 leaves it.</summary>
+    private static bool? ControlledShutdownChange(BrokerRegistrationChangeRecord change, long offset) => change.InControlledShutdown switch
+    {
+        1 => true,
+        0 => null,
+        _ => throw new InvalidOperationException($"BrokerRegistrationChangeRecord at offset {offset} has unknown inControlledShutdown value {change.InControlledShutdown}"),
+    };
 
     private void ReplayChange(PartitionChangeRecord change)
     {

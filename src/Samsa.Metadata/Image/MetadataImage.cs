@@ -71,14 +71,43 @@ public enum ConfigResourceType : sbyte
 /// <summary>A config resource: type and name (a broker id as text, or "" for the cluster-wide broker default).</summary>
 public readonly record struct ConfigResource(ConfigResourceType Type, string Name);
 
-/// <summary>A broker as registered: its id, one endpoint per advertised listener, and rack.</summary>
+/// <summary>
+/// A broker as registered (Kafka's <c>BrokerRegistration</c>): its id, one endpoint per advertised listener, rack,
+/// and whether it is fenced. A broker registered through a RegisterBrokerRecord also has its epoch (the offset of
+/// that record), its incarnation id, the features it supports and whether it is in controlled shutdown; the
+/// combined node's own registration, placed in the image without a record, has epoch -1.
+/// </summary>
 public sealed record BrokerRegistration(int NodeId, ImmutableArray<BrokerEndpoint> Endpoints, string? Rack, bool Fenced = false)
 {
+    /// <summary>The offset of the broker's RegisterBrokerRecord; -1 for a registration made without one.</summary>
+    public long Epoch { get; init; } = -1;
+
+    /// <summary>The id of the broker process that registered (a new one at every start).</summary>
+    public Uuid IncarnationId { get; init; } = Uuid.Zero;
+
+    public bool InControlledShutdown { get; init; }
+
+    /// <summary>The feature ranges the broker said it supports when it registered.</summary>
+    public ImmutableArray<BrokerFeatureRange> SupportedFeatures { get; init; } = [];
+
+    /// <summary>The directory ids of the broker's log dirs (RegisterBrokerRecord v3's LogDirs).</summary>
+    public ImmutableArray<Uuid> LogDirs { get; init; } = [];
+
+    /// <summary>Unfenced and not in controlled shutdown: may lead partitions and receive new replicas.</summary>
+    public bool IsActive => !Fenced && !InControlledShutdown;
+
     public BrokerEndpoint? Endpoint(string listenerName) =>
         Endpoints.FirstOrDefault(e => e.ListenerName == listenerName) is { ListenerName: not null } found ? found : null;
 }
 
-public sealed record BrokerEndpoint(string ListenerName, string Host, int Port);
+public sealed record BrokerEndpoint(string ListenerName, string Host, int Port)
+{
+    /// <summary>Kafka's <c>SecurityProtocol</c> id (0 = PLAINTEXT), as carried in RegisterBrokerRecord.</summary>
+    public short SecurityProtocol { get; init; }
+}
+
+/// <summary>A feature and the range of levels a broker supports.</summary>
+public readonly record struct BrokerFeatureRange(string Name, short MinSupportedVersion, short MaxSupportedVersion);
 
 /// <summary>A topic: name, id, internal flag, and partitions by index (index i holds partition i).</summary>
 public sealed record TopicImage(string Name, Uuid TopicId, bool IsInternal, ImmutableArray<PartitionImage> Partitions)

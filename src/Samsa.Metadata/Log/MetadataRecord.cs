@@ -17,6 +17,10 @@ public readonly record struct MetadataRecord(IProtocolMessage Message, short Ver
     public static MetadataRecord Of(RegisterBrokerRecord r) => new(r, 3);
     public static MetadataRecord Of(NoOpRecord r) => new(r, 0);
     public static MetadataRecord Of(ProducerIdsRecord r) => new(r, 0);
+    public static MetadataRecord Of(UnregisterBrokerRecord r) => new(r, 0);
+    public static MetadataRecord Of(FenceBrokerRecord r) => new(r, 0);
+    public static MetadataRecord Of(UnfenceBrokerRecord r) => new(r, 0);
+    public static MetadataRecord Of(BrokerRegistrationChangeRecord r) => new(r, 2);
 }
 
 /// <summary>
@@ -72,6 +76,10 @@ public static class MetadataRecordSerde
         FeatureLevelRecord => FeatureLevelRecord.SchemaApiKey,
         NoOpRecord => NoOpRecord.SchemaApiKey,
         ProducerIdsRecord => ProducerIdsRecord.SchemaApiKey,
+        UnregisterBrokerRecord => UnregisterBrokerRecord.SchemaApiKey,
+        FenceBrokerRecord => FenceBrokerRecord.SchemaApiKey,
+        UnfenceBrokerRecord => UnfenceBrokerRecord.SchemaApiKey,
+        BrokerRegistrationChangeRecord => BrokerRegistrationChangeRecord.SchemaApiKey,
         _ => throw new ArgumentException($"{message.GetType().Name} is not a metadata record Samsa writes", nameof(message)),
     };
 

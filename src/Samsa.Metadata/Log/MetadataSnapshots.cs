@@ -102,6 +102,14 @@ public static class MetadataSnapshots
         {
             yield return MetadataRecord.Of(new FeatureLevelRecord { Name = name, FeatureLevel = level });
         }
+        foreach (var broker in image.Brokers.Values)
+        {
+            // A registration made without a record (the combined node's own) is not in the log either, so not here.
+            if (broker.Epoch >= 0)
+            {
+                yield return MetadataRecord.Of(RegisterBrokerRecordOf(broker));
+            }
+        }
         foreach (var topic in image.Topics.Values)
         {
             yield return MetadataRecord.Of(new TopicRecord { Name = topic.Name, TopicId = topic.TopicId });
@@ -132,4 +140,18 @@ public static class MetadataSnapshots
             yield return MetadataRecord.Of(new ProducerIdsRecord { BrokerId = -1, BrokerEpoch = -1, NextProducerId = image.NextProducerId });
         }
     }
+
+    /// <summary>A broker's registration as one RegisterBrokerRecord, fenced and controlled-shutdown state included (Kafka's <c>BrokerRegistration.toRecord</c>).</summary>
+    private static RegisterBrokerRecord RegisterBrokerRecordOf(BrokerRegistration broker) => new()
+    {
+        BrokerId = broker.NodeId,
+        IncarnationId = broker.IncarnationId,
+        BrokerEpoch = broker.Epoch,
+        EndPoints = [.. broker.Endpoints.Select(e => new RegisterBrokerRecord.BrokerEndpoint { Name = e.ListenerName, Host = e.Host, Port = (ushort)e.Port, SecurityProtocol = e.SecurityProtocol })],
+        Features = [.. broker.SupportedFeatures.Select(f => new RegisterBrokerRecord.BrokerFeature { Name = f.Name, MinSupportedVersion = f.MinSupportedVersion, MaxSupportedVersion = f.MaxSupportedVersion })],
+        Rack = broker.Rack,
+        Fenced = broker.Fenced,
+        InControlledShutdown = broker.InControlledShutdown,
+        LogDirs = [.. broker.LogDirs],
+    };
 }
