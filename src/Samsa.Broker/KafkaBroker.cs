@@ -151,7 +151,9 @@ public sealed class KafkaBroker : IAsyncDisposable
             }, raftChannel);
             raftChannel.Connect(raftLog.Deliver);
             metadataLog = raftLog;
-            metadata = new MetadataCache(MetadataImage.Empty(clusterId));
+            // Clients never reach a quorum's controllers: like Kafka's KRaft brokers, a broker names itself (a live
+            // broker, which forwards admin requests) as the controller; a controller names the quorum's leader.
+            metadata = new MetadataCache(MetadataImage.Empty(clusterId) with { ControllerId = isBroker ? config.NodeId : -1 });
             activeController = () => raftLog.Leader.LeaderId is var leader and >= 0 && voters.TryGetValue(leader, out var endpoint) ? endpoint : null;
         }
         else
@@ -196,11 +198,9 @@ public sealed class KafkaBroker : IAsyncDisposable
         {
             metadataLog.Register(new MetadataLoader(metadataLog, metadata));
         }
-        if (metadataLog is RaftMetadataLog followed)
+        if (metadataLog is RaftMetadataLog && !isBroker)
         {
-            // Clients are told the quorum's leader as the controller, once known.
             metadataLog.Register(new ControllerIdPublisher(metadata));
-            _ = followed;
         }
         IController controller = localController is not null && metadataLog is not RaftMetadataLog
             ? localController

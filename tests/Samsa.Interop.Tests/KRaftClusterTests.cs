@@ -40,6 +40,56 @@ public sealed class KRaftClusterTests
     }
 
     [Fact]
+    public async Task ThreeControllersThreeBrokers_KillingTheActiveController_BrokersKeepServing_AndTheNextControllerTakesOver()
+    {
+        Peers.Require("kcat");
+        await using var cluster = await KRaftCluster.StartAsync(controllers: 3, brokers: 3);
+        var (leader, _) = await cluster.WaitForLeaderAsync(LeaderTimeout);
+
+        // Every broker registers and is unfenced: a 3-partition topic with one replica each lands on all three.
+        await WaitUntilAsync(async () => (await ExternalProcess.RunAsync("kcat", ["-b", cluster.BrokerBootstrap, "-L", "-m", "5"], TimeSpan.FromSeconds(30)))
+            .Stdout.Contains(" 3 brokers:", StringComparison.Ordinal), "three brokers in the metadata");
+        ProcessResult? create = null;
+        await WaitUntilAsync(async () => (create = await BinScripts.Bin("kafka-topics.sh", "--bootstrap-server", cluster.BrokerBootstrap, "--create", "--topic", "orders",
+            "--partitions", "3", "--replication-factor", "1")).ExitCode == 0, () => $"the topic to be created on three unfenced brokers: {create}\n{cluster[cluster.BrokerIds[0]]!.Output}");
+        // Each broker learns of the topic from the metadata log on its own time; the describe asks any of them.
+        List<string> leaders = [];
+        ProcessResult? described = null;
+        await WaitUntilAsync(async () =>
+        {
+            described = await BinScripts.Bin("kafka-topics.sh", "--bootstrap-server", cluster.BrokerBootstrap, "--describe", "--topic", "orders");
+            leaders = [.. described.Stdout.Split('\n').Where(l => l.Contains("Partition: ", StringComparison.Ordinal))
+                .Select(l => l.Split("Leader: ")[1].Split('\t', ' ')[0]).Order()];
+            return leaders.Count == 3;
+        }, () => $"three partitions described: {described}");
+        Assert.Equal(cluster.BrokerIds.Select(id => id.ToString(System.Globalization.CultureInfo.InvariantCulture)), leaders);
+
+        await ProduceAsync(cluster, "orders", Enumerable.Range(0, 30).Select(i => $"before-{i}"));
+        await cluster.KillAsync(leader);
+        // With no active controller the brokers serve from their cached metadata.
+        await ProduceAsync(cluster, "orders", Enumerable.Range(0, 30).Select(i => $"during-{i}"));
+        var (next, _) = await cluster.WaitForLeaderAsync(LeaderTimeout, other: leader);
+        Assert.NotEqual(leader, next);
+        await ProduceAsync(cluster, "orders", Enumerable.Range(0, 30).Select(i => $"after-{i}"));
+
+        var consumed = await ExternalProcess.RunAsync("kcat", ["-b", cluster.BrokerBootstrap, "-C", "-t", "orders", "-o", "beginning", "-e", "-q", "-f", "%s\n"], TimeSpan.FromSeconds(60));
+        var values = consumed.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+        Assert.Equal(90, values.Count);
+
+        // The new active controller serves brokers' forwarded requests.
+        var created = await BinScripts.Bin("kafka-topics.sh", "--bootstrap-server", cluster.BrokerBootstrap, "--create", "--topic", "after-failover",
+            "--partitions", "2", "--replication-factor", "1");
+        Assert.True(created.ExitCode == 0, created.ToString());
+    }
+
+    private static async Task ProduceAsync(KRaftCluster cluster, string topic, IEnumerable<string> values)
+    {
+        var produced = await ExternalProcess.RunAsync("kcat", ["-b", cluster.BrokerBootstrap, "-P", "-t", topic, "-X", "acks=all"], TimeSpan.FromSeconds(60),
+            string.Join("\n", values) + "\n");
+        Assert.True(produced.ExitCode == 0, produced.ToString());
+    }
+
+    [Fact]
     public async Task ControllersPartitionedTwoToOne_TheMinorityCommitsNothing_TheMajorityGoesOn_AndNoForkAfterHealing()
     {
         await using var cluster = await KRaftCluster.StartAsync(controllers: 3, brokers: 0, proxiedControllerLinks: true);
@@ -145,12 +195,14 @@ public sealed class KRaftClusterTests
         return batches;
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    private static Task WaitUntilAsync(Func<Task<bool>> condition, string what) => WaitUntilAsync(condition, () => what);
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, Func<string> what)
     {
         var deadline = DateTime.UtcNow + LeaderTimeout;
         while (!await condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}");
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what()}");
             await Task.Delay(100);
         }
     }
