@@ -211,7 +211,8 @@ public sealed class KafkaBroker : IAsyncDisposable
         // Kafka's request.timeout.ms default: how long a marker may wait for the high watermark.
         var txnMarkers = new WriteTxnMarkersHandler(replicas, groups, time, requestTimeoutMs: 30_000);
         // A combined node asks its own controller for producer id blocks, as a broker would over AllocateProducerIds.
-        var producerIds = new ProducerIdManager(ct => controller.AllocateProducerIdsAsync(config.NodeId, -1, ct), loggerFactory.CreateLogger("Samsa.ProducerIds"));
+        BrokerLifecycleManager? lifecycle = null;
+        var producerIds = new ProducerIdManager(ct => controller.AllocateProducerIdsAsync(config.NodeId, lifecycle?.BrokerEpoch ?? -1, ct), loggerFactory.CreateLogger("Samsa.ProducerIds"));
         var transactions = new TransactionCoordinator(TransactionCoordinatorOptions.From(config), metadata, replicas, logs, controller, producerIds,
             txnMarkers.WriteAsync, groups.PartitionFor, config.NodeId, time, loggerFactory);
 
@@ -311,12 +312,14 @@ public sealed class KafkaBroker : IAsyncDisposable
         logs.Start(metadata);
         groups.Start();
         transactions.Start();
-        socketServer.Start();
+        // A broker in a quorum serves clients only once it is registered and unfenced; its controller listeners (the
+        // quorum's RPCs) accept at once.
+        var waitsForUnfence = isBroker && metadataLog is RaftMetadataLog;
+        socketServer.Start(waitsForUnfence ? bound => config.ControllerListenerNames.Contains(bound.ListenerName) : null);
         localController?.StartPeriodicTasks();
 
         // In a quorum a broker registers with the active controller and heartbeats; it is fenced (no partition led
         // here) until it has caught up with the metadata log (Kafka's BrokerLifecycleManager).
-        BrokerLifecycleManager? lifecycle = null;
         if (isBroker && metadataLog is RaftMetadataLog)
         {
             lifecycle = new BrokerLifecycleManager(controller, new BrokerLifecycleOptions
@@ -338,6 +341,8 @@ public sealed class KafkaBroker : IAsyncDisposable
                 ControlledShutdownTimeout = TimeSpan.FromMilliseconds(config.GetInt("broker.session.timeout.ms")),
             }, () => metadata.Current.Offset, time, loggerFactory.CreateLogger("Samsa.BrokerLifecycle"));
             lifecycle.Start();
+            await lifecycle.Unfenced.WaitAsync(cancellationToken);
+            socketServer.Start();
         }
 
         var broker = new KafkaBroker(config, clusterId, socketServer, metadata, dispatcher, metadataLog, localController, logs, logger)

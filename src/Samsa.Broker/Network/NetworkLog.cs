@@ -56,7 +56,7 @@ internal static partial class NetworkLog
     [LoggerMessage(EventId = 214, Level = LogLevel.Warning, Message = "Node {Node} sent an unreadable response ({Reason}); dropping the connection")]
     public static partial void NodeSentBadResponse(ILogger logger, string node, string reason);
 
-    [LoggerMessage(EventId = 215, Level = LogLevel.Information, Message = "{ApiKey} to the controller, attempt {Attempt}: {Reason}; retrying")]
+    [LoggerMessage(EventId = 215, Level = LogLevel.Debug, Message = "{ApiKey} to the controller, attempt {Attempt}: {Reason}; retrying")]
     public static partial void ControllerRequestRetried(ILogger logger, Samsa.Protocol.ApiKey apiKey, int attempt, string reason);
 
     [LoggerMessage(EventId = 216, Level = LogLevel.Debug, Message = "Raft {ApiKey} to node {Node} failed: {Reason}")]

@@ -26,6 +26,7 @@ public sealed class SocketServer : IAsyncDisposable
     private readonly List<(Socket Socket, BoundEndpoint Bound, Task AcceptLoop)> _listeners = [];
     private readonly Dictionary<string, ConnectionQuotas> _quotas = new(StringComparer.Ordinal);
     private Task _idleSweep = Task.CompletedTask;
+    private readonly HashSet<int> _started = []; // indexes of _listeners that accept
     private readonly TimeProvider _time;
     private readonly RateLimitedLog _blockedLog;
     private readonly RateLimitedLog _descriptorsLog;
@@ -125,16 +126,24 @@ public sealed class SocketServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts accepting connections on every bound listener, and the idle-connection sweep.</summary>
-    public void Start()
+    /// <summary>
+    /// Starts accepting connections on the bound listeners <paramref name="which"/> selects (default: all) that do not
+    /// accept yet, and the idle-connection sweep. A broker in a quorum starts its controller listeners first and the
+    /// others once it is unfenced (Kafka's early-start listeners); until then clients wait in the accept backlog.
+    /// </summary>
+    public void Start(Func<BoundEndpoint, bool>? which = null)
     {
         for (var i = 0; i < _listeners.Count; i++)
         {
             var (socket, bound, _) = _listeners[i];
+            if ((which is not null && !which(bound)) || !_started.Add(i))
+            {
+                continue;
+            }
             var quotas = _quotas[bound.ListenerName];
             _listeners[i] = (socket, bound, Task.Run(() => AcceptLoopAsync(socket, bound, quotas)));
         }
-        if (_config.ConnectionsMaxIdleMs >= 0)
+        if (_config.ConnectionsMaxIdleMs >= 0 && _idleSweep == Task.CompletedTask)
         {
             _idleSweep = IdleSweepAsync(_config.ConnectionsMaxIdleMs);
         }
