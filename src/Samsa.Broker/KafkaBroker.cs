@@ -126,18 +126,25 @@ public sealed class KafkaBroker : IAsyncDisposable
         KafkaNetworkChannel? raftChannel = null;
         List<NetworkClient> networkClients = [];
         Func<NodeEndpoint?> activeController = () => null;
-        if (UsesQuorum(config))
+        IReadOnlyList<QuorumVoter> quorumVoters = [];
+        if (UsesQuorum(config, metadataLogDir))
         {
             // A KRaft quorum: the image comes from what the quorum commits, once this node hears from its leader.
-            var voters = config.QuorumVoters.ToDictionary(v => v.Id, v => new NodeEndpoint(v.Id, v.Endpoints[0].Host, v.Endpoints[0].Port));
-            var quorum = QuorumConfigFrom(config, clusterId, voters.Keys);
             var raftClient = new NetworkClient(new NetworkClientOptions
             {
                 ClientId = $"raft-client-{config.NodeId}",
-                RequestTimeout = TimeSpan.FromMilliseconds(quorum.RequestTimeoutMs + quorum.FetchMaxWaitMs),
-                ReconnectBackoffMax = TimeSpan.FromMilliseconds(Math.Max(quorum.RetryBackoffMs, 200)),
+                RequestTimeout = TimeSpan.FromMilliseconds(config.GetInt("controller.quorum.request.timeout.ms") + 500),
+                ReconnectBackoffMax = TimeSpan.FromMilliseconds(Math.Max(config.GetInt("controller.quorum.retry.backoff.ms"), 200)),
             }, time, loggerFactory.CreateLogger("Samsa.RaftNetwork"));
             networkClients.Add(raftClient);
+            quorumVoters = await ResolveVotersAsync(config, metadataLogDir, raftClient, time, logger, cancellationToken);
+            var controllerListener = config.ControllerListenerNames.FirstOrDefault() ?? "CONTROLLER";
+            var voters = quorumVoters.Where(v => v.Endpoints.Count > 0).ToDictionary(v => v.Id, v =>
+            {
+                var endpoint = v.Endpoints.FirstOrDefault(e => e.Name == controllerListener) ?? v.Endpoints[0];
+                return new NodeEndpoint(v.Id, endpoint.Host, endpoint.Port);
+            });
+            var quorum = QuorumConfigFrom(config, clusterId, quorumVoters.Select(v => v.Id));
             raftChannel = new KafkaNetworkChannel(config.NodeId, raftClient, id => voters.TryGetValue(id, out var endpoint) ? endpoint : null,
                 TimeSpan.FromMilliseconds(quorum.RequestTimeoutMs + quorum.FetchMaxWaitMs), loggerFactory.CreateLogger("Samsa.RaftNetwork"));
             var raftLog = RaftMetadataLog.Open(new RaftMetadataLogOptions
@@ -217,8 +224,8 @@ public sealed class KafkaBroker : IAsyncDisposable
             txnMarkers.WriteAsync, groups.PartitionFor, config.NodeId, time, loggerFactory);
 
         var describeQuorum = metadataLog is RaftMetadataLog quorumLog
-            ? new DescribeQuorumHandler(ct => DescribeRaftQuorumAsync(quorumLog, raftChannel!, networkClients[0], activeController, ct),
-                () => VoterNodes(config, boundEndpoints))
+            ? new DescribeQuorumHandler(ct => DescribeRaftQuorumAsync(quorumLog, raftChannel!, networkClients[0], activeController, quorumVoters, ct),
+                () => VoterNodes(quorumVoters))
             : new DescribeQuorumHandler(_ => ValueTask.FromResult(((LocalMetadataLog)metadataLog).DescribeQuorum(config.NodeId, metadataDirectoryId, time.GetUtcNow().ToUnixTimeMilliseconds())),
                 () => VoterNodes(config, boundEndpoints));
 
@@ -374,21 +381,20 @@ public sealed class KafkaBroker : IAsyncDisposable
     private static IEnumerable<Endpoint> AdvertisedEndpoints(KafkaConfig config, IReadOnlyList<BoundEndpoint> bound) =>
         config.AdvertisedListeners.Select(a => a.Port != 0 ? a : a with { Port = bound.FirstOrDefault(b => b.ListenerName == a.ListenerName)?.Port ?? 0 });
 
+    /// <summary>A quorum's voters and their controller endpoints, for DescribeQuorum v2.</summary>
+    private static List<DescribeQuorumResponse.Node> VoterNodes(IReadOnlyList<QuorumVoter> voters) =>
+        [.. voters.Select(v => new DescribeQuorumResponse.Node
+        {
+            NodeId = v.Id,
+            Listeners = [.. v.Endpoints.Select(e => new DescribeQuorumResponse.Listener { Name = e.Name, Host = e.Host, Port = (ushort)e.Port })],
+        })];
+
     /// <summary>
-    /// The voters' endpoints for DescribeQuorum v2: this node's controller listeners, advertised where configured,
+    /// The single node's voter endpoints for DescribeQuorum v2: its controller listeners, advertised where configured,
     /// with the bound port where the config says 0.
     /// </summary>
     private static List<Protocol.Messages.DescribeQuorumResponse.Node> VoterNodes(KafkaConfig config, IReadOnlyList<BoundEndpoint> bound)
     {
-        if (config.QuorumVoters.Count > 0)
-        {
-            // A quorum's voters, as configured; each reached over the (first) controller listener.
-            return [.. config.QuorumVoters.Select(v => new Protocol.Messages.DescribeQuorumResponse.Node
-            {
-                NodeId = v.Id,
-                Listeners = [.. v.Endpoints.Select(e => new Protocol.Messages.DescribeQuorumResponse.Listener { Name = e.Name, Host = e.Host, Port = (ushort)e.Port })],
-            })];
-        }
         var listeners = new List<Protocol.Messages.DescribeQuorumResponse.Listener>();
         foreach (var listener in config.Listeners.Where(l => config.ControllerListenerNames.Contains(l.ListenerName)))
         {
@@ -405,15 +411,75 @@ public sealed class KafkaBroker : IAsyncDisposable
     /// (<c>controller.quorum.voters</c>), and every node that is not a combined one. A combined node without voters is
     /// the zero-config single node, which keeps its own metadata log.
     /// </summary>
-    private static bool UsesQuorum(KafkaConfig config) =>
-        config.QuorumVoters.Count > 0 || !(config.ProcessRoles.Contains("broker") && config.ProcessRoles.Contains("controller"));
+    private static bool UsesQuorum(KafkaConfig config, string metadataLogDir) =>
+        config.QuorumVoters.Count > 0 || BootstrapVoters.Read(metadataLogDir) is not null
+        || !(config.ProcessRoles.Contains("broker") && config.ProcessRoles.Contains("controller"));
+
+    /// <summary>
+    /// The quorum's voters: <c>controller.quorum.voters</c> (a static quorum); else the bootstrap snapshot that
+    /// <c>kafka-storage.sh format --standalone / --initial-controllers</c> wrote (a dynamic quorum's controllers); else,
+    /// as Kafka's observers find the leader, from any of <c>controller.quorum.bootstrap.servers</c>: DescribeQuorum
+    /// v2 there names the voters and their endpoints (retried until <c>initial.broker.registration.timeout.ms</c>).
+    /// </summary>
+    private static async Task<IReadOnlyList<QuorumVoter>> ResolveVotersAsync(KafkaConfig config, string metadataLogDir, NetworkClient client,
+        TimeProvider time, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (config.QuorumVoters.Count > 0)
+        {
+            return config.QuorumVoters;
+        }
+        if (BootstrapVoters.Read(metadataLogDir) is { } bootstrap)
+        {
+            return bootstrap;
+        }
+        var servers = config.GetList("controller.quorum.bootstrap.servers").Where(s => s.Length > 0)
+            .Select((server, i) =>
+            {
+                var colon = server.LastIndexOf(':');
+                return colon > 0 && int.TryParse(server.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture, out var port)
+                    ? new NodeEndpoint(-2 - i, server[..colon].Trim('[', ']'), port)
+                    : throw new ConfigException($"Invalid value {server} in controller.quorum.bootstrap.servers: expected host:port");
+            }).ToList();
+        if (servers.Count == 0)
+        {
+            throw new ConfigException("A node in a KRaft quorum needs controller.quorum.voters or controller.quorum.bootstrap.servers");
+        }
+        var request = new DescribeQuorumRequest { Topics = [new() { TopicName = Samsa.Metadata.TopicName.ClusterMetadata, Partitions = [new() { PartitionIndex = 0 }] }] };
+        var started = time.GetTimestamp();
+        var timeout = TimeSpan.FromMilliseconds(config.GetInt("initial.broker.registration.timeout.ms"));
+        while (true)
+        {
+            foreach (var server in servers)
+            {
+                try
+                {
+                    var response = await client.SendAsync<DescribeQuorumResponse>(server, request, 2, cancellationToken, TimeSpan.FromSeconds(5));
+                    if (response.ErrorCode == 0 && response.Topics.FirstOrDefault()?.Partitions.FirstOrDefault() is { ErrorCode: 0 } partition && response.Nodes.Count > 0)
+                    {
+                        var nodes = response.Nodes.ToDictionary(n => n.NodeId);
+                        return [.. partition.CurrentVoters.Select(v => new QuorumVoter(v.ReplicaId, v.ReplicaDirectoryId,
+                            nodes.TryGetValue(v.ReplicaId, out var node) ? [.. node.Listeners.Select(l => new VoterEndpoint(l.Name, l.Host, l.Port))] : []))];
+                    }
+                }
+                catch (Exception e) when (e is NodeDisconnectedException or TimeoutException or Protocol.ProtocolException)
+                {
+                    // Not up yet, or no leader yet: try the next one.
+                }
+            }
+            if (time.GetElapsedTime(started) > timeout)
+            {
+                throw new TimeoutException($"No controller of {string.Join(",", servers)} named the quorum's voters within {timeout.TotalMilliseconds} ms");
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(500), time, cancellationToken);
+        }
+    }
 
     private static QuorumConfig QuorumConfigFrom(KafkaConfig config, string clusterId, IEnumerable<int> voters)
     {
         var voterIds = voters.ToHashSet();
         if (voterIds.Count == 0)
         {
-            throw new ConfigException("A node in a KRaft quorum needs controller.quorum.voters (dynamic quorums through controller.quorum.bootstrap.servers are not supported yet)");
+            throw new ConfigException("The KRaft quorum has no voters: set controller.quorum.voters, or format the controllers with --standalone or --initial-controllers");
         }
         return new QuorumConfig
         {
@@ -442,7 +508,7 @@ public sealed class KafkaBroker : IAsyncDisposable
     /// quorum replica and any other asks the leader (Kafka's brokers forward it to the controller the same way).
     /// </summary>
     private static async ValueTask<DescribeQuorumResponse.PartitionData> DescribeRaftQuorumAsync(RaftMetadataLog quorum, KafkaNetworkChannel channel,
-        NetworkClient client, Func<NodeEndpoint?> activeController, CancellationToken cancellationToken)
+        NetworkClient client, Func<NodeEndpoint?> activeController, IReadOnlyList<QuorumVoter> voters, CancellationToken cancellationToken)
     {
         var request = new DescribeQuorumRequest
         {
@@ -461,7 +527,16 @@ public sealed class KafkaBroker : IAsyncDisposable
         {
             response = null;
         }
-        return response?.Topics.FirstOrDefault()?.Partitions.FirstOrDefault() ?? new DescribeQuorumResponse.PartitionData
+        if (response?.Topics.FirstOrDefault()?.Partitions.FirstOrDefault() is { } described)
+        {
+            // The quorum tracks replicas by id; the voters' directory ids are the ones they were formatted with.
+            foreach (var voter in described.CurrentVoters.Where(v => v.ReplicaDirectoryId == Protocol.Uuid.Zero))
+            {
+                voter.ReplicaDirectoryId = voters.FirstOrDefault(v => v.Id == voter.ReplicaId)?.DirectoryId ?? Protocol.Uuid.Zero;
+            }
+            return described;
+        }
+        return new DescribeQuorumResponse.PartitionData
         {
             ErrorCode = (short)Protocol.ErrorCode.NotLeaderOrFollower,
             ErrorMessage = "The metadata quorum has no known leader",

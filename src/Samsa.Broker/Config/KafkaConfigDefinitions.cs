@@ -27,7 +27,7 @@ public static class KafkaConfigDefinitions
     /// </summary>
     public static readonly IReadOnlySet<string> NotActedOn = new HashSet<string>(StringComparer.Ordinal)
     {
-        "controller.quorum.bootstrap.servers", "controller.quorum.append.linger.ms", "controlled.shutdown.enable",
+        "controller.quorum.append.linger.ms", "controlled.shutdown.enable",
         "unstable.feature.versions.enable", "early.start.listeners", "num.network.threads", "num.io.threads",
         "background.threads", "queued.max.requests", "queued.max.request.bytes", "socket.connection.setup.timeout.ms",
         "socket.connection.setup.timeout.max.ms", "max.connection.creation.rate", "connections.max.reauth.ms", "fetch.max.bytes",
