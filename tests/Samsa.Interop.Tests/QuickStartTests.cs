@@ -66,6 +66,8 @@ public class QuickStartTests
         }
         finally
         {
+            // A failed step leaves the daemon running; stop it (a no-op, exit 1, when the script already did).
+            await ExternalProcess.RunAsync("bash", ["-c", $"LOG_DIR={home}/logs {RepoPaths.Root}/bin/kafka-server-stop.sh"], TimeSpan.FromSeconds(60));
             Directory.Delete(home, recursive: true);
         }
     }
