@@ -14,8 +14,14 @@ public class QuickStartTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
 
-    [Fact]
-    public async Task KraftQuickStart_RunsWordForWord()
+    /// <summary>
+    /// Kafka 3.x's quick start (config/kraft/server.properties, static voters) and Kafka 4.0's (config/server.properties,
+    /// formatted <c>--standalone</c>: a dynamic quorum of one from the bootstrap snapshot).
+    /// </summary>
+    [Theory]
+    [InlineData("kraft/server.properties", "", "Formatting metadata directory")]
+    [InlineData("server.properties", "--standalone ", "Formatting dynamic metadata voter directory")]
+    public async Task KraftQuickStart_RunsWordForWord(string configFile, string formatFlags, string formatting)
     {
         var home = Directory.CreateTempSubdirectory("samsa-quickstart-").FullName;
         try
@@ -23,7 +29,7 @@ public class QuickStartTests
             var port = FreePort();
             var controllerPort = FreePort();
             var config = Path.Combine(home, "server.properties");
-            var text = (await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "config", "kraft", "server.properties")))
+            var text = (await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "config", configFile)))
                 .Replace("/tmp/kraft-combined-logs", Path.Combine(home, "kraft-combined-logs"), StringComparison.Ordinal)
                 .Replace("9092", port.ToString(), StringComparison.Ordinal)
                 .Replace("9093", controllerPort.ToString(), StringComparison.Ordinal);
@@ -34,14 +40,14 @@ public class QuickStartTests
                 export LOG_DIR={home}/logs
                 KAFKA_CLUSTER_ID="$(bin/kafka-storage.sh random-uuid)"
                 echo "cluster $KAFKA_CLUSTER_ID"
-                bin/kafka-storage.sh format -t $KAFKA_CLUSTER_ID -c {config}
+                bin/kafka-storage.sh format {formatFlags}-t $KAFKA_CLUSTER_ID -c {config}
                 bin/kafka-server-start.sh -daemon {config}
                 for i in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && break; sleep 0.2; done
                 bin/kafka-topics.sh --create --topic quickstart-events --bootstrap-server localhost:{port}
                 bin/kafka-topics.sh --describe --topic quickstart-events --bootstrap-server localhost:{port}
                 bin/kafka-topics.sh --create --topic my-topic --partitions 3 --replication-factor 1 --config retention.ms=172800000 --bootstrap-server localhost:{port}
                 bin/kafka-topics.sh --list --bootstrap-server localhost:{port}
-                bin/kafka-storage.sh format -t $KAFKA_CLUSTER_ID -c {config} || echo "format again: $?"
+                bin/kafka-storage.sh format {formatFlags}-t $KAFKA_CLUSTER_ID -c {config} || echo "format again: $?"
                 bin/kafka-server-stop.sh
                 """;
             var result = await ExternalProcess.RunAsync("bash", ["-c", script], Timeout);
@@ -49,7 +55,7 @@ public class QuickStartTests
             Assert.True(result.ExitCode == 0, result + "\n--- server\n" + serverLog);
             var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.Matches(@"^cluster [A-Za-z0-9_-]{22}$", lines[0]);
-            Assert.Equal($"Formatting metadata directory {home}/kraft-combined-logs with metadata.version 4.0-IV3.", lines[1]);
+            Assert.Equal($"{formatting} {home}/kraft-combined-logs with metadata.version 4.0-IV3.", lines[1]);
             Assert.Equal("Created topic quickstart-events.", lines[2]);
             // server.properties sets log.segment.bytes, so Kafka's ConfigHelper reports segment.bytes as STATIC_BROKER_CONFIG
             // and kafka-topics lists it, as in Kafka's quickstart. It sets log.retention.hours too, but retention.ms's
