@@ -92,6 +92,12 @@ public sealed partial class RaftClient
     {
         RebuildVoterHistory();
         _quorum.Initialize(_log.EndOffsetAndEpoch, NowMs);
+        if (_voters.Latest.Count == 1 && _voters.Latest.Contains(_localId) && _quorum.Current is UnattachedState or ResignedState)
+        {
+            // The only voter needs nobody's vote: it stands at once rather than after an election timeout (Kafka's
+            // initialize does the same).
+            _quorum.ToProspective(NowMs);
+        }
         _initialized = true;
     }
 
