@@ -10,7 +10,7 @@ namespace Samsa.Metadata.Controller;
 /// Topic and partition decisions of the controller (Kafka's <c>ReplicationControlManager</c>): validates
 /// CreateTopics, DeleteTopics and CreatePartitions against an image and turns them into TopicRecord,
 /// PartitionRecord, ConfigRecord and RemoveTopicRecord. Replicas are placed over the active brokers (registered,
-/// unfenced, not in controlled shutdown) by <see cref="StripedReplicaPlacer"/>. It also moves partition leadership
+/// unfenced, not in controlled shutdown) by the rack-aware <see cref="StripedReplicaPlacer"/>. It also moves partition leadership
 /// when a broker is fenced, shuts down or comes back (<see cref="HandleBrokerFenced"/>,
 /// <see cref="HandleBrokerUnfenced"/>), as Kafka's <c>generateLeaderAndIsrUpdates</c> does.
 /// </summary>
@@ -226,8 +226,9 @@ public static class ReplicationControlManager
         return result;
     }
 
-    /// <summary>The brokers that may lead and receive new replicas: registered, unfenced, not in controlled shutdown.</summary>
-    public static IEnumerable<int> ActiveBrokers(MetadataImage image) => image.Brokers.Values.Where(b => b.IsActive).Select(b => b.NodeId);
+    /// <summary>The brokers that may lead and receive new replicas (registered, unfenced, not in controlled shutdown), with their racks.</summary>
+    public static IEnumerable<(int Id, string? Rack)> ActiveBrokers(MetadataImage image) =>
+        image.Brokers.Values.Where(b => b.IsActive).Select(b => (b.NodeId, b.Rack));
 
     private static bool IsActive(MetadataImage image, int brokerId) => image.Brokers.TryGetValue(brokerId, out var broker) && broker.IsActive;
 
@@ -355,7 +356,7 @@ public static class ReplicationControlManager
             }
             else
             {
-                var placer = new StripedReplicaPlacer(ActiveBrokers(image), options.Random, topic.Partitions[^1].Replicas[0]);
+                var placer = new StripedReplicaPlacer(ActiveBrokers(image), options.Random, [.. topic.Partitions.Select(p => (IReadOnlyList<int>)p.Replicas)]);
                 if (placer.Refusal(topic.ReplicationFactor) is { } refusal)
                 {
                     Fail(result, ErrorCode.InvalidReplicationFactor, $"Unable to replicate the partition {topic.ReplicationFactor} time(s): {refusal}");
