@@ -99,6 +99,7 @@ public sealed class LeaderState : EpochState
     {
         _self.EndOffset = flushedEndOffset;
         _self.LastFetchMs = nowMs;
+        _self.LastCaughtUpMs = nowMs;
         return MaybeAdvanceHighWatermark();
     }
 
@@ -112,12 +113,10 @@ public sealed class LeaderState : EpochState
                 progress = new ReplicaProgress(replicaId);
                 Observers[replicaId] = progress;
             }
-            progress.EndOffset = fetchOffset;
-            progress.LastFetchMs = nowMs;
+            progress.Fetched(fetchOffset, _self.EndOffset, nowMs);
             return false;
         }
-        progress.EndOffset = fetchOffset;
-        progress.LastFetchMs = nowMs;
+        progress.Fetched(fetchOffset, _self.EndOffset, nowMs);
         Unacknowledged.Remove(replicaId);
         _fetchedSinceCheck.Add(replicaId);
         return MaybeAdvanceHighWatermark();
@@ -180,4 +179,30 @@ public sealed class ReplicaProgress(int replicaId)
     public long EndOffset { get; set; } = -1;
 
     public long LastFetchMs { get; set; } = -1;
+
+    /// <summary>When the replica was last known to hold everything the leader had (-1 never), as Kafka's ReplicaState.</summary>
+    public long LastCaughtUpMs { get; set; } = -1;
+
+    /// <summary>The leader's end offset at the replica's previous fetch.</summary>
+    public long LeaderEndOffsetAtLastFetch { get; set; } = -1;
+
+    /// <summary>
+    /// Records a fetch from <paramref name="fetchOffset"/> while the leader ends at <paramref name="leaderEndOffset"/>:
+    /// caught up now if it asks for the leader's end, or caught up as of its previous fetch if it has reached what the
+    /// leader had then (Kafka's <c>ReplicaState.updateFollowerState</c>).
+    /// </summary>
+    public void Fetched(long fetchOffset, long leaderEndOffset, long nowMs)
+    {
+        if (fetchOffset >= leaderEndOffset)
+        {
+            LastCaughtUpMs = Math.Max(LastCaughtUpMs, nowMs);
+        }
+        else if (LeaderEndOffsetAtLastFetch >= 0 && fetchOffset >= LeaderEndOffsetAtLastFetch)
+        {
+            LastCaughtUpMs = Math.Max(LastCaughtUpMs, LastFetchMs);
+        }
+        EndOffset = fetchOffset;
+        LeaderEndOffsetAtLastFetch = leaderEndOffset;
+        LastFetchMs = nowMs;
+    }
 }

@@ -530,7 +530,7 @@ public sealed partial class RaftClient
             ReplicaId = progress.ReplicaId,
             LogEndOffset = progress.EndOffset,
             LastFetchTimestamp = progress.LastFetchMs,
-            LastCaughtUpTimestamp = -1,
+            LastCaughtUpTimestamp = progress.LastCaughtUpMs,
         };
         return new DescribeQuorumResponse
         {
