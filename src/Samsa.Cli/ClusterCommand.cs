@@ -10,6 +10,7 @@ namespace Samsa.Cli;
 /// <c>Broker N is no longer registered.</c>, or the error as <c>org.apache.kafka.common.errors.X: message</c> on stderr;
 /// <c>list-endpoints</c> prints the brokers as <c>ID HOST PORT RACK STATE ENDPOINT_TYPE</c> columns. Each takes
 /// <c>--bootstrap-server</c>/<c>-b</c> or <c>--bootstrap-controller</c>/<c>-C</c> and <c>--config</c>/<c>-c</c>.
+/// Samsa adds <c>start</c> and <c>stop</c> (<see cref="LocalClusterCommand"/>): a local cluster of N nodes.
 /// </summary>
 internal sealed class ClusterCommand
 {
@@ -62,6 +63,9 @@ internal sealed class ClusterCommand
             PrintEndpoints(response.Brokers, controllers);
         }));
         command.Add(listEndpoints);
+
+        // Samsa's own: a local multi-node cluster in one command (not part of Kafka's ClusterTool).
+        LocalClusterCommand.AddTo(command);
         return command;
     }
 

@@ -115,9 +115,9 @@ internal sealed class StorageCommand
 
     private static string Textual(Option option) => string.Join("/", new[] { option.Name }.Concat(option.Aliases));
 
-    private sealed record FormatRequest(string ClusterId, string ConfigPath, bool IgnoreFormatted, bool Standalone, bool NoInitialControllers, string? InitialControllers);
+    internal sealed record FormatRequest(string ClusterId, string ConfigPath, bool IgnoreFormatted, bool Standalone, bool NoInitialControllers, string? InitialControllers);
 
-    private static void Format(FormatRequest request)
+    internal static void Format(FormatRequest request)
     {
         var clusterIdText = request.ClusterId;
         if (!Uuid.TryParse(clusterIdText, out _))
