@@ -145,7 +145,19 @@ public sealed class KafkaBroker : IAsyncDisposable
                 return new NodeEndpoint(v.Id, endpoint.Host, endpoint.Port);
             });
             var quorum = QuorumConfigFrom(config, clusterId, quorumVoters.Select(v => v.Id));
-            raftChannel = new KafkaNetworkChannel(config.NodeId, raftClient, id => voters.TryGetValue(id, out var endpoint) ? endpoint : null,
+            RaftMetadataLog? raftLogRef = null;
+            // A voter added later (KIP-853) is reached at the endpoint its VotersRecord names.
+            NodeEndpoint? EndpointOf(int id)
+            {
+                if (voters.TryGetValue(id, out var configured))
+                {
+                    return configured;
+                }
+                var voter = raftLogRef?.Voters.FirstOrDefault(v => v.Id == id && v.Endpoints.Count > 0);
+                var endpoint = voter?.Endpoints.FirstOrDefault(e => e.Name == controllerListener) ?? voter?.Endpoints[0];
+                return endpoint is null ? null : new NodeEndpoint(id, endpoint.Host, endpoint.Port);
+            }
+            raftChannel = new KafkaNetworkChannel(config.NodeId, raftClient, EndpointOf,
                 TimeSpan.FromMilliseconds(quorum.RequestTimeoutMs + quorum.FetchMaxWaitMs), loggerFactory.CreateLogger("Samsa.RaftNetwork"));
             var raftLog = RaftMetadataLog.Open(new RaftMetadataLogOptions
             {
@@ -161,7 +173,8 @@ public sealed class KafkaBroker : IAsyncDisposable
             // Clients never reach a quorum's controllers: like Kafka's KRaft brokers, a broker names itself (a live
             // broker, which forwards admin requests) as the controller; a controller names the quorum's leader.
             metadata = new MetadataCache(MetadataImage.Empty(clusterId) with { ControllerId = isBroker ? config.NodeId : -1 });
-            activeController = () => raftLog.Leader.LeaderId is var leader and >= 0 && voters.TryGetValue(leader, out var endpoint) ? endpoint : null;
+            raftLogRef = raftLog;
+            activeController = () => raftLog.Leader.LeaderId is var leader and >= 0 ? EndpointOf(leader) : null;
         }
         else
         {
@@ -225,7 +238,7 @@ public sealed class KafkaBroker : IAsyncDisposable
 
         var describeQuorum = metadataLog is RaftMetadataLog quorumLog
             ? new DescribeQuorumHandler(ct => DescribeRaftQuorumAsync(quorumLog, raftChannel!, networkClients[0], activeController, quorumVoters, ct),
-                () => VoterNodes(quorumVoters))
+                () => VoterNodes(quorumLog.Voters.Any(v => v.Endpoints.Count > 0) ? quorumLog.Voters : quorumVoters))
             : new DescribeQuorumHandler(_ => ValueTask.FromResult(((LocalMetadataLog)metadataLog).DescribeQuorum(config.NodeId, metadataDirectoryId, time.GetUtcNow().ToUnixTimeMilliseconds())),
                 () => VoterNodes(config, boundEndpoints));
 
@@ -532,7 +545,8 @@ public sealed class KafkaBroker : IAsyncDisposable
             // The quorum tracks replicas by id; the voters' directory ids are the ones they were formatted with.
             foreach (var voter in described.CurrentVoters.Where(v => v.ReplicaDirectoryId == Protocol.Uuid.Zero))
             {
-                voter.ReplicaDirectoryId = voters.FirstOrDefault(v => v.Id == voter.ReplicaId)?.DirectoryId ?? Protocol.Uuid.Zero;
+                voter.ReplicaDirectoryId = quorum.Voters.Concat(voters).FirstOrDefault(v => v.Id == voter.ReplicaId && v.DirectoryId != Protocol.Uuid.Zero)?.DirectoryId
+                    ?? Protocol.Uuid.Zero;
             }
             return described;
         }

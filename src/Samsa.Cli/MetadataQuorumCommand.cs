@@ -14,7 +14,9 @@ namespace Samsa.Cli;
 /// follower lag, voters and observers as Kafka's <c>Node</c> JSON-ish strings); <c>describe --replication
 /// [--human-readable]</c> prints one row per replica (leader, followers, observers) as Kafka's prettyPrintTable.
 /// Both from DescribeQuorum v2 on <c>__cluster_metadata-0</c> through <c>--bootstrap-server</c> or
-/// <c>--bootstrap-controller</c>. Adding and removing controllers (KIP-853) are not served yet.
+/// <c>--bootstrap-controller</c>. <c>add-controller --command-config controller.properties</c> and
+/// <c>remove-controller --controller-id N --controller-directory-id D</c> (KIP-853) send AddRaftVoter and
+/// RemoveRaftVoter to the quorum's leader, found through DescribeQuorum.
 /// </summary>
 internal sealed class MetadataQuorumCommand
 {
@@ -62,7 +64,136 @@ internal sealed class MetadataQuorumCommand
             }
         }, "", errorsToStdout: false));
         command.Add(describe);
+
+        var addDryRun = new Option<bool>("--dry-run") { Description = "True if we should print what would be done, but not do it." };
+        var add = new Command("add-controller", "Add a controller to the KRaft controller cluster") { addDryRun };
+        add.SetAction((r, ct) => CommandRunner.RunAsync(async () =>
+        {
+            var bootstrap = Bootstrap(r);
+            var file = r.GetValue(_commandConfig)
+                ?? throw new CommandException("You must supply the configuration file of the controller you are adding when using add-controller.");
+            var (id, directoryId, endpoints) = ControllerToAdd(ClientOptions.ReadFile(file));
+            var dryRun = r.GetValue(addDryRun);
+            if (!dryRun)
+            {
+                await SendToLeaderAsync<AddRaftVoterResponse>(bootstrap, clusterId => new AddRaftVoterRequest
+                {
+                    ClusterId = clusterId,
+                    TimeoutMs = 30_000,
+                    VoterId = id,
+                    VoterDirectoryId = directoryId,
+                    Listeners = [.. endpoints.Select(e => new AddRaftVoterRequest.Listener { Name = e.Name, Host = e.Host, Port = (ushort)e.Port })],
+                }, response => (response.ErrorCode, response.ErrorMessage), ct);
+            }
+            Console.WriteLine($"{(dryRun ? "DRY RUN of adding" : "Added")} controller {id} with directory id {directoryId} and endpoints: {string.Join(", ", endpoints)}");
+        }, "", errorsToStdout: false));
+        command.Add(add);
+
+        var removeId = new Option<int>("--controller-id", "-i") { Description = "The id of the controller to remove.", Required = true };
+        var removeDirectory = new Option<string>("--controller-directory-id", "-d") { Description = "The directory ID of the controller to remove.", Required = true };
+        var removeDryRun = new Option<bool>("--dry-run") { Description = "True if we should print what would be done, but not do it." };
+        var remove = new Command("remove-controller", "Remove a controller from the KRaft controller cluster") { removeId, removeDirectory, removeDryRun };
+        remove.SetAction((r, ct) => CommandRunner.RunAsync(async () =>
+        {
+            var bootstrap = Bootstrap(r);
+            var id = r.GetValue(removeId);
+            if (id < 0)
+            {
+                throw new CommandException($"Invalid negative --controller-id: {id}");
+            }
+            if (!Uuid.TryParse(r.GetValue(removeDirectory)!, out var directoryId))
+            {
+                throw new CommandException($"Failed to parse --controller-directory-id: Invalid UUID string: {r.GetValue(removeDirectory)}");
+            }
+            var dryRun = r.GetValue(removeDryRun);
+            if (!dryRun)
+            {
+                await SendToLeaderAsync<RemoveRaftVoterResponse>(bootstrap, clusterId => new RemoveRaftVoterRequest
+                {
+                    ClusterId = clusterId,
+                    VoterId = id,
+                    VoterDirectoryId = directoryId,
+                }, response => (response.ErrorCode, response.ErrorMessage), ct);
+            }
+            // Kafka's format string puts a space after the verb and another before "KRaft": two spaces, kept.
+            Console.WriteLine($"{(dryRun ? "DRY RUN of removing " : "Removed ")} KRaft controller {id} with directory id {directoryId}");
+        }, "", errorsToStdout: false));
+        command.Add(remove);
         return command;
+    }
+
+    /// <summary>
+    /// The controller a config file describes (Kafka's <c>handleAddController</c>): node.id, the directory id in its
+    /// metadata directory's meta.properties, and the advertised endpoint of each controller listener.
+    /// </summary>
+    private static (int Id, Uuid DirectoryId, List<Samsa.Metadata.Quorum.VoterEndpoint> Endpoints) ControllerToAdd(Dictionary<string, string> props)
+    {
+        if (!props.TryGetValue("node.id", out var nodeIdText) || !int.TryParse(nodeIdText, CultureInfo.InvariantCulture, out var nodeId))
+        {
+            throw new CommandException("node.id not found in configuration file. Is this a valid controller configuration file?");
+        }
+        if (nodeId < 0)
+        {
+            throw new CommandException("node.id was negative in configuration file. Is this a valid controller configuration file?");
+        }
+        if (!props.GetValueOrDefault("process.roles", "").Contains("controller", StringComparison.Ordinal))
+        {
+            throw new CommandException("process.roles did not contain 'controller' in configuration file. Is this a valid controller configuration file?");
+        }
+        var directory = props.GetValueOrDefault("metadata.log.dir")
+            ?? props.GetValueOrDefault("log.dirs")?.Trim().Split(',')[0]
+            ?? throw new CommandException("Neither metadata.log.dir nor log.dirs were found. Is this a valid controller configuration file?");
+        var meta = Samsa.Broker.Config.MetaProperties.Read(directory) ?? throw new CommandException($"Unable to read meta.properties from {directory}");
+        var directoryId = meta.DirectoryId ?? throw new CommandException($"No directory id found in {directory}");
+
+        var listeners = new Dictionary<string, (string Host, int Port)>(StringComparer.Ordinal);
+        foreach (var key in new[] { "listeners", "advertised.listeners" })
+        {
+            foreach (var entry in props.GetValueOrDefault(key, "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                var scheme = entry.IndexOf("://", StringComparison.Ordinal);
+                var colon = entry.LastIndexOf(':');
+                if (scheme > 0 && colon > scheme + 2 && int.TryParse(entry.AsSpan(colon + 1), CultureInfo.InvariantCulture, out var port))
+                {
+                    listeners[entry[..scheme].ToUpperInvariant()] = (entry[(scheme + 3)..colon].Trim('[', ']'), port);
+                }
+            }
+        }
+        if (!props.TryGetValue("controller.listener.names", out var names))
+        {
+            throw new CommandException("controller.listener.names was not found. Is this a valid controller configuration file?");
+        }
+        var endpoints = new List<Samsa.Metadata.Quorum.VoterEndpoint>();
+        foreach (var name in names.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(n => n.ToUpperInvariant()))
+        {
+            if (!listeners.TryGetValue(name, out var listener))
+            {
+                throw new CommandException($"Cannot find information about controller listener name: {name}");
+            }
+            endpoints.Add(new Samsa.Metadata.Quorum.VoterEndpoint(name, listener.Host.Length == 0 ? "localhost" : listener.Host, listener.Port));
+        }
+        return (nodeId, directoryId, endpoints);
+    }
+
+    /// <summary>
+    /// Sends a voter change to the quorum's leader, found with DescribeQuorum v2 through the bootstrap servers (the
+    /// leader's controller endpoint is in the response's nodes); a refusal is the command's error.
+    /// </summary>
+    private static async Task SendToLeaderAsync<TResponse>(string bootstrap, Func<string, IApiMessage> request, Func<TResponse, (short Error, string? Message)> outcome,
+        CancellationToken cancellationToken)
+        where TResponse : IApiMessage, new()
+    {
+        var (quorum, clusterId) = await DescribeWithClusterIdAsync(bootstrap, cancellationToken);
+        var leader = quorum.Nodes.FirstOrDefault(n => n.NodeId == quorum.Partition.LeaderId)?.Listeners.FirstOrDefault()
+            ?? throw new CommandException($"The quorum's leader {quorum.Partition.LeaderId} has no known endpoint");
+        using var client = await KafkaWireClient.ConnectAsync(leader.Host, leader.Port, cancellationToken);
+        var body = request(clusterId);
+        var response = await client.SendAsync<TResponse>(body, 0, cancellationToken);
+        var (error, message) = outcome(response);
+        if (error != 0)
+        {
+            throw new CommandException(message ?? ErrorCodes.DefaultMessage((ErrorCode)error) ?? $"error {error}");
+        }
     }
 
     private string Bootstrap(ParseResult r)

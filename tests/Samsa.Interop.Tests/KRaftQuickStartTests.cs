@@ -110,6 +110,78 @@ public class KRaftQuickStartTests
         }
     }
 
+    /// <summary>
+    /// Kafka's controller membership changes (docs/operations/kraft.md): a controller bootstrapped
+    /// <c>--standalone</c>, a second formatted <c>--no-initial-controllers</c> that follows as an observer, added with
+    /// <c>kafka-metadata-quorum.sh add-controller --command-config</c> once caught up, then removed with
+    /// <c>remove-controller --controller-id --controller-directory-id</c>; <c>describe --status</c> shows the voters
+    /// at each step.
+    /// </summary>
+    [Fact]
+    public async Task AddController_ThenRemoveController_ChangeTheVoters()
+    {
+        var home = Directory.CreateTempSubdirectory("samsa-kraft-voters-").FullName;
+        var port = FreePort();
+        string Host(int n) => $"127.0.0.{21 + n}";
+        try
+        {
+            var template = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "config", "controller.properties"));
+            for (var n = 0; n < 2; n++)
+            {
+                await File.WriteAllTextAsync(Path.Combine(home, $"controller-{n}.properties"), template
+                    .Replace("node.id=1", $"node.id={n}", StringComparison.Ordinal)
+                    .Replace("controller.quorum.bootstrap.servers=localhost:9093", $"controller.quorum.bootstrap.servers={Host(0)}:{port}", StringComparison.Ordinal)
+                    .Replace("CONTROLLER://:9093", $"CONTROLLER://{Host(n)}:{port}", StringComparison.Ordinal)
+                    .Replace("CONTROLLER://localhost:9093", $"CONTROLLER://{Host(n)}:{port}", StringComparison.Ordinal)
+                    .Replace("/tmp/kraft-controller-logs", Path.Combine(home, $"controller-{n}-logs"), StringComparison.Ordinal));
+            }
+            var script = $$"""
+                set -e
+                cd {{RepoPaths.Root}}
+                CLUSTER_ID="$(bin/kafka-storage.sh random-uuid)"
+                bin/kafka-storage.sh format --cluster-id ${CLUSTER_ID} --standalone --config {{home}}/controller-0.properties
+                LOG_DIR={{home}}/logs-0 bin/kafka-server-start.sh -daemon {{home}}/controller-0.properties
+                bin/kafka-storage.sh format --cluster-id ${CLUSTER_ID} --config {{home}}/controller-1.properties --no-initial-controllers
+                LOG_DIR={{home}}/logs-1 bin/kafka-server-start.sh -daemon {{home}}/controller-1.properties
+                # add-controller is refused until the new controller has caught up as an observer
+                for i in $(seq 1 120); do
+                  bin/kafka-metadata-quorum.sh --command-config {{home}}/controller-1.properties --bootstrap-controller {{Host(0)}}:{{port}} add-controller > {{home}}/added 2>&1 && break
+                  sleep 0.5
+                done
+                cat {{home}}/added
+                bin/kafka-metadata-quorum.sh --bootstrap-controller {{Host(0)}}:{{port}} describe --status
+                DIRECTORY_ID=$(awk '/^Added controller/ {print $7}' {{home}}/added)
+                bin/kafka-metadata-quorum.sh --bootstrap-controller {{Host(0)}}:{{port}} remove-controller --controller-id 1 --controller-directory-id $DIRECTORY_ID
+                for i in $(seq 1 60); do
+                  bin/kafka-metadata-quorum.sh --bootstrap-controller {{Host(0)}}:{{port}} describe --status > {{home}}/after && grep -q '^CurrentVoters: .*"id": 0' {{home}}/after && ! grep -q '^CurrentVoters: .*"id": 1' {{home}}/after && break
+                  sleep 0.5
+                done
+                cat {{home}}/after
+                """;
+            var result = await ExternalProcess.RunAsync("bash", ["-c", script], Timeout);
+            Assert.True(result.ExitCode == 0, result.ToString());
+            var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            var added = lines.Single(l => l.StartsWith("Added controller 1 with directory id ", StringComparison.Ordinal));
+            Assert.EndsWith($" and endpoints: CONTROLLER://{Host(1)}:{port}", added);
+            var directoryId = added.Split(' ')[6];
+            var voters = lines.Where(l => l.StartsWith("CurrentVoters:", StringComparison.Ordinal)).ToList();
+            Assert.Equal(2, voters.Count);
+            Assert.Contains($"{{\"id\": 1, \"directoryId\": \"{directoryId}\", \"endpoints\": [\"CONTROLLER://{Host(1)}:{port}\"]}}", voters[0]);
+            Assert.Contains($"{{\"id\": 0, ", voters[0]);
+            Assert.Contains($"Removed  KRaft controller 1 with directory id {directoryId}", lines);
+            Assert.DoesNotContain("\"id\": 1", voters[1]);
+            Assert.Contains("\"id\": 0", voters[1]);
+        }
+        finally
+        {
+            foreach (var logDir in Directory.GetDirectories(home, "logs-*"))
+            {
+                await ExternalProcess.RunAsync("bash", ["-c", $"LOG_DIR={logDir} {RepoPaths.Root}/bin/kafka-server-stop.sh"], TimeSpan.FromSeconds(60));
+            }
+            Directory.Delete(home, recursive: true);
+        }
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

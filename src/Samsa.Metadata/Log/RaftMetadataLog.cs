@@ -53,6 +53,8 @@ public sealed class RaftMetadataLog : IMetadataLog, IRaftListener
     private volatile int _leaderEpoch = -1;
     private long _committedEnd;
     private long _bytesSinceSnapshot;
+    private long _votersOffset = long.MinValue;
+    private volatile IReadOnlyList<QuorumVoter>? _voters;
 
     private RaftMetadataLog(RaftMetadataLogOptions options, PartitionRaftLog log, IRaftNetworkChannel channel)
     {
@@ -77,6 +79,12 @@ public sealed class RaftMetadataLog : IMetadataLog, IRaftListener
 
     /// <summary>The leader this node knows of and its epoch ((-1, -1) before it knows any).</summary>
     public LeaderAndEpoch Leader => new(_leaderId, _leaderEpoch);
+
+    /// <summary>
+    /// The voters as this replica's log has them (KIP-853 changes included), with the directory ids and endpoints it
+    /// knows; refreshed after every poll, readable from any thread.
+    /// </summary>
+    public IReadOnlyList<QuorumVoter> Voters => _voters ?? [];
 
     /// <summary>The end of the committed prefix this node has handed to its listeners.</summary>
     public long CommittedEndOffset => Interlocked.Read(ref _committedEnd);
@@ -191,6 +199,11 @@ public sealed class RaftMetadataLog : IMetadataLog, IRaftListener
                     }
                 }
                 wait = _raft.Poll();
+                if (_raft.VotersOffset != _votersOffset || _voters is null)
+                {
+                    _votersOffset = _raft.VotersOffset;
+                    _voters = _raft.LatestVoters;
+                }
             }
             catch (Exception e)
             {

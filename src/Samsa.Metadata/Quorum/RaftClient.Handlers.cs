@@ -29,7 +29,8 @@ public sealed partial class RaftClient
                 HandleFetchSnapshotRequest(request, fetchSnapshot, now);
                 break;
             case AddRaftVoterRequest add:
-                HandleVoterChange(request, add.ClusterId, add.VoterId, add: true, add.TimeoutMs, now);
+                HandleVoterChange(request, add.ClusterId, add.VoterId, add: true, add.TimeoutMs, now,
+                    new QuorumVoter(add.VoterId, add.VoterDirectoryId, [.. add.Listeners.Select(l => new VoterEndpoint(l.Name, l.Host, l.Port))]));
                 break;
             case RemoveRaftVoterRequest remove:
                 HandleVoterChange(request, remove.ClusterId, remove.VoterId, add: false, _config.RequestTimeoutMs, now);

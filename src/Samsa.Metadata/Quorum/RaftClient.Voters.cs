@@ -51,7 +51,8 @@ public sealed partial class RaftClient
     /// in its epoch and no earlier change is uncommitted; an added voter must already follow (as an observer) and be
     /// caught up to the high watermark. The VotersRecord takes effect when appended; the answer waits for its commit.
     /// </summary>
-    private void HandleVoterChange(RaftMessage request, string? clusterId, int voterId, bool add, int timeoutMs, long now)
+    /// <param name="added">For an add: the voter as the request describes it (directory id, endpoints), recorded in the VotersRecord.</param>
+    private void HandleVoterChange(RaftMessage request, string? clusterId, int voterId, bool add, int timeoutMs, long now, QuorumVoter? added = null)
     {
         ErrorCode error;
         string? message = null;
@@ -88,11 +89,12 @@ public sealed partial class RaftClient
         }
         else
         {
-            // The voters keep the directory ids and endpoints the log has for them; an added one is known by id.
+            // The voters keep the directory ids and endpoints the log has for them; an added one brings its own.
             var voters = _voters.LatestVoters.Where(v => v.Id != voterId).ToList();
             if (add)
             {
-                voters.Add(QuorumVoter.OfId(voterId));
+                voters.Add(added ?? QuorumVoter.OfId(voterId));
+                voters.Sort((a, b) => a.Id.CompareTo(b.Id));
             }
             var (offset, _) = _log.AppendAsLeader(VoterSetHistory.VotersBatch(voters, now), leader.Epoch);
             _voters.Add(offset, voters);

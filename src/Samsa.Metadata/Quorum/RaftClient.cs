@@ -82,6 +82,12 @@ public sealed partial class RaftClient
     /// <summary>The latest voter set in this replica's log (KIP-853), committed or not.</summary>
     public IReadOnlySet<int> Voters => _voters.Latest;
 
+    /// <summary>The latest voters with their directory ids and endpoints where the log has them (poll thread only).</summary>
+    public IReadOnlyList<QuorumVoter> LatestVoters => _voters.LatestVoters;
+
+    /// <summary>The offset of the VotersRecord (or snapshot) the latest voter set comes from: it changes when the set does.</summary>
+    public long VotersOffset => _voters.LatestOffset;
+
     /// <summary>The voter set after applying everything before <paramref name="endOffset"/>, as this replica's log has it.</summary>
     public IReadOnlySet<int> VotersAt(long endOffset) => _voters.At(endOffset);
 
