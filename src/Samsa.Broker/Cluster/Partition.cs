@@ -120,11 +120,14 @@ public sealed class Partition
     /// </summary>
     public void MaybeIncrementHighWatermark(PartitionLog log, PartitionImage state)
     {
-        if (state.Isr.Length == 1 && state.Isr[0] == _nodeId)
+        if (HighWatermarkIsLogEnd(state, _nodeId))
         {
             log.UpdateHighWatermark(log.LogEndOffset);
         }
     }
+
+    /// <summary>True when <paramref name="nodeId"/> is the whole ISR, so its log end offset is the high watermark.</summary>
+    public static bool HighWatermarkIsLogEnd(PartitionImage state, int nodeId) => state.Isr.Length == 1 && state.Isr[0] == nodeId;
 
     /// <summary>Reads from <paramref name="offset"/> up to the isolation's bound (the caller has checked leadership).</summary>
     public LogReadInfo Read(PartitionLog log, long offset, int maxBytes, FetchIsolation isolation, bool minOneMessage = true) =>

@@ -133,7 +133,7 @@ public sealed class LogMetadataPublisher : IDisposable
         // ISR = this node alone: everything in the log is committed (Kafka's leader moves its high watermark to
         // the log end when it becomes leader of a partition no follower must catch up on).
         if (_metadata!.Current.Partition(log.TopicPartition.Topic, log.TopicPartition.Partition) is { } state
-            && state.Isr.Length == 1 && state.Isr[0] == _config.NodeId)
+            && Partition.HighWatermarkIsLogEnd(state, _config.NodeId))
         {
             log.UpdateHighWatermark(log.LogEndOffset);
         }
