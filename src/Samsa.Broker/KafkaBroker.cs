@@ -225,7 +225,7 @@ public sealed class KafkaBroker : IAsyncDisposable
         IController controller = localController is not null && metadataLog is not RaftMetadataLog
             ? localController
             : CreateRemoteController(config, activeController, time, loggerFactory, networkClients);
-        var replicas = new ReplicaManager(metadata, logs, describer, config.NodeId, time, loggerFactory.CreateLogger("Samsa.ReplicaManager"));
+        var replicas = new ReplicaManager(metadata, logs, describer, time, loggerFactory.CreateLogger("Samsa.ReplicaManager"));
         var fetchSessions = new FetchSessionCache(config.GetInt("max.incremental.fetch.session.cache.slots"), FetchSessionEviction, time);
         var groups = new GroupCoordinator(GroupCoordinatorConfig.From(config), metadata, replicas, logs, controller, config.NodeId, time, loggerFactory);
         // Kafka's request.timeout.ms default: how long a marker may wait for the high watermark.
@@ -259,9 +259,9 @@ public sealed class KafkaBroker : IAsyncDisposable
             new DescribeClusterHandler(metadata),
             describeQuorum,
             new DescribeTopicPartitionsHandler(metadata),
-            new DeleteRecordsHandler(metadata, logs),
-            new ListOffsetsHandler(metadata, logs),
-            new OffsetForLeaderEpochHandler(metadata, logs),
+            new DeleteRecordsHandler(metadata, replicas, logs),
+            new ListOffsetsHandler(metadata, replicas, logs),
+            new OffsetForLeaderEpochHandler(replicas),
             new FindCoordinatorHandler(groups, transactions),
             new JoinGroupHandler(groups),
             new SyncGroupHandler(groups),
@@ -282,7 +282,7 @@ public sealed class KafkaBroker : IAsyncDisposable
             new UpdateFeaturesHandler(controller),
             new UnregisterBrokerHandler(metadata, config.NodeId),
             txnMarkers,
-            new DescribeProducersHandler(metadata, replicas),
+            new DescribeProducersHandler(replicas),
             new InitProducerIdHandler(producerIds, transactions),
             new AddPartitionsToTxnHandler(transactions),
             new AddOffsetsToTxnHandler(transactions),

@@ -44,8 +44,8 @@ public interface ICoordinatorLogReader
 }
 
 /// <summary>
-/// <see cref="IPartitionWriter"/> over this broker's replicas: appends through <see cref="ReplicaManager"/> (so the
-/// leader checks and ISR rules of a produce apply), waits with a <see cref="DelayedProduce"/> in the produce
+/// <see cref="IPartitionWriter"/> over this broker's replicas: appends through <see cref="ReplicaManager"/> and the
+/// partition's <see cref="Samsa.Broker.Cluster.Partition"/> (so the leader check and ISR rules of a produce apply), waits with a <see cref="DelayedProduce"/> in the produce
 /// purgatory (completed when followers advance the high watermark), and reads logs opened by
 /// <see cref="LogMetadataPublisher"/>.
 /// </summary>
@@ -59,7 +59,9 @@ public sealed class ReplicaPartitionWriter(ReplicaManager replicas, LogMetadataP
 
     public async Task<ErrorCode> WaitForCommitAsync(string topic, int partition, long endOffset, TimeSpan timeout)
     {
-        if (logs.Get(topic, partition) is not { } log)
+        // The hosted partition's log, as before without a leader check: a write appended as leader waits for its
+        // commit even if leadership moved meanwhile (the high watermark then decides, or the timeout).
+        if (replicas.Partitions.Get(topic, partition)?.Log is not { } log)
         {
             return ErrorCode.NotLeaderOrFollower;
         }

@@ -1,5 +1,4 @@
 using Samsa.Broker.Replication;
-using Samsa.Metadata.Image;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
 using static Samsa.Protocol.Messages.DescribeProducersResponse;
@@ -13,7 +12,7 @@ namespace Samsa.Broker.Handlers;
 /// <c>find-hanging</c> read them. A partition this broker does not lead is NOT_LEADER_OR_FOLLOWER, an unknown one
 /// UNKNOWN_TOPIC_OR_PARTITION.
 /// </summary>
-public sealed class DescribeProducersHandler(MetadataCache metadata, ReplicaManager replicas) : ApiHandler<DescribeProducersRequest, DescribeProducersResponse>
+public sealed class DescribeProducersHandler(ReplicaManager replicas) : ApiHandler<DescribeProducersRequest, DescribeProducersResponse>
 {
     public override ApiKey ApiKey => ApiKey.DescribeProducers;
 
@@ -23,7 +22,6 @@ public sealed class DescribeProducersHandler(MetadataCache metadata, ReplicaMana
 
     protected override ValueTask<DescribeProducersResponse?> HandleAsync(RequestContext context, DescribeProducersRequest request, CancellationToken cancellationToken)
     {
-        var image = metadata.Current;
         var response = new DescribeProducersResponse();
         foreach (var topic in request.Topics)
         {
@@ -33,7 +31,7 @@ public sealed class DescribeProducersHandler(MetadataCache metadata, ReplicaMana
             {
                 var answer = new PartitionResponse { PartitionIndex = index };
                 topicResponse.Partitions.Add(answer);
-                var lookup = replicas.LeaderLog(image, topic.Name, index);
+                var lookup = replicas.LeaderLog(topic.Name, index);
                 if (lookup.Log is not { } log)
                 {
                     answer.ErrorCode = (short)lookup.Error;

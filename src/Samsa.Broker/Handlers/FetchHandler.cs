@@ -47,13 +47,12 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
         }
         var isolation = request.IsolationLevel == 1 ? FetchIsolation.TxnCommitted : FetchIsolation.HighWatermark;
 
-        if (request.MaxWaitMs > 0 && targets.Count > 0 && ReadableBytes(image, targets, isolation) < request.MinBytes)
+        if (request.MaxWaitMs > 0 && targets.Count > 0 && ReadableBytes(targets, isolation) < request.MinBytes)
         {
-            var waiting = new DelayedFetch(TimeSpan.FromMilliseconds(request.MaxWaitMs), request.MinBytes, () => ReadableBytes(metadata.Current, targets, isolation));
+            var waiting = new DelayedFetch(TimeSpan.FromMilliseconds(request.MaxWaitMs), request.MinBytes, () => ReadableBytes(targets, isolation));
             var keys = targets.Select(t => new Samsa.Storage.Checkpoints.TopicPartition(t.Topic, t.Partition)).Distinct().ToList();
             replicas.FetchPurgatory.TryCompleteElseWatch(waiting, keys);
             await waiting.Completion.WaitAsync(cancellationToken);
-            image = metadata.Current;
         }
 
         var response = new FetchResponse { SessionId = session?.Id ?? 0 };
@@ -62,7 +61,7 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
         FetchableTopicResponse? current = null;
         foreach (var target in targets)
         {
-            var data = ReadPartition(context, image, target, isolation, ref remaining, ref anyRecords);
+            var data = ReadPartition(context, target, isolation, ref remaining, ref anyRecords);
             if (incremental && !HasNews(target.Cached!, data))
             {
                 continue;
@@ -170,19 +169,19 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
         data.ErrorCode != 0 || data.Records is { Length: > 0 } || data.HighWatermark != cached.SentHighWatermark || data.LogStartOffset != cached.SentLogStartOffset;
 
     /// <summary>How many bytes the targets could return now; an error counts as enough, so the fetch answers at once.</summary>
-    private long ReadableBytes(MetadataImage image, List<Target> targets, FetchIsolation isolation)
+    private long ReadableBytes(List<Target> targets, FetchIsolation isolation)
     {
         long total = 0;
         foreach (var target in targets)
         {
-            var lookup = replicas.LeaderLog(image, target.Topic, target.Partition);
-            if (lookup.Log is not { } log || LeaderEpochError(target, lookup.State!) != ErrorCode.None)
+            var lookup = replicas.LeaderLog(target.Topic, target.Partition, target.CurrentLeaderEpoch);
+            if (lookup.Log is not { } log)
             {
                 return long.MaxValue;
             }
             try
             {
-                total += log.Read(target.FetchOffset, Math.Max(target.MaxBytes, 1), isolation).Records.Length;
+                total += lookup.Partition!.Read(log, target.FetchOffset, Math.Max(target.MaxBytes, 1), isolation).Records.Length;
             }
             catch (StorageException)
             {
@@ -192,10 +191,7 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
         return total;
     }
 
-    private static ErrorCode LeaderEpochError(Target target, PartitionImage state) =>
-        RecordsAdmin.LeaderEpochError(target.CurrentLeaderEpoch, state.LeaderEpoch);
-
-    private PartitionData ReadPartition(RequestContext context, MetadataImage image, Target target, FetchIsolation isolation, ref int remaining, ref bool anyRecords)
+    private PartitionData ReadPartition(RequestContext context, Target target, FetchIsolation isolation, ref int remaining, ref bool anyRecords)
     {
         var data = new PartitionData
         {
@@ -211,18 +207,13 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
             data.ErrorCode = (short)ErrorCode.UnknownTopicId;
             return data;
         }
-        var lookup = replicas.LeaderLog(image, target.Topic, target.Partition);
+        var lookup = replicas.LeaderLog(target.Topic, target.Partition, target.CurrentLeaderEpoch);
         if (lookup.Log is not { } log)
         {
             data.ErrorCode = (short)lookup.Error;
             return data;
         }
-        var epochError = LeaderEpochError(target, lookup.State!);
-        if (epochError != ErrorCode.None)
-        {
-            data.ErrorCode = (short)epochError;
-            return data;
-        }
+        var partition = lookup.Partition!;
         data.HighWatermark = log.HighWatermark;
         data.LastStableOffset = log.LastStableOffset;
         data.LogStartOffset = log.LogStartOffset;
@@ -234,7 +225,7 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
         {
             var limit = Math.Min(target.MaxBytes, Math.Max(remaining, 0));
             // KIP-74: the first batch of the response is returned whole even beyond the limits.
-            var info = log.Read(target.FetchOffset, limit, isolation, minOneMessage: !anyRecords);
+            var info = partition.Read(log, target.FetchOffset, limit, isolation, minOneMessage: !anyRecords);
             if (info.Records.Length > 0)
             {
                 // The region itself, not its bytes: the connection sends it from the file (sendfile).

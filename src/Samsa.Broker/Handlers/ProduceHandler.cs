@@ -135,7 +135,7 @@ public sealed class ProduceHandler(ReplicaManager replicas, ProduceHandler.Trans
         }
         var header = RecordBatchHeader.Read(records.Span);
         if (!header.IsTransactional || !header.HasProducerId
-            || replicas.LeaderLog(replicas.Metadata.Current, topic, partition).Log is not { } log || log.HasOngoingTransaction(header.ProducerId))
+            || replicas.LeaderLog(topic, partition).Log is not { } log || log.HasOngoingTransaction(header.ProducerId))
         {
             return null;
         }

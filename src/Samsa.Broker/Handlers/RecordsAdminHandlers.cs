@@ -1,4 +1,6 @@
+using Samsa.Broker.Cluster;
 using Samsa.Broker.Log;
+using Samsa.Broker.Replication;
 using Samsa.Metadata.Image;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
@@ -12,7 +14,7 @@ namespace Samsa.Broker.Handlers;
 /// OFFSET_OUT_OF_RANGE; an unknown partition UNKNOWN_TOPIC_OR_PARTITION; a partition this node does not lead
 /// NOT_LEADER_OR_FOLLOWER. The new log start offsets are checkpointed before the answer, so they survive kill -9.
 /// </summary>
-public sealed class DeleteRecordsHandler(MetadataCache metadata, LogMetadataPublisher logs) : ApiHandler<DeleteRecordsRequest, DeleteRecordsResponse>
+public sealed class DeleteRecordsHandler(MetadataCache metadata, ReplicaManager replicas, LogMetadataPublisher logs) : ApiHandler<DeleteRecordsRequest, DeleteRecordsResponse>
 {
     public override ApiKey ApiKey => ApiKey.DeleteRecords;
 
@@ -26,10 +28,10 @@ public sealed class DeleteRecordsHandler(MetadataCache metadata, LogMetadataPubl
         await RecordsAdmin.WaitForLogsAsync(image, logs, request.Topics.SelectMany(t => t.Partitions.Select(p => (t.Name, p.PartitionIndex))), request.TimeoutMs, cancellationToken);
         // Moving the log start renames and deletes segment files and rewrites checkpoints (fsync): on the thread
         // pool, Kafka's request handler threads, not on the socket event thread.
-        return await Task.Run(() => Delete(request, image), cancellationToken);
+        return await Task.Run(() => Delete(request), cancellationToken);
     }
 
-    private DeleteRecordsResponse Delete(DeleteRecordsRequest request, MetadataImage image)
+    private DeleteRecordsResponse Delete(DeleteRecordsRequest request)
     {
         var response = new DeleteRecordsResponse();
         var moved = false;
@@ -41,10 +43,10 @@ public sealed class DeleteRecordsHandler(MetadataCache metadata, LogMetadataPubl
             {
                 var p = new DeleteRecordsResponse.DeleteRecordsPartitionResult { PartitionIndex = partition.PartitionIndex, LowWatermark = -1 };
                 result.Partitions.Add(p);
-                var (log, error) = RecordsAdmin.Find(image, logs, topic.Name, partition.PartitionIndex);
-                if (log is null)
+                var lookup = replicas.LeaderLog(topic.Name, partition.PartitionIndex);
+                if (lookup.Log is not { } log)
                 {
-                    p.ErrorCode = (short)error;
+                    p.ErrorCode = (short)lookup.Error;
                     continue;
                 }
                 var target = partition.Offset == -1 ? log.HighWatermark : partition.Offset;
@@ -56,7 +58,7 @@ public sealed class DeleteRecordsHandler(MetadataCache metadata, LogMetadataPubl
                 try
                 {
                     var before = log.LogStartOffset;
-                    p.LowWatermark = log.DeleteRecordsBefore(target);
+                    p.LowWatermark = lookup.Partition!.DeleteRecordsOnLeader(log, target);
                     moved |= p.LowWatermark > before;
                 }
                 catch (StorageException e)
@@ -89,9 +91,9 @@ public sealed class DeleteRecordsHandler(MetadataCache metadata, LogMetadataPubl
 /// timestamp (v7+), -4 earliest local (v8+, the log start offset without tiered storage), -5 latest tiered
 /// (v9+, -1: nothing is tiered), otherwise the first offset with a timestamp at or after the one asked.
 /// v0 answers old_style_offsets. A current leader epoch newer than ours is UNKNOWN_LEADER_EPOCH, older
-/// FENCED_LEADER_EPOCH.
+/// FENCED_LEADER_EPOCH; a partition this broker does not lead NOT_LEADER_OR_FOLLOWER.
 /// </summary>
-public sealed class ListOffsetsHandler(MetadataCache metadata, LogMetadataPublisher logs) : ApiHandler<ListOffsetsRequest, ListOffsetsResponse>
+public sealed class ListOffsetsHandler(MetadataCache metadata, ReplicaManager replicas, LogMetadataPublisher logs) : ApiHandler<ListOffsetsRequest, ListOffsetsResponse>
 {
     public override ApiKey ApiKey => ApiKey.ListOffsets;
 
@@ -113,38 +115,34 @@ public sealed class ListOffsetsHandler(MetadataCache metadata, LogMetadataPublis
             response.Topics.Add(result);
             foreach (var partition in topic.Partitions)
             {
-                result.Partitions.Add(ListOne(image, context.ApiVersion, topic.Name, partition, readCommitted: request.IsolationLevel == 1));
+                result.Partitions.Add(ListOne(context.ApiVersion, topic.Name, partition, readCommitted: request.IsolationLevel == 1));
             }
         }
         return response;
     }
 
-    private ListOffsetsResponse.ListOffsetsPartitionResponse ListOne(MetadataImage image, short version, string topic, ListOffsetsRequest.ListOffsetsPartition partition,
+    private ListOffsetsResponse.ListOffsetsPartitionResponse ListOne(short version, string topic, ListOffsetsRequest.ListOffsetsPartition partition,
         bool readCommitted)
     {
         var answer = new ListOffsetsResponse.ListOffsetsPartitionResponse { PartitionIndex = partition.PartitionIndex };
-        var (log, error) = RecordsAdmin.Find(image, logs, topic, partition.PartitionIndex);
-        if (log is null)
+        var lookup = replicas.LeaderLog(topic, partition.PartitionIndex, partition.CurrentLeaderEpoch);
+        if (lookup.Log is not { } log)
         {
-            answer.ErrorCode = (short)error;
+            answer.ErrorCode = (short)lookup.Error;
             return answer;
         }
-        var epoch = image.Topics[topic].Partitions[partition.PartitionIndex].LeaderEpoch;
-        if (RecordsAdmin.LeaderEpochError(partition.CurrentLeaderEpoch, epoch) is var epochError and not ErrorCode.None)
-        {
-            answer.ErrorCode = (short)epochError;
-            return answer;
-        }
+        var hosted = lookup.Partition!;
+        var epoch = lookup.State!.LeaderEpoch;
         var timestamp = partition.Timestamp;
         // Kafka's fetchOffsetForTimestamp: read_committed sees up to the last stable offset, read_uncommitted up to the high watermark.
-        var visible = readCommitted ? log.LastStableOffset : log.HighWatermark;
+        var visible = hosted.VisibleOffset(log, readCommitted);
         TimestampAndOffset? found =
             timestamp == IPartitionLog.LatestTimestamp ? new TimestampAndOffset(-1, visible, epoch)
             // Kafka answers earliest with the leader epoch of the batch at the log start offset (-1 while the log is empty).
             : timestamp == IPartitionLog.EarliestTimestamp || timestamp == EarliestLocalTimestamp
                 ? new TimestampAndOffset(-1, log.LogStartOffset, log.LeaderEpochCache.EpochForOffset(log.LogStartOffset) ?? -1)
             : timestamp == LatestTieredTimestamp ? new TimestampAndOffset(-1, -1, -1)
-            : log.OffsetForTimestamp(timestamp);
+            : hosted.FetchOffsetForTimestamp(log, timestamp);
         if (found is { } hit && hit.Offset > visible)
         {
             found = null;
@@ -176,9 +174,10 @@ public sealed class ListOffsetsHandler(MetadataCache metadata, LogMetadataPublis
 /// largest epoch at or below it, from the partition's <c>leader-epoch-checkpoint</c>. Consumers send it after a
 /// leader change to check that their position was not truncated away. An epoch the log does not know answers -1/-1
 /// with no error, as Kafka. A current leader epoch (v2+) newer than ours is UNKNOWN_LEADER_EPOCH, older
-/// FENCED_LEADER_EPOCH; a partition this broker does not host NOT_LEADER_OR_FOLLOWER.
+/// FENCED_LEADER_EPOCH; a partition this broker does not lead NOT_LEADER_OR_FOLLOWER (the check of
+/// <see cref="Partition.CheckLeader(int, out PartitionLog?, out PartitionImage?)"/>, as for Fetch and Produce).
 /// </summary>
-public sealed class OffsetForLeaderEpochHandler(MetadataCache metadata, LogMetadataPublisher logs) : ApiHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse>
+public sealed class OffsetForLeaderEpochHandler(ReplicaManager replicas) : ApiHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse>
 {
     public override ApiKey ApiKey => ApiKey.OffsetForLeaderEpoch;
 
@@ -188,7 +187,6 @@ public sealed class OffsetForLeaderEpochHandler(MetadataCache metadata, LogMetad
 
     protected override ValueTask<OffsetForLeaderEpochResponse?> HandleAsync(RequestContext context, OffsetForLeaderEpochRequest request, CancellationToken cancellationToken)
     {
-        var image = metadata.Current;
         var response = new OffsetForLeaderEpochResponse();
         foreach (var topic in request.Topics)
         {
@@ -196,29 +194,22 @@ public sealed class OffsetForLeaderEpochHandler(MetadataCache metadata, LogMetad
             response.Topics.Add(result);
             foreach (var partition in topic.Partitions)
             {
-                result.Partitions.Add(EndOffsetOne(image, topic.Topic, partition));
+                result.Partitions.Add(EndOffsetOne(topic.Topic, partition));
             }
         }
         return ValueTask.FromResult<OffsetForLeaderEpochResponse?>(response);
     }
 
-    private OffsetForLeaderEpochResponse.EpochEndOffset EndOffsetOne(MetadataImage image, string topic, OffsetForLeaderEpochRequest.OffsetForLeaderPartition partition)
+    private OffsetForLeaderEpochResponse.EpochEndOffset EndOffsetOne(string topic, OffsetForLeaderEpochRequest.OffsetForLeaderPartition partition)
     {
         var answer = new OffsetForLeaderEpochResponse.EpochEndOffset { Partition = partition.Partition };
-        var (log, error) = RecordsAdmin.Find(image, logs, topic, partition.Partition);
-        if (log is null)
+        var lookup = replicas.LeaderLog(topic, partition.Partition, partition.CurrentLeaderEpoch);
+        if (lookup.Log is not { } log)
         {
-            answer.ErrorCode = (short)error;
+            answer.ErrorCode = (short)lookup.Error;
             return answer;
         }
-        var epoch = image.Topics[topic].Partitions[partition.Partition].LeaderEpoch;
-        if (RecordsAdmin.LeaderEpochError(partition.CurrentLeaderEpoch, epoch) is var epochError and not ErrorCode.None)
-        {
-            answer.ErrorCode = (short)epochError;
-            return answer;
-        }
-        var (foundEpoch, endOffset) = log.LeaderEpochCache.EndOffsetFor(partition.LeaderEpoch, log.LogEndOffset);
-        (answer.LeaderEpoch, answer.EndOffset) = endOffset < 0 ? (-1, -1L) : (foundEpoch, endOffset);
+        (answer.LeaderEpoch, answer.EndOffset) = lookup.Partition!.LastOffsetForLeaderEpoch(log, partition.LeaderEpoch);
         return answer;
     }
 
@@ -234,15 +225,6 @@ public sealed class OffsetForLeaderEpochHandler(MetadataCache metadata, LogMetad
 
 internal static class RecordsAdmin
 {
-    /// <summary>
-    /// The one leader-epoch check of the partition requests (KIP-320): a client's current leader epoch (-1: not
-    /// checked) newer than the partition's is UNKNOWN_LEADER_EPOCH (this broker is behind), older FENCED_LEADER_EPOCH.
-    /// </summary>
-    public static ErrorCode LeaderEpochError(int currentLeaderEpoch, int leaderEpoch) =>
-        currentLeaderEpoch < 0 || currentLeaderEpoch == leaderEpoch ? ErrorCode.None
-        : currentLeaderEpoch < leaderEpoch ? ErrorCode.FencedLeaderEpoch
-        : ErrorCode.UnknownLeaderEpoch;
-
     /// <summary>
     /// Logs are opened in the background after their partitions appear in the metadata; a request for a partition
     /// created a moment ago waits (up to its timeout, at least a few seconds) for its log instead of failing.
@@ -262,15 +244,5 @@ internal static class RecordsAdmin
         {
             // Still loading: the partitions not yet open answer NOT_LEADER_OR_FOLLOWER, which clients retry.
         }
-    }
-
-    /// <summary>The local log of a partition, or why there is none.</summary>
-    public static (PartitionLog? Log, ErrorCode Error) Find(MetadataImage image, LogMetadataPublisher logs, string topic, int partition)
-    {
-        if (image.Partition(topic, partition) is null)
-        {
-            return (null, ErrorCode.UnknownTopicOrPartition);
-        }
-        return logs.Get(topic, partition) is { } log ? (log, ErrorCode.None) : (null, ErrorCode.NotLeaderOrFollower);
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Samsa.Broker.Cluster;
 using Samsa.Broker.Config;
 using Samsa.Metadata.Image;
 using Samsa.Protocol;
@@ -51,7 +52,12 @@ public sealed class LogMetadataPublisher : IDisposable
         _logger = logger;
         _time = time;
         Manager = new LogManager(config.LogDirs, LogManagerConfigOf(config), topic => LogConfigOf(metadata.Current, topic), time, logger);
+        Partitions = new PartitionRegistry(metadata, Manager.GetLog, config.NodeId);
+        Partitions.Sync();
     }
+
+    /// <summary>One <see cref="Partition"/> per partition this node hosts, in step with the images applied and the logs opened.</summary>
+    public PartitionRegistry Partitions { get; }
 
     /// <summary>The broker's one log manager.</summary>
     public LogManager Manager { get; }
@@ -127,10 +133,11 @@ public sealed class LogMetadataPublisher : IDisposable
         // ISR = this node alone: everything in the log is committed (Kafka's leader moves its high watermark to
         // the log end when it becomes leader of a partition no follower must catch up on).
         if (_metadata!.Current.Partition(log.TopicPartition.Topic, log.TopicPartition.Partition) is { } state
-            && state.Isr.Length == 1 && state.Isr[0] == _config.NodeId)
+            && Partition.HighWatermarkIsLogEnd(state, _config.NodeId))
         {
             log.UpdateHighWatermark(log.LogEndOffset);
         }
+        Partitions.Opened(log);
         if (_openWaiters.TryRemove(log.TopicPartition, out var waiter))
         {
             waiter.TrySetResult(log);
@@ -282,6 +289,8 @@ public sealed class LogMetadataPublisher : IDisposable
     /// <summary>Brings the open logs in line with <paramref name="next"/>. Called by the metadata cache on every publish.</summary>
     public void Apply(MetadataImage previous, MetadataImage next)
     {
+        // Partitions first: requests stop using the logs of deleted topics before those logs are deleted below.
+        Partitions.Sync();
         var newPartitions = false;
         lock (_applyLock)
         {

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using Samsa.Broker.Cluster;
 using Samsa.Broker.Config;
 using Samsa.Broker.Log;
 using Samsa.Metadata;
@@ -18,23 +19,22 @@ namespace Samsa.Broker.Replication;
 /// </summary>
 /// <remarks>
 /// On one node the ISR is this node alone, so the high watermark follows the log end offset right after each
-/// append; with followers it will move when they fetch, through the same <see cref="AdvanceHighWatermark"/>.
+/// append (<see cref="Partition.MaybeIncrementHighWatermark"/>); with followers it will move when they fetch.
+/// Partitions are found through <see cref="GetPartition"/> / <see cref="LeaderLog"/>, one <see cref="Partition"/> each.
 /// </remarks>
 public sealed class ReplicaManager : IDisposable
 {
     private readonly MetadataCache _metadata;
     private readonly LogMetadataPublisher _logs;
     private readonly ConfigDescriber _configs;
-    private readonly int _nodeId;
     private readonly ILogger _logger;
     private readonly RateLimitedLog _storageErrors;
 
-    public ReplicaManager(MetadataCache metadata, LogMetadataPublisher logs, ConfigDescriber configs, int nodeId, TimeProvider time, ILogger logger)
+    public ReplicaManager(MetadataCache metadata, LogMetadataPublisher logs, ConfigDescriber configs, TimeProvider time, ILogger logger)
     {
         _metadata = metadata;
         _logs = logs;
         _configs = configs;
-        _nodeId = nodeId;
         _logger = logger;
         _storageErrors = new RateLimitedLog(time, TimeSpan.FromSeconds(10));
         ProducePurgatory = new DelayedOperationPurgatory<TopicPartition, DelayedProduce>("Produce", time);
@@ -48,18 +48,28 @@ public sealed class ReplicaManager : IDisposable
 
     public DelayedOperationPurgatory<TopicPartition, DelayedFetch> FetchPurgatory { get; }
 
-    /// <summary>The log of a partition this node leads, with its metadata, or the error a client gets instead.</summary>
-    public LeaderLookup LeaderLog(MetadataImage image, string topic, int partition)
+    /// <summary>The partitions this node hosts.</summary>
+    public PartitionRegistry Partitions => _logs.Partitions;
+
+    /// <summary>
+    /// The hosted partition, or why there is none (UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER). Every
+    /// partition request goes through it and then through <see cref="Partition.CheckLeader(int, out PartitionLog?, out PartitionImage?)"/>.
+    /// </summary>
+    public (Partition? Partition, ErrorCode Error) GetPartition(string topic, int partition) => _logs.Partitions.GetOrError(topic, partition);
+
+    /// <summary>
+    /// The log of a partition this node leads, with its leadership state, or the error a client gets instead: the
+    /// partition lookup and its one leader and leader-epoch check (<paramref name="currentLeaderEpoch"/> -1: not checked).
+    /// </summary>
+    public LeaderLookup LeaderLog(string topic, int partition, int currentLeaderEpoch = -1)
     {
-        if (image.Partition(topic, partition) is not { } state)
+        var (hosted, error) = GetPartition(topic, partition);
+        if (hosted is null)
         {
-            return new LeaderLookup(null, null, ErrorCode.UnknownTopicOrPartition);
+            return new LeaderLookup(null, null, null, error);
         }
-        if (state.Leader != _nodeId || _logs.Get(topic, partition) is not { } log)
-        {
-            return new LeaderLookup(null, state, ErrorCode.NotLeaderOrFollower);
-        }
-        return new LeaderLookup(log, state, ErrorCode.None);
+        error = hosted.CheckLeader(currentLeaderEpoch, out var log, out var state);
+        return new LeaderLookup(error == ErrorCode.None ? hosted : null, log, state, error);
     }
 
     /// <summary>
@@ -77,14 +87,13 @@ public sealed class ReplicaManager : IDisposable
         {
             return AppendResult.Failed(ErrorCode.InvalidTopicException, $"Cannot append to internal topic {topic}");
         }
-        var image = _metadata.Current;
-        var lookup = LeaderLog(image, topic, partition);
+        var lookup = LeaderLog(topic, partition);
         if (lookup.Log is not { } log)
         {
             return AppendResult.Failed(lookup.Error);
         }
         var state = lookup.State!;
-        if (requiredAcks == -1 && MinInSyncReplicas(image, topic) is var minIsr && state.Isr.Length < minIsr)
+        if (requiredAcks == -1 && MinInSyncReplicas(_metadata.Current, topic) is var minIsr && state.Isr.Length < minIsr)
         {
             return AppendResult.Failed(ErrorCode.NotEnoughReplicas, $"The size of the current ISR {state.Isr.Length} is insufficient to satisfy the min.isr requirement of {minIsr} for partition {topic}-{partition}");
         }
@@ -92,7 +101,7 @@ public sealed class ReplicaManager : IDisposable
         try
         {
             // The request buffer is ours (pooled, never shared): the log patches base offset and epoch into it.
-            info = log.Append(MemoryMarshal.AsMemory(records).Span, state.LeaderEpoch, origin);
+            info = lookup.Partition!.AppendRecordsToLeader(log, state, MemoryMarshal.AsMemory(records).Span, origin);
         }
         catch (StorageException e)
         {
@@ -110,7 +119,7 @@ public sealed class ReplicaManager : IDisposable
             }
             return AppendResult.Failed(ErrorCode.KafkaStorageError, $"Append to {topic}-{partition} failed: {e.Message}");
         }
-        AdvanceHighWatermark(log, state);
+        CompleteDelayedRequests(log.TopicPartition);
         return new AppendResult(ErrorCode.None, null, info, log);
     }
 
@@ -135,14 +144,9 @@ public sealed class ReplicaManager : IDisposable
 
     private MinIsrCache _minIsr = new(null, new());
 
-    /// <summary>Moves the high watermark to the smallest log end offset in the ISR (on one node: our own) and wakes waiters.</summary>
-    public void AdvanceHighWatermark(PartitionLog log, PartitionImage state)
+    /// <summary>Wakes the fetches and produces waiting on a partition whose log end or high watermark moved.</summary>
+    public void CompleteDelayedRequests(TopicPartition key)
     {
-        if (state.Isr.Length == 1 && state.Isr[0] == _nodeId)
-        {
-            log.UpdateHighWatermark(log.LogEndOffset);
-        }
-        var key = log.TopicPartition;
         FetchPurgatory.CheckAndComplete(key);
         ProducePurgatory.CheckAndComplete(key);
     }
@@ -154,7 +158,8 @@ public sealed class ReplicaManager : IDisposable
     }
 }
 
-public readonly record struct LeaderLookup(PartitionLog? Log, PartitionImage? State, ErrorCode Error);
+/// <summary>A led partition with the log and leadership state its leader check saw, or the error (then all null).</summary>
+public readonly record struct LeaderLookup(Partition? Partition, PartitionLog? Log, PartitionImage? State, ErrorCode Error);
 
 public readonly record struct AppendResult(ErrorCode Error, string? Message, LogAppendInfo Info, PartitionLog? Log)
 {
