@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Samsa.Interop.Tests.Infrastructure;
 
 namespace Samsa.Interop.Tests;
@@ -20,8 +18,8 @@ public class KRaftQuickStartTests
     public async Task BootstrapWithMultipleControllers_RunsWordForWord()
     {
         var home = Directory.CreateTempSubdirectory("samsa-kraft-quickstart-").FullName;
-        var controllerPort = FreePort();
-        var brokerPort = FreePort();
+        var controllerPort = BrokerProcess.FreePort();
+        var brokerPort = BrokerProcess.FreePort();
         string Host(int n) => $"127.0.0.{11 + n}";
         var bootstrapServers = string.Join(",", Enumerable.Range(0, 3).Select(n => $"{Host(n)}:{controllerPort}"));
         try
@@ -121,7 +119,7 @@ public class KRaftQuickStartTests
     public async Task AddController_ThenRemoveController_ChangeTheVoters()
     {
         var home = Directory.CreateTempSubdirectory("samsa-kraft-voters-").FullName;
-        var port = FreePort();
+        var port = BrokerProcess.FreePort();
         string Host(int n) => $"127.0.0.{21 + n}";
         try
         {
@@ -185,12 +183,5 @@ public class KRaftQuickStartTests
             }
             Directory.Delete(home, recursive: true);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

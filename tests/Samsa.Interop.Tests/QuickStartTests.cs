@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Samsa.Interop.Tests.Infrastructure;
 
 namespace Samsa.Interop.Tests;
@@ -26,8 +24,8 @@ public class QuickStartTests
         var home = Directory.CreateTempSubdirectory("samsa-quickstart-").FullName;
         try
         {
-            var port = FreePort();
-            var controllerPort = FreePort();
+            var port = BrokerProcess.FreePort();
+            var controllerPort = BrokerProcess.FreePort();
             var config = Path.Combine(home, "server.properties");
             var text = (await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "config", configFile)))
                 .Replace("/tmp/kraft-combined-logs", Path.Combine(home, "kraft-combined-logs"), StringComparison.Ordinal)
@@ -76,12 +74,5 @@ public class QuickStartTests
             await ExternalProcess.RunAsync("bash", ["-c", $"LOG_DIR={home}/logs {RepoPaths.Root}/bin/kafka-server-stop.sh"], TimeSpan.FromSeconds(60));
             Directory.Delete(home, recursive: true);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
