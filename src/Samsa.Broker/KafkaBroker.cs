@@ -361,8 +361,6 @@ public sealed class KafkaBroker : IAsyncDisposable
                 ControlledShutdownTimeout = TimeSpan.FromMilliseconds(config.GetInt("broker.session.timeout.ms")),
             }, () => metadata.Current.Offset, time, loggerFactory.CreateLogger("Samsa.BrokerLifecycle"));
             lifecycle.Start();
-            await lifecycle.Unfenced.WaitAsync(cancellationToken);
-            socketServer.Start();
         }
 
         var broker = new KafkaBroker(config, clusterId, socketServer, metadata, dispatcher, metadataLog, localController, logs, logger)
@@ -374,6 +372,21 @@ public sealed class KafkaBroker : IAsyncDisposable
             Groups = groups,
             Transactions = transactions,
         };
+        if (lifecycle is not null)
+        {
+            try
+            {
+                await lifecycle.Unfenced.WaitAsync(cancellationToken);
+            }
+            catch
+            {
+                // Never registered or unfenced (registration timed out, or a stop was asked for meanwhile): close what
+                // started, its threads included, so the process can end.
+                await broker.DisposeAsync();
+                throw;
+            }
+            socketServer.Start();
+        }
         BrokerLog.Started(logger, config.NodeId, clusterId, string.Join(", ", socketServer.BoundEndpoints.Select(e => $"{e.ListenerName}://{e.EndPoint}")));
         return broker;
     }

@@ -78,6 +78,12 @@ catch (IOException e)
     Console.Error.WriteLine($"samsa-server: {e.Message}");
     return 1;
 }
+catch (TimeoutException e)
+{
+    // Kafka's broker shuts down the same way when it cannot register with the controller quorum.
+    Console.Error.WriteLine($"samsa-server: {e.Message}");
+    return 1;
+}
 catch (OperationCanceledException)
 {
     return 0;
