@@ -377,6 +377,9 @@ public sealed class KafkaBroker : IAsyncDisposable
             try
             {
                 await lifecycle.Unfenced.WaitAsync(cancellationToken);
+                // The controller has unfenced this broker; serve clients once this broker's own image says so too,
+                // or its Metadata answers would leave it out of the brokers they may talk to.
+                await metadata.WaitUntilAsync(image => image.Brokers.TryGetValue(config.NodeId, out var self) && !self.Fenced, cancellationToken);
             }
             catch
             {

@@ -35,7 +35,6 @@ public sealed class DescribeClusterHandler(MetadataCache metadata) : ApiHandler<
         var response = new DescribeClusterResponse
         {
             ClusterId = image.ClusterId,
-            ControllerId = image.ControllerId,
             EndpointType = 1,
             ClusterAuthorizedOperations = AuthHelper.AuthorizedOperationsIf(request.IncludeClusterAuthorizedOperations, AclResourceType.Cluster),
         };
@@ -46,6 +45,7 @@ public sealed class DescribeClusterHandler(MetadataCache metadata) : ApiHandler<
                 response.Brokers.Add(new DescribeClusterResponse.DescribeClusterBroker { BrokerId = broker.NodeId, Host = endpoint.Host, Port = endpoint.Port, Rack = broker.Rack });
             }
         }
+        response.ControllerId = image.ControllerIdForClients(response.Brokers.ConvertAll(b => b.BrokerId));
         return ValueTask.FromResult<DescribeClusterResponse?>(response);
     }
 

@@ -54,11 +54,12 @@ public sealed class MetadataHandler(MetadataCache metadata, IController? control
             }
         }
 
+        var brokers = Brokers(image, context.Connection.ListenerName);
         var response = new MetadataResponse
         {
-            Brokers = Brokers(image, context.Connection.ListenerName),
+            Brokers = brokers,
             ClusterId = image.ClusterId,
-            ControllerId = image.ControllerId,
+            ControllerId = image.ControllerIdForClients(brokers.ConvertAll(b => b.NodeId)),
         };
         if (allTopics)
         {

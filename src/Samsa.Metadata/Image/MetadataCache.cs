@@ -19,4 +19,27 @@ public sealed class MetadataCache(MetadataImage initial)
         var previous = Interlocked.Exchange(ref _current, image);
         Published?.Invoke(previous, image);
     }
+
+    /// <summary>Completes once an image that satisfies <paramref name="condition"/> is current.</summary>
+    public async Task WaitUntilAsync(Func<MetadataImage, bool> condition, CancellationToken cancellationToken)
+    {
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Check(MetadataImage previous, MetadataImage next)
+        {
+            if (condition(next))
+            {
+                reached.TrySetResult();
+            }
+        }
+        Published += Check;
+        try
+        {
+            Check(Current, Current);
+            await reached.Task.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            Published -= Check;
+        }
+    }
 }

@@ -55,6 +55,17 @@ public sealed record MetadataImage(
         Configs.TryGetValue(resource, out var configs) ? configs : ImmutableSortedDictionary<string, string>.Empty;
 
     public int PartitionCount => Topics.Values.Sum(t => t.Partitions.Length);
+
+    /// <summary>
+    /// The controller id told to clients: one of the live brokers they are given, since a client sends admin requests
+    /// to that node and waits while it is not among them. <see cref="ControllerId"/> when it is live, otherwise any
+    /// live broker (which forwards to the active controller, as Kafka's KRaft brokers report a random alive broker),
+    /// -1 when none is.
+    /// </summary>
+    public int ControllerIdForClients(IReadOnlyList<int> liveBrokerIds) =>
+        liveBrokerIds.Contains(ControllerId) ? ControllerId
+        : liveBrokerIds.Count > 0 ? liveBrokerIds[Random.Shared.Next(liveBrokerIds.Count)]
+        : -1;
 }
 
 /// <summary>Kafka's <c>ConfigResource.Type</c> values, as carried in DescribeConfigs/AlterConfigs and ConfigRecord.</summary>

@@ -61,7 +61,12 @@ public sealed class KRaftQuorumTests
                 ["controller.quorum.voters"] = Voters,
                 ["log.dirs"] = Dirs[id - 1].Path,
             });
-            Nodes[id] = await KafkaBroker.StartAsync(config, LoggerFactory);
+            var node = await KafkaBroker.StartAsync(config, LoggerFactory);
+            // The nodes start concurrently; a Dictionary takes one writer at a time.
+            lock (Nodes)
+            {
+                Nodes[id] = node;
+            }
         }
 
         public async Task StopNodeAsync(int id)

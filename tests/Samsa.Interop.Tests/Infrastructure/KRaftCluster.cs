@@ -116,8 +116,12 @@ public sealed class KRaftCluster : IAsyncDisposable
         };
         var process = await BrokerProcess.StartAsync(_configs[id], reuseDirectory: reuse, reusePort: Ports[id], address: Addresses[id], format: format);
         process.DeleteOnDispose = false;
-        _directories[id] = process.Directory;
-        _processes[id] = process;
+        // Nodes start concurrently; a Dictionary takes one writer at a time.
+        lock (_processes)
+        {
+            _directories[id] = process.Directory;
+            _processes[id] = process;
+        }
     }
 
     /// <summary>SIGKILL: no shutdown code runs.</summary>
