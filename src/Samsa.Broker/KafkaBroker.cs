@@ -313,6 +313,7 @@ public sealed class KafkaBroker : IAsyncDisposable
                 new AllocateProducerIdsHandler(localController),
                 new BrokerRegistrationHandler(localController),
                 new BrokerHeartbeatHandler(localController),
+                new AlterPartitionHandler(localController),
             ]);
         }
         var controllerDispatcher = new RequestDispatcher([new ApiVersionsHandler(controllerApis, metadata, loggerFactory), .. controllerApis], loggerFactory, RequestDispatcher.ControllerListener);

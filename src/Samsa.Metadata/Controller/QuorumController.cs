@@ -116,6 +116,10 @@ public sealed class QuorumController : IController, IDisposable
     public Task<BrokerHeartbeatResponse> BrokerHeartbeatAsync(BrokerHeartbeatRequest request, CancellationToken cancellationToken) =>
         WriteAsync(image => _cluster.ProcessBrokerHeartbeat(image, request), cancellationToken);
 
+    /// <summary>AlterPartition: the leader's ISR change, decided by <see cref="ReplicationControlManager.AlterPartition"/>.</summary>
+    public Task<AlterPartitionResponse> AlterPartitionAsync(AlterPartitionRequest request, short version, CancellationToken cancellationToken) =>
+        WriteAsync(image => ReplicationControlManager.AlterPartition(image, request, version, _options), cancellationToken);
+
     /// <summary>
     /// Call when this controller becomes the active one: every registered broker starts a fresh session from now, as
     /// heartbeats sent to an earlier active controller are not known here.
