@@ -211,6 +211,7 @@ public sealed class KafkaBroker : IAsyncDisposable
                 ValidateGroupConfigs = describer.Groups.Validate,
                 MaxIdleIntervalMs = config.GetInt("metadata.max.idle.interval.ms"),
                 BrokerSessionTimeout = TimeSpan.FromMilliseconds(config.GetInt("broker.session.timeout.ms")),
+                UncleanLeaderElectionEnable = config.GetBool("unclean.leader.election.enable"),
                 Time = time,
             });
         }
