@@ -227,6 +227,7 @@ public sealed class KafkaBroker : IAsyncDisposable
                 ValidateGroupConfigs = describer.Groups.Validate,
                 MaxIdleIntervalMs = config.GetInt("metadata.max.idle.interval.ms"),
                 BrokerSessionTimeout = TimeSpan.FromMilliseconds(config.GetInt("broker.session.timeout.ms")),
+                UncleanLeaderElectionEnable = config.GetBool("unclean.leader.election.enable"),
                 Time = time,
             });
         }
@@ -358,6 +359,7 @@ public sealed class KafkaBroker : IAsyncDisposable
                 new AllocateProducerIdsHandler(localController),
                 new BrokerRegistrationHandler(localController),
                 new BrokerHeartbeatHandler(localController),
+                new AlterPartitionHandler(localController),
             ]);
         }
         var controllerDispatcher = new RequestDispatcher([new ApiVersionsHandler(controllerApis, metadata, loggerFactory), .. controllerApis], loggerFactory, RequestDispatcher.ControllerListener);

@@ -27,3 +27,28 @@ public sealed class AllocateProducerIdsHandler(IController controller) : ApiHand
     protected override AllocateProducerIdsResponse ErrorResponse(RequestContext context, AllocateProducerIdsRequest request, ErrorCode error) =>
         new() { ErrorCode = (short)error };
 }
+
+/// <summary>
+/// AlterPartition (key 56), versions 0-3, served on the controller listener: a partition leader's ISR change
+/// (KIP-497, Kafka's <c>ControllerApis.handleAlterPartitionRequest</c>), decided and committed by the controller
+/// (<see cref="IController.AlterPartitionAsync"/>) before the answer goes out.
+/// <list type="bullet">
+/// <item>v0-1 name topics, v2+ give topic ids (KIP-841); v1 adds LeaderRecoveryState (KIP-704); v3 gives each ISR
+/// member with its broker epoch (NewIsrWithEpochs, KIP-903).</item>
+/// </list>
+/// A controller that is not active answers NOT_CONTROLLER and the broker retries with the next one.
+/// </summary>
+public sealed class AlterPartitionHandler(IController controller) : ApiHandler<AlterPartitionRequest, AlterPartitionResponse>
+{
+    public override ApiKey ApiKey => ApiKey.AlterPartition;
+
+    public override short MinVersion => 0;
+
+    public override short MaxVersion => 3;
+
+    protected override async ValueTask<AlterPartitionResponse?> HandleAsync(RequestContext context, AlterPartitionRequest request, CancellationToken cancellationToken) =>
+        await controller.AlterPartitionAsync(request, context.ApiVersion, cancellationToken);
+
+    protected override AlterPartitionResponse ErrorResponse(RequestContext context, AlterPartitionRequest request, ErrorCode error) =>
+        new() { ErrorCode = (short)error };
+}

@@ -13,7 +13,7 @@ namespace Samsa.Broker.Network;
 /// error is the caller's.
 /// </summary>
 /// <remarks>
-/// DeleteTopics goes out at the client's own version, so version-dependent answers (topic ids, messages) are the
+/// DeleteTopics and AlterPartition go out at the caller's own version, so version-dependent answers (topic ids, messages) are the
 /// controller's to decide exactly as for a local call; the other operations go at the highest version the broker
 /// serves, which carries every field the handlers read.
 /// </remarks>
@@ -92,6 +92,9 @@ public sealed class RemoteController : IController
 
     public Task<BrokerHeartbeatResponse> BrokerHeartbeatAsync(BrokerHeartbeatRequest request, CancellationToken cancellationToken) =>
         SendAsync<BrokerHeartbeatResponse>(request, BrokerHeartbeatRequest.HighestVersion, r => NotActive(r.ErrorCode), cancellationToken);
+
+    public Task<AlterPartitionResponse> AlterPartitionAsync(AlterPartitionRequest request, short version, CancellationToken cancellationToken) =>
+        SendAsync<AlterPartitionResponse>(request, version, r => NotActive(r.ErrorCode), cancellationToken);
 
     private static bool NotActive(short errorCode) => errorCode == (short)ErrorCode.NotController;
 

@@ -73,7 +73,7 @@ public sealed class ClusterControlManager(ControllerOptions options)
         records.Add(MetadataRecord.Of(record));
         if (existing is not null)
         {
-            ReplicationControlManager.HandleBrokerFenced(image, brokerId, records);
+            ReplicationControlManager.HandleBrokerFenced(image, brokerId, records, options);
         }
         Heartbeats.Touch(brokerId, -1);
         return new ControllerResult<BrokerRegistrationResponse>(records, new BrokerRegistrationResponse { BrokerEpoch = brokerEpoch });
@@ -164,14 +164,14 @@ public sealed class ClusterControlManager(ControllerOptions options)
             {
                 case BrokerState.Unfenced:
                     records.Add(MetadataRecord.Of(new UnfenceBrokerRecord { Id = brokerId, Epoch = broker.Epoch }));
-                    ReplicationControlManager.HandleBrokerUnfenced(image, brokerId, records);
+                    ReplicationControlManager.HandleBrokerUnfenced(image, brokerId, records, options);
                     break;
                 case BrokerState.ControlledShutdown:
                     records.Add(MetadataRecord.Of(new BrokerRegistrationChangeRecord { BrokerId = brokerId, BrokerEpoch = broker.Epoch, InControlledShutdown = 1 }));
-                    ReplicationControlManager.HandleBrokerFenced(image, brokerId, records);
+                    ReplicationControlManager.HandleBrokerFenced(image, brokerId, records, options);
                     break;
                 case BrokerState.Fenced or BrokerState.ShutdownNow when !broker.Fenced:
-                    FenceBroker(image, broker, records);
+                    FenceBroker(image, broker, records, options);
                     break;
             }
         }
@@ -210,14 +210,14 @@ public sealed class ClusterControlManager(ControllerOptions options)
             return new ControllerResult<int?>([], null);
         }
         var records = new List<MetadataRecord>();
-        FenceBroker(image, image.Brokers[brokerId], records);
+        FenceBroker(image, image.Brokers[brokerId], records, options);
         return new ControllerResult<int?>(records, brokerId);
     }
 
     /// <summary>Kafka's <c>handleBrokerFenced</c>: the FenceBrokerRecord, then the partitions it can no longer lead or stay in sync for.</summary>
-    private static void FenceBroker(MetadataImage image, BrokerRegistration broker, List<MetadataRecord> records)
+    private static void FenceBroker(MetadataImage image, BrokerRegistration broker, List<MetadataRecord> records, ControllerOptions options)
     {
         records.Add(MetadataRecord.Of(new FenceBrokerRecord { Id = broker.NodeId, Epoch = broker.Epoch }));
-        ReplicationControlManager.HandleBrokerFenced(image, broker.NodeId, records);
+        ReplicationControlManager.HandleBrokerFenced(image, broker.NodeId, records, options);
     }
 }

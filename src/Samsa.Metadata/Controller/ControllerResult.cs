@@ -29,6 +29,30 @@ public sealed record ControllerOptions
     /// </summary>
     public TimeSpan FenceStaleBrokerInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// unclean.leader.election.enable of the broker config: whether a partition whose in-sync replicas are all gone may
+    /// be led by another replica, for topics that do not set it themselves and when no dynamic broker config does.
+    /// </summary>
+    public bool UncleanLeaderElectionEnable { get; init; }
+
+    /// <summary>
+    /// Kafka's internal unclean.leader.election.interval.ms: how often the active controller looks for leaderless
+    /// partitions whose topic allows unclean elections.
+    /// </summary>
+    public TimeSpan UncleanLeaderElectionInterval { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>auto.leader.rebalance.enable: the active controller periodically moves leadership back to preferred replicas.</summary>
+    public bool AutoLeaderRebalanceEnable { get; init; } = true;
+
+    /// <summary>leader.imbalance.check.interval.seconds: how often the preferred-leader check runs.</summary>
+    public TimeSpan LeaderImbalanceCheckInterval { get; init; } = TimeSpan.FromSeconds(300);
+
+    /// <summary>
+    /// leader.imbalance.per.broker.percentage: a broker's partitions are moved back to it only when more than this
+    /// share of the partitions it prefers are led by others.
+    /// </summary>
+    public int LeaderImbalancePerBrokerPercentage { get; init; } = 10;
+
     /// <summary>The node's clock: broker sessions and the periodic tasks run on it, so a test can drive them with a fake one.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 

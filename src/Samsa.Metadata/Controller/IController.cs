@@ -38,4 +38,12 @@ public interface IController
     /// shut down, or BROKER_ID_NOT_REGISTERED or STALE_BROKER_EPOCH in the response's error code.
     /// </summary>
     Task<BrokerHeartbeatResponse> BrokerHeartbeatAsync(BrokerHeartbeatRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// AlterPartition: a partition leader's new ISR (or end of RECOVERING), decided as Kafka's controller does and
+    /// answered with each partition's state after the change, or its error; STALE_BROKER_EPOCH in the response's error
+    /// code for a requester whose epoch is not its registration's. <paramref name="version"/> is the request's (0-3):
+    /// it decides whether topics are named or given by id and whether ISR members carry broker epochs.
+    /// </summary>
+    Task<AlterPartitionResponse> AlterPartitionAsync(AlterPartitionRequest request, short version, CancellationToken cancellationToken);
 }

@@ -90,10 +90,10 @@ public sealed class QuorumController : IController, IDisposable
         WriteAsync(image => ReplicationControlManager.CreatePartitions(image, request, _options), cancellationToken);
 
     public Task<IncrementalAlterConfigsResponse> IncrementalAlterConfigsAsync(IncrementalAlterConfigsRequest request, CancellationToken cancellationToken) =>
-        WriteAsync(image => ConfigurationControlManager.IncrementalAlter(image, request, _options), cancellationToken);
+        WriteAsync(image => ReplicationControlManager.WithUncleanElectionsAfterConfigChange(image, ConfigurationControlManager.IncrementalAlter(image, request, _options), _options), cancellationToken);
 
     public Task<AlterConfigsResponse> AlterConfigsAsync(AlterConfigsRequest request, CancellationToken cancellationToken) =>
-        WriteAsync(image => ConfigurationControlManager.LegacyAlter(image, request, _options), cancellationToken);
+        WriteAsync(image => ReplicationControlManager.WithUncleanElectionsAfterConfigChange(image, ConfigurationControlManager.LegacyAlter(image, request, _options), _options), cancellationToken);
 
     /// <summary>
     /// AllocateProducerIds: the next block of producer ids for a broker, committed before it is returned
@@ -115,6 +115,10 @@ public sealed class QuorumController : IController, IDisposable
     /// </summary>
     public Task<BrokerHeartbeatResponse> BrokerHeartbeatAsync(BrokerHeartbeatRequest request, CancellationToken cancellationToken) =>
         WriteAsync(image => _cluster.ProcessBrokerHeartbeat(image, request), cancellationToken);
+
+    /// <summary>AlterPartition: the leader's ISR change, decided by <see cref="ReplicationControlManager.AlterPartition"/>.</summary>
+    public Task<AlterPartitionResponse> AlterPartitionAsync(AlterPartitionRequest request, short version, CancellationToken cancellationToken) =>
+        WriteAsync(image => ReplicationControlManager.AlterPartition(image, request, version, _options), cancellationToken);
 
     /// <summary>
     /// Call when this controller becomes the active one: every registered broker starts a fresh session from now, as
@@ -142,26 +146,54 @@ public sealed class QuorumController : IController, IDisposable
     }
 
     /// <summary>
-    /// Starts the active controller's periodic task: every <see cref="ControllerOptions.FenceStaleBrokerInterval"/> of
-    /// the node's clock it fences the brokers whose <c>broker.session.timeout.ms</c> has passed without a heartbeat.
-    /// It runs until <see cref="Dispose"/>. Calling it again does nothing.
+    /// Elects leaders for leaderless partitions whose topic allows unclean elections, in passes of at most
+    /// <see cref="ReplicationControlManager.MaxElectionsPerPass"/>; returns how many partitions got a leader. The
+    /// periodic task calls this every <see cref="ControllerOptions.UncleanLeaderElectionInterval"/>.
+    /// </summary>
+    public async Task<int> ElectUncleanLeadersAsync(CancellationToken cancellationToken)
+    {
+        var elected = 0;
+        while (true)
+        {
+            var (count, more) = await WriteAsync(image =>
+            {
+                var result = ReplicationControlManager.ElectUncleanLeaders(image, _options);
+                return new ControllerResult<(int, bool)>(result.Records, (result.Records.Count, result.Response));
+            }, cancellationToken);
+            elected += count;
+            if (!more)
+            {
+                return elected;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts the active controller's periodic tasks, on the node's clock: every
+    /// <see cref="ControllerOptions.FenceStaleBrokerInterval"/> it fences the brokers whose
+    /// <c>broker.session.timeout.ms</c> has passed without a heartbeat; every
+    /// <see cref="ControllerOptions.UncleanLeaderElectionInterval"/> it runs unclean elections where topics allow them.
+    /// They run until <see cref="Dispose"/>. Calling it again does nothing.
     /// </summary>
     public void StartPeriodicTasks()
     {
         if (_periodicTasks is null && Interlocked.CompareExchange(ref _periodicTasks, Task.CompletedTask, null) is null)
         {
-            _periodicTasks = Task.Run(() => RunPeriodicTasksAsync(_stopping.Token));
+            var stopping = _stopping.Token;
+            _periodicTasks = Task.WhenAll(
+                Task.Run(() => RunPeriodicallyAsync(_options.FenceStaleBrokerInterval, FenceStaleBrokersAsync, stopping)),
+                Task.Run(() => RunPeriodicallyAsync(_options.UncleanLeaderElectionInterval, ElectUncleanLeadersAsync, stopping)));
         }
     }
 
-    private async Task RunPeriodicTasksAsync(CancellationToken stopping)
+    private async Task RunPeriodicallyAsync<T>(TimeSpan interval, Func<CancellationToken, Task<T>> task, CancellationToken stopping)
     {
         while (!stopping.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(_options.FenceStaleBrokerInterval, _options.Time, stopping);
-                await FenceStaleBrokersAsync(stopping);
+                await Task.Delay(interval, _options.Time, stopping);
+                await task(stopping);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
@@ -173,11 +205,11 @@ public sealed class QuorumController : IController, IDisposable
             }
             catch (NotControllerException)
             {
-                // A standby of a quorum: the active controller fences; this one waits for its turn.
+                // A standby of a quorum: the active controller does this; this one waits for its turn.
             }
             catch (IOException)
             {
-                // The metadata log failed: nothing more commits, so there is nothing more to fence.
+                // The metadata log failed: nothing more commits, so there is nothing more to do.
                 return;
             }
         }

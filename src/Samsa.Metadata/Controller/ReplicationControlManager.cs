@@ -14,7 +14,7 @@ namespace Samsa.Metadata.Controller;
 /// when a broker is fenced, shuts down or comes back (<see cref="HandleBrokerFenced"/>,
 /// <see cref="HandleBrokerUnfenced"/>), as Kafka's <c>generateLeaderAndIsrUpdates</c> does.
 /// </summary>
-public static class ReplicationControlManager
+public static partial class ReplicationControlManager
 {
     /// <summary>
     /// Kafka's <c>MAX_PARTITIONS_PER_BATCH</c>: a CreateTopics or CreatePartitions request adding more partitions
@@ -382,78 +382,97 @@ public static class ReplicationControlManager
 
     /// <summary>
     /// The partition changes for a broker that may no longer lead or stay in sync: fenced, or entering controlled
-    /// shutdown (Kafka's <c>generateLeaderAndIsrUpdates</c> with a broker to remove, unclean election off). It leaves
-    /// the ISR of every partition where another member remains; where it leads, the first replica (in assignment
-    /// order) that is in the remaining ISR and active takes over with the next leader epoch. When no such replica
-    /// exists the partition is left without a leader (-1) and keeps its ISR, so that only an in-sync replica can lead
-    /// it again (<see cref="HandleBrokerUnfenced"/>).
+    /// shutdown (Kafka's <c>generateLeaderAndIsrUpdates</c> with a broker to remove). It leaves the ISR of every
+    /// partition where another member remains; where it leads, the current leader's successor is elected by
+    /// <see cref="PartitionChangeBuilder"/>: the first replica (in assignment order) in the remaining ISR that is
+    /// active. When none is, the partition is left without a leader (-1) and keeps its ISR, so that only an in-sync
+    /// replica can lead it again (<see cref="HandleBrokerUnfenced"/>) -- unless the topic's
+    /// <c>unclean.leader.election.enable</c> is true, when any active replica leads it, alone in the ISR and RECOVERING.
     /// </summary>
-    /// <remarks>
-    /// The ISR does not grow back by itself: a leader adds a caught-up follower with AlterPartition, which Samsa does
-    /// not serve yet. <paramref name="image"/> may still show the broker as active; it is treated as gone.
-    /// </remarks>
-    public static void HandleBrokerFenced(MetadataImage image, int brokerId, List<MetadataRecord> records)
+    /// <remarks><paramref name="image"/> may still show the broker as active; it is treated as gone.</remarks>
+    public static void HandleBrokerFenced(MetadataImage image, int brokerId, List<MetadataRecord> records, ControllerOptions options)
     {
         foreach (var topic in image.Topics.Values)
         {
+            PartitionElection? election = null;
             foreach (var partition in topic.Partitions)
             {
                 if (!partition.Isr.Contains(brokerId))
                 {
                     continue;
                 }
-                var isr = partition.Isr.Length > 1 ? partition.Isr.Where(r => r != brokerId).ToList() : [.. partition.Isr];
-                var leader = partition.Leader;
-                if (leader == brokerId)
+                election ??= UncleanLeaderElectionEnabled(image, topic.Name, options) ? PartitionElection.Unclean : PartitionElection.Online;
+                var change = new PartitionChangeBuilder(partition, topic.TopicId, r => r != brokerId && IsActive(image, r))
+                    .WithElection(election.Value)
+                    .WithTargetIsr(partition.Isr.Where(r => r != brokerId))
+                    .Build();
+                if (change is not null)
                 {
-                    leader = partition.Replicas.FirstOrDefault(r => r != brokerId && isr.Contains(r) && IsActive(image, r), NoLeader);
-                }
-                var isrChanged = isr.Count != partition.Isr.Length;
-                if (isrChanged || leader != partition.Leader)
-                {
-                    records.Add(MetadataRecord.Of(new PartitionChangeRecord
-                    {
-                        TopicId = topic.TopicId,
-                        PartitionId = partition.PartitionIndex,
-                        Isr = isrChanged ? isr : null,
-                        Leader = leader != partition.Leader ? leader : NoLeaderChange,
-                    }));
+                    records.Add(MetadataRecord.Of(change));
                 }
             }
         }
     }
 
     /// <summary>
-    /// The partition changes for a broker that has just been unfenced: every partition without a leader whose ISR
-    /// holds it gets a leader again, the first replica (in assignment order) that is in the ISR and active, counting
-    /// this broker as active (Kafka's <c>handleBrokerUnfenced</c>).
+    /// The partition changes for a broker that has just been unfenced: every partition without a leader gets one if
+    /// it can, counting this broker as active (Kafka's <c>handleBrokerUnfenced</c>): the first replica (in assignment
+    /// order) that is in the ISR and active, or, where the topic allows unclean elections, any active replica.
     /// </summary>
-    public static void HandleBrokerUnfenced(MetadataImage image, int brokerId, List<MetadataRecord> records)
+    public static void HandleBrokerUnfenced(MetadataImage image, int brokerId, List<MetadataRecord> records, ControllerOptions options) =>
+        ElectLeaderless(image, records, r => r == brokerId || IsActive(image, r), options, int.MaxValue);
+
+    /// <summary>
+    /// Elects a leader for partitions that have none, at most <paramref name="maxElections"/> of them: from the ISR,
+    /// or from any acceptable replica where the topic's <c>unclean.leader.election.enable</c> is true.
+    /// </summary>
+    private static void ElectLeaderless(MetadataImage image, List<MetadataRecord> records, Func<int, bool> isAcceptable, ControllerOptions options, int maxElections)
     {
+        var elected = 0;
         foreach (var topic in image.Topics.Values)
         {
+            PartitionElection? election = null;
             foreach (var partition in topic.Partitions)
             {
-                if (partition.Leader != NoLeader || !partition.Isr.Contains(brokerId))
+                if (partition.Leader != NoLeader)
                 {
                     continue;
                 }
-                var leader = partition.Replicas.FirstOrDefault(r => partition.Isr.Contains(r) && (r == brokerId || IsActive(image, r)), NoLeader);
-                records.Add(MetadataRecord.Of(new PartitionChangeRecord
+                if (elected >= maxElections)
                 {
-                    TopicId = topic.TopicId,
-                    PartitionId = partition.PartitionIndex,
-                    Leader = leader,
-                }));
+                    return;
+                }
+                election ??= UncleanLeaderElectionEnabled(image, topic.Name, options) ? PartitionElection.Unclean : PartitionElection.Online;
+                if (new PartitionChangeBuilder(partition, topic.TopicId, isAcceptable).WithElection(election.Value).Build() is { } change)
+                {
+                    records.Add(MetadataRecord.Of(change));
+                    elected++;
+                }
             }
         }
     }
 
-    /// <summary>PartitionRecord's "no leader".</summary>
-    public const int NoLeader = -1;
+    /// <summary>
+    /// The effective <c>unclean.leader.election.enable</c> of a topic, as Kafka's controller resolves it: the topic's
+    /// own config, else this controller's dynamic broker config, else the cluster-wide dynamic default, else the
+    /// static broker config (<see cref="ControllerOptions.UncleanLeaderElectionEnable"/>).
+    /// </summary>
+    public static bool UncleanLeaderElectionEnabled(MetadataImage image, string topic, ControllerOptions options)
+    {
+        const string Key = "unclean.leader.election.enable";
+        foreach (var resource in (ReadOnlySpan<ConfigResource>)[new(ConfigResourceType.Topic, topic),
+            new(ConfigResourceType.Broker, options.NodeId.ToString(System.Globalization.CultureInfo.InvariantCulture)), new(ConfigResourceType.Broker, "")])
+        {
+            if (image.ConfigsOf(resource).TryGetValue(Key, out var value))
+            {
+                return value.Trim().Equals("true", StringComparison.OrdinalIgnoreCase);
+            }
+        }
+        return options.UncleanLeaderElectionEnable;
+    }
 
-    /// <summary>PartitionChangeRecord's "leader unchanged".</summary>
-    private const int NoLeaderChange = -2;
+    /// <summary>PartitionRecord's "no leader".</summary>
+    public const int NoLeader = PartitionChangeBuilder.NoLeader;
 
     private static void Fail(CreateTopicsResponse.CreatableTopicResult result, ErrorCode code, string message)
     {

@@ -40,6 +40,9 @@ public sealed class MetadataDelta(MetadataImage image)
                     PartitionEpoch = partition.PartitionEpoch,
                     EligibleLeaderReplicas = [.. partition.EligibleLeaderReplicas ?? []],
                     LastKnownElr = [.. partition.LastKnownElr ?? []],
+                    LeaderRecoveryState = partition.LeaderRecoveryState,
+                    AddingReplicas = [.. partition.AddingReplicas],
+                    RemovingReplicas = [.. partition.RemovingReplicas],
                 };
                 break;
             case PartitionChangeRecord change:
@@ -171,19 +174,7 @@ public sealed class MetadataDelta(MetadataImage image)
         {
             throw new InvalidOperationException($"PartitionChangeRecord for unknown partition {change.TopicId}-{change.PartitionId}");
         }
-        var next = current with
-        {
-            Replicas = change.Replicas is null ? current.Replicas : [.. change.Replicas],
-            Isr = change.Isr is null ? current.Isr : [.. change.Isr],
-            EligibleLeaderReplicas = change.EligibleLeaderReplicas is null ? current.EligibleLeaderReplicas : [.. change.EligibleLeaderReplicas],
-            LastKnownElr = change.LastKnownElr is null ? current.LastKnownElr : [.. change.LastKnownElr],
-            PartitionEpoch = current.PartitionEpoch + 1,
-        };
-        // Leader -2 means "unchanged"; any leader change bumps the leader epoch (Kafka's PartitionRegistration.merge).
-        if (change.Leader != -2)
-        {
-            next = next with { Leader = change.Leader, LeaderEpoch = current.LeaderEpoch + 1 };
-        }
+        var next = current.Merge(change);
         partitions[change.PartitionId] = next;
     }
 

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Samsa.Protocol;
+using Samsa.Protocol.MetadataRecords;
 
 namespace Samsa.Metadata.Image;
 
@@ -142,4 +143,44 @@ public sealed record PartitionImage(
     public ImmutableArray<int> EligibleLeaderReplicas { get; init; } = [];
 
     public ImmutableArray<int> LastKnownElr { get; init; } = [];
+
+    /// <summary>
+    /// Kafka's <c>LeaderRecoveryState</c>: <see cref="Recovered"/> (0), or <see cref="Recovering"/> (1) after an unclean
+    /// election until the new leader tells the controller, with AlterPartition, that it has recovered.
+    /// </summary>
+    public sbyte LeaderRecoveryState { get; init; }
+
+    /// <summary>Replicas a reassignment is adding (in <see cref="Replicas"/> until it completes or is cancelled).</summary>
+    public ImmutableArray<int> AddingReplicas { get; init; } = [];
+
+    /// <summary>Replicas a reassignment is removing (in <see cref="Replicas"/> until it completes).</summary>
+    public ImmutableArray<int> RemovingReplicas { get; init; } = [];
+
+    /// <summary>Whether a reassignment is under way (Kafka's <c>isReassignmentInProgress</c>).</summary>
+    public bool IsReassigning => AddingReplicas.Length > 0 || RemovingReplicas.Length > 0;
+
+    public const sbyte Recovered = 0;
+
+    public const sbyte Recovering = 1;
+
+    /// <summary>
+    /// This partition with <paramref name="change"/> applied (Kafka's <c>PartitionRegistration.merge</c>): absent
+    /// fields stay; leader -2 and recovery state -1 mean unchanged; every change bumps the partition epoch and a
+    /// leader change (even to the same leader) the leader epoch.
+    /// </summary>
+    public PartitionImage Merge(PartitionChangeRecord change)
+    {
+        var next = this with
+        {
+            Replicas = change.Replicas is null ? Replicas : [.. change.Replicas],
+            Isr = change.Isr is null ? Isr : [.. change.Isr],
+            EligibleLeaderReplicas = change.EligibleLeaderReplicas is null ? EligibleLeaderReplicas : [.. change.EligibleLeaderReplicas],
+            LastKnownElr = change.LastKnownElr is null ? LastKnownElr : [.. change.LastKnownElr],
+            AddingReplicas = change.AddingReplicas is null ? AddingReplicas : [.. change.AddingReplicas],
+            RemovingReplicas = change.RemovingReplicas is null ? RemovingReplicas : [.. change.RemovingReplicas],
+            LeaderRecoveryState = change.LeaderRecoveryState == -1 ? LeaderRecoveryState : change.LeaderRecoveryState,
+            PartitionEpoch = PartitionEpoch + 1,
+        };
+        return change.Leader == -2 ? next : next with { Leader = change.Leader, LeaderEpoch = LeaderEpoch + 1 };
+    }
 }

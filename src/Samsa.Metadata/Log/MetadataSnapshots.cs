@@ -124,6 +124,9 @@ public static class MetadataSnapshots
                     Leader = p.Leader,
                     LeaderEpoch = p.LeaderEpoch,
                     PartitionEpoch = p.PartitionEpoch,
+                    LeaderRecoveryState = p.LeaderRecoveryState,
+                    AddingReplicas = [.. p.AddingReplicas],
+                    RemovingReplicas = [.. p.RemovingReplicas],
                 });
             }
         }
