@@ -342,6 +342,25 @@ public sealed class Partition
         }
     }
 
+    /// <summary>
+    /// After an unclean election this leader leads a RECOVERING partition; its log is the truth from now on, so it
+    /// tells the controller the recovery is done (Kafka's KRaft leaders do so at once: no log recovery to wait for)
+    /// with the ISR unchanged. Null when there is nothing to do or a change is in flight.
+    /// </summary>
+    public IsrChange? MaybeCompleteRecovery()
+    {
+        lock (_leaderLock)
+        {
+            var state = _state;
+            if (state is null || _log is null || state.Leader != _nodeId || _leaderStateEpoch != state.LeaderEpoch || _pendingIsr is not null
+                || state.LeaderRecoveryState != PartitionImage.Recovering || NowMs < _noIsrChangeBeforeMs)
+            {
+                return null;
+            }
+            return ProposeIsrLocked(state, [.. state.Isr]);
+        }
+    }
+
     private IsrChange ProposeIsrLocked(PartitionImage state, List<int> newIsr)
     {
         var change = new IsrChange(this, state.LeaderEpoch, state.PartitionEpoch,

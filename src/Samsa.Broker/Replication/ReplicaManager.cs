@@ -205,6 +205,10 @@ public sealed class ReplicaManager : IDisposable
         foreach (var partition in Partitions.All)
         {
             CompleteDelayedRequests(partition.TopicPartition);
+            if (partition.IsLeader && partition.MaybeCompleteRecovery() is { } recovered)
+            {
+                SubmitIsrChange(recovered);
+            }
         }
     }
 

@@ -96,6 +96,8 @@ public sealed class ReplicationTests
         await KRaftQuorumTests.WaitUntil(() => cluster.Nodes[leader]!.Logs.Get("replicated", 0) is { LogEndOffset: 11 }, "the restarted replica to catch up");
         var nextBytes = LogBytes(cluster.Nodes[next]!, "replicated");
         Assert.Equal(nextBytes, LogBytes(cluster.Nodes[leader]!, "replicated"));
+        // Caught up, it rejoins the ISR: the leader's AlterPartition reaches every image.
+        await KRaftQuorumTests.WaitUntil(() => cluster.Running.All(n => n.Metadata.Current.Partition("replicated", 0)!.Isr.Length == 3), "the ISR to grow back to 3");
     }
 
     [Fact]
@@ -118,5 +120,25 @@ public sealed class ReplicationTests
         var leaderOnly = await ProduceAsync(cluster, leader, "strict", "acks=1", acks: 1);
         Assert.Equal(0, leaderOnly.ErrorCode);
         Assert.Equal(1, leaderOnly.BaseOffset);
+
+        // Back and caught up, the follower rejoins the ISR and acks=all is served again.
+        await cluster.StartNodeAsync(follower);
+        await KRaftQuorumTests.WaitUntil(() => cluster.Nodes[leader]!.Metadata.Current.Partition("strict", 0)!.Isr.Length == 3, "the ISR to grow back");
+        Assert.Equal(0, (await ProduceAsync(cluster, leader, "strict", "all three again")).ErrorCode);
+    }
+
+    [Fact]
+    public async Task ASilentFollowerLeavesTheIsrAfterTheLagTime()
+    {
+        await using var cluster = await KRaftQuorumTests.Cluster.StartAsync(3, FastFailover);
+        await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+        await CreateReplicatedTopic(cluster, "lagging", minInSync: 1);
+        var leader = LeaderOf(cluster, "lagging");
+        var follower = cluster.Running.Select(n => n.NodeId).First(id => id != leader);
+        // The follower stops fetching but stays registered (its fetchers closed, heartbeats going on).
+        await cluster.Nodes[follower]!.ReplicaFetchers!.DisposeAsync();
+        Assert.Equal(0, (await ProduceAsync(cluster, leader, "lagging", "one")).ErrorCode);
+        await KRaftQuorumTests.WaitUntil(() => cluster.Nodes[leader]!.Metadata.Current.Partition("lagging", 0)!.Isr.Length == 2, "the leader to shrink the ISR");
+        Assert.DoesNotContain(follower, cluster.Nodes[leader]!.Metadata.Current.Partition("lagging", 0)!.Isr);
     }
 }
