@@ -144,7 +144,7 @@ public partial class LocalClusterTests
     private static partial Regex LeaderPattern();
 
     /// <summary>Whether the process is alive: a zombie (exited, waiting for its adopter to reap it) is not.</summary>
-    private static bool Runs(int pid)
+    internal static bool Runs(int pid)
     {
         try
         {
@@ -156,16 +156,16 @@ public partial class LocalClusterTests
         }
     }
 
-    private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
+    internal static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private static string Logs(string baseDir) =>
+    internal static string Logs(string baseDir) =>
         string.Concat(Directory.EnumerateFiles(baseDir, "kafkaServer.out", SearchOption.AllDirectories).Select(f => $"\n--- {f}\n{File.ReadAllText(f)}"));
 
     /// <summary>
     /// Two ranges of <paramref name="count"/> consecutive free ports, below the ephemeral range (32768-60999) so
     /// that no outgoing connection takes one between this check and the cluster's start.
     /// </summary>
-    private static (int Brokers, int Controllers) FreePortRanges(int count)
+    internal static (int Brokers, int Controllers) FreePortRanges(int count)
     {
         for (var attempt = 0; attempt < 1000; attempt++)
         {
