@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
+using Samsa.Broker.Cluster;
 using Samsa.Broker.Config;
 using Samsa.Broker.Groups;
 using Samsa.Broker.Handlers;
@@ -56,6 +57,11 @@ public sealed class KafkaBroker : IAsyncDisposable
 
     /// <summary>A broker's registration and heartbeats with the active controller (null outside a quorum).</summary>
     public BrokerLifecycleManager? Lifecycle { get; private init; }
+
+    /// <summary>The follower side: one fetcher per leader this broker copies from (null outside a quorum).</summary>
+    public ReplicaFetcherManager? ReplicaFetchers { get; private init; }
+
+    private AlterPartitionManager? AlterPartitions { get; init; }
 
     /// <summary>The network clients this node owns (quorum, controller requests), closed with it.</summary>
     private IReadOnlyList<NetworkClient> NetworkClients { get; init; } = [];
@@ -195,7 +201,17 @@ public sealed class KafkaBroker : IAsyncDisposable
             metadata = new MetadataCache(loaded);
         }
 
-        var logs = new LogMetadataPublisher(config, describer, metadata, time, loggerFactory.CreateLogger("Samsa.LogManager"));
+        // Set once registered: the broker epoch its fetches and ISR changes carry (KIP-903).
+        BrokerLifecycleManager? lifecycle = null;
+        var replication = new ReplicationSettings
+        {
+            Time = time,
+            ReplicaLagTimeMaxMs = config.GetLong("replica.lag.time.max.ms"),
+            BrokerEpoch = () => lifecycle?.BrokerEpoch ?? -1,
+            // KIP-841: only a registered broker that is neither fenced nor shutting down may join an ISR.
+            IsEligible = id => metadata.Current.Brokers.GetValueOrDefault(id) is { IsActive: true },
+        };
+        var logs = new LogMetadataPublisher(config, describer, metadata, time, loggerFactory.CreateLogger("Samsa.LogManager"), replication);
         metadata.Published += logs.Apply;
         QuorumController? localController = null;
         if (isController)
@@ -229,12 +245,41 @@ public sealed class KafkaBroker : IAsyncDisposable
             ? localController
             : CreateRemoteController(config, activeController, time, loggerFactory, networkClients);
         var replicas = new ReplicaManager(metadata, logs, describer, time, loggerFactory.CreateLogger("Samsa.ReplicaManager"));
+        var alterPartitions = new AlterPartitionManager(controller, config.NodeId, () => lifecycle?.BrokerEpoch ?? -1, loggerFactory.CreateLogger("Samsa.Isr"));
+        replicas.IsrChanges = alterPartitions.Submit;
+        ReplicaFetcherManager? fetchers = null;
+        if (isBroker && metadataLog is RaftMetadataLog && config.InterBrokerListenerName is { } interBrokerListener)
+        {
+            var fetcherClient = new NetworkClient(new NetworkClientOptions
+            {
+                ClientId = $"replica-fetcher-{config.NodeId}",
+                RequestTimeout = TimeSpan.FromMilliseconds(config.GetInt("replica.socket.timeout.ms")),
+                MaxResponseBytes = Math.Max(Protocol.RequestFrames.MaxResponseBytes, config.GetInt("replica.fetch.response.max.bytes") + 1024 * 1024),
+            }, time, loggerFactory.CreateLogger("Samsa.ReplicaFetcher"));
+            networkClients.Add(fetcherClient);
+            fetchers = new ReplicaFetcherManager(logs.Partitions, metadata, fetcherClient, new ReplicaFetcherConfig
+            {
+                NodeId = config.NodeId,
+                ListenerName = interBrokerListener,
+                MaxWaitMs = config.GetInt("replica.fetch.wait.max.ms"),
+                MinBytes = config.GetInt("replica.fetch.min.bytes"),
+                MaxBytes = config.GetInt("replica.fetch.response.max.bytes"),
+                PartitionMaxBytes = config.GetInt("replica.fetch.max.bytes"),
+                Backoff = TimeSpan.FromMilliseconds(config.GetInt("replica.fetch.backoff.ms")),
+                RequestTimeout = TimeSpan.FromMilliseconds(config.GetInt("replica.socket.timeout.ms")),
+            }, () => lifecycle?.BrokerEpoch ?? -1, tp => replicas.FetchPurgatory.CheckAndComplete(tp), time, loggerFactory.CreateLogger("Samsa.ReplicaFetcher"));
+        }
+        logs.Partitions.Changed += () =>
+        {
+            replicas.OnPartitionsChanged();
+            fetchers?.Reconcile();
+        };
+        replicas.StartIsrExpiration(TimeSpan.FromMilliseconds(Math.Max(1, config.GetLong("replica.lag.time.max.ms") / 2)));
         var fetchSessions = new FetchSessionCache(config.GetInt("max.incremental.fetch.session.cache.slots"), FetchSessionEviction, time);
         var groups = new GroupCoordinator(GroupCoordinatorConfig.From(config), metadata, replicas, logs, controller, config.NodeId, time, loggerFactory);
         // Kafka's request.timeout.ms default: how long a marker may wait for the high watermark.
         var txnMarkers = new WriteTxnMarkersHandler(replicas, groups, time, requestTimeoutMs: 30_000);
         // A combined node asks its own controller for producer id blocks, as a broker would over AllocateProducerIds.
-        BrokerLifecycleManager? lifecycle = null;
         var producerIds = new ProducerIdManager(ct => controller.AllocateProducerIdsAsync(config.NodeId, lifecycle?.BrokerEpoch ?? -1, ct), loggerFactory.CreateLogger("Samsa.ProducerIds"));
         var transactions = new TransactionCoordinator(TransactionCoordinatorOptions.From(config), metadata, replicas, logs, controller, producerIds,
             txnMarkers.WriteAsync, groups.PartitionFor, config.NodeId, time, loggerFactory);
@@ -373,6 +418,8 @@ public sealed class KafkaBroker : IAsyncDisposable
         {
             NetworkClients = networkClients,
             Lifecycle = lifecycle,
+            ReplicaFetchers = fetchers,
+            AlterPartitions = alterPartitions,
             ReplayedRecords = replayed,
             Replicas = replicas,
             Groups = groups,
@@ -592,6 +639,15 @@ public sealed class KafkaBroker : IAsyncDisposable
             await Lifecycle.DisposeAsync();
         }
         await _socketServer.DisposeAsync();
+        // Followers stop copying before the logs they write close.
+        if (ReplicaFetchers is not null)
+        {
+            await ReplicaFetchers.DisposeAsync();
+        }
+        if (AlterPartitions is not null)
+        {
+            await AlterPartitions.DisposeAsync();
+        }
         // Waiting JoinGroup/SyncGroup requests are answered before the partitions they write to close.
         Groups?.Dispose();
         Transactions?.Dispose();

@@ -266,6 +266,21 @@ public sealed partial class PartitionLog : IPartitionLog
     /// <summary>A leader append from <paramref name="origin"/>: a coordinator may write transaction markers, a client may not.</summary>
     public LogAppendInfo Append(Span<byte> records, int leaderEpoch, AppendOrigin origin) => AppendCore(records, origin, leaderEpoch);
 
+    /// <summary>
+    /// A new leader epoch starts at the log end (Kafka's <c>makeLeader</c> assigns it before any append, so a follower
+    /// asking for the end of the previous epoch is answered even before this leader wrote anything).
+    /// </summary>
+    public void AssignLeaderEpoch(int leaderEpoch)
+    {
+        lock (_lock)
+        {
+            if (!_closed && leaderEpoch >= 0 && (LeaderEpochCache.LatestEpoch is not { } latest || leaderEpoch > latest))
+            {
+                LeaderEpochCache.Assign(leaderEpoch, _logEndOffset);
+            }
+        }
+    }
+
     public LogAppendInfo AppendAsFollower(Span<byte> records) => AppendCore(records, AppendOrigin.Replication, RecordBatch.NoPartitionLeaderEpoch);
 
     private LogAppendInfo AppendCore(Span<byte> records, AppendOrigin origin, int leaderEpoch)

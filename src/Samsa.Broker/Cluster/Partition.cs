@@ -15,22 +15,38 @@ namespace Samsa.Broker.Cluster;
 /// <remarks>
 /// The state and the log are each one volatile reference, replaced by <see cref="PartitionRegistry"/> (image applied,
 /// log opened, topic deleted); readers take both once per operation and work on that snapshot, without a lock.
+/// As leader it also tracks each follower (<see cref="FollowerReplica"/>: log end offset from its fetches, when it
+/// was last caught up), moves the high watermark to the smallest log end offset in the ISR, and proposes ISR
+/// changes (Kafka's <c>maybeExpandIsr</c> / <c>maybeShrinkIsr</c>), one in flight at a time; that state is guarded
+/// by <c>_leaderLock</c> (Kafka's <c>leaderIsrUpdateLock</c>).
 /// </remarks>
 public sealed class Partition
 {
     private readonly int _nodeId;
+    private readonly ReplicationSettings _settings;
+    private readonly Lock _leaderLock = new();
     private volatile PartitionImage? _state;
     private volatile PartitionLog? _log;
 
-    public Partition(string topic, int partition, Uuid topicId, int nodeId, PartitionImage? state, PartitionLog? log = null)
+    // Leader state, under _leaderLock: the leader epoch it was set up for (-1: not leading), the followers, where
+    // this leader's epoch starts in the log, and the ISR change sent to the controller and not yet in the image.
+    private int _leaderStateEpoch = -1;
+    private long _leaderEpochStartOffset;
+    private Dictionary<int, FollowerReplica> _followers = [];
+    private IsrChange? _pendingIsr;
+    private long _noIsrChangeBeforeMs;
+
+    public Partition(string topic, int partition, Uuid topicId, int nodeId, PartitionImage? state, PartitionLog? log = null, ReplicationSettings? settings = null)
     {
         Topic = topic;
         Index = partition;
         TopicId = topicId;
         TopicPartition = new TopicPartition(topic, partition);
         _nodeId = nodeId;
+        _settings = settings ?? ReplicationSettings.Default;
         _state = state;
         _log = log;
+        Refresh();
     }
 
     public string Topic { get; }
@@ -58,9 +74,105 @@ public sealed class Partition
     /// <summary>The log's high watermark; -1 without a log.</summary>
     public long HighWatermark => _log?.HighWatermark ?? -1;
 
-    internal void SetState(PartitionImage? state) => _state = state;
+    /// <summary>True when the image names this node the leader (its log may still be opening).</summary>
+    public bool IsLeader => _state?.Leader == _nodeId;
 
-    internal void SetLog(PartitionLog? log) => _log = log;
+    /// <summary>The ISR the high watermark waits for: the image's, plus members of an expansion in flight.</summary>
+    public IReadOnlyList<int> MaximalIsr
+    {
+        get
+        {
+            lock (_leaderLock)
+            {
+                return MaximalIsrLocked(_state);
+            }
+        }
+    }
+
+    /// <summary>The followers as this leader sees them (empty when not leading).</summary>
+    public IReadOnlyList<FollowerReplica> Followers
+    {
+        get
+        {
+            lock (_leaderLock)
+            {
+                return [.. _followers.Values];
+            }
+        }
+    }
+
+    internal void SetState(PartitionImage? state)
+    {
+        _state = state;
+        Refresh();
+    }
+
+    internal void SetLog(PartitionLog? log)
+    {
+        _log = log;
+        Refresh();
+    }
+
+    /// <summary>
+    /// Brings the leader state in line with the image and the log: set up on becoming leader of a new epoch (Kafka's
+    /// <c>makeLeader</c>: the epoch starts at the log end, followers unknown, ISR members counted as caught up now),
+    /// followers added or dropped as the replica set changes, an ISR change in flight forgotten once the image moved
+    /// past it, everything dropped when this node stops leading.
+    /// </summary>
+    private void Refresh()
+    {
+        lock (_leaderLock)
+        {
+            var state = _state;
+            var log = _log;
+            if (state is null || log is null || state.Leader != _nodeId)
+            {
+                _leaderStateEpoch = -1;
+                _followers = [];
+                _pendingIsr = null;
+                return;
+            }
+            var now = NowMs;
+            if (_leaderStateEpoch != state.LeaderEpoch)
+            {
+                log.AssignLeaderEpoch(state.LeaderEpoch);
+                _leaderStateEpoch = state.LeaderEpoch;
+                _leaderEpochStartOffset = log.LogEndOffset;
+                _pendingIsr = null;
+                var followers = new Dictionary<int, FollowerReplica>();
+                foreach (var id in state.Replicas.Where(r => r != _nodeId))
+                {
+                    followers[id] = new FollowerReplica(id) { LastCaughtUpTimeMs = state.Isr.Contains(id) ? now : 0 };
+                }
+                _followers = followers;
+            }
+            else if (_followers.Count != state.Replicas.Length - 1 || state.Replicas.Any(r => r != _nodeId && !_followers.ContainsKey(r)))
+            {
+                var followers = new Dictionary<int, FollowerReplica>();
+                foreach (var id in state.Replicas.Where(r => r != _nodeId))
+                {
+                    followers[id] = _followers.GetValueOrDefault(id) ?? new FollowerReplica(id);
+                }
+                _followers = followers;
+            }
+            if (_pendingIsr is { } pending && state.PartitionEpoch > pending.PartitionEpoch)
+            {
+                _pendingIsr = null;
+            }
+            MaybeIncrementHighWatermarkLocked(log, state);
+        }
+    }
+
+    private long NowMs => _settings.Time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private IReadOnlyList<int> MaximalIsrLocked(PartitionImage? state)
+    {
+        if (state is null)
+        {
+            return [];
+        }
+        return _pendingIsr is { } pending ? [.. state.Isr.Union(pending.NewIsr.Select(m => m.BrokerId))] : state.Isr;
+    }
 
     /// <inheritdoc cref="CheckLeader(int, out PartitionLog?, out PartitionImage?)"/>
     public ErrorCode CheckLeader(int currentLeaderEpoch) => CheckLeader(currentLeaderEpoch, out _, out _);
@@ -115,15 +227,205 @@ public sealed class Partition
     }
 
     /// <summary>
-    /// The high-watermark rule: the smallest log end offset in the ISR. With this node alone in the ISR that is its
-    /// own log end offset; with followers it will move when they fetch.
+    /// The high-watermark rule: the smallest log end offset in the (maximal) ISR, this leader's included; it only
+    /// moves forward. With this node alone in the ISR that is its own log end offset; with followers it moves as
+    /// their fetches report their log end offsets. True when it moved.
     /// </summary>
-    public void MaybeIncrementHighWatermark(PartitionLog log, PartitionImage state)
+    public bool MaybeIncrementHighWatermark(PartitionLog log, PartitionImage state)
     {
         if (HighWatermarkIsLogEnd(state, _nodeId))
         {
+            // The common single-replica case, without the lock.
+            var before = log.HighWatermark;
             log.UpdateHighWatermark(log.LogEndOffset);
+            return log.HighWatermark > before;
         }
+        lock (_leaderLock)
+        {
+            return MaybeIncrementHighWatermarkLocked(log, state);
+        }
+    }
+
+    private bool MaybeIncrementHighWatermarkLocked(PartitionLog log, PartitionImage state)
+    {
+        if (state.Leader != _nodeId || _leaderStateEpoch != state.LeaderEpoch)
+        {
+            return false;
+        }
+        var newHighWatermark = log.LogEndOffset;
+        foreach (var member in MaximalIsrLocked(state))
+        {
+            if (member == _nodeId)
+            {
+                continue;
+            }
+            // A member this leader has not heard from yet holds the high watermark where it is.
+            var followerEnd = _followers.TryGetValue(member, out var follower) ? follower.LogEndOffset : -1;
+            newHighWatermark = Math.Min(newHighWatermark, followerEnd < 0 ? log.HighWatermark : followerEnd);
+        }
+        if (newHighWatermark <= log.HighWatermark)
+        {
+            return false;
+        }
+        log.UpdateHighWatermark(newHighWatermark);
+        return true;
+    }
+
+    /// <summary>
+    /// A follower's fetch reached this leader (Kafka's <c>updateFollowerFetchState</c>): it holds everything below
+    /// <paramref name="fetchOffset"/>. Updates its log end offset and caught-up time (caught up when it fetched from
+    /// the leader's log end, or from where the log ended at its previous fetch), moves the high watermark, and
+    /// proposes adding it to the ISR once it has reached the high watermark within this leader's epoch. Null when
+    /// <paramref name="replicaId"/> is not a follower of this partition (or this node no longer leads it).
+    /// </summary>
+    public FollowerFetchOutcome? UpdateFollowerFetchState(int replicaId, long brokerEpoch, long fetchOffset, long followerLogStartOffset)
+    {
+        lock (_leaderLock)
+        {
+            var state = _state;
+            var log = _log;
+            if (state is null || log is null || state.Leader != _nodeId || _leaderStateEpoch != state.LeaderEpoch
+                || !_followers.TryGetValue(replicaId, out var follower))
+            {
+                return null;
+            }
+            var now = NowMs;
+            var leaderEnd = log.LogEndOffset;
+            if (fetchOffset >= leaderEnd)
+            {
+                follower.LastCaughtUpTimeMs = Math.Max(follower.LastCaughtUpTimeMs, now);
+            }
+            else if (fetchOffset >= follower.LastFetchLeaderLogEndOffset && follower.LastFetchLeaderLogEndOffset >= 0)
+            {
+                follower.LastCaughtUpTimeMs = Math.Max(follower.LastCaughtUpTimeMs, follower.LastFetchTimeMs);
+            }
+            follower.LogEndOffset = fetchOffset;
+            follower.LogStartOffset = followerLogStartOffset;
+            follower.LastFetchLeaderLogEndOffset = leaderEnd;
+            follower.LastFetchTimeMs = now;
+            if (brokerEpoch >= 0)
+            {
+                follower.BrokerEpoch = brokerEpoch;
+            }
+            var moved = MaybeIncrementHighWatermarkLocked(log, state);
+            IsrChange? expand = null;
+            if (_pendingIsr is null && now >= _noIsrChangeBeforeMs && !state.Isr.Contains(replicaId) && fetchOffset >= log.HighWatermark
+                && fetchOffset >= _leaderEpochStartOffset && _settings.IsEligible(replicaId))
+            {
+                expand = ProposeIsrLocked(state, [.. state.Isr, replicaId]);
+            }
+            return new FollowerFetchOutcome(moved, expand);
+        }
+    }
+
+    /// <summary>
+    /// The ISR members that have not caught up within <c>replica.lag.time.max.ms</c> leave it (Kafka's
+    /// <c>maybeShrinkIsr</c>, run on a schedule); the leader always stays. Null when nothing is to change or a change is
+    /// already in flight.
+    /// </summary>
+    public IsrChange? MaybeShrinkIsr()
+    {
+        lock (_leaderLock)
+        {
+            var state = _state;
+            var log = _log;
+            var now = NowMs;
+            if (state is null || log is null || state.Leader != _nodeId || _leaderStateEpoch != state.LeaderEpoch || _pendingIsr is not null
+                || now < _noIsrChangeBeforeMs)
+            {
+                return null;
+            }
+            var leaderEnd = log.LogEndOffset;
+            var lagging = state.Isr.Where(id => id != _nodeId && _followers.TryGetValue(id, out var f)
+                && f.LogEndOffset != leaderEnd && now - f.LastCaughtUpTimeMs > _settings.ReplicaLagTimeMaxMs).ToList();
+            return lagging.Count == 0 ? null : ProposeIsrLocked(state, [.. state.Isr.Where(id => !lagging.Contains(id))]);
+        }
+    }
+
+    /// <summary>
+    /// After an unclean election this leader leads a RECOVERING partition; its log is the truth from now on, so it
+    /// tells the controller the recovery is done (Kafka's KRaft leaders do so at once: no log recovery to wait for)
+    /// with the ISR unchanged. Null when there is nothing to do or a change is in flight.
+    /// </summary>
+    public IsrChange? MaybeCompleteRecovery()
+    {
+        lock (_leaderLock)
+        {
+            var state = _state;
+            if (state is null || _log is null || state.Leader != _nodeId || _leaderStateEpoch != state.LeaderEpoch || _pendingIsr is not null
+                || state.LeaderRecoveryState != PartitionImage.Recovering || NowMs < _noIsrChangeBeforeMs)
+            {
+                return null;
+            }
+            return ProposeIsrLocked(state, [.. state.Isr]);
+        }
+    }
+
+    private IsrChange ProposeIsrLocked(PartitionImage state, List<int> newIsr)
+    {
+        var change = new IsrChange(this, state.LeaderEpoch, state.PartitionEpoch,
+            [.. newIsr.Select(id => (id, id == _nodeId ? _settings.BrokerEpoch() : _followers.GetValueOrDefault(id)?.BrokerEpoch ?? -1))]);
+        _pendingIsr = change;
+        return change;
+    }
+
+    /// <summary>
+    /// Runs a follower's change to the log (append, truncation) while this node follows in <paramref name="leaderEpoch"/>,
+    /// under the lock that becoming leader takes, so no follower write lands after this node started leading. False
+    /// (nothing run) when it leads, the epoch moved on, or the log is not open.
+    /// </summary>
+    public bool RunAsFollower(int leaderEpoch, Action<PartitionLog> change)
+    {
+        lock (_leaderLock)
+        {
+            var state = _state;
+            var log = _log;
+            if (state is null || log is null || state.Leader == _nodeId || state.LeaderEpoch != leaderEpoch)
+            {
+                return false;
+            }
+            change(log);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The controller refused or never answered <paramref name="change"/>: a later fetch or check may propose again,
+    /// after a short back-off so a refusing controller is not asked on every fetch.
+    /// </summary>
+    public void IsrChangeFailed(IsrChange change)
+    {
+        lock (_leaderLock)
+        {
+            if (ReferenceEquals(_pendingIsr, change))
+            {
+                _pendingIsr = null;
+                _noIsrChangeBeforeMs = NowMs + IsrChangeRetryBackoffMs;
+            }
+        }
+    }
+
+    /// <summary>How long a leader waits after a failed ISR change before proposing another.</summary>
+    public const long IsrChangeRetryBackoffMs = 100;
+
+    /// <summary>
+    /// Whether an acks=all append is done (Kafka's <c>checkEnoughReplicasReachOffset</c>): null while it waits; NONE
+    /// once the high watermark passed <paramref name="requiredOffset"/> with at least <paramref name="minInSyncReplicas"/>
+    /// in the ISR, NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank below that meanwhile; NOT_LEADER_OR_FOLLOWER
+    /// when this node stopped leading in the epoch of the append (what it wrote may be truncated, so it is never acknowledged).
+    /// </summary>
+    public ErrorCode? AcksAllOutcome(PartitionLog log, int leaderEpoch, long requiredOffset, int minInSyncReplicas)
+    {
+        var state = _state;
+        if (state is null || state.Leader != _nodeId || state.LeaderEpoch != leaderEpoch || !ReferenceEquals(_log, log))
+        {
+            return ErrorCode.NotLeaderOrFollower;
+        }
+        if (log.HighWatermark < requiredOffset)
+        {
+            return null;
+        }
+        return state.Isr.Length < minInSyncReplicas ? ErrorCode.NotEnoughReplicasAfterAppend : ErrorCode.None;
     }
 
     /// <summary>True when <paramref name="nodeId"/> is the whole ISR, so its log end offset is the high watermark.</summary>
@@ -155,7 +457,7 @@ public sealed class Partition
 /// kept in step with the metadata image and the log manager by <c>LogMetadataPublisher</c>. Lookups are lock-free; changes
 /// (an image applied, a log opened) take <c>_lock</c> and re-read the current image inside it, so they never go back in time.
 /// </summary>
-public sealed class PartitionRegistry(MetadataCache metadata, Func<TopicPartition, PartitionLog?> openLog, int nodeId)
+public sealed class PartitionRegistry(MetadataCache metadata, Func<TopicPartition, PartitionLog?> openLog, int nodeId, ReplicationSettings? settings = null)
 {
     private readonly ConcurrentDictionary<TopicPartition, Partition> _partitions = new();
     private readonly Lock _lock = new();
@@ -164,6 +466,12 @@ public sealed class PartitionRegistry(MetadataCache metadata, Func<TopicPartitio
     public int NodeId => nodeId;
 
     public int Count => _partitions.Count;
+
+    /// <summary>Every hosted partition.</summary>
+    public ICollection<Partition> All => _partitions.Values;
+
+    /// <summary>Raised after the hosted partitions changed (an image applied, a log opened), outside the registry's lock.</summary>
+    public event Action? Changed;
 
     /// <summary>The hosted partition, or null when this node does not host it.</summary>
     public Partition? Get(string topic, int partition) => _partitions.GetValueOrDefault(new TopicPartition(topic, partition));
@@ -184,12 +492,20 @@ public sealed class PartitionRegistry(MetadataCache metadata, Func<TopicPartitio
     /// <summary>Brings the partitions in line with the current image: new ones added, states replaced, gone ones removed.</summary>
     public void Sync()
     {
+        if (SyncLocked())
+        {
+            Changed?.Invoke();
+        }
+    }
+
+    private bool SyncLocked()
+    {
         lock (_lock)
         {
             var image = metadata.Current;
             if (ReferenceEquals(image, _applied))
             {
-                return;
+                return false;
             }
             _applied = image;
             foreach (var (tp, partition) in _partitions)
@@ -219,10 +535,11 @@ public sealed class PartitionRegistry(MetadataCache metadata, Func<TopicPartitio
                     if (!_partitions.ContainsKey(tp))
                     {
                         var log = openLog(tp) is { } open && open.TopicId == topic.TopicId ? open : null;
-                        _partitions[tp] = new Partition(topic.Name, state.PartitionIndex, topic.TopicId, nodeId, state, log);
+                        _partitions[tp] = new Partition(topic.Name, state.PartitionIndex, topic.TopicId, nodeId, state, log, settings);
                     }
                 }
             }
+            return true;
         }
     }
 
@@ -231,10 +548,56 @@ public sealed class PartitionRegistry(MetadataCache metadata, Func<TopicPartitio
     {
         lock (_lock)
         {
-            if (_partitions.TryGetValue(log.TopicPartition, out var partition) && partition.TopicId == log.TopicId)
+            if (!_partitions.TryGetValue(log.TopicPartition, out var partition) || partition.TopicId != log.TopicId)
             {
-                partition.SetLog(log);
+                return;
             }
+            partition.SetLog(log);
         }
+        Changed?.Invoke();
     }
 }
+
+/// <summary>What a partition's leader needs to know beyond its image: the clock, the lag limit, this broker's epoch,
+/// and which brokers may join an ISR (registered, unfenced, not shutting down: KIP-841).</summary>
+public sealed record ReplicationSettings
+{
+    public static readonly ReplicationSettings Default = new();
+
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary><c>replica.lag.time.max.ms</c>.</summary>
+    public long ReplicaLagTimeMaxMs { get; init; } = 30_000;
+
+    /// <summary>This broker's epoch (KIP-903), -1 when it has none (a combined single node).</summary>
+    public Func<long> BrokerEpoch { get; init; } = () => -1;
+
+    public Func<int, bool> IsEligible { get; init; } = _ => true;
+}
+
+/// <summary>A follower as its leader sees it (Kafka's <c>Replica</c> state), changed under the partition's leader lock.</summary>
+public sealed class FollowerReplica(int brokerId)
+{
+    public int BrokerId => brokerId;
+
+    /// <summary>From its last fetch: it holds every offset below this; -1 before it fetched from this leader.</summary>
+    public long LogEndOffset { get; internal set; } = -1;
+
+    public long LogStartOffset { get; internal set; } = -1;
+
+    public long LastCaughtUpTimeMs { get; internal set; }
+
+    public long LastFetchTimeMs { get; internal set; }
+
+    /// <summary>The leader's log end offset at the follower's last fetch.</summary>
+    public long LastFetchLeaderLogEndOffset { get; internal set; } = -1;
+
+    /// <summary>The broker epoch its fetches carry (Fetch v15+), -1 when unknown.</summary>
+    public long BrokerEpoch { get; internal set; } = -1;
+}
+
+/// <summary>An ISR change a leader proposes to the controller (AlterPartition), made from its state at <see cref="LeaderEpoch"/>/<see cref="PartitionEpoch"/>.</summary>
+public sealed record IsrChange(Partition Partition, int LeaderEpoch, int PartitionEpoch, IReadOnlyList<(int BrokerId, long BrokerEpoch)> NewIsr);
+
+/// <summary>What a follower's fetch changed: the high watermark moved, and an ISR expansion to propose.</summary>
+public readonly record struct FollowerFetchOutcome(bool HighWatermarkMoved, IsrChange? Expand);

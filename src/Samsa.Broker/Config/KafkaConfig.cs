@@ -92,6 +92,16 @@ public sealed class KafkaConfig
 
     public IReadOnlyDictionary<string, SecurityProtocol> ListenerSecurityProtocolMap { get; }
 
+    /// <summary>
+    /// The listener brokers reach each other on (replica fetches): <c>inter.broker.listener.name</c>, else the first
+    /// advertised listener speaking <c>security.inter.broker.protocol</c>, else the first advertised listener.
+    /// </summary>
+    public string? InterBrokerListenerName =>
+        GetString("inter.broker.listener.name")?.ToUpperInvariant()
+        ?? AdvertisedListeners.FirstOrDefault(l => l.SecurityProtocol.ToString().Replace("_", "", StringComparison.Ordinal)
+            .Equals((GetString("security.inter.broker.protocol") ?? "PLAINTEXT").Replace("_", "", StringComparison.Ordinal), StringComparison.OrdinalIgnoreCase))?.ListenerName
+        ?? AdvertisedListeners.FirstOrDefault()?.ListenerName;
+
     public IReadOnlyList<string> ControllerListenerNames { get; }
 
     public int SocketRequestMaxBytes { get; }

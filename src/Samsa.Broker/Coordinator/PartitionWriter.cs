@@ -59,19 +59,22 @@ public sealed class ReplicaPartitionWriter(ReplicaManager replicas, LogMetadataP
 
     public async Task<ErrorCode> WaitForCommitAsync(string topic, int partition, long endOffset, TimeSpan timeout)
     {
-        // The hosted partition's log, as before without a leader check: a write appended as leader waits for its
-        // commit even if leadership moved meanwhile (the high watermark then decides, or the timeout).
-        if (replicas.Partitions.Get(topic, partition)?.Log is not { } log)
+        // Committed only while this node still leads in the epoch it appended in: a write whose leader moved may be
+        // truncated by the next leader, so it fails (and the coordinator reverts it) rather than wait on a high
+        // watermark that would then count someone else's records.
+        var lookup = replicas.LeaderLog(topic, partition);
+        if (lookup.Log is not { } log)
         {
             return ErrorCode.NotLeaderOrFollower;
         }
-        if (log.HighWatermark >= endOffset)
+        var wait = new AcksAllWait(lookup.Partition!, log, lookup.State!.LeaderEpoch, endOffset, replicas.MinInSyncReplicas(replicas.Metadata.Current, topic));
+        if (wait.Outcome() is { } decided)
         {
-            return ErrorCode.None;
+            return decided;
         }
-        var delayed = new DelayedProduce(timeout, [(log, endOffset)]);
+        var delayed = new DelayedProduce(timeout, [wait]);
         replicas.ProducePurgatory.TryCompleteElseWatch(delayed, [log.TopicPartition]);
-        return await delayed.Completion ? ErrorCode.None : ErrorCode.RequestTimedOut;
+        return (await delayed.Completion)[0];
     }
 
     public async Task<ICoordinatorLogReader> OpenForLoadAsync(string topic, int partition, Uuid topicId, CancellationToken cancellationToken) =>

@@ -23,8 +23,11 @@ namespace Samsa.Broker.Handlers;
 /// high watermark or log start offset, an error).</item>
 /// <item>Topic ids (v13+): topics are named by id; an unknown id answers UNKNOWN_TOPIC_ID.</item>
 /// <item>Records go from the segment file to the socket with sendfile, never decoded or copied into memory.</item>
+/// <item>Follower fetches (replica id >= 0; v15+ in <c>ReplicaState</c> with the broker epoch): read to the log end,
+/// tell the partition where the follower is (its log end offset, so the high watermark and the ISR can move), and
+/// answer a follower whose last fetched epoch diverged from this leader's log with <c>DivergingEpoch</c> (KIP-279)
+/// instead of records.</item>
 /// </list>
-/// Follower fetches (replica id >= 0) arrive with replication.
 /// </summary>
 public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata, FetchSessionCache sessions) : ApiHandler<FetchRequest, FetchResponse>
 {
@@ -34,7 +37,18 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
 
     public override short MaxVersion => 17;
 
-    private sealed record Target(string Topic, Uuid TopicId, int Partition, long FetchOffset, int MaxBytes, int CurrentLeaderEpoch, CachedPartition? Cached);
+    private sealed record Target(string Topic, Uuid TopicId, int Partition, long FetchOffset, int MaxBytes, int CurrentLeaderEpoch, CachedPartition? Cached)
+    {
+        public int LastFetchedEpoch { get; init; } = -1;
+
+        public long LogStartOffset { get; init; } = -1;
+    }
+
+    /// <summary>Who is fetching: a consumer (replica id -1) or a follower broker with its broker epoch.</summary>
+    private readonly record struct Fetcher(int ReplicaId, long BrokerEpoch)
+    {
+        public bool IsFollower => ReplicaId >= 0;
+    }
 
     protected override async ValueTask<FetchResponse?> HandleAsync(RequestContext context, FetchRequest request, CancellationToken cancellationToken)
     {
@@ -45,7 +59,12 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
         {
             return new FetchResponse { ErrorCode = (short)error, SessionId = 0 };
         }
-        var isolation = request.IsolationLevel == 1 ? FetchIsolation.TxnCommitted : FetchIsolation.HighWatermark;
+        var fetcher = version >= 15 ? new Fetcher(request.ReplicaState.ReplicaId, request.ReplicaState.ReplicaEpoch) : new Fetcher(request.ReplicaId, -1);
+        var isolation = fetcher.IsFollower ? FetchIsolation.LogEnd
+            : request.IsolationLevel == 1 ? FetchIsolation.TxnCommitted : FetchIsolation.HighWatermark;
+        // A follower's fetch offsets are its log end offsets: the leader learns them before anything waits, so the
+        // high watermark (and the acks=all produces waiting on it) moves at once.
+        var notFollowing = fetcher.IsFollower ? UpdateFollowers(fetcher, targets) : null;
 
         if (request.MaxWaitMs > 0 && targets.Count > 0 && ReadableBytes(targets, isolation) < request.MinBytes)
         {
@@ -61,7 +80,9 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
         FetchableTopicResponse? current = null;
         foreach (var target in targets)
         {
-            var data = ReadPartition(context, target, isolation, ref remaining, ref anyRecords);
+            var data = notFollowing?.Contains(target) == true
+                ? new PartitionData { PartitionIndex = target.Partition, ErrorCode = (short)ErrorCode.NotLeaderOrFollower, HighWatermark = -1, LastStableOffset = -1, LogStartOffset = -1, AbortedTransactions = null, Records = ReadOnlyMemory<byte>.Empty }
+                : ReadPartition(context, target, isolation, fetcher, ref remaining, ref anyRecords);
             if (incremental && !HasNews(target.Cached!, data))
             {
                 continue;
@@ -97,7 +118,11 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
             var id = version >= 13 ? topic.TopicId : image.Topics.TryGetValue(topic.Topic, out var t) ? t.TopicId : Uuid.Zero;
             foreach (var p in topic.Partitions)
             {
-                requested.Add(new Target(name, id, p.Partition, p.FetchOffset, p.PartitionMaxBytes, p.CurrentLeaderEpoch, null));
+                requested.Add(new Target(name, id, p.Partition, p.FetchOffset, p.PartitionMaxBytes, p.CurrentLeaderEpoch, null)
+                {
+                    LastFetchedEpoch = version >= 12 ? p.LastFetchedEpoch : -1,
+                    LogStartOffset = p.LogStartOffset,
+                });
             }
         }
         if (version < 7 || request.SessionEpoch == -1)
@@ -191,7 +216,25 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
         return total;
     }
 
-    private PartitionData ReadPartition(RequestContext context, Target target, FetchIsolation isolation, ref int remaining, ref bool anyRecords)
+    /// <summary>
+    /// Tells each led partition where the follower is (Kafka's <c>updateFollowerFetchState</c>); the targets whose
+    /// partition does not count <paramref name="fetcher"/> among its followers, answered NOT_LEADER_OR_FOLLOWER.
+    /// </summary>
+    private HashSet<Target>? UpdateFollowers(Fetcher fetcher, List<Target> targets)
+    {
+        HashSet<Target>? refused = null;
+        foreach (var target in targets)
+        {
+            var lookup = replicas.LeaderLog(target.Topic, target.Partition, target.CurrentLeaderEpoch);
+            if (lookup.Partition is { } partition && !replicas.UpdateFollowerFetchState(partition, fetcher.ReplicaId, fetcher.BrokerEpoch, target.FetchOffset, target.LogStartOffset))
+            {
+                (refused ??= []).Add(target);
+            }
+        }
+        return refused;
+    }
+
+    private PartitionData ReadPartition(RequestContext context, Target target, FetchIsolation isolation, Fetcher fetcher, ref int remaining, ref bool anyRecords)
     {
         var data = new PartitionData
         {
@@ -220,6 +263,17 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
         if (isolation == FetchIsolation.TxnCommitted)
         {
             data.AbortedTransactions = [];
+        }
+        if (fetcher.IsFollower && target.LastFetchedEpoch >= 0)
+        {
+            // KIP-279: the follower's log ends in an epoch this leader's log ends sooner in (or never had): it must
+            // truncate to the diverging epoch's end before it may copy anything more.
+            var (epoch, endOffset) = partition.LastOffsetForLeaderEpoch(log, target.LastFetchedEpoch);
+            if (epoch < target.LastFetchedEpoch || endOffset < target.FetchOffset)
+            {
+                data.DivergingEpoch = new EpochEndOffset { Epoch = epoch, EndOffset = endOffset };
+                return data;
+            }
         }
         try
         {

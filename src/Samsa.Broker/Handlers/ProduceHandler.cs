@@ -4,7 +4,6 @@ using Samsa.Broker.Replication;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
 using Samsa.Protocol.Records;
-using Samsa.Storage;
 using static Samsa.Protocol.Messages.ProduceResponse;
 
 namespace Samsa.Broker.Handlers;
@@ -44,7 +43,7 @@ public sealed class ProduceHandler(ReplicaManager replicas, ProduceHandler.Trans
     {
         var acks = request.Acks;
         var response = new ProduceResponse();
-        var waiting = new List<(PartitionLog Log, long RequiredOffset, PartitionProduceResponse Answer)>();
+        var waiting = new List<(AcksAllWait Wait, PartitionProduceResponse Answer)>();
         var anyError = false;
         foreach (var topic in request.TopicData)
         {
@@ -89,7 +88,7 @@ public sealed class ProduceHandler(ReplicaManager replicas, ProduceHandler.Trans
                         answer.LogStartOffset = result.Info.LogStartOffset;
                         if (acks == -1)
                         {
-                            waiting.Add((result.Log!, result.Info.LastOffset + 1, answer));
+                            waiting.Add((result.Wait, answer));
                         }
                     }
                 }
@@ -107,15 +106,16 @@ public sealed class ProduceHandler(ReplicaManager replicas, ProduceHandler.Trans
         }
         if (waiting.Count > 0)
         {
-            var delayed = new DelayedProduce(TimeSpan.FromMilliseconds(Math.Max(0, request.TimeoutMs)), [.. waiting.Select(w => (w.Log, w.RequiredOffset))]);
-            replicas.ProducePurgatory.TryCompleteElseWatch(delayed, [.. waiting.Select(w => w.Log.TopicPartition).Distinct()]);
-            await delayed.Completion.WaitAsync(cancellationToken);
-            foreach (var (log, required, answer) in waiting)
+            var delayed = new DelayedProduce(TimeSpan.FromMilliseconds(Math.Max(0, request.TimeoutMs)), [.. waiting.Select(w => w.Wait)]);
+            replicas.ProducePurgatory.TryCompleteElseWatch(delayed, [.. waiting.Select(w => w.Wait.Log.TopicPartition).Distinct()]);
+            var outcomes = await delayed.Completion.WaitAsync(cancellationToken);
+            for (var i = 0; i < waiting.Count; i++)
             {
-                if (log.HighWatermark < required)
+                if (outcomes[i] != ErrorCode.None)
                 {
-                    answer.ErrorCode = (short)ErrorCode.RequestTimedOut;
-                    answer.BaseOffset = -1;
+                    // Kafka's answer for a partition whose acks=all wait failed: the error, no offset.
+                    waiting[i].Answer.ErrorCode = (short)outcomes[i];
+                    waiting[i].Answer.BaseOffset = -1;
                 }
             }
         }

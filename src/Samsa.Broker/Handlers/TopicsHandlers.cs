@@ -27,6 +27,20 @@ public sealed class CreateTopicsHandler(IController controller, MetadataCache me
     protected override async ValueTask<CreateTopicsResponse?> HandleAsync(RequestContext context, CreateTopicsRequest request, CancellationToken cancellationToken)
     {
         var response = await controller.CreateTopicsAsync(request, cancellationToken);
+        if (!request.validateOnly && response.Topics.Where(t => t.ErrorCode == 0).Select(t => t.TopicId).ToList() is { Count: > 0 } created)
+        {
+            // Committed on the controller; answer once this broker's own image has the topics too (a remote
+            // controller's commit reaches it a moment later), so the client's next Metadata here sees them.
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            bounded.CancelAfter(TimeSpan.FromSeconds(5));
+            try
+            {
+                await metadata.WaitUntilAsync(image => created.All(id => image.TopicNamesById.ContainsKey(id)), bounded.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+            }
+        }
         var image = metadata.Current;
         foreach (var result in response.Topics)
         {

@@ -41,7 +41,7 @@ public sealed class WriteTxnMarkersHandler(ReplicaManager replicas, Groups.Group
     public async Task<WriteTxnMarkersResponse> WriteAsync(WriteTxnMarkersRequest request, CancellationToken cancellationToken)
     {
         var response = new WriteTxnMarkersResponse();
-        var waiting = new List<(PartitionLog Log, long RequiredOffset, WritableTxnMarkerPartitionResult Answer)>();
+        var waiting = new List<(AcksAllWait Wait, WritableTxnMarkerPartitionResult Answer)>();
         var completions = new List<(Task<ErrorCode> Completion, WritableTxnMarkerPartitionResult Answer)>();
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var marker in request.Markers)
@@ -69,22 +69,19 @@ public sealed class WriteTxnMarkersHandler(ReplicaManager replicas, Groups.Group
                     answer.ErrorCode = (short)append.Error;
                     if (append.Error == ErrorCode.None)
                     {
-                        waiting.Add((append.Log!, append.Info.LastOffset + 1, answer));
+                        waiting.Add((append.Wait, answer));
                     }
                 }
             }
         }
         if (waiting.Count > 0)
         {
-            var delayed = new DelayedProduce(TimeSpan.FromMilliseconds(requestTimeoutMs), [.. waiting.Select(w => (w.Log, w.RequiredOffset))]);
-            replicas.ProducePurgatory.TryCompleteElseWatch(delayed, [.. waiting.Select(w => w.Log.TopicPartition).Distinct()]);
-            await delayed.Completion.WaitAsync(cancellationToken);
-            foreach (var (log, required, answer) in waiting)
+            var delayed = new DelayedProduce(TimeSpan.FromMilliseconds(requestTimeoutMs), [.. waiting.Select(w => w.Wait)]);
+            replicas.ProducePurgatory.TryCompleteElseWatch(delayed, [.. waiting.Select(w => w.Wait.Log.TopicPartition).Distinct()]);
+            var outcomes = await delayed.Completion.WaitAsync(cancellationToken);
+            for (var i = 0; i < waiting.Count; i++)
             {
-                if (log.HighWatermark < required)
-                {
-                    answer.ErrorCode = (short)ErrorCode.RequestTimedOut;
-                }
+                waiting[i].Answer.ErrorCode = (short)outcomes[i];
             }
         }
         foreach (var (completion, answer) in completions)

@@ -45,14 +45,15 @@ public sealed class LogMetadataPublisher : IDisposable
     private ITimer? _retryTimer;
     private TimeSpan _retryDelay = FirstRetry;
 
-    public LogMetadataPublisher(KafkaConfig config, ConfigDescriber describer, MetadataCache metadata, TimeProvider time, ILogger logger)
+    public LogMetadataPublisher(KafkaConfig config, ConfigDescriber describer, MetadataCache metadata, TimeProvider time, ILogger logger,
+        ReplicationSettings? replication = null)
     {
         _config = config;
         _describer = describer;
         _logger = logger;
         _time = time;
         Manager = new LogManager(config.LogDirs, LogManagerConfigOf(config), topic => LogConfigOf(metadata.Current, topic), time, logger);
-        Partitions = new PartitionRegistry(metadata, Manager.GetLog, config.NodeId);
+        Partitions = new PartitionRegistry(metadata, Manager.GetLog, config.NodeId, replication);
         Partitions.Sync();
     }
 

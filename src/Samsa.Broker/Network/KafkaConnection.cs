@@ -109,7 +109,15 @@ internal sealed class KafkaConnection
         finally
         {
             await reader.CompleteAsync();
-            await writer.CompleteAsync();
+            try
+            {
+                await writer.CompleteAsync();
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+            {
+                // A response still buffered when the connection was aborted (a parked follower fetch as the server
+                // stops, say) has nowhere to go.
+            }
             _sendArgs?.Dispose();
             // Before the socket closes: a client that sees the close can count on the slot being free.
             Closing?.Invoke();

@@ -29,6 +29,7 @@ public sealed class ReplicaManager : IDisposable
     private readonly ConfigDescriber _configs;
     private readonly ILogger _logger;
     private readonly RateLimitedLog _storageErrors;
+    private readonly TimeProvider _time;
 
     public ReplicaManager(MetadataCache metadata, LogMetadataPublisher logs, ConfigDescriber configs, TimeProvider time, ILogger logger)
     {
@@ -36,6 +37,7 @@ public sealed class ReplicaManager : IDisposable
         _logs = logs;
         _configs = configs;
         _logger = logger;
+        _time = time;
         _storageErrors = new RateLimitedLog(time, TimeSpan.FromSeconds(10));
         ProducePurgatory = new DelayedOperationPurgatory<TopicPartition, DelayedProduce>("Produce", time);
         FetchPurgatory = new DelayedOperationPurgatory<TopicPartition, DelayedFetch>("Fetch", time);
@@ -93,7 +95,8 @@ public sealed class ReplicaManager : IDisposable
             return AppendResult.Failed(lookup.Error);
         }
         var state = lookup.State!;
-        if (requiredAcks == -1 && MinInSyncReplicas(_metadata.Current, topic) is var minIsr && state.Isr.Length < minIsr)
+        var minIsr = requiredAcks == -1 ? MinInSyncReplicas(_metadata.Current, topic) : 1;
+        if (requiredAcks == -1 && state.Isr.Length < minIsr)
         {
             return AppendResult.Failed(ErrorCode.NotEnoughReplicas, $"The size of the current ISR {state.Isr.Length} is insufficient to satisfy the min.isr requirement of {minIsr} for partition {topic}-{partition}");
         }
@@ -120,7 +123,7 @@ public sealed class ReplicaManager : IDisposable
             return AppendResult.Failed(ErrorCode.KafkaStorageError, $"Append to {topic}-{partition} failed: {e.Message}");
         }
         CompleteDelayedRequests(log.TopicPartition);
-        return new AppendResult(ErrorCode.None, null, info, log);
+        return new AppendResult(ErrorCode.None, null, info, log) { Wait = new AcksAllWait(lookup.Partition!, log, state.LeaderEpoch, info.LastOffset + 1, minIsr) };
     }
 
     /// <summary>
@@ -128,7 +131,7 @@ public sealed class ReplicaManager : IDisposable
     /// topic's configs is far too much work to repeat on every acks=all append, and the image only changes by
     /// being replaced.
     /// </summary>
-    private int MinInSyncReplicas(MetadataImage image, string topic)
+    public int MinInSyncReplicas(MetadataImage image, string topic)
     {
         var cache = Volatile.Read(ref _minIsr);
         if (!ReferenceEquals(cache.Image, image))
@@ -144,6 +147,71 @@ public sealed class ReplicaManager : IDisposable
 
     private MinIsrCache _minIsr = new(null, new());
 
+    /// <summary>Where leaders' ISR changes go (the <see cref="AlterPartitionManager"/>); without one they are dropped.</summary>
+    public Action<IsrChange>? IsrChanges { get; set; }
+
+    /// <summary>
+    /// A follower fetched <paramref name="partition"/> from <paramref name="fetchOffset"/>: its leader learns where
+    /// it is, waiting produces complete when the high watermark moved, and an ISR expansion goes to the controller.
+    /// False when the fetching broker is not a follower of this partition here.
+    /// </summary>
+    public bool UpdateFollowerFetchState(Partition partition, int replicaId, long brokerEpoch, long fetchOffset, long logStartOffset)
+    {
+        if (partition.UpdateFollowerFetchState(replicaId, brokerEpoch, fetchOffset, logStartOffset) is not { } outcome)
+        {
+            return false;
+        }
+        if (outcome.HighWatermarkMoved)
+        {
+            CompleteDelayedRequests(partition.TopicPartition);
+        }
+        if (outcome.Expand is { } change)
+        {
+            SubmitIsrChange(change);
+        }
+        return true;
+    }
+
+    /// <summary>Every led partition drops the followers that fell behind (Kafka's <c>isr-expiration</c> task).</summary>
+    public void MaybeShrinkIsrs()
+    {
+        foreach (var partition in Partitions.All)
+        {
+            if (partition.IsLeader && partition.MaybeShrinkIsr() is { } change)
+            {
+                SubmitIsrChange(change);
+            }
+        }
+    }
+
+    private void SubmitIsrChange(IsrChange change)
+    {
+        if (IsrChanges is { } sink)
+        {
+            sink(change);
+        }
+        else
+        {
+            change.Partition.IsrChangeFailed(change);
+        }
+    }
+
+    /// <summary>
+    /// Leadership or ISR changed somewhere: waiting produces of partitions this node no longer leads fail, and high
+    /// watermarks a smaller ISR allows complete the rest.
+    /// </summary>
+    public void OnPartitionsChanged()
+    {
+        foreach (var partition in Partitions.All)
+        {
+            CompleteDelayedRequests(partition.TopicPartition);
+            if (partition.IsLeader && partition.MaybeCompleteRecovery() is { } recovered)
+            {
+                SubmitIsrChange(recovered);
+            }
+        }
+    }
+
     /// <summary>Wakes the fetches and produces waiting on a partition whose log end or high watermark moved.</summary>
     public void CompleteDelayedRequests(TopicPartition key)
     {
@@ -151,8 +219,14 @@ public sealed class ReplicaManager : IDisposable
         ProducePurgatory.CheckAndComplete(key);
     }
 
+    private ITimer? _isrExpiration;
+
+    /// <summary>Runs <see cref="MaybeShrinkIsrs"/> every <paramref name="period"/> (Kafka: half of <c>replica.lag.time.max.ms</c>).</summary>
+    public void StartIsrExpiration(TimeSpan period) => _isrExpiration = _time.CreateTimer(_ => MaybeShrinkIsrs(), null, period, period);
+
     public void Dispose()
     {
+        _isrExpiration?.Dispose();
         ProducePurgatory.Dispose();
         FetchPurgatory.Dispose();
     }
@@ -163,28 +237,47 @@ public readonly record struct LeaderLookup(Partition? Partition, PartitionLog? L
 
 public readonly record struct AppendResult(ErrorCode Error, string? Message, LogAppendInfo Info, PartitionLog? Log)
 {
+    /// <summary>The acks=all wait for this append (after a successful one).</summary>
+    public AcksAllWait Wait { get; init; }
+
     /// <summary>The records that made the log refuse the batch (INVALID_RECORD / INVALID_TIMESTAMP), for Produce v8+.</summary>
     public IReadOnlyList<RecordError> RecordErrors { get; init; } = [];
 
     public static AppendResult Failed(ErrorCode error, string? message = null) => new(error, message, default, null);
 }
 
-/// <summary>
-/// A produce with acks=all waiting until the high watermark covers every partition's last appended offset, or
-/// its timeout (REQUEST_TIMED_OUT for the partitions not yet covered).
-/// </summary>
-public sealed class DelayedProduce(TimeSpan timeout, IReadOnlyList<(PartitionLog Log, long RequiredOffset)> partitions) : DelayedOperation(timeout)
+/// <summary>One partition of an acks=all write: the leader epoch it was appended in and the offset the high watermark must pass.</summary>
+public readonly record struct AcksAllWait(Partition Partition, PartitionLog Log, int LeaderEpoch, long RequiredOffset, int MinInSyncReplicas)
 {
-    private readonly TaskCompletionSource<bool> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public ErrorCode? Outcome() => Partition.AcksAllOutcome(Log, LeaderEpoch, RequiredOffset, MinInSyncReplicas);
+}
 
-    /// <summary>True when every partition was covered; false when the operation timed out.</summary>
-    public Task<bool> Completion => _done.Task;
+/// <summary>
+/// A produce with acks=all waiting until every partition is decided (Kafka's <c>DelayedProduce</c>): the high
+/// watermark passed its last appended offset (NONE, or NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank below
+/// <c>min.insync.replicas</c>), or its leader lost the epoch it was appended in (NOT_LEADER_OR_FOLLOWER); at the
+/// timeout the undecided ones are REQUEST_TIMED_OUT.
+/// </summary>
+public sealed class DelayedProduce(TimeSpan timeout, IReadOnlyList<AcksAllWait> partitions) : DelayedOperation(timeout)
+{
+    private readonly TaskCompletionSource<ErrorCode[]> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private bool AllCovered() => partitions.All(p => p.Log.HighWatermark >= p.RequiredOffset);
+    /// <summary>Each partition's outcome, in the order given.</summary>
+    public Task<ErrorCode[]> Completion => _done.Task;
 
-    public override bool TryComplete() => AllCovered() && ForceComplete();
+    public override bool TryComplete()
+    {
+        foreach (var wait in partitions)
+        {
+            if (wait.Outcome() is null)
+            {
+                return false;
+            }
+        }
+        return ForceComplete();
+    }
 
-    protected override void OnComplete() => _done.TrySetResult(AllCovered());
+    protected override void OnComplete() => _done.TrySetResult([.. partitions.Select(w => w.Outcome() ?? ErrorCode.RequestTimedOut)]);
 }
 
 /// <summary>A fetch waiting for <c>min_bytes</c> to become readable on its partitions, or <c>max_wait_ms</c>.</summary>

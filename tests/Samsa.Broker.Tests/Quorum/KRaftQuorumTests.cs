@@ -33,9 +33,16 @@ public sealed class KRaftQuorumTests
 
         public string Voters => string.Join(",", Ports.Select(p => $"{p.Key}@127.0.0.1:{p.Value.Controller}"));
 
-        public static async Task<Cluster> StartAsync(int nodes)
+        /// <summary>Extra broker configs every node starts with.</summary>
+        public Dictionary<string, string> Extra { get; } = [];
+
+        public static async Task<Cluster> StartAsync(int nodes, IReadOnlyDictionary<string, string>? extra = null)
         {
             var cluster = new Cluster();
+            foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+            {
+                cluster.Extra[key] = value;
+            }
             for (var id = 1; id <= nodes; id++)
             {
                 cluster.Ports[id] = (FreePort(), FreePort());
@@ -51,7 +58,7 @@ public sealed class KRaftQuorumTests
         public async Task StartNodeAsync(int id)
         {
             var (broker, controller) = Ports[id];
-            var config = KafkaConfig.FromProperties(new Dictionary<string, string>
+            var properties = new Dictionary<string, string>
             {
                 ["node.id"] = id.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["process.roles"] = "broker,controller",
@@ -60,7 +67,12 @@ public sealed class KRaftQuorumTests
                 ["listener.security.protocol.map"] = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
                 ["controller.quorum.voters"] = Voters,
                 ["log.dirs"] = Dirs[id - 1].Path,
-            });
+            };
+            foreach (var (key, value) in Extra)
+            {
+                properties[key] = value;
+            }
+            var config = KafkaConfig.FromProperties(properties);
             var node = await KafkaBroker.StartAsync(config, LoggerFactory);
             // The nodes start concurrently; a Dictionary takes one writer at a time.
             lock (Nodes)
