@@ -228,6 +228,8 @@ public sealed class KafkaBroker : IAsyncDisposable
                 MaxIdleIntervalMs = config.GetInt("metadata.max.idle.interval.ms"),
                 BrokerSessionTimeout = TimeSpan.FromMilliseconds(config.GetInt("broker.session.timeout.ms")),
                 UncleanLeaderElectionEnable = config.GetBool("unclean.leader.election.enable"),
+                AutoLeaderRebalanceEnable = config.GetBool("auto.leader.rebalance.enable"),
+                LeaderImbalanceCheckInterval = TimeSpan.FromSeconds(config.GetLong("leader.imbalance.check.interval.seconds")),
                 Time = time,
             });
         }
@@ -326,6 +328,7 @@ public sealed class KafkaBroker : IAsyncDisposable
             new PushTelemetryHandler(config.GetInt("telemetry.max.bytes")),
             new DescribeLogDirsHandler(config.LogDirs, logs),
             new UpdateFeaturesHandler(controller),
+            new ElectLeadersHandler(controller),
             new UnregisterBrokerHandler(metadata, config.NodeId),
             txnMarkers,
             new DescribeProducersHandler(replicas),
@@ -360,6 +363,7 @@ public sealed class KafkaBroker : IAsyncDisposable
                 new BrokerRegistrationHandler(localController),
                 new BrokerHeartbeatHandler(localController),
                 new AlterPartitionHandler(localController),
+                new ElectLeadersHandler(localController),
             ]);
         }
         var controllerDispatcher = new RequestDispatcher([new ApiVersionsHandler(controllerApis, metadata, loggerFactory), .. controllerApis], loggerFactory, RequestDispatcher.ControllerListener);

@@ -7,6 +7,7 @@ var root = new RootCommand("Samsa command-line tools (Kafka's kafka-*.sh tools)"
 root.Add(new TopicsCommand().Build());
 root.Add(new ConfigsCommand().Build());
 root.Add(new DeleteRecordsCommand().Build());
+root.Add(new LeaderElectionCommand().Build());
 root.Add(new BrokerApiVersionsCommand().Build());
 root.Add(new StorageCommand().Build());
 root.Add(new ConsumerGroupsCommand().Build());

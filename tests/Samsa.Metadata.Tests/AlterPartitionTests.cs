@@ -286,5 +286,55 @@ public sealed class AlterPartitionTests : IDisposable
         Assert.Equal([1, 2, 3], _h.Partition("t", 1).Isr.ToArray());
     }
 
+    [Fact]
+    public async Task AlterPartition_IsrHoldingEveryTargetReplica_CompletesTheReassignment()
+    {
+        await _h.StartBrokersAsync(1, 2, 3, 4);
+        var topic = await _h.CreateTopicAsync("t", [1, 2, 3]);
+        // A reassignment of [1, 2, 3] to [1, 2, 4] under way, as AlterPartitionReassignments leaves it.
+        await _h.WriteAsync(MetadataRecord.Of(new PartitionChangeRecord
+        {
+            TopicId = topic.TopicId,
+            PartitionId = 0,
+            Replicas = [1, 2, 4, 3],
+            AddingReplicas = [4],
+            RemovingReplicas = [3],
+        }));
+        var before = _h.Partition("t");
+
+        var result = Single(await _h.Controller.AlterPartitionAsync(Request(topic, [1, 2, 3, 4]), 2, default));
+
+        Assert.Equal((short)ErrorCode.None, result.ErrorCode);
+        Assert.Equal([1, 2, 4], result.Isr);
+        var after = _h.Partition("t");
+        Assert.Equal([1, 2, 4], after.Replicas.ToArray());
+        Assert.Equal([1, 2, 4], after.Isr.ToArray());
+        Assert.False(after.IsReassigning);
+        // A replica left, so the leader epoch moves on although the leader stays.
+        Assert.Equal((1, before.LeaderEpoch + 1), (after.Leader, after.LeaderEpoch));
+    }
+
+    [Fact]
+    public async Task AlterPartition_CompletingAReassignmentThatRemovesTheLeader_IsNewLeaderElected()
+    {
+        await _h.StartBrokersAsync(1, 2, 3, 4);
+        var topic = await _h.CreateTopicAsync("t", [1, 2, 3]);
+        await _h.WriteAsync(MetadataRecord.Of(new PartitionChangeRecord
+        {
+            TopicId = topic.TopicId,
+            PartitionId = 0,
+            Replicas = [2, 3, 4, 1],
+            AddingReplicas = [4],
+            RemovingReplicas = [1],
+        }));
+
+        Assert.Equal(ErrorCode.NewLeaderElected, await ErrorOfAsync(Request(topic, [1, 2, 3, 4])));
+
+        var after = _h.Partition("t");
+        Assert.Equal(2, after.Leader);
+        Assert.Equal([2, 3, 4], after.Replicas.ToArray());
+        Assert.Equal([2, 3, 4], after.Isr.ToArray());
+    }
+
     public void Dispose() => _h.Dispose();
 }

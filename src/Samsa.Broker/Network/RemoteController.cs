@@ -96,6 +96,13 @@ public sealed class RemoteController : IController
     public Task<AlterPartitionResponse> AlterPartitionAsync(AlterPartitionRequest request, short version, CancellationToken cancellationToken) =>
         SendAsync<AlterPartitionResponse>(request, version, r => NotActive(r.ErrorCode), cancellationToken);
 
+    /// <summary>
+    /// Sent at v2 whatever the client's version: a v0 request reads as ElectionType 0 (PREFERRED), the same election,
+    /// and only v1+ responses carry the top-level error that says NOT_CONTROLLER.
+    /// </summary>
+    public Task<ElectLeadersResponse> ElectLeadersAsync(ElectLeadersRequest request, short version, CancellationToken cancellationToken) =>
+        SendAsync<ElectLeadersResponse>(request, ElectLeadersRequest.HighestVersion, r => NotActive(r.ErrorCode), cancellationToken);
+
     private static bool NotActive(short errorCode) => errorCode == (short)ErrorCode.NotController;
 
     private async Task<TResponse> SendAsync<TResponse>(IApiMessage request, short version, Func<TResponse, bool> notActive, CancellationToken cancellationToken)

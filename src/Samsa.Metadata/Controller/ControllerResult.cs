@@ -44,14 +44,11 @@ public sealed record ControllerOptions
     /// <summary>auto.leader.rebalance.enable: the active controller periodically moves leadership back to preferred replicas.</summary>
     public bool AutoLeaderRebalanceEnable { get; init; } = true;
 
-    /// <summary>leader.imbalance.check.interval.seconds: how often the preferred-leader check runs.</summary>
-    public TimeSpan LeaderImbalanceCheckInterval { get; init; } = TimeSpan.FromSeconds(300);
-
     /// <summary>
-    /// leader.imbalance.per.broker.percentage: a broker's partitions are moved back to it only when more than this
-    /// share of the partitions it prefers are led by others.
+    /// leader.imbalance.check.interval.seconds: how often the preferred-leader check runs. As in Kafka 4 (which
+    /// removed leader.imbalance.per.broker.percentage), every partition not led by its preferred replica is a candidate.
     /// </summary>
-    public int LeaderImbalancePerBrokerPercentage { get; init; } = 10;
+    public TimeSpan LeaderImbalanceCheckInterval { get; init; } = TimeSpan.FromSeconds(300);
 
     /// <summary>The node's clock: broker sessions and the periodic tasks run on it, so a test can drive them with a fake one.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;

@@ -46,4 +46,12 @@ public interface IController
     /// it decides whether topics are named or given by id and whether ISR members carry broker epochs.
     /// </summary>
     Task<AlterPartitionResponse> AlterPartitionAsync(AlterPartitionRequest request, short version, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// ElectLeaders: PREFERRED (0) or UNCLEAN (1) elections for the named partitions, or every partition when the list
+    /// is null, each answered with its error (ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE,
+    /// ELIGIBLE_LEADERS_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION); <paramref name="version"/> is the client's (v0 has
+    /// no election type and means PREFERRED).
+    /// </summary>
+    Task<ElectLeadersResponse> ElectLeadersAsync(ElectLeadersRequest request, short version, CancellationToken cancellationToken);
 }

@@ -146,33 +146,56 @@ public sealed class QuorumController : IController, IDisposable
     }
 
     /// <summary>
-    /// Elects leaders for leaderless partitions whose topic allows unclean elections, in passes of at most
-    /// <see cref="ReplicationControlManager.MaxElectionsPerPass"/>; returns how many partitions got a leader. The
-    /// periodic task calls this every <see cref="ControllerOptions.UncleanLeaderElectionInterval"/>.
+    /// ElectLeaders: PREFERRED or UNCLEAN elections (<see cref="ReplicationControlManager.ElectLeaders"/>); an empty
+    /// (not null) partition list answers at once, as Kafka's controller does.
     /// </summary>
-    public async Task<int> ElectUncleanLeadersAsync(CancellationToken cancellationToken)
+    public Task<ElectLeadersResponse> ElectLeadersAsync(ElectLeadersRequest request, short version, CancellationToken cancellationToken) =>
+        request.TopicPartitions is { Count: 0 }
+            ? Task.FromResult(new ElectLeadersResponse())
+            : WriteAsync(image => ReplicationControlManager.ElectLeaders(image, request, version), cancellationToken);
+
+    /// <summary>
+    /// Moves leadership back to preferred replicas where they are in sync and active, in passes of at most
+    /// <see cref="ReplicationControlManager.MaxElectionsPerPass"/>; returns how many partitions changed leader. The
+    /// periodic task calls this every <c>leader.imbalance.check.interval.seconds</c> when
+    /// <c>auto.leader.rebalance.enable</c> is true.
+    /// </summary>
+    public Task<int> BalancePartitionLeadersAsync(CancellationToken cancellationToken) =>
+        RunPassesAsync(ReplicationControlManager.BalancePartitionLeaders, cancellationToken);
+
+    private async Task<int> RunPassesAsync(Func<MetadataImage, ControllerResult<bool>> pass, CancellationToken cancellationToken)
     {
-        var elected = 0;
+        var changed = 0;
         while (true)
         {
             var (count, more) = await WriteAsync(image =>
             {
-                var result = ReplicationControlManager.ElectUncleanLeaders(image, _options);
+                var result = pass(image);
                 return new ControllerResult<(int, bool)>(result.Records, (result.Records.Count, result.Response));
             }, cancellationToken);
-            elected += count;
+            changed += count;
             if (!more)
             {
-                return elected;
+                return changed;
             }
         }
     }
 
     /// <summary>
+    /// Elects leaders for leaderless partitions whose topic allows unclean elections, in passes of at most
+    /// <see cref="ReplicationControlManager.MaxElectionsPerPass"/>; returns how many partitions got a leader. The
+    /// periodic task calls this every <see cref="ControllerOptions.UncleanLeaderElectionInterval"/>.
+    /// </summary>
+    public Task<int> ElectUncleanLeadersAsync(CancellationToken cancellationToken) =>
+        RunPassesAsync(image => ReplicationControlManager.ElectUncleanLeaders(image, _options), cancellationToken);
+
+    /// <summary>
     /// Starts the active controller's periodic tasks, on the node's clock: every
     /// <see cref="ControllerOptions.FenceStaleBrokerInterval"/> it fences the brokers whose
     /// <c>broker.session.timeout.ms</c> has passed without a heartbeat; every
-    /// <see cref="ControllerOptions.UncleanLeaderElectionInterval"/> it runs unclean elections where topics allow them.
+    /// <see cref="ControllerOptions.UncleanLeaderElectionInterval"/> it runs unclean elections where topics allow them;
+    /// with <see cref="ControllerOptions.AutoLeaderRebalanceEnable"/>, every
+    /// <see cref="ControllerOptions.LeaderImbalanceCheckInterval"/> it moves leadership back to preferred replicas.
     /// They run until <see cref="Dispose"/>. Calling it again does nothing.
     /// </summary>
     public void StartPeriodicTasks()
@@ -180,9 +203,16 @@ public sealed class QuorumController : IController, IDisposable
         if (_periodicTasks is null && Interlocked.CompareExchange(ref _periodicTasks, Task.CompletedTask, null) is null)
         {
             var stopping = _stopping.Token;
-            _periodicTasks = Task.WhenAll(
+            List<Task> tasks =
+            [
                 Task.Run(() => RunPeriodicallyAsync(_options.FenceStaleBrokerInterval, FenceStaleBrokersAsync, stopping)),
-                Task.Run(() => RunPeriodicallyAsync(_options.UncleanLeaderElectionInterval, ElectUncleanLeadersAsync, stopping)));
+                Task.Run(() => RunPeriodicallyAsync(_options.UncleanLeaderElectionInterval, ElectUncleanLeadersAsync, stopping)),
+            ];
+            if (_options.AutoLeaderRebalanceEnable)
+            {
+                tasks.Add(Task.Run(() => RunPeriodicallyAsync(_options.LeaderImbalanceCheckInterval, BalancePartitionLeadersAsync, stopping)));
+            }
+            _periodicTasks = Task.WhenAll(tasks);
         }
     }
 
