@@ -244,7 +244,10 @@ public sealed class KafkaBroker : IAsyncDisposable
         IController controller = localController is not null && metadataLog is not RaftMetadataLog
             ? localController
             : CreateRemoteController(config, activeController, time, loggerFactory, networkClients);
-        var replicas = new ReplicaManager(metadata, logs, describer, time, loggerFactory.CreateLogger("Samsa.ReplicaManager"));
+        var replicas = new ReplicaManager(metadata, logs, describer, time, loggerFactory.CreateLogger("Samsa.ReplicaManager"))
+        {
+            SelectsReadReplicas = config.GetString("replica.selector.class") is { Length: > 0 },
+        };
         var alterPartitions = new AlterPartitionManager(controller, config.NodeId, () => lifecycle?.BrokerEpoch ?? -1, loggerFactory.CreateLogger("Samsa.Isr"));
         replicas.IsrChanges = alterPartitions.Submit;
         ReplicaFetcherManager? fetchers = null;

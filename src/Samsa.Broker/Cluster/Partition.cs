@@ -206,6 +206,57 @@ public sealed class Partition
     }
 
     /// <summary>
+    /// The check for a consumer fetch that may be served by a follower (KIP-392): as <see cref="CheckLeader(int, out PartitionLog?, out PartitionImage?)"/>
+    /// but any replica on this node with its log open passes (NOT_LEADER_OR_FOLLOWER otherwise), then the same leader-epoch check.
+    /// </summary>
+    public ErrorCode CheckReplica(int currentLeaderEpoch, out PartitionLog? log, out PartitionImage? state)
+    {
+        state = _state;
+        log = _log;
+        if (state is null)
+        {
+            log = null;
+            return ErrorCode.UnknownTopicOrPartition;
+        }
+        if (!state.Replicas.Contains(_nodeId) || log is null)
+        {
+            log = null;
+            return ErrorCode.NotLeaderOrFollower;
+        }
+        var error = LeaderEpochError(currentLeaderEpoch, state.LeaderEpoch);
+        if (error != ErrorCode.None)
+        {
+            log = null;
+        }
+        return error;
+    }
+
+    /// <summary>
+    /// KIP-392's <c>RackAwareReplicaSelector</c>, run by the leader: for a consumer in <paramref name="clientRack"/>,
+    /// the replica in that rack that holds <paramref name="fetchOffset"/> (this leader when it is there, else the
+    /// follower furthest ahead); -1 when none is, or it is this leader.
+    /// </summary>
+    public int PreferredReadReplica(string clientRack, long fetchOffset, Func<int, string?> rackOf)
+    {
+        if (rackOf(_nodeId) == clientRack)
+        {
+            return -1;
+        }
+        lock (_leaderLock)
+        {
+            var state = _state;
+            if (state is null)
+            {
+                return -1;
+            }
+            var best = _followers.Values
+                .Where(f => state.Isr.Contains(f.BrokerId) && f.LogEndOffset >= fetchOffset && f.LogStartOffset <= fetchOffset && rackOf(f.BrokerId) == clientRack)
+                .MaxBy(f => f.LogEndOffset);
+            return best?.BrokerId ?? -1;
+        }
+    }
+
+    /// <summary>
     /// KIP-320: a client's current leader epoch (-1: not checked) newer than the partition's is UNKNOWN_LEADER_EPOCH
     /// (this broker is behind), older FENCED_LEADER_EPOCH.
     /// </summary>

@@ -34,7 +34,7 @@ public static class KafkaConfigDefinitions
         "metadata.max.retention.bytes", "metadata.max.retention.ms", "metadata.log.max.snapshot.interval.ms",
         "num.recovery.threads.per.data.dir", "log.dir.failure.timeout.ms",
         "log.cleaner.io.buffer.size", "log.cleaner.io.buffer.load.factor", "create.topic.policy.class.name", "alter.config.policy.class.name",
-        "remote.log.storage.system.enable", "num.replica.fetchers", "replica.socket.receive.buffer.bytes", "replica.selector.class",
+        "remote.log.storage.system.enable", "num.replica.fetchers", "replica.socket.receive.buffer.bytes",
         "fetch.purgatory.purge.interval.requests", "producer.purgatory.purge.interval.requests",
         "delete.records.purgatory.purge.interval.requests", "offsets.topic.compression.codec", "offsets.load.buffer.size",
         "group.coordinator.threads", "group.consumer.migration.policy",

@@ -66,9 +66,11 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
         // high watermark (and the acks=all produces waiting on it) moves at once.
         var notFollowing = fetcher.IsFollower ? UpdateFollowers(fetcher, targets) : null;
 
-        if (request.MaxWaitMs > 0 && targets.Count > 0 && ReadableBytes(targets, isolation) < request.MinBytes)
+        // KIP-392: a consumer that says where it is (v11+) may read from a follower.
+        var fromFollowerAllowed = version >= 11 && !fetcher.IsFollower;
+        if (request.MaxWaitMs > 0 && targets.Count > 0 && ReadableBytes(targets, isolation, fromFollowerAllowed) < request.MinBytes)
         {
-            var waiting = new DelayedFetch(TimeSpan.FromMilliseconds(request.MaxWaitMs), request.MinBytes, () => ReadableBytes(targets, isolation));
+            var waiting = new DelayedFetch(TimeSpan.FromMilliseconds(request.MaxWaitMs), request.MinBytes, () => ReadableBytes(targets, isolation, fromFollowerAllowed));
             var keys = targets.Select(t => new Samsa.Storage.Checkpoints.TopicPartition(t.Topic, t.Partition)).Distinct().ToList();
             replicas.FetchPurgatory.TryCompleteElseWatch(waiting, keys);
             await waiting.Completion.WaitAsync(cancellationToken);
@@ -82,7 +84,7 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
         {
             var data = notFollowing?.Contains(target) == true
                 ? new PartitionData { PartitionIndex = target.Partition, ErrorCode = (short)ErrorCode.NotLeaderOrFollower, HighWatermark = -1, LastStableOffset = -1, LogStartOffset = -1, AbortedTransactions = null, Records = ReadOnlyMemory<byte>.Empty }
-                : ReadPartition(context, target, isolation, fetcher, ref remaining, ref anyRecords);
+                : ReadPartition(context, target, isolation, fetcher, fromFollowerAllowed ? request.RackId : null, ref remaining, ref anyRecords);
             if (incremental && !HasNews(target.Cached!, data))
             {
                 continue;
@@ -194,12 +196,12 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
         data.ErrorCode != 0 || data.Records is { Length: > 0 } || data.HighWatermark != cached.SentHighWatermark || data.LogStartOffset != cached.SentLogStartOffset;
 
     /// <summary>How many bytes the targets could return now; an error counts as enough, so the fetch answers at once.</summary>
-    private long ReadableBytes(List<Target> targets, FetchIsolation isolation)
+    private long ReadableBytes(List<Target> targets, FetchIsolation isolation, bool fromFollowerAllowed)
     {
         long total = 0;
         foreach (var target in targets)
         {
-            var lookup = replicas.LeaderLog(target.Topic, target.Partition, target.CurrentLeaderEpoch);
+            var lookup = replicas.ReadableLog(target.Topic, target.Partition, target.CurrentLeaderEpoch, fromFollowerAllowed);
             if (lookup.Log is not { } log)
             {
                 return long.MaxValue;
@@ -234,7 +236,8 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
         return refused;
     }
 
-    private PartitionData ReadPartition(RequestContext context, Target target, FetchIsolation isolation, Fetcher fetcher, ref int remaining, ref bool anyRecords)
+    /// <param name="clientRack">The consumer's rack when it may read from a follower (v11+), else null.</param>
+    private PartitionData ReadPartition(RequestContext context, Target target, FetchIsolation isolation, Fetcher fetcher, string? clientRack, ref int remaining, ref bool anyRecords)
     {
         var data = new PartitionData
         {
@@ -250,13 +253,23 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
             data.ErrorCode = (short)ErrorCode.UnknownTopicId;
             return data;
         }
-        var lookup = replicas.LeaderLog(target.Topic, target.Partition, target.CurrentLeaderEpoch);
+        var lookup = replicas.ReadableLog(target.Topic, target.Partition, target.CurrentLeaderEpoch, clientRack is not null);
         if (lookup.Log is not { } log)
         {
             data.ErrorCode = (short)lookup.Error;
             return data;
         }
         var partition = lookup.Partition!;
+        if (clientRack is { Length: > 0 } && replicas.SelectsReadReplicas && partition.IsLeader
+            && partition.PreferredReadReplica(clientRack, target.FetchOffset, replicas.RackOf) is var preferred and >= 0)
+        {
+            // KIP-392: the consumer is sent to a replica in its rack; this answer carries no records.
+            data.PreferredReadReplica = preferred;
+            data.HighWatermark = log.HighWatermark;
+            data.LastStableOffset = log.LastStableOffset;
+            data.LogStartOffset = log.LogStartOffset;
+            return data;
+        }
         data.HighWatermark = log.HighWatermark;
         data.LastStableOffset = log.LastStableOffset;
         data.LogStartOffset = log.LogStartOffset;

@@ -75,6 +75,31 @@ public sealed class ReplicaManager : IDisposable
     }
 
     /// <summary>
+    /// The log a consumer fetch reads: the leader's, or with <paramref name="allowFollower"/> (Fetch v11+, KIP-392) any
+    /// replica's on this node, which serves up to its own high watermark.
+    /// </summary>
+    public LeaderLookup ReadableLog(string topic, int partition, int currentLeaderEpoch, bool allowFollower)
+    {
+        if (!allowFollower)
+        {
+            return LeaderLog(topic, partition, currentLeaderEpoch);
+        }
+        var (hosted, error) = GetPartition(topic, partition);
+        if (hosted is null)
+        {
+            return new LeaderLookup(null, null, null, error);
+        }
+        error = hosted.CheckReplica(currentLeaderEpoch, out var log, out var state);
+        return new LeaderLookup(error == ErrorCode.None ? hosted : null, log, state, error);
+    }
+
+    /// <summary><c>replica.selector.class</c> is set: leaders send consumers that name their rack to a replica in it (KIP-392).</summary>
+    public bool SelectsReadReplicas { get; init; }
+
+    /// <summary>A broker's rack from the image, null when it has none or is unknown.</summary>
+    public string? RackOf(int brokerId) => _metadata.Current.Brokers.GetValueOrDefault(brokerId)?.Rack;
+
+    /// <summary>
     /// Appends one partition's records as leader (validation, offsets and epoch patched in place), then advances
     /// the high watermark when the ISR allows and wakes waiting operations. Storage refusals come back as their
     /// Kafka error code. Clients may not write to internal topics (Kafka's <c>appendToLocalLog</c> with

@@ -36,9 +36,12 @@ public sealed class KRaftQuorumTests
         /// <summary>Extra broker configs every node starts with.</summary>
         public Dictionary<string, string> Extra { get; } = [];
 
-        public static async Task<Cluster> StartAsync(int nodes, IReadOnlyDictionary<string, string>? extra = null)
+        /// <summary>Extra broker configs of one node, on top of <see cref="Extra"/>.</summary>
+        public Func<int, IReadOnlyDictionary<string, string>>? PerNode { get; set; }
+
+        public static async Task<Cluster> StartAsync(int nodes, IReadOnlyDictionary<string, string>? extra = null, Func<int, IReadOnlyDictionary<string, string>>? perNode = null)
         {
-            var cluster = new Cluster();
+            var cluster = new Cluster { PerNode = perNode };
             foreach (var (key, value) in extra ?? new Dictionary<string, string>())
             {
                 cluster.Extra[key] = value;
@@ -68,7 +71,7 @@ public sealed class KRaftQuorumTests
                 ["controller.quorum.voters"] = Voters,
                 ["log.dirs"] = Dirs[id - 1].Path,
             };
-            foreach (var (key, value) in Extra)
+            foreach (var (key, value) in Extra.Concat(PerNode?.Invoke(id) ?? new Dictionary<string, string>()))
             {
                 properties[key] = value;
             }

@@ -141,4 +141,51 @@ public sealed class ReplicationTests
         await KRaftQuorumTests.WaitUntil(() => cluster.Nodes[leader]!.Metadata.Current.Partition("lagging", 0)!.Isr.Length == 2, "the leader to shrink the ISR");
         Assert.DoesNotContain(follower, cluster.Nodes[leader]!.Metadata.Current.Partition("lagging", 0)!.Isr);
     }
+
+    [Fact]
+    public async Task AConsumerInTheFollowersRackIsSentToItAndReadsThere()
+    {
+        await using var cluster = await KRaftQuorumTests.Cluster.StartAsync(3, new Dictionary<string, string>(FastFailover)
+        {
+            ["replica.selector.class"] = "org.apache.kafka.common.replica.RackAwareReplicaSelector",
+        }, id => new Dictionary<string, string> { ["broker.rack"] = $"rack-{id}" });
+        await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+        await CreateReplicatedTopic(cluster, "racked", minInSync: 2);
+        var leader = LeaderOf(cluster, "racked");
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(0, (await ProduceAsync(cluster, leader, "racked", $"record {i}")).ErrorCode);
+        }
+        var follower = cluster.Running.Select(n => n.NodeId).First(id => id != leader);
+        await KRaftQuorumTests.WaitUntil(() => cluster.Nodes[follower]!.Logs.Get("racked", 0)!.HighWatermark == 5, "the follower's high watermark");
+
+        static FetchRequest Fetch(string rack) => new()
+        {
+            MaxBytes = 1 << 20,
+            RackId = rack,
+            Topics = [new() { Topic = "racked", Partitions = [new() { Partition = 0, FetchOffset = 0, PartitionMaxBytes = 1 << 20 }] }],
+        };
+        async Task<FetchResponse.PartitionData> FetchFrom(int node, string rack, short version)
+        {
+            await using var client = await TestClient.ConnectAsync(cluster.Ports[node].Broker);
+            var (_, response) = await client.RequestAsync<FetchResponse>(Fetch(rack), version);
+            return Assert.Single(Assert.Single(response.Responses).Partitions);
+        }
+
+        // The leader names the follower in the consumer's rack and returns no records.
+        var redirected = await FetchFrom(leader, $"rack-{follower}", 11);
+        Assert.Equal(0, redirected.ErrorCode);
+        Assert.Equal(follower, redirected.PreferredReadReplica);
+        Assert.True(redirected.Records is null || redirected.Records.Value.Length == 0);
+        // In the leader's own rack, or with no rack, the leader serves the records itself.
+        Assert.Equal(-1, (await FetchFrom(leader, $"rack-{leader}", 11)).PreferredReadReplica);
+        Assert.True((await FetchFrom(leader, "", 11)).Records!.Value.Length > 0);
+
+        // The follower serves the consumer up to its high watermark; before v11 a consumer may only read from the leader.
+        var fromFollower = await FetchFrom(follower, $"rack-{follower}", 11);
+        Assert.Equal(0, fromFollower.ErrorCode);
+        Assert.Equal(5, fromFollower.HighWatermark);
+        Assert.Equal(cluster.Nodes[leader]!.Logs.Get("racked", 0)!.Read(0, 1 << 20, FetchIsolation.HighWatermark).Records.ToArray(), fromFollower.Records!.Value.ToArray());
+        Assert.Equal((short)ErrorCode.NotLeaderOrFollower, (await FetchFrom(follower, "", 10)).ErrorCode);
+    }
 }
