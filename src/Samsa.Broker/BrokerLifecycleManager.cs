@@ -37,6 +37,12 @@ public sealed record BrokerLifecycleOptions
 
     /// <summary>How long <see cref="BrokerLifecycleManager.DisposeAsync"/> waits for the controller to let the broker go.</summary>
     public TimeSpan ControlledShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Ask to stay fenced until <see cref="BrokerLifecycleManager.SetReadyToUnfence"/> (Kafka's broker does so until its
+    /// logs are loaded against a caught-up image); false: ask to be unfenced as soon as caught up.
+    /// </summary>
+    public bool UnfenceWhenReady { get; init; }
 }
 
 /// <summary>
@@ -100,6 +106,18 @@ public sealed class BrokerLifecycleManager : IAsyncDisposable
     /// <summary>Completes when the controller first reports the broker caught up with its registration.</summary>
     public Task CaughtUp => _caughtUp.Task;
 
+    private volatile bool _readyToUnfence;
+
+    /// <summary>The broker's logs are loaded: the next heartbeats ask to be unfenced.</summary>
+    public void SetReadyToUnfence()
+    {
+        _readyToUnfence = true;
+        // Heartbeat now rather than at the next interval: the broker is waiting to serve.
+        Volatile.Read(ref _wake).TrySetResult();
+    }
+
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>Completes when the broker is first unfenced; fails when registration does.</summary>
     public Task Unfenced => _unfenced.Task;
 
@@ -123,7 +141,13 @@ public sealed class BrokerLifecycleManager : IAsyncDisposable
             while (!stopping.IsCancellationRequested)
             {
                 await HeartbeatAsync(wantShutDown: false, stopping);
-                await Task.Delay(_options.HeartbeatInterval, _time, stopping);
+                var wake = Volatile.Read(ref _wake).Task;
+                await Task.WhenAny(Task.Delay(_options.HeartbeatInterval, _time, stopping), wake);
+                stopping.ThrowIfCancellationRequested();
+                if (wake.IsCompleted)
+                {
+                    Volatile.Write(ref _wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                }
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -195,7 +219,7 @@ public sealed class BrokerLifecycleManager : IAsyncDisposable
             BrokerId = _options.NodeId,
             BrokerEpoch = BrokerEpoch,
             CurrentMetadataOffset = _metadataOffset(),
-            WantFence = false,
+            WantFence = _options.UnfenceWhenReady && !_readyToUnfence,
             WantShutDown = wantShutDown,
         };
         try

@@ -383,7 +383,13 @@ public sealed class KafkaBroker : IAsyncDisposable
             metadata.Publish(WithThisNode(metadata.Current, config, socketServer.BoundEndpoints));
             await localController!.BootstrapAsync(cancellationToken);
         }
-        logs.Start(metadata);
+        // A quorum broker loads its logs once its image has caught up with the metadata log (below), so a partition
+        // it still hosts is never taken for a stray by an image that does not know it yet.
+        var loadsLogsWhenCaughtUp = isBroker && metadataLog is RaftMetadataLog;
+        if (!loadsLogsWhenCaughtUp)
+        {
+            logs.Start(metadata);
+        }
         groups.Start();
         transactions.Start();
         // A broker in a quorum serves clients only once it is registered and unfenced; its controller listeners (the
@@ -413,6 +419,7 @@ public sealed class KafkaBroker : IAsyncDisposable
                 InitialRegistrationTimeout = TimeSpan.FromMilliseconds(config.GetInt("initial.broker.registration.timeout.ms")),
                 // Kafka's broker waits for its controlled shutdown at most a session: after that it would be fenced anyway.
                 ControlledShutdownTimeout = TimeSpan.FromMilliseconds(config.GetInt("broker.session.timeout.ms")),
+                UnfenceWhenReady = true,
             }, () => metadata.Current.Offset, time, loggerFactory.CreateLogger("Samsa.BrokerLifecycle"));
             lifecycle.Start();
         }
@@ -432,6 +439,11 @@ public sealed class KafkaBroker : IAsyncDisposable
         {
             try
             {
+                // Kafka's broker startup: caught up with the metadata log, then the logs loaded, then unfenced.
+                await lifecycle.CaughtUp.WaitAsync(cancellationToken);
+                logs.Start(metadata);
+                await logs.WhenLoadedAsync().WaitAsync(cancellationToken);
+                lifecycle.SetReadyToUnfence();
                 await lifecycle.Unfenced.WaitAsync(cancellationToken);
                 // The controller has unfenced this broker; serve clients once this broker's own image says so too,
                 // or its Metadata answers would leave it out of the brokers they may talk to.

@@ -94,6 +94,8 @@ public sealed class ReplicationTests
         // The old leader comes back as a follower and catches up, byte for byte.
         await cluster.StartNodeAsync(leader);
         await KRaftQuorumTests.WaitUntil(() => cluster.Nodes[leader]!.Logs.Get("replicated", 0) is { LogEndOffset: 11 }, "the restarted replica to catch up");
+        // It kept its own log across the restart (not set aside as a stray and copied again from scratch).
+        Assert.Empty(Directory.GetDirectories(cluster.Dirs[leader - 1].Path, "*-stray"));
         var nextBytes = LogBytes(cluster.Nodes[next]!, "replicated");
         Assert.Equal(nextBytes, LogBytes(cluster.Nodes[leader]!, "replicated"));
         // Caught up, it rejoins the ISR: the leader's AlterPartition reaches every image.
