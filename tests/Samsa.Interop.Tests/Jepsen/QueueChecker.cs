@@ -5,7 +5,10 @@ namespace Samsa.Interop.Tests.Jepsen;
 /// <summary>The kinds of anomaly <see cref="QueueChecker"/> looks for.</summary>
 public enum Anomaly
 {
-    /// <summary>An acknowledged send that no read saw, though some read in its partition reached its offset or beyond.</summary>
+    /// <summary>
+    /// An acknowledged send that no read saw, though some read in its partition reached its offset or beyond; or one
+    /// missing from a final read that read its partition to the end (even if an earlier read saw it).
+    /// </summary>
     Lost,
 
     /// <summary>An acknowledged send no read saw, and no read reached its offset: after a final read from 0 to the end, loss too.</summary>
@@ -143,6 +146,9 @@ public static class QueueChecker
         var readValues = new Dictionary<(int Partition, long Offset), SortedSet<long>>();
         var readOffsets = new Dictionary<int, SortedSet<long>>();
         var lastRead = new Dictionary<(int Process, int Partition), long>();
+        // Final readers' end offsets and the values they read, per partition.
+        var ends = new Dictionary<(int Process, int Partition), long>();
+        var finalValues = new Dictionary<(int Process, int Partition), (HashSet<long> Values, long Highest)>();
         var jumps = new List<(int Process, int Partition, long From, long To)>();
         var order = 0;
 
@@ -187,6 +193,9 @@ public static class QueueChecker
                             }
                         }
                         lastRead[(op.Process, partition)] = offset;
+                        var mine = finalValues.TryGetValue((op.Process, partition), out var found) ? found : finalValues[(op.Process, partition)] = ([], -1);
+                        mine.Values.Add(value);
+                        finalValues[(op.Process, partition)] = (mine.Values, Math.Max(mine.Highest, offset));
                         break;
                     }
                 case ("reset", _):
@@ -195,6 +204,9 @@ public static class QueueChecker
                     {
                         lastRead.Remove(key);
                     }
+                    break;
+                case ("end", "ok"):
+                    ends[(op.Process, op.Partition!.Value)] = op.Offset!.Value;
                     break;
                 case ("fatal", _):
                     result.FatalErrors++;
@@ -242,6 +254,11 @@ public static class QueueChecker
             }
         }
 
+        // Final reads that reached their partition's end: the log as it stands, which must hold every acknowledged send.
+        var complete = ends.Where(e => e.Value == 0 || finalValues.TryGetValue(e.Key, out var f) && f.Highest >= e.Value - 1)
+            .GroupBy(e => e.Key.Partition)
+            .ToDictionary(g => g.Key, g => g.Select(e => (e.Key.Process, End: e.Value, Values: finalValues.TryGetValue(e.Key, out var f) ? f.Values : [])).ToList());
+
         // Acknowledged sends that were not read.
         foreach (var (value, send) in sends.OrderBy(s => s.Value.Order))
         {
@@ -261,6 +278,15 @@ public static class QueueChecker
                 continue;
             }
             result.Acknowledged++;
+            if (complete.TryGetValue(send.Partition, out var finals))
+            {
+                if (finals.FirstOrDefault(f => !f.Values.Contains(value)) is { Values: not null } missing)
+                {
+                    result.Add(Anomaly.Lost, $"value {value} acknowledged at p{send.Partition} offset {send.Offset} is not in process {missing.Process}'s final read "
+                        + $"of p{send.Partition} (end offset {missing.End}){(read ? $", though read at {Positions(readAt[value])}" : "")}");
+                }
+                continue;
+            }
             if (read || send.Offset is not { } offset)
             {
                 continue;

@@ -117,6 +117,46 @@ public sealed class QueueCheckerTests
     }
 
     [Fact]
+    public void AcknowledgedWrite_BeyondTheEndOfACompleteFinalRead_IsLost()
+    {
+        var sends = Sends(10);
+        var final = ReadAll(sends, Final).Where(r => r.Value != 10).ToList();
+        var result = QueueChecker.Check([.. sends, .. final, End(Final, 0, 4), End(Final, 1, 5)]);
+        AssertOnly(result, Anomaly.Lost);
+        Assert.Contains("final read", result.Examples(Anomaly.Lost)[0]);
+    }
+
+    [Fact]
+    public void AcknowledgedWrite_ReadOnce_ThenGoneFromTheFinalRead_IsLost()
+    {
+        List<HistoryOp> history =
+        [
+            Invoke(Producer, 1, 0), Ack(Producer, 1, 0, 0),
+            Invoke(Producer, 2, 0), Ack(Producer, 2, 0, 1),
+            Poll(Consumer, 0, 0, 1), Poll(Consumer, 0, 1, 2),
+            // The log was emptied (a restarted broker set its partition aside) and value 3 took offset 0.
+            Invoke(Producer, 3, 0), Ack(Producer, 3, 0, 0),
+            End(Final, 0, 1), Poll(Final, 0, 0, 3),
+        ];
+        var result = QueueChecker.Check(history);
+        Assert.Equal(2, result.Count(Anomaly.Lost));
+        Assert.Equal(1, result.Count(Anomaly.InconsistentOffset));
+        // Producer 0's acknowledgements went back from offset 1 to 0.
+        Assert.Equal(1, result.Count(Anomaly.NonMonotonicSend));
+        Assert.Equal(4, result.TotalAnomalies);
+    }
+
+    [Fact]
+    public void IncompleteFinalRead_DoesNotCountWhatItDidNotReachAsLost()
+    {
+        var sends = Sends(10);
+        // The final read of p0 stopped at offset 2 of 5: values past it are unseen, not lost.
+        var final = ReadAll(sends, Final).Where(r => r.Partition == 1 || r.Offset <= 2).ToList();
+        var result = QueueChecker.Check([.. sends, .. final, End(Final, 0, 5), End(Final, 1, 5)]);
+        AssertOnly(result, Anomaly.Unseen, 2);
+    }
+
+    [Fact]
     public void ValueAtTwoOffsets_IsADuplicate()
     {
         List<HistoryOp> history =
