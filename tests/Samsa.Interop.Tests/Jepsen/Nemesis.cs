@@ -44,7 +44,8 @@ public sealed record NemesisStep(NemesisKind Kind, int Pick, TimeSpan Duration, 
 
 /// <summary>
 /// A seeded series of nemesis steps: the same seed and kinds give the same steps (the targets they resolve to, and the
-/// timing against the clients, depend on the run). One fault at a time; each heals before the calm that follows it.
+/// timing against the clients, depend on the run). The steps come in rounds, each round every kind once in a seeded
+/// order, so even a short run sees every kind. One fault at a time; each heals before the calm that follows it.
 /// </summary>
 public static class NemesisSchedule
 {
@@ -54,9 +55,16 @@ public static class NemesisSchedule
     {
         var random = new Random(seed);
         var steps = new List<NemesisStep>(count);
+        var round = new List<NemesisKind>();
         for (var i = 0; i < count; i++)
         {
-            var kind = kinds[random.Next(kinds.Count)];
+            if (round.Count == 0)
+            {
+                round.AddRange(kinds);
+                random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(round));
+            }
+            var kind = round[^1];
+            round.RemoveAt(round.Count - 1);
             var duration = kind switch
             {
                 NemesisKind.Kill => random.Next(500, 6000),
@@ -262,6 +270,11 @@ public sealed class Nemesis(KRaftCluster cluster, string topic, int partitions, 
         }
         foreach (var partitionDir in Directory.GetDirectories(logDir, $"{topic}-*").Order(StringComparer.Ordinal))
         {
+            // Only the partition directories themselves (not "-stray" or "-delete" ones).
+            if (!int.TryParse(Path.GetFileName(partitionDir)[(topic.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture, out _))
+            {
+                continue;
+            }
             if (Directory.GetFiles(partitionDir, "*.log").OrderBy(f => long.Parse(Path.GetFileNameWithoutExtension(f), System.Globalization.CultureInfo.InvariantCulture)).LastOrDefault() is not { } segment)
             {
                 continue;
