@@ -127,8 +127,8 @@ public static class JepsenRun
 
         var results = await Task.WhenAll(clients.Select(c => c.Run));
         Log("clients done: " + string.Join(", ", clients.Select((c, i) => $"{c.Name} exit {results[i].ExitCode}")));
-        var healthy = await WaitHealthyAsync(cluster, options, TimeSpan.FromSeconds(60));
-        Log($"{(healthy ? "healthy" : "NOT healthy after 60 s")}: {await DescribeTextAsync(cluster)}");
+        var healthy = await WaitHealthyAsync(cluster, options, TimeSpan.FromSeconds(30));
+        Log($"{(healthy ? "healthy" : "NOT healthy after 30 s")}: {await DescribeTextAsync(cluster)}");
 
         var final = await Client("jepsen-final", cluster, [Topic, Int(options.Partitions), Int(FinalProcess), "90", Path.Combine(directory, "final.jsonl")], TimeSpan.FromSeconds(150));
         Log($"final read: exit {final.ExitCode} {final.Stdout.Trim()}");

@@ -9,8 +9,11 @@ namespace Samsa.Interop.Tests.Jepsen;
 /// <see cref="QueueChecker"/>, which must find no lost, duplicated, reordered or unexpected record.
 /// <list type="bullet">
 /// <item><see cref="Replication_Rf3MinIsr2_UnderEveryNemesis_NoAnomalies"/>: replication factor 3, min.insync.replicas
-/// 2, every nemesis. Seeds 1..<c>SAMSA_JEPSEN_SEEDS</c> (default 3) one after another, each on a fresh cluster for
-/// <c>SAMSA_JEPSEN_SECONDS</c> (default 30) plus a 10 s tail; <c>SAMSA_JEPSEN_SEED=N</c> replays seed N alone.</item>
+/// 2, every nemesis. Seeds 1..<c>SAMSA_JEPSEN_SEEDS</c> one after another (xUnit runs a theory's cases in sequence),
+/// each on a fresh cluster for <c>SAMSA_JEPSEN_SECONDS</c> of faults plus a 10 s tail; <c>SAMSA_JEPSEN_SEED=N</c>
+/// replays seed N alone. The test command runs 3 seeds of 30 s (a run costs its duration plus about 25 s: start,
+/// tail, final read), which keeps the suite inside its budget on 2 cores; the README's soak runs 10 seeds of 60 s
+/// (about 14 minutes) or more.</item>
 /// <item><see cref="Harness_Rf1_PausesAndLeaderPartitions_NoAnomalies"/>: the same harness at replication factor 1
 /// with nemeses a single replica survives without a restart (SIGSTOP/SIGCONT, a leader cut off from the controllers
 /// and the other brokers): the harness itself must see no anomaly.</item>
@@ -19,8 +22,9 @@ namespace Samsa.Interop.Tests.Jepsen;
 /// <item><see cref="Checker_Rf1Acks1LosingUnsyncedTails_FindsLostWrites"/>: a configuration that must lose
 /// acknowledged writes (one replica, acks=1, its unsynced tail lost on SIGKILL): the checker must find them.</item>
 /// </list>
-/// Every run prints its seed, counts (ok, failed and indeterminate sends, availability) and where its histories are
-/// (JSON lines, kept on failure).
+/// Every run prints its seed, counts (ok, failed and indeterminate sends, availability, the longest time without an
+/// acknowledgement), its nemesis timeline and where its histories are (JSON lines per client and merged, kept when
+/// the test fails).
 /// </summary>
 public sealed class JepsenTests(ITestOutputHelper output)
 {
@@ -58,7 +62,7 @@ public sealed class JepsenTests(ITestOutputHelper output)
         var outcome = await RunAsync(new JepsenOptions
         {
             Seed = ReplaySeed ?? 1,
-            Duration = TimeSpan.FromSeconds(30),
+            Duration = TimeSpan.FromSeconds(20),
             ReplicationFactor = 1,
             MinInsyncReplicas = 1,
             Nemeses = [NemesisKind.Pause, NemesisKind.PartitionLeader],
@@ -72,7 +76,7 @@ public sealed class JepsenTests(ITestOutputHelper output)
         var outcome = await RunAsync(new JepsenOptions
         {
             Seed = ReplaySeed ?? 1,
-            Duration = TimeSpan.FromSeconds(30),
+            Duration = TimeSpan.FromSeconds(20),
             ReplicationFactor = 1,
             MinInsyncReplicas = 1,
             Nemeses = [NemesisKind.Restart, NemesisKind.Kill],
@@ -86,7 +90,7 @@ public sealed class JepsenTests(ITestOutputHelper output)
         var outcome = await RunAsync(new JepsenOptions
         {
             Seed = ReplaySeed ?? 1,
-            Duration = TimeSpan.FromSeconds(20),
+            Duration = TimeSpan.FromSeconds(15),
             ReplicationFactor = 1,
             MinInsyncReplicas = 1,
             Nemeses = [NemesisKind.LoseTail],
