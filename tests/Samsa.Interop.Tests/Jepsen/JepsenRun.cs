@@ -63,6 +63,9 @@ public sealed record JepsenOutcome(JepsenOptions Options, QueueCheckResult Resul
 public static class JepsenRun
 {
     public const string Topic = "jepsen";
+
+    /// <summary>A topic like <see cref="Topic"/> for one acks=all produce before the workload starts.</summary>
+    public const string ProbeTopic = "jepsen-probe";
     private const int FinalProcess = 200;
 
     public static async Task<JepsenOutcome> RunAsync(JepsenOptions options)
@@ -88,8 +91,10 @@ public static class JepsenRun
         };
         await using var cluster = await KRaftCluster.StartAsync(3, 3, extraConfig: extraConfig, proxiedBrokerLinks: true);
         Log($"cluster up: brokers {cluster.BrokerBootstrap}");
-        await CreateTopicAsync(cluster, options);
+        await CreateTopicAsync(cluster, options, Topic);
         Log($"topic {Topic} created: {await DescribeTextAsync(cluster)}");
+        await ProbeAsync(cluster, options);
+        Log($"an acks=all produce to {ProbeTopic} was acknowledged");
 
         var nemesis = new Nemesis(cluster, Topic, options.Partitions, Log);
         var clientSeconds = (int)Math.Ceiling((options.Duration + options.Tail).TotalSeconds);
@@ -174,8 +179,42 @@ public static class JepsenRun
         return TimeSpan.FromMicroseconds(longest);
     }
 
-    /// <summary>Creates the topic through a broker, retrying while not every broker is registered and unfenced yet.</summary>
-    private static async Task CreateTopicAsync(KRaftCluster cluster, JepsenOptions options)
+    /// <summary>
+    /// Fails fast, before the workload's minutes, when the cluster cannot acknowledge an acks=all produce at the run's
+    /// replication factor and min.insync.replicas at all (e.g. a broker that does not replicate yet).
+    /// </summary>
+    private static async Task ProbeAsync(KRaftCluster cluster, JepsenOptions options)
+    {
+        await CreateTopicAsync(cluster, options, ProbeTopic);
+        var deadline = Stopwatch.StartNew();
+        var last = "no leader";
+        while (deadline.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            if (await Nemesis.LeadersAsync(cluster, ProbeTopic) is { } leaders && leaders.GetValueOrDefault(0, -1) is var leader && cluster.BrokerIds.Contains(leader))
+            {
+                try
+                {
+                    using var connection = await RawKafkaConnection.ConnectAsync(cluster.Addresses[leader], cluster.Ports[leader]);
+                    var (error, _) = await RawRecords.ProduceAsync(connection, ProbeTopic, 0, ["probe"]);
+                    if (error == Samsa.Protocol.ErrorCode.None)
+                    {
+                        return;
+                    }
+                    last = error.ToString();
+                }
+                catch (Exception e) when (e is System.Net.Sockets.SocketException or OperationCanceledException or IOException)
+                {
+                    last = e.Message;
+                }
+            }
+            await Task.Delay(500);
+        }
+        Assert.Fail($"seed {options.Seed}: an acks=all produce to a topic of replication factor {options.ReplicationFactor} and min.insync.replicas "
+            + $"{options.MinInsyncReplicas} was not acknowledged within 30 s (last: {last}); does the broker replicate?\n{await DescribeTextAsync(cluster, ProbeTopic)}");
+    }
+
+    /// <summary>Creates a topic through a broker, retrying while not every broker is registered and unfenced yet.</summary>
+    private static async Task CreateTopicAsync(KRaftCluster cluster, JepsenOptions options, string topic)
     {
         var deadline = Stopwatch.StartNew();
         var broker = cluster.BrokerIds[0];
@@ -190,7 +229,7 @@ public static class JepsenRun
                     [
                         new()
                         {
-                            Name = Topic,
+                            Name = topic,
                             NumPartitions = options.Partitions,
                             ReplicationFactor = (short)options.ReplicationFactor,
                             Configs = [new() { Name = "min.insync.replicas", Value = Int(options.MinInsyncReplicas) }],
@@ -207,16 +246,16 @@ public static class JepsenRun
             }
             await Task.Delay(200);
         }
-        Assert.True(await WaitHealthyAsync(cluster, options, TimeSpan.FromSeconds(30)), $"topic {Topic} has no leader for every partition: {await DescribeTextAsync(cluster)}");
+        Assert.True(await WaitHealthyAsync(cluster, options, TimeSpan.FromSeconds(30), topic), $"topic {topic} has no leader for every partition: {await DescribeTextAsync(cluster, topic)}");
     }
 
     /// <summary>Until every partition has a leader and at least min.insync.replicas in its ISR (all of them, for a replication factor of 1).</summary>
-    private static async Task<bool> WaitHealthyAsync(KRaftCluster cluster, JepsenOptions options, TimeSpan timeout)
+    private static async Task<bool> WaitHealthyAsync(KRaftCluster cluster, JepsenOptions options, TimeSpan timeout, string topic = Topic)
     {
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < timeout)
         {
-            if (await Nemesis.DescribeAsync(cluster, Topic) is { } described && described.Count == options.Partitions
+            if (await Nemesis.DescribeAsync(cluster, topic) is { } described && described.Count == options.Partitions
                 && described.All(p => p.ErrorCode == 0 && p.LeaderId >= 0 && p.IsrNodes.Count >= options.MinInsyncReplicas))
             {
                 return true;
@@ -226,8 +265,8 @@ public static class JepsenRun
         return false;
     }
 
-    private static async Task<string> DescribeTextAsync(KRaftCluster cluster) =>
-        await Nemesis.DescribeAsync(cluster, Topic) is { } described
+    private static async Task<string> DescribeTextAsync(KRaftCluster cluster, string topic = Topic) =>
+        await Nemesis.DescribeAsync(cluster, topic) is { } described
             ? string.Join("; ", described.OrderBy(p => p.PartitionIndex).Select(p =>
                 $"p{p.PartitionIndex} leader {p.LeaderId} epoch {p.LeaderEpoch} replicas [{string.Join(",", p.ReplicaNodes)}] isr [{string.Join(",", p.IsrNodes)}]{(p.ErrorCode != 0 ? $" error {p.ErrorCode}" : "")}"))
             : "(no broker answered Metadata)";
