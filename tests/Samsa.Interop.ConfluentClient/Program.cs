@@ -17,6 +17,9 @@ using Confluent.Kafka.Admin;
 //   telemetry TOPIC                 produces one message with debug=telemetry and prints librdkafka's telemetry log lines
 //   idempotent-produce TOPIC COUNT  produces COUNT keyed records with enable.idempotence=true (IdempotentProduceScenario)
 //   idempotent-fault-produce TOPIC PARTITIONS COUNT RATE  an idempotent producer printing each delivery report (IdempotentFaultProducer)
+//   jepsen-produce TOPIC PARTITIONS PROCESS SECONDS RATE FILE [k=v...]  the Jepsen workload's producer, its history to FILE (JepsenWorkload)
+//   jepsen-consume TOPIC PARTITIONS PROCESS SECONDS FILE [RESEEK_SECONDS]  a Jepsen consumer reading every partition by assignment (JepsenWorkload)
+//   jepsen-final TOPIC PARTITIONS PROCESS TIMEOUT_SECONDS FILE  the Jepsen final read from offset 0 to each partition's end (JepsenWorkload)
 //   txn-fill TOPIC PARTITIONS COUNT  fills the transactional copy test's input (TransactionalCopier)
 //   txn-copy INPUT OUTPUT GROUP TXNID PARTITIONS BATCH [ABORT [RATE [stdin]]]  the consume-transform-produce copier (TransactionalCopier)
 //   txn-read TOPIC PARTITIONS ISOLATION EXPECTED  reads every partition with read_committed or read_uncommitted (TransactionalCopier)
@@ -212,6 +215,12 @@ switch (args[0])
         return IdempotentProduceScenario.Run(bootstrap, args[2], int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture));
     case "idempotent-fault-produce":
         return IdempotentFaultProducer.Run(bootstrap, args[2], int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]));
+    case "jepsen-produce":
+        return JepsenWorkload.Produce(bootstrap, args[2], Int(args[3]), Int(args[4]), Int(args[5]), Int(args[6]), args[7], args.Skip(8));
+    case "jepsen-consume":
+        return JepsenWorkload.Consume(bootstrap, args[2], Int(args[3]), Int(args[4]), Int(args[5]), args[6], args.Length > 7 ? Int(args[7]) : 20);
+    case "jepsen-final":
+        return JepsenWorkload.Final(bootstrap, args[2], Int(args[3]), Int(args[4]), Int(args[5]), args[6]);
     case "txn-fill":
         return TransactionalCopier.Fill(bootstrap, args[2], int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture));
     case "txn-copy":
@@ -224,6 +233,8 @@ switch (args[0])
         Console.Error.WriteLine($"error: unknown command {args[0]}");
         return 2;
 }
+
+static int Int(string text) => int.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
 
 static byte[]? Decode(string? b64) => b64 is null ? null : Convert.FromBase64String(b64);
 

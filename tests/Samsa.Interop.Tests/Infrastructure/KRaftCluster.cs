@@ -10,7 +10,11 @@ namespace Samsa.Interop.Tests.Infrastructure;
 /// A KRaft cluster of real server processes: controllers 1..C on 127.0.0.1..C (controller listener only) and brokers
 /// C+1.. on the next 127.0.0.x addresses (broker listener only), every node formatted with <c>kafka-storage.sh
 /// format</c> and started with <c>controller.quorum.voters</c>. With <c>proxiedControllerLinks</c>, each controller
-/// reaches each other controller through its own <see cref="TcpProxy"/>, so a test can cut any link.
+/// reaches each other controller through its own <see cref="TcpProxy"/>, so a test can cut any link. With
+/// <c>proxiedBrokerLinks</c> (the Jepsen tests), each broker reaches each controller through its own proxy, and has a
+/// second listener, REPLICATION (its <c>inter.broker.listener.name</c>), advertised at a proxy in front of it: a test
+/// can cut a broker off from the controllers and from the brokers that fetch from it, while clients still reach it
+/// on PLAINTEXT.
 /// </summary>
 public sealed class KRaftCluster : IAsyncDisposable
 {
@@ -40,14 +44,21 @@ public sealed class KRaftCluster : IAsyncDisposable
     /// <summary>Each node's one listener port: the controller listener of a controller, the broker listener of a broker.</summary>
     public Dictionary<int, int> Ports { get; } = [];
 
-    /// <summary>Controller links (from, to) when started with proxied links.</summary>
+    /// <summary>Controller links (from, to) when started with proxied links; (broker, controller) ones with proxied broker links.</summary>
     public Dictionary<(int From, int To), TcpProxy> Links { get; } = [];
+
+    /// <summary>Each broker's REPLICATION listener port, when started with proxied broker links.</summary>
+    public Dictionary<int, int> ReplicationPorts { get; } = [];
+
+    /// <summary>The proxy in front of each broker's REPLICATION listener (what the other brokers reach it at).</summary>
+    public Dictionary<int, TcpProxy> ReplicationProxies { get; } = [];
 
     public BrokerProcess? this[int id] => _processes.GetValueOrDefault(id);
 
     public string BrokerBootstrap => string.Join(",", BrokerIds.Select(id => $"{Addresses[id]}:{Ports[id]}"));
 
-    public static async Task<KRaftCluster> StartAsync(int controllers, int brokers, bool proxiedControllerLinks = false, IDictionary<string, string>? extraConfig = null)
+    public static async Task<KRaftCluster> StartAsync(int controllers, int brokers, bool proxiedControllerLinks = false, IDictionary<string, string>? extraConfig = null,
+        bool proxiedBrokerLinks = false)
     {
         var cluster = new KRaftCluster(controllers, brokers);
         try
@@ -60,6 +71,18 @@ public sealed class KRaftCluster : IAsyncDisposable
                     {
                         cluster.Links[(from, to)] = TcpProxy.Start(cluster.Addresses[to], cluster.Ports[to]);
                     }
+                }
+            }
+            if (proxiedBrokerLinks)
+            {
+                foreach (var broker in cluster.BrokerIds)
+                {
+                    foreach (var controller in cluster.ControllerIds)
+                    {
+                        cluster.Links[(broker, controller)] = TcpProxy.Start(cluster.Addresses[controller], cluster.Ports[controller]);
+                    }
+                    cluster.ReplicationPorts[broker] = BrokerProcess.FreePort();
+                    cluster.ReplicationProxies[broker] = TcpProxy.Start(cluster.Addresses[broker], cluster.ReplicationPorts[broker]);
                 }
             }
             foreach (var id in cluster.ControllerIds.Concat(cluster.BrokerIds))
@@ -94,6 +117,13 @@ public sealed class KRaftCluster : IAsyncDisposable
         if (!isController)
         {
             config["inter.broker.listener.name"] = "PLAINTEXT";
+        }
+        if (ReplicationProxies.TryGetValue(id, out var replication))
+        {
+            config["listeners"] = $"PLAINTEXT://{Addresses[id]}:{Ports[id]},REPLICATION://{Addresses[id]}:{ReplicationPorts[id]}";
+            config["advertised.listeners"] = $"PLAINTEXT://{Addresses[id]}:{Ports[id]},REPLICATION://127.0.0.1:{replication.Port}";
+            config["listener.security.protocol.map"] = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,REPLICATION:PLAINTEXT";
+            config["inter.broker.listener.name"] = "REPLICATION";
         }
         foreach (var (key, value) in extra ?? new Dictionary<string, string>())
         {
@@ -134,6 +164,30 @@ public sealed class KRaftCluster : IAsyncDisposable
             _processes[id] = null;
         }
     }
+
+    /// <summary>SIGTERM, then wait for a clean stop (the data directory is kept for <see cref="StartNodeAsync"/>).</summary>
+    public async Task StopNodeAsync(int id)
+    {
+        if (_processes.GetValueOrDefault(id) is { } process)
+        {
+            await process.StopAsync(TimeSpan.FromSeconds(30));
+            await process.DisposeAsync();
+            _processes[id] = null;
+        }
+    }
+
+    /// <summary>Sends <paramref name="signal"/> (e.g. STOP, CONT) to node <paramref name="id"/>'s server process, if it runs.</summary>
+    public async Task SignalAsync(int id, string signal)
+    {
+        if (_processes.GetValueOrDefault(id) is { HasExited: false } process)
+        {
+            using var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", process.ServerPid.ToString(CultureInfo.InvariantCulture)])!;
+            await kill.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>Node <paramref name="id"/>'s directory (its <c>data</c> log directory and config), kept across restarts.</summary>
+    public string DirectoryOf(int id) => _directories[id];
 
     /// <summary>DescribeQuorum v2 sent to controller <paramref name="id"/>'s own listener; null when it cannot be reached.</summary>
     public async Task<DescribeQuorumResponse.PartitionData?> DescribeQuorumAsync(int id)
@@ -192,7 +246,7 @@ public sealed class KRaftCluster : IAsyncDisposable
         {
             await process!.DisposeAsync();
         }
-        foreach (var link in Links.Values)
+        foreach (var link in Links.Values.Concat(ReplicationProxies.Values))
         {
             await link.DisposeAsync();
         }
