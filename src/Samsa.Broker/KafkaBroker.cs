@@ -227,6 +227,9 @@ public sealed class KafkaBroker : IAsyncDisposable
                 ValidateGroupConfigs = describer.Groups.Validate,
                 MaxIdleIntervalMs = config.GetInt("metadata.max.idle.interval.ms"),
                 BrokerSessionTimeout = TimeSpan.FromMilliseconds(config.GetInt("broker.session.timeout.ms")),
+                // A silent broker is fenced (and its partitions get new leaders) within an eighth of a session of
+                // its expiry, at most a second late.
+                FenceStaleBrokerInterval = TimeSpan.FromMilliseconds(Math.Clamp(config.GetInt("broker.session.timeout.ms") / 8, 50, 1000)),
                 UncleanLeaderElectionEnable = config.GetBool("unclean.leader.election.enable"),
                 AutoLeaderRebalanceEnable = config.GetBool("auto.leader.rebalance.enable"),
                 LeaderImbalanceCheckInterval = TimeSpan.FromSeconds(config.GetLong("leader.imbalance.check.interval.seconds")),

@@ -43,6 +43,9 @@ public sealed record JepsenOptions
 public sealed record JepsenOutcome(JepsenOptions Options, QueueCheckResult Result, IReadOnlyList<string> Timeline, string HistoryDirectory,
     TimeSpan Elapsed, TimeSpan LongestWithoutAck, bool FinalReadComplete, string ClientErrors)
 {
+    /// <summary>With replication: the first difference found between the replicas' segment files after the run, or null.</summary>
+    public string? ReplicaDivergence { get; init; }
+
     public string Report() =>
         $"{Options}\n{Result.Summary()}\nlongest time without an acknowledged send: {LongestWithoutAck.TotalSeconds:0.0} s; final read complete: {FinalReadComplete}; "
         + $"run took {Elapsed.TotalSeconds:0} s; histories in {HistoryDirectory}";
@@ -138,6 +141,28 @@ public static class JepsenRun
         var final = await Client("jepsen-final", cluster, [Topic, Int(options.Partitions), Int(FinalProcess), "90", Path.Combine(directory, "final.jsonl")], TimeSpan.FromSeconds(150));
         Log($"final read: exit {final.ExitCode} {final.Stdout.Trim()}");
 
+        string? divergence = null;
+        if (options.ReplicationFactor > 1)
+        {
+            // Replication survives real disks: once every replica is back in sync, all of them hold the same batches.
+            var full = options with { MinInsyncReplicas = options.ReplicationFactor };
+            var inSync = await WaitHealthyAsync(cluster, full, TimeSpan.FromSeconds(60));
+            var dataDirectories = cluster.BrokerIds.ToDictionary(id => id, id => Path.Combine(cluster.DirectoryOf(id), "data"));
+            var settle = Stopwatch.StartNew();
+            do
+            {
+                divergence = Enumerable.Range(0, options.Partitions).Select(p => ReplicaFiles.Compare(dataDirectories, Topic, p)).FirstOrDefault(d => d is not null);
+                if (divergence is null)
+                {
+                    break;
+                }
+                await Task.Delay(500);
+            }
+            while (settle.Elapsed < TimeSpan.FromSeconds(15));
+            divergence = inSync ? divergence : $"not every replica back in sync after 60 s: {await DescribeTextAsync(cluster)}";
+            Log(divergence is null ? "replica segment files: every partition's replicas hold the same batches, byte for byte" : $"replicas differ: {divergence}");
+        }
+
         var history = new List<HistoryOp>();
         foreach (var file in Directory.GetFiles(directory, "producer-*.jsonl").Order(StringComparer.Ordinal)
             .Concat(Directory.GetFiles(directory, "consumer-*.jsonl").Order(StringComparer.Ordinal)).Append(Path.Combine(directory, "final.jsonl")))
@@ -153,7 +178,7 @@ public static class JepsenRun
             .Select(c => $"--- {c.Name}: exit {c.Result.ExitCode}, stderr tail\n{Tail(c.Result.Stderr, 30)}"));
         File.WriteAllText(Path.Combine(directory, "timeline.txt"), string.Join('\n', timeline) + "\n" + clientErrors);
         return new JepsenOutcome(options, result, timeline, directory, clock.Elapsed, LongestWithoutAck(history),
-            final.ExitCode == 0, clientErrors);
+            final.ExitCode == 0, clientErrors) { ReplicaDivergence = divergence };
     }
 
     private static Task<ProcessResult> Client(string mode, KRaftCluster cluster, IEnumerable<string> args, TimeSpan timeout) =>

@@ -119,6 +119,7 @@ public sealed class JepsenTests(ITestOutputHelper output)
         Assert.True(outcome.Result.Valid, $"seed {seed} (SAMSA_JEPSEN_SEED={seed}): {outcome.Result.TotalAnomalies} anomalies\n{outcome.Describe()}");
         Assert.True(outcome.FinalReadComplete, $"seed {seed} (SAMSA_JEPSEN_SEED={seed}): the final read did not reach every partition's end\n{outcome.Describe()}");
         Assert.True(outcome.Result.Acknowledged > 0, $"seed {seed}: nothing acknowledged\n{outcome.Describe()}");
+        Assert.True(outcome.ReplicaDivergence is null, $"seed {seed} (SAMSA_JEPSEN_SEED={seed}): {outcome.ReplicaDivergence}\n{outcome.Describe()}");
         DeleteHistories(outcome);
     }
 
