@@ -230,13 +230,13 @@ internal sealed class ReassignPartitionsCommand
             var duplicateBrokers = brokers.GroupBy(b => b).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
             if (duplicateBrokers.Count > 0)
             {
-                throw new CommandException($"Broker list contains duplicate entries: [{string.Join(", ", duplicateBrokers)}]");
+                throw Failed($"Broker list contains duplicate entries: [{string.Join(", ", duplicateBrokers)}]");
             }
             var topics = ParseTopics(topicsJson);
             var duplicateTopics = topics.GroupBy(t => t).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
             if (duplicateTopics.Count > 0)
             {
-                throw new CommandException($"List of topics to reassign contains duplicate entries: [{string.Join(", ", duplicateTopics)}]");
+                throw Failed($"List of topics to reassign contains duplicate entries: [{string.Join(", ", duplicateTopics)}]");
             }
             var metadata = await MetadataAsync(topics.Distinct().ToList());
             var current = new Dictionary<(string Topic, int Partition), List<int>>();
@@ -272,16 +272,16 @@ internal sealed class ReassignPartitionsCommand
             var (targets, logDirs) = ParseReassignment(json);
             if (targets.Count == 0)
             {
-                throw new CommandException("Partition reassignment list cannot be empty");
+                throw Failed("Partition reassignment list cannot be empty");
             }
             if (targets.Any(t => t.Replicas.Count == 0))
             {
-                throw new CommandException("Partition replica list cannot be empty");
+                throw Failed("Partition replica list cannot be empty");
             }
             var duplicates = targets.GroupBy(t => (t.Topic, t.Partition)).Where(g => g.Count() > 1).Select(g => $"{g.Key.Topic}-{g.Key.Partition}").ToList();
             if (duplicates.Count > 0)
             {
-                throw new CommandException($"Partition reassignment contains duplicate topic partitions: {string.Join(",", duplicates)}");
+                throw Failed($"Partition reassignment contains duplicate topic partitions: {string.Join(",", duplicates)}");
             }
             var duplicateReplicas = targets
                 .Select(t => (t.Topic, t.Partition, Duplicates: t.Replicas.GroupBy(r => r).Where(g => g.Count() > 1).Select(g => g.Key).ToList()))
@@ -290,11 +290,11 @@ internal sealed class ReassignPartitionsCommand
                 .ToList();
             if (duplicateReplicas.Count > 0)
             {
-                throw new CommandException($"Partition replica lists may not contain duplicate entries: {string.Join(". ", duplicateReplicas)}");
+                throw Failed($"Partition replica lists may not contain duplicate entries: {string.Join(". ", duplicateReplicas)}");
             }
             if (logDirs.Count > 0)
             {
-                throw new CommandException("Moving replicas between log directories (log_dirs other than \"any\") is not supported by Samsa.");
+                throw Failed("Moving replicas between log directories (log_dirs other than \"any\") is not supported by Samsa.");
             }
             var ongoing = await ListAsync(null);
             if (!additional && ongoing.Count > 0)
@@ -305,7 +305,7 @@ internal sealed class ReassignPartitionsCommand
             var liveBrokers = metadata.Brokers.Select(b => b.NodeId).ToHashSet();
             if (targets.SelectMany(t => t.Replicas).FirstOrDefault(b => !liveBrokers.Contains(b), int.MinValue) is var unknown and not int.MinValue)
             {
-                throw new CommandException($"Unknown broker id {unknown}");
+                throw Failed($"Unknown broker id {unknown}");
             }
             var current = new Dictionary<(string Topic, int Partition), List<int>>();
             foreach (var (topic, partition, _) in targets)
@@ -644,6 +644,9 @@ internal sealed class ReassignPartitionsCommand
             throw new CommandException("Error: The input string is not a valid JSON");
         }
     }
+
+    /// <summary>Kafka's <c>AdminCommandFailedException</c>: caught by the tool's catch-all, so printed after <c>Error: </c>.</summary>
+    private static CommandException Failed(string message) => new("Error: " + message);
 
     private static string JavaException(ErrorCode code) => "org.apache.kafka.common.errors." + code switch
     {
