@@ -335,6 +335,8 @@ public sealed class KafkaBroker : IAsyncDisposable
             new DescribeLogDirsHandler(config.LogDirs, logs),
             new UpdateFeaturesHandler(controller),
             new ElectLeadersHandler(controller),
+            new AlterPartitionReassignmentsHandler(controller),
+            new ListPartitionReassignmentsHandler(controller),
             new UnregisterBrokerHandler(metadata, config.NodeId),
             txnMarkers,
             new DescribeProducersHandler(replicas),
@@ -370,6 +372,8 @@ public sealed class KafkaBroker : IAsyncDisposable
                 new BrokerHeartbeatHandler(localController),
                 new AlterPartitionHandler(localController),
                 new ElectLeadersHandler(localController),
+                new AlterPartitionReassignmentsHandler(localController),
+                new ListPartitionReassignmentsHandler(localController),
             ]);
         }
         var controllerDispatcher = new RequestDispatcher([new ApiVersionsHandler(controllerApis, metadata, loggerFactory), .. controllerApis], loggerFactory, RequestDispatcher.ControllerListener);

@@ -8,6 +8,7 @@ root.Add(new TopicsCommand().Build());
 root.Add(new ConfigsCommand().Build());
 root.Add(new DeleteRecordsCommand().Build());
 root.Add(new LeaderElectionCommand().Build());
+root.Add(new ReassignPartitionsCommand().Build());
 root.Add(new BrokerApiVersionsCommand().Build());
 root.Add(new StorageCommand().Build());
 root.Add(new ConsumerGroupsCommand().Build());

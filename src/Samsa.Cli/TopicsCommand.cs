@@ -109,7 +109,9 @@ internal sealed class TopicsCommand
         if (r.GetValue(_replicaAssignment) is { } assignment)
         {
             spec.ReplicasAssignments = ParseAssignment(assignment);
-            spec.NumPartitions = -1;
+            // librdkafka refuses a replica assignment beside the "default" (-1) partition count: give it the
+            // assignment's count.
+            spec.NumPartitions = spec.ReplicasAssignments.Count;
             spec.ReplicationFactor = -1;
         }
         try

@@ -305,6 +305,10 @@ public sealed class LogMetadataPublisher : IDisposable
             foreach (var topic in next.Topics.Values)
             {
                 var changed = !previous.Topics.TryGetValue(topic.Name, out var before) || before.TopicId != topic.TopicId || before.Partitions.Length != topic.Partitions.Length;
+                if (before is not null && !ReferenceEquals(before, topic) && before.TopicId == topic.TopicId && before.Partitions != topic.Partitions)
+                {
+                    changed |= ApplyReplicaChanges(before, topic);
+                }
                 var resource = new ConfigResource(ConfigResourceType.Topic, topic.Name);
                 var configChanged = !ReferenceEquals(previous.ConfigsOf(resource), next.ConfigsOf(resource)) || BrokerConfigsChanged(previous, next);
                 newPartitions |= changed;
@@ -327,6 +331,29 @@ public sealed class LogMetadataPublisher : IDisposable
         {
             ScheduleOpen();
         }
+    }
+
+    /// <summary>
+    /// A reassignment moved replicas of <paramref name="topic"/> (Kafka's <c>ReplicaManager.applyDelta</c>, local
+    /// deletes): a partition whose replicas no longer hold this node has its log deleted (the partition already left
+    /// the registry, so nothing fetches into it or serves it any more); true when one gained this node, so its log is
+    /// opened by the next pass.
+    /// </summary>
+    private bool ApplyReplicaChanges(TopicImage before, TopicImage topic)
+    {
+        var added = false;
+        for (var i = 0; i < Math.Min(before.Partitions.Length, topic.Partitions.Length); i++)
+        {
+            var was = before.Partitions[i].Replicas.Contains(_config.NodeId);
+            var isNow = topic.Partitions[i].Replicas.Contains(_config.NodeId);
+            if (was && !isNow)
+            {
+                LogManagerLog.ReplicaRemoved(_logger, topic.Name, i, _config.NodeId);
+                Manager.DeleteLog(new TopicPartition(topic.Name, i));
+            }
+            added |= isNow && !was;
+        }
+        return added;
     }
 
     private static bool BrokerConfigsChanged(MetadataImage previous, MetadataImage next) =>
@@ -374,6 +401,9 @@ internal static partial class LogManagerLog
 {
     [LoggerMessage(EventId = 403, Level = LogLevel.Information, Message = "Opened {Opened} partition logs; {Total} open")]
     public static partial void LogsLoaded(ILogger logger, int opened, int total);
+
+    [LoggerMessage(EventId = 406, Level = LogLevel.Information, Message = "Partition {Topic}-{Partition} moved off node {NodeId}: its log is deleted")]
+    public static partial void ReplicaRemoved(ILogger logger, string topic, int partition, int nodeId);
 
     [LoggerMessage(EventId = 405, Level = LogLevel.Information, Message = "Loaded {Loaded} partition logs from disk after a {Shutdown} shutdown; {Stray} stray, {Failed} offline")]
     public static partial void LoadedFromDisk(ILogger logger, int loaded, int stray, int failed, string shutdown);

@@ -103,6 +103,12 @@ public sealed class RemoteController : IController
     public Task<ElectLeadersResponse> ElectLeadersAsync(ElectLeadersRequest request, short version, CancellationToken cancellationToken) =>
         SendAsync<ElectLeadersResponse>(request, ElectLeadersRequest.HighestVersion, r => NotActive(r.ErrorCode), cancellationToken);
 
+    public Task<AlterPartitionReassignmentsResponse> AlterPartitionReassignmentsAsync(AlterPartitionReassignmentsRequest request, CancellationToken cancellationToken) =>
+        SendAsync<AlterPartitionReassignmentsResponse>(request, 0, r => NotActive(r.ErrorCode), cancellationToken);
+
+    public Task<ListPartitionReassignmentsResponse> ListPartitionReassignmentsAsync(ListPartitionReassignmentsRequest request, CancellationToken cancellationToken) =>
+        SendAsync<ListPartitionReassignmentsResponse>(request, 0, r => NotActive(r.ErrorCode), cancellationToken);
+
     private static bool NotActive(short errorCode) => errorCode == (short)ErrorCode.NotController;
 
     private async Task<TResponse> SendAsync<TResponse>(IApiMessage request, short version, Func<TResponse, bool> notActive, CancellationToken cancellationToken)

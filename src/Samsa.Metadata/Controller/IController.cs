@@ -54,4 +54,14 @@ public interface IController
     /// no election type and means PREFERRED).
     /// </summary>
     Task<ElectLeadersResponse> ElectLeadersAsync(ElectLeadersRequest request, short version, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// AlterPartitionReassignments: starts, replaces or (null replicas) cancels each named partition's reassignment,
+    /// each answered with its error (INVALID_REPLICA_ASSIGNMENT, UNKNOWN_TOPIC_OR_PARTITION,
+    /// NO_REASSIGNMENT_IN_PROGRESS); the request's timeout is not used.
+    /// </summary>
+    Task<AlterPartitionReassignmentsResponse> AlterPartitionReassignmentsAsync(AlterPartitionReassignmentsRequest request, CancellationToken cancellationToken);
+
+    /// <summary>ListPartitionReassignments: the reassignments under way among the named partitions, or everywhere when the list is null.</summary>
+    Task<ListPartitionReassignmentsResponse> ListPartitionReassignmentsAsync(ListPartitionReassignmentsRequest request, CancellationToken cancellationToken);
 }

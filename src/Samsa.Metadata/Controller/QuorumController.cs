@@ -154,6 +154,17 @@ public sealed class QuorumController : IController, IDisposable
             ? Task.FromResult(new ElectLeadersResponse())
             : WriteAsync(image => ReplicationControlManager.ElectLeaders(image, request, version), cancellationToken);
 
+    /// <summary>AlterPartitionReassignments (<see cref="ReplicationControlManager.AlterPartitionReassignments"/>).</summary>
+    public Task<AlterPartitionReassignmentsResponse> AlterPartitionReassignmentsAsync(AlterPartitionReassignmentsRequest request, CancellationToken cancellationToken) =>
+        WriteAsync(image => ReplicationControlManager.AlterPartitionReassignments(image, request, _options), cancellationToken);
+
+    /// <summary>
+    /// ListPartitionReassignments (<see cref="ReplicationControlManager.ListPartitionReassignments"/>), read on the
+    /// controller thread once everything written before it has committed.
+    /// </summary>
+    public Task<ListPartitionReassignmentsResponse> ListPartitionReassignmentsAsync(ListPartitionReassignmentsRequest request, CancellationToken cancellationToken) =>
+        WriteAsync(image => new ControllerResult<ListPartitionReassignmentsResponse>([], ReplicationControlManager.ListPartitionReassignments(image, request)), cancellationToken);
+
     /// <summary>
     /// Moves leadership back to preferred replicas where they are in sync and active, in passes of at most
     /// <see cref="ReplicationControlManager.MaxElectionsPerPass"/>; returns how many partitions changed leader. The
