@@ -178,7 +178,8 @@ public static class JepsenRun
             .Select(c => $"--- {c.Name}: exit {c.Result.ExitCode}, stderr tail\n{Tail(c.Result.Stderr, 30)}"));
         File.WriteAllText(Path.Combine(directory, "timeline.txt"), string.Join('\n', timeline) + "\n" + clientErrors);
         return new JepsenOutcome(options, result, timeline, directory, clock.Elapsed, LongestWithoutAck(history),
-            final.ExitCode == 0, clientErrors) { ReplicaDivergence = divergence };
+            final.ExitCode == 0, clientErrors)
+        { ReplicaDivergence = divergence };
     }
 
     private static Task<ProcessResult> Client(string mode, KRaftCluster cluster, IEnumerable<string> args, TimeSpan timeout) =>
