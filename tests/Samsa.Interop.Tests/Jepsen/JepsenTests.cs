@@ -11,9 +11,9 @@ namespace Samsa.Interop.Tests.Jepsen;
 /// <item><see cref="Replication_Rf3MinIsr2_UnderEveryNemesis_NoAnomalies"/>: replication factor 3, min.insync.replicas
 /// 2, every nemesis. Seeds 1..<c>SAMSA_JEPSEN_SEEDS</c> one after another (xUnit runs a theory's cases in sequence),
 /// each on a fresh cluster for <c>SAMSA_JEPSEN_SECONDS</c> of faults plus a 10 s tail; <c>SAMSA_JEPSEN_SEED=N</c>
-/// replays seed N alone. The test command runs 3 seeds of 30 s (a run costs its duration plus about 25 s: start,
-/// tail, final read), which keeps the suite inside its budget on 2 cores; the README's soak runs 10 seeds of 60 s
-/// (about 14 minutes) or more.</item>
+/// replays seed N alone. The test command runs 10 seeds of 60 s (a run costs its duration plus about 30 s: start,
+/// tail, final read, the replicas' files compared), about 15 minutes on 2 cores; the README's soak runs more seeds
+/// or longer ones.</item>
 /// <item><see cref="Harness_Rf1_PausesAndLeaderPartitions_NoAnomalies"/>: the same harness at replication factor 1
 /// with nemeses a single replica survives without a restart (SIGSTOP/SIGCONT, a leader cut off from the controllers
 /// and the other brokers): the harness itself must see no anomaly.</item>
@@ -30,7 +30,7 @@ public sealed class JepsenTests(ITestOutputHelper output)
 {
     private static int? ReplaySeed => int.TryParse(Environment.GetEnvironmentVariable("SAMSA_JEPSEN_SEED"), out var seed) ? seed : null;
 
-    private static TimeSpan Duration => TimeSpan.FromSeconds(int.TryParse(Environment.GetEnvironmentVariable("SAMSA_JEPSEN_SECONDS"), out var s) ? s : 30);
+    private static TimeSpan Duration => TimeSpan.FromSeconds(int.TryParse(Environment.GetEnvironmentVariable("SAMSA_JEPSEN_SECONDS"), out var s) ? s : 60);
 
     public static TheoryData<int> Seeds()
     {
@@ -40,7 +40,7 @@ public sealed class JepsenTests(ITestOutputHelper output)
             data.Add(one);
             return data;
         }
-        var count = int.TryParse(Environment.GetEnvironmentVariable("SAMSA_JEPSEN_SEEDS"), out var n) ? n : 3;
+        var count = int.TryParse(Environment.GetEnvironmentVariable("SAMSA_JEPSEN_SEEDS"), out var n) ? n : 10;
         for (var seed = 1; seed <= count; seed++)
         {
             data.Add(seed);
