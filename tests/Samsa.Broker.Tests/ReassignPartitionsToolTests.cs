@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 
 namespace Samsa.Broker.Tests;
@@ -10,39 +9,7 @@ namespace Samsa.Broker.Tests;
 /// </summary>
 public sealed class ReassignPartitionsToolTests
 {
-    private static string CliDll()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Samsa.slnx")))
-        {
-            dir = dir.Parent;
-        }
-        Assert.NotNull(dir);
-#if DEBUG
-        const string configuration = "Debug";
-#else
-        const string configuration = "Release";
-#endif
-        var path = Path.Combine(dir.FullName, "src", "Samsa.Cli", "bin", configuration, "net10.0", "samsa.dll");
-        Assert.True(File.Exists(path), $"{path} is not built (dotnet build src/Samsa.Cli -c {configuration})");
-        return path;
-    }
-
-    private static async Task<(int ExitCode, string Out, string Err)> RunAsync(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(CliDll());
-        info.ArgumentList.Add("reassign-partitions");
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int ExitCode, string Out, string Err)> RunAsync(params string[] args) => BuiltTools.RunCliAsync("reassign-partitions", args);
 
     [Fact]
     public async Task ReassignPartitions_PrintsKafkasLines()

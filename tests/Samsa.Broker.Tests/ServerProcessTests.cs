@@ -6,23 +6,7 @@ namespace Samsa.Broker.Tests;
 /// <summary>The real samsa-server executable, started as a child process.</summary>
 public class ServerProcessTests
 {
-    private static string ServerDll()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Samsa.slnx")))
-        {
-            dir = dir.Parent;
-        }
-        Assert.NotNull(dir);
-#if DEBUG
-        const string configuration = "Debug";
-#else
-        const string configuration = "Release";
-#endif
-        var path = Path.Combine(dir.FullName, "src", "Samsa.Server", "bin", configuration, "net10.0", "samsa-server.dll");
-        Assert.True(File.Exists(path), $"{path} is not built");
-        return path;
-    }
+    private static string ServerDll() => BuiltTools.Dll("Samsa.Server", "samsa-server.dll");
 
     private static Process Start(string workingDirectory, params string[] args)
     {

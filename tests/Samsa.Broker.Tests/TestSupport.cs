@@ -205,3 +205,43 @@ public sealed class TestClient : IAsyncDisposable
         _tcp.Dispose();
     }
 }
+
+/// <summary>The repository's built executables (Release or Debug, as the tests), run as child processes.</summary>
+public static class BuiltTools
+{
+    /// <summary>The path of <paramref name="assembly"/> built from <c>src/<paramref name="project"/></c>; fails the test when it is not built.</summary>
+    public static string Dll(string project, string assembly)
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Samsa.slnx")))
+        {
+            dir = dir.Parent;
+        }
+        Assert.NotNull(dir);
+#if DEBUG
+        const string configuration = "Debug";
+#else
+        const string configuration = "Release";
+#endif
+        var path = Path.Combine(dir.FullName, "src", project, "bin", configuration, "net10.0", assembly);
+        Assert.True(File.Exists(path), $"{path} is not built (dotnet build src/{project} -c {configuration})");
+        return path;
+    }
+
+    /// <summary>Runs <c>samsa <paramref name="command"/> args</c> and returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Out, string Err)> RunCliAsync(string command, params string[] args)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(Dll("Samsa.Cli", "samsa.dll"));
+        info.ArgumentList.Add(command);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}
