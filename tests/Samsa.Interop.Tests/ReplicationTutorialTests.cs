@@ -17,7 +17,7 @@ public sealed partial class ReplicationTutorialTests
 {
     private const int Records = 300;
 
-    [GeneratedRegex(@"^\tTopic: first-test\tPartition: (\d+)\tLeader: (\d+|none)\tReplicas: ([\d,]+)\tIsr: ([\d,]*)\t", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^\tTopic: [\w.-]+\tPartition: (\d+)\tLeader: (\d+|none)\tReplicas: ([\d,]+)\tIsr: ([\d,]*)\t", RegexOptions.Multiline)]
     private static partial Regex PartitionLine();
 
     private sealed record Row(int Partition, string Leader, int[] Replicas, int[] Isr);
@@ -87,13 +87,13 @@ public sealed partial class ReplicationTutorialTests
         }
     }
 
-    private static async Task<List<Row>> WaitForDescribeAsync(string bootstrap, Func<List<Row>, bool> condition, string what)
+    private static async Task<List<Row>> WaitForDescribeAsync(string bootstrap, Func<List<Row>, bool> condition, string what, string topic = "first-test")
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
         string last = "";
         while (DateTime.UtcNow < deadline)
         {
-            var describe = await Bin("kafka-topics.sh", "--describe", "--topic", "first-test", "--bootstrap-server", bootstrap);
+            var describe = await Bin("kafka-topics.sh", "--describe", "--topic", topic, "--bootstrap-server", bootstrap);
             last = describe.ToString();
             if (describe.ExitCode == 0 && Rows(describe.Stdout) is var rows && condition(rows))
             {
@@ -102,5 +102,47 @@ public sealed partial class ReplicationTutorialTests
             await Task.Delay(500);
         }
         throw new TimeoutException($"Timed out waiting for {what}; last describe:\n{last}");
+    }
+
+    [Fact]
+    public async Task FollowerFetching_AConsumerWithClientRackReadsFromTheReplicaInItsRack()
+    {
+        var baseDir = Directory.CreateTempSubdirectory("samsa-follower-fetching-").FullName;
+        var (brokerBase, controllerBase) = FreePortRanges(3);
+        var bootstrap = string.Join(",", Enumerable.Range(0, 3).Select(i => $"localhost:{brokerBase + i}"));
+        try
+        {
+            var start = await Bin("samsa-cluster.sh", "start", "--nodes", "3", "--base-dir", baseDir, "--base-port", Text(brokerBase), "--controller-base-port", Text(controllerBase));
+            Assert.True(start.ExitCode == 0, start + Logs(baseDir));
+            // KIP-392 as an operator sets it up: each broker in its own rack, the rack-aware selector on.
+            var stop = await Bin("samsa-cluster.sh", "stop", "--base-dir", baseDir);
+            Assert.True(stop.ExitCode == 0, stop.ToString());
+            for (var id = 1; id <= 3; id++)
+            {
+                await File.AppendAllTextAsync(Path.Combine(baseDir, $"node-{id}", "server.properties"),
+                    $"broker.rack=rack-{id}\nreplica.selector.class=org.apache.kafka.common.replica.RackAwareReplicaSelector\n");
+                var node = await ExternalProcess.RunAsync("bash", ["-c", $"LOG_DIR={baseDir}/node-{id}/logs {RepoPaths.Root}/bin/kafka-server-start.sh -daemon {baseDir}/node-{id}/server.properties"], TimeSpan.FromSeconds(60));
+                Assert.True(node.ExitCode == 0, node.ToString());
+            }
+            var create = await Bin("kafka-topics.sh", "--create", "--topic", "racked", "--partitions", "1", "--replication-factor", "3", "--bootstrap-server", bootstrap);
+            Assert.True(create.ExitCode == 0, create.ToString());
+            var input = string.Join("\n", Enumerable.Range(0, Records).Select(i => $"record-{i}")) + "\n";
+            var produce = await ExternalProcess.RunAsync("kcat", ["-P", "-b", bootstrap, "-t", "racked", "-p", "0", "-X", "acks=all"], TimeSpan.FromSeconds(60), input);
+            Assert.True(produce.ExitCode == 0, produce.ToString());
+            var rows = await WaitForDescribeAsync(bootstrap, rows => rows.Count == 1 && rows[0].Isr.Length == 3, "a full ISR", "racked");
+            var follower = rows[0].Replicas.First(r => Text(r) != rows[0].Leader);
+
+            // librdkafka with client.rack of the follower's rack: the leader names that follower, which serves the reads.
+            var consume = await ExternalProcess.RunAsync("kcat", ["-C", "-b", bootstrap, "-t", "racked", "-p", "0", "-o", "beginning", "-e", "-q",
+                "-X", $"client.rack=rack-{follower}", "-X", "debug=topic,fetch"], TimeSpan.FromSeconds(60));
+            Assert.True(consume.ExitCode == 0, consume.ToString());
+            Assert.Equal(Enumerable.Range(0, Records).Select(i => $"record-{i}"), consume.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Contains("preferred replica", consume.Stderr, StringComparison.OrdinalIgnoreCase);
+        }
+        finally
+        {
+            await Bin("samsa-cluster.sh", "stop", "--base-dir", baseDir);
+            Directory.Delete(baseDir, recursive: true);
+        }
     }
 }

@@ -206,7 +206,8 @@ public class ClassicGroupTests
             SyncAsync(b, "g", joinedB.GenerationId, joinedB.MemberId, null, leader.Item2 == joinedB ? [(joinedA.MemberId, [1]), (joinedB.MemberId, [2])] : []),
         };
         await Task.WhenAll(syncs);
-        Assert.Equal(2, Describe(broker, "g").Members.Count);
+        // (Both are members of the generation: the join answers said so. Not counted here: on a loaded machine B's
+        // 300 ms session may already be running out.)
 
         // Only A heartbeats; B's 300 ms session runs out and the group rebalances without it.
         var deadline = DateTime.UtcNow.AddSeconds(10);
