@@ -172,7 +172,9 @@ public static class QueueChecker
                         break;
                     }
                     send.Outcome = op.Type;
-                    send.Offset = op.Offset;
+                    // A negative offset is none: librdkafka acknowledges a batch whose own answer was lost, once a
+                    // later batch of the same idempotent producer is acknowledged, with no offset (-1001).
+                    send.Offset = op.Offset is >= 0 ? op.Offset : null;
                     break;
                 case ("poll", "ok"):
                     {

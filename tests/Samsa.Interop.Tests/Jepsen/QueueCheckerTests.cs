@@ -200,6 +200,21 @@ public sealed class QueueCheckerTests
     }
 
     [Fact]
+    public void AcknowledgementWithoutAnOffset_IsNoOrderingAnomaly_ButStillLostIfNeverRead()
+    {
+        List<HistoryOp> history =
+        [
+            Invoke(Producer, 1, 0), Invoke(Producer, 2, 0), Invoke(Producer, 3, 0),
+            // Value 1's answer was lost; librdkafka acknowledges it without an offset once value 2's arrives.
+            Ack(Producer, 2, 0, 1), Ack(Producer, 1, 0, -1001), Ack(Producer, 3, 0, 2),
+            End(Final, 0, 3), Poll(Final, 0, 0, 1), Poll(Final, 0, 1, 2), Poll(Final, 0, 2, 3),
+        ];
+        Assert.True(QueueChecker.Check(history).Valid);
+        var withoutValue1 = history.Where(op => !(op.Process == Final && op.Value == 1)).ToList();
+        Assert.Equal(1, QueueChecker.Check(withoutValue1).Count(Anomaly.Lost));
+    }
+
+    [Fact]
     public void ConsumerGoingBackWithoutReset_IsNonMonotonic()
     {
         var sends = Sends(10);
