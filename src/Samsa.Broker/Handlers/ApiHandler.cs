@@ -1,12 +1,60 @@
 using Samsa.Broker.Network;
+using Samsa.Broker.Security;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
 
 namespace Samsa.Broker.Handlers;
 
 /// <summary>One parsed request on its way to a handler: the connection, the header and the version.</summary>
-public sealed class RequestContext(ConnectionContext connection, RequestHeader header)
+public sealed class RequestContext(ConnectionContext connection, RequestHeader header, IAuthorizer? authorizer = null)
 {
+    private AuthorizationSubject? _subject;
+
+    /// <summary>
+    /// The one authorization gate (Kafka's <c>AuthHelper.authorize</c>): every handler asks here before it acts on a
+    /// resource. True when no authorizer is configured.
+    /// </summary>
+    public bool Authorize(AclOperation operation, AclResourceType resourceType, string resourceName)
+    {
+        AuthorizationDecisions++;
+        return authorizer is null || authorizer.Authorize(Subject, operation, resourceType, resourceName);
+    }
+
+    /// <summary>Kafka's <c>authorizeByResourceType</c> through the same gate.</summary>
+    public bool AuthorizeByResourceType(AclOperation operation, AclResourceType resourceType)
+    {
+        AuthorizationDecisions++;
+        return authorizer is null || authorizer.AuthorizeByResourceType(Subject, operation, resourceType);
+    }
+
+    /// <summary>Kafka's <c>filterByAuthorized</c>: the names the requester may perform the operation on, in order.</summary>
+    public List<string> FilterAuthorized(AclOperation operation, AclResourceType resourceType, IEnumerable<string> names)
+    {
+        var allowed = new List<string>();
+        foreach (var name in names)
+        {
+            if (Authorize(operation, resourceType, name))
+            {
+                allowed.Add(name);
+            }
+        }
+        return allowed;
+    }
+
+    /// <summary>The CLUSTER resource's one name.</summary>
+    public const string ClusterResourceName = "kafka-cluster";
+
+    /// <summary>Shorthand for an operation on the CLUSTER resource.</summary>
+    public bool AuthorizeCluster(AclOperation operation) => Authorize(operation, AclResourceType.Cluster, ClusterResourceName);
+
+    /// <summary>True when an authorizer decides (false: everything is allowed, and authorized-operations fields list all).</summary>
+    public bool HasAuthorizer => authorizer is not null;
+
+    /// <summary>How many decisions this request asked for: the dispatcher's check that no handler skips the gate.</summary>
+    public int AuthorizationDecisions { get; private set; }
+
+    public AuthorizationSubject Subject => _subject ??= new AuthorizationSubject(Connection.Principal, Connection.ClientAddress, Connection.ListenerName);
+
     public ConnectionContext Connection { get; } = connection;
 
     public RequestHeader Header { get; } = header;

@@ -70,6 +70,9 @@ public sealed class RequestDispatcher : IRequestHandler
     /// </summary>
     public Action<ApiKey, TimeSpan>? ThreadHeldObserver { get; set; }
 
+    /// <summary>The broker's authorizer (<c>authorizer.class.name</c>), handed to every request's context; null allows all.</summary>
+    public Samsa.Broker.Security.IAuthorizer? Authorizer { get; set; }
+
     public IApiHandler? HandlerFor(ApiKey apiKey) => (ushort)apiKey < _byKey.Length ? _byKey[(int)apiKey] : null;
 
     public async ValueTask<IResponseFrame?> HandleAsync(ConnectionContext connection, ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
@@ -96,7 +99,7 @@ public sealed class RequestDispatcher : IRequestHandler
         var reader = new ProtocolReader(request);
         var header = new RequestHeader();
         header.Read(ref reader, ApiMessages.RequestHeaderVersion(apiKey, apiVersion));
-        var context = new RequestContext(connection, header);
+        var context = new RequestContext(connection, header, Authorizer);
         RequestLog.Received(_logger, apiKey, apiVersion, header.CorrelationId, header.ClientId, connection.ConnectionId);
 
         if (!versionServed)

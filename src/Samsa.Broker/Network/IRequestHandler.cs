@@ -57,4 +57,15 @@ public sealed class ConnectionContext(string connectionId, string listenerName, 
     public string ClientSoftwareName { get; set; } = "unknown";
 
     public string ClientSoftwareVersion { get; set; } = "unknown";
+
+    /// <summary>The client's address (IPv4-mapped IPv6 unmapped), what ACL host rules and per-IP quotas match.</summary>
+    public System.Net.IPAddress? ClientAddress => RemoteEndPoint is System.Net.IPEndPoint ip
+        ? (ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address)
+        : null;
+
+    /// <summary>
+    /// Who the connection authenticated as: <c>User:ANONYMOUS</c> until a SASL exchange or a client certificate
+    /// says otherwise. Set by the transport (TLS) and the authentication stage (SASL), read by every authorization.
+    /// </summary>
+    public Samsa.Broker.Security.KafkaPrincipal Principal { get; set; } = Samsa.Broker.Security.KafkaPrincipal.Anonymous;
 }
