@@ -298,6 +298,8 @@ public sealed class KafkaBroker : IAsyncDisposable
 
         IApiHandler[] admin =
         [
+            new SaslHandshakeHandler(),
+            new SaslAuthenticateHandler(loggerFactory),
             new ProduceHandler(replicas, config.GetBool("transaction.partition.verification.enable")
                 ? new ProduceHandler.TransactionVerifier((id, producerId, epoch, topic, partition, ct) =>
                     transactions.VerifyPartitionAsync(id, producerId, epoch, new Storage.Checkpoints.TopicPartition(topic, partition), ct))
@@ -352,7 +354,7 @@ public sealed class KafkaBroker : IAsyncDisposable
 
         // The controller listeners serve what Kafka's ControllerApis serves: the quorum's RPCs and, on a controller,
         // the operations brokers forward to it.
-        List<IApiHandler> controllerApis = [describeQuorum, new DescribeClusterHandler(metadata)];
+        List<IApiHandler> controllerApis = [describeQuorum, new DescribeClusterHandler(metadata), new SaslHandshakeHandler(), new SaslAuthenticateHandler(loggerFactory)];
         if (raftChannel is not null)
         {
             controllerApis.AddRange(RaftHandlers.For(raftChannel));
@@ -379,7 +381,9 @@ public sealed class KafkaBroker : IAsyncDisposable
         var controllerDispatcher = new RequestDispatcher([new ApiVersionsHandler(controllerApis, metadata, loggerFactory), .. controllerApis], loggerFactory, RequestDispatcher.ControllerListener);
 
         // The image is published before the first accept, holding the ports actually bound.
-        var socketServer = await SocketServer.BindAsync(config, new ListenerRouter(dispatcher, controllerDispatcher, config.ControllerListenerNames), loggerFactory, time);
+        Samsa.Broker.Security.Sasl.ISaslServerFactory? saslServers = null;
+        var security = Samsa.Broker.Security.ListenerSecurity.Create(config, saslServers);
+        var socketServer = await SocketServer.BindAsync(config, new ListenerRouter(dispatcher, controllerDispatcher, config.ControllerListenerNames), loggerFactory, time, security);
         boundEndpoints = socketServer.BoundEndpoints;
         if (metadataLog is RaftMetadataLog raftMetadataLog)
         {

@@ -173,6 +173,24 @@ public sealed class KafkaConfig
 
     public IReadOnlyList<string> GetList(string name) => Get(name) as IReadOnlyList<string> ?? [];
 
+    /// <summary>
+    /// Kafka's per-listener override: <c>listener.name.{listener lower-case}.{name}</c> when set, else the broker-wide
+    /// <paramref name="name"/> (<c>ssl.keystore.location</c>, <c>sasl.enabled.mechanisms</c>, ...).
+    /// </summary>
+    public object? ListenerValue(string listenerName, string name)
+    {
+        var key = $"listener.name.{listenerName.ToLowerInvariant()}.{name}";
+        return Originals.TryGetValue(key, out var raw) ? (KafkaConfigDefinitions.All[name] with { Name = key }).Parse(raw) : Get(name);
+    }
+
+    /// <summary><see cref="ListenerValue"/> as a string.</summary>
+    public string? ListenerString(string listenerName, string name) => ListenerValue(listenerName, name) switch
+    {
+        null => null,
+        string text => text,
+        var other => other.ToString(),
+    };
+
     /// <summary>All defaults, e.g. for an in-process test broker that then overrides a few keys.</summary>
     public static KafkaConfig Default() => FromProperties([]);
 
@@ -191,7 +209,7 @@ public sealed class KafkaConfig
             key.Validator?.Ensure(key.Name, value);
             values[key.Name] = value;
         }
-        var unknown = originals.Keys.Where(k => !KafkaConfigDefinitions.All.ContainsKey(k) && !IsListenerMaxConnections(k)).Order(StringComparer.Ordinal).ToArray();
+        var unknown = originals.Keys.Where(k => !KafkaConfigDefinitions.All.ContainsKey(k) && !IsListenerMaxConnections(k) && DynamicBrokerConfig.BaseOfListenerConfig(k) is null).Order(StringComparer.Ordinal).ToArray();
         return new KafkaConfig(values, originals, unknown);
     }
 

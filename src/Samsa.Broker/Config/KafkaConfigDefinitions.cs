@@ -30,7 +30,7 @@ public static class KafkaConfigDefinitions
         "controller.quorum.append.linger.ms", "controlled.shutdown.enable",
         "unstable.feature.versions.enable", "early.start.listeners", "num.network.threads", "num.io.threads",
         "background.threads", "queued.max.requests", "queued.max.request.bytes", "socket.connection.setup.timeout.ms",
-        "socket.connection.setup.timeout.max.ms", "max.connection.creation.rate", "connections.max.reauth.ms", "fetch.max.bytes",
+        "socket.connection.setup.timeout.max.ms", "max.connection.creation.rate", "fetch.max.bytes",
         "metadata.max.retention.bytes", "metadata.max.retention.ms", "metadata.log.max.snapshot.interval.ms",
         "num.recovery.threads.per.data.dir", "log.dir.failure.timeout.ms",
         "log.cleaner.io.buffer.size", "log.cleaner.io.buffer.load.factor", "create.topic.policy.class.name", "alter.config.policy.class.name",
@@ -47,8 +47,8 @@ public static class KafkaConfigDefinitions
         "authorizer.class.name", "super.users", "allow.everyone.if.no.acl.found",
         "principal.builder.class", "sasl.enabled.mechanisms", "sasl.mechanism.inter.broker.protocol",
         "sasl.mechanism.controller.protocol", "sasl.jaas.config", "sasl.kerberos.service.name",
-        "sasl.server.callback.handler.class", "sasl.login.callback.handler.class", "sasl.login.class", "ssl.client.auth",
-        "ssl.protocol", "ssl.enabled.protocols", "ssl.cipher.suites", "ssl.endpoint.identification.algorithm",
+        "sasl.server.callback.handler.class", "sasl.login.callback.handler.class", "sasl.login.class",
+        "ssl.protocol", "ssl.cipher.suites", "ssl.endpoint.identification.algorithm",
         "delegation.token.secret.key", "delegation.token.max.lifetime.ms", "delegation.token.expiry.time.ms",
         // Kafka 4.x keys of share groups and the share coordinator (KIP-932).
         "group.share.assignors", "group.share.delivery.count.limit", "group.share.max.share.sessions", "group.share.max.size",
@@ -72,9 +72,9 @@ public static class KafkaConfigDefinitions
         "remote.log.storage.manager.class.name", "remote.log.storage.manager.class.path",
         "remote.log.storage.manager.impl.prefix",
         // Kafka 4.x keys of SASL, OAuth and SSL.
-        "ssl.keystore.location", "ssl.keystore.password", "ssl.key.password", "ssl.keystore.type", "ssl.truststore.location",
-        "ssl.truststore.password", "ssl.truststore.type", "ssl.keystore.certificate.chain", "ssl.keystore.key",
-        "ssl.truststore.certificates", "delegation.token.expiry.check.interval.ms", "sasl.client.callback.handler.class",
+       
+       
+        "delegation.token.expiry.check.interval.ms", "sasl.client.callback.handler.class",
         "sasl.kerberos.kinit.cmd", "sasl.kerberos.min.time.before.relogin", "sasl.kerberos.principal.to.local.rules",
         "sasl.kerberos.ticket.renew.jitter", "sasl.kerberos.ticket.renew.window.factor", "sasl.login.connect.timeout.ms",
         "sasl.login.read.timeout.ms", "sasl.login.refresh.buffer.seconds", "sasl.login.refresh.min.period.seconds",
@@ -90,11 +90,11 @@ public static class KafkaConfigDefinitions
         "sasl.oauthbearer.jwks.endpoint.retry.backoff.ms", "sasl.oauthbearer.jwks.endpoint.url",
         "sasl.oauthbearer.jwt.retriever.class", "sasl.oauthbearer.jwt.validator.class", "sasl.oauthbearer.scope",
         "sasl.oauthbearer.scope.claim.name", "sasl.oauthbearer.sub.claim.name", "sasl.oauthbearer.token.endpoint.url",
-        "sasl.server.max.receive.size", "security.providers", "ssl.allow.dn.changes", "ssl.allow.san.changes",
-        "ssl.engine.factory.class", "ssl.keymanager.algorithm", "ssl.principal.mapping.rules", "ssl.provider",
+        "security.providers", "ssl.allow.dn.changes", "ssl.allow.san.changes",
+        "ssl.engine.factory.class", "ssl.keymanager.algorithm", "ssl.provider",
         "ssl.secure.random.implementation", "ssl.trustmanager.algorithm",
         // Kafka 4.x keys of threads, timeouts and transactions.
-        "connection.failed.authentication.delay.ms", "controller.socket.timeout.ms", "max.request.partition.size.limit",
+        "controller.socket.timeout.ms", "max.request.partition.size.limit",
         "request.timeout.ms", "num.replica.alter.log.dirs.threads", "group.coordinator.append.linger.ms",
         "add.partitions.to.txn.retry.backoff.max.ms", "add.partitions.to.txn.retry.backoff.ms",
         "transaction.two.phase.commit.enable"

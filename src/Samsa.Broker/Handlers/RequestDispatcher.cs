@@ -90,6 +90,14 @@ public sealed class RequestDispatcher : IRequestHandler
         var apiKey = (ApiKey)apiKeyValue;
         var handler = HandlerFor(apiKey)
             ?? throw new InvalidRequestException($"Received request api key {apiKey} with version {apiVersion} which is not enabled");
+        if (connection.Authentication is { } authentication && !authentication.Allows(apiKey))
+        {
+            // Kafka's SaslServerAuthenticator: nothing but the handshake before authentication, and nothing after the
+            // session expired but a re-authentication; the connection closes.
+            throw new InvalidRequestException(authentication.IsComplete
+                ? $"Closing connection: SASL session expired before re-authentication; received {apiKey}"
+                : $"Unexpected Kafka request of type {apiKey} during SASL handshake.");
+        }
         var versionServed = apiVersion >= handler.MinVersion && apiVersion <= handler.MaxVersion;
         if (!versionServed && apiKey != ApiKey.ApiVersions)
         {

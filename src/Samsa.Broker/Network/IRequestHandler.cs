@@ -68,4 +68,10 @@ public sealed class ConnectionContext(string connectionId, string listenerName, 
     /// says otherwise. Set by the transport (TLS) and the authentication stage (SASL), read by every authorization.
     /// </summary>
     public Samsa.Broker.Security.KafkaPrincipal Principal { get; set; } = Samsa.Broker.Security.KafkaPrincipal.Anonymous;
+
+    /// <summary>The SASL stage of a SASL_PLAINTEXT or SASL_SSL connection; null on listeners without SASL.</summary>
+    public Samsa.Broker.Security.Sasl.SaslServerAuthenticator? Authentication { get; init; }
+
+    /// <summary>Set by a handler whose answer ends the connection (a failed authentication): closed once it is sent.</summary>
+    public bool CloseAfterResponse { get; set; }
 }

@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
+using Samsa.Broker.Security.Ssl;
 using Samsa.Protocol;
 using Samsa.Protocol.Records;
 
@@ -36,6 +37,9 @@ internal sealed class KafkaConnection
     private SocketAsyncEventArgs? _sendArgs;
     private TaskCompletionSource<SocketError>? _sendDone;
     private readonly TimeProvider _time;
+    private readonly SslServerContext? _tls;
+    private readonly int _maxUnauthenticatedBytes;
+    private bool _zeroCopy = true;
     private long _lastActivity;
     private int _busy;
 
@@ -45,8 +49,13 @@ internal sealed class KafkaConnection
     /// </summary>
     private static readonly ConditionalWeakTable<SafeFileHandle, FileStream> s_fileStreams = new();
 
-    public KafkaConnection(Socket socket, ConnectionContext context, IRequestHandler handler, int maxRequestBytes, ILogger logger, TimeProvider time)
+    /// <param name="tls">The listener's TLS context (SSL, SASL_SSL), or null for a plaintext transport.</param>
+    /// <param name="maxUnauthenticatedBytes">The frame limit while a SASL stage is incomplete (<c>sasl.server.max.receive.size</c>).</param>
+    public KafkaConnection(Socket socket, ConnectionContext context, IRequestHandler handler, int maxRequestBytes, ILogger logger, TimeProvider time,
+        SslServerContext? tls = null, int maxUnauthenticatedBytes = int.MaxValue)
     {
+        _tls = tls;
+        _maxUnauthenticatedBytes = maxUnauthenticatedBytes;
         _time = time;
         _lastActivity = time.GetTimestamp();
         _socket = socket;
@@ -85,7 +94,20 @@ internal sealed class KafkaConnection
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        await using var stream = new NetworkStream(_socket, ownsSocket: true);
+        await using var network = new NetworkStream(_socket, ownsSocket: true);
+        Stream stream;
+        try
+        {
+            stream = await OpenTransportAsync(network, cancellationToken);
+        }
+        catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException or ArgumentException or OperationCanceledException)
+        {
+            // Kafka logs a failed TLS handshake as a failed authentication, once, and closes.
+            NetworkLog.TlsHandshakeFailed(_logger, Context.ConnectionId, Context.RemoteEndPoint, e.InnerException?.Message ?? e.Message);
+            Closing?.Invoke();
+            return;
+        }
+        await using var transport = stream == network ? null : stream;
         // Produce requests run to hundreds of KiB: read in 64 KiB buffers, not the default 4 KiB (16x fewer recv calls).
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
         var writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
@@ -124,6 +146,37 @@ internal sealed class KafkaConnection
         }
     }
 
+    /// <summary>
+    /// The transport under the frame reader: the socket itself, or TLS over it (<see cref="System.Net.Security.SslStream"/>, the
+    /// handshake bounded by ten seconds). Zero-copy sends need the socket's own bytes, so TLS turns them off, as it
+    /// does in Kafka.
+    /// </summary>
+    private async ValueTask<Stream> OpenTransportAsync(NetworkStream network, CancellationToken cancellationToken)
+    {
+        if (_tls is null)
+        {
+            return network;
+        }
+        _zeroCopy = false;
+        var ssl = new System.Net.Security.SslStream(network, leaveInnerStreamOpen: true);
+        try
+        {
+            using var handshake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            handshake.CancelAfter(TimeSpan.FromSeconds(10));
+            await ssl.AuthenticateAsServerAsync(_tls.Options, handshake.Token);
+            if (Context.SecurityProtocol == Samsa.Broker.Config.SecurityProtocol.Ssl)
+            {
+                Context.Principal = _tls.PrincipalOf(ssl.RemoteCertificate);
+            }
+            return ssl;
+        }
+        catch
+        {
+            await ssl.DisposeAsync();
+            throw;
+        }
+    }
+
     private async Task ReadLoopAsync(PipeReader reader, PipeWriter writer, CancellationToken cancellationToken)
     {
         while (true)
@@ -138,12 +191,24 @@ internal sealed class KafkaConnection
                     Volatile.Write(ref _busy, 1);
                     try
                     {
-                        await HandleFrameAsync(frame, writer, cancellationToken);
+                        if (Context.Authentication is { ExpectsRawToken: true })
+                        {
+                            await HandleRawTokenAsync(frame, writer, cancellationToken);
+                        }
+                        else
+                        {
+                            await HandleFrameAsync(frame, writer, cancellationToken);
+                        }
                     }
                     finally
                     {
                         Volatile.Write(ref _lastActivity, _time.GetTimestamp());
                         Volatile.Write(ref _busy, 0);
+                    }
+                    if (Context.CloseAfterResponse)
+                    {
+                        NetworkLog.ConnectionClosed(_logger, Context.ConnectionId);
+                        return;
                     }
                 }
             }
@@ -184,6 +249,10 @@ internal sealed class KafkaConnection
         {
             throw new FrameException($"Invalid receive (size = {size} larger than {_maxRequestBytes} bytes allowed by socket.request.max.bytes)");
         }
+        if (size > _maxUnauthenticatedBytes && Context.Authentication is { IsComplete: false })
+        {
+            throw new FrameException($"Invalid SASL receive (size = {size} larger than {_maxUnauthenticatedBytes} bytes allowed by sasl.server.max.receive.size)");
+        }
         if (buffer.Length - SizePrefixLength < size)
         {
             return false;
@@ -211,7 +280,7 @@ internal sealed class KafkaConnection
         {
             return;
         }
-        if (response.ExternalBytes > 0)
+        if (response.ExternalBytes > 0 && _zeroCopy)
         {
             try
             {
@@ -242,6 +311,36 @@ internal sealed class KafkaConnection
         {
             throw new IOException("Peer stopped reading responses");
         }
+    }
+
+    /// <summary>
+    /// Kafka's legacy framing after SaslHandshake v0: the frame is a bare SASL token and the answer a bare challenge.
+    /// A failed exchange gets no answer: the connection closes after <c>connection.failed.authentication.delay.ms</c>.
+    /// </summary>
+    private async ValueTask HandleRawTokenAsync(ReadOnlySequence<byte> frame, PipeWriter writer, CancellationToken cancellationToken)
+    {
+        var authentication = Context.Authentication!;
+        byte[] challenge;
+        try
+        {
+            challenge = authentication.Authenticate(frame.ToArray());
+        }
+        catch (Exception e) when (e is Samsa.Broker.Security.Sasl.SaslAuthenticationException or InvalidOperationException)
+        {
+            NetworkLog.RawSaslFailed(_logger, Context.ConnectionId, Context.RemoteEndPoint, e.Message);
+            Context.CloseAfterResponse = true;
+            await Task.Delay(authentication.FailedAuthenticationDelay, authentication.Time, cancellationToken);
+            return;
+        }
+        if (authentication.IsComplete)
+        {
+            Context.Principal = authentication.Principal!;
+        }
+        var span = writer.GetSpan(SizePrefixLength + challenge.Length);
+        BinaryPrimitives.WriteInt32BigEndian(span, challenge.Length);
+        challenge.CopyTo(span[SizePrefixLength..]);
+        writer.Advance(SizePrefixLength + challenge.Length);
+        await writer.FlushAsync(cancellationToken);
     }
 
     /// <summary>

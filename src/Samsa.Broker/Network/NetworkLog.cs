@@ -61,4 +61,10 @@ internal static partial class NetworkLog
 
     [LoggerMessage(EventId = 216, Level = LogLevel.Debug, Message = "Raft {ApiKey} to node {Node} failed: {Reason}")]
     public static partial void RaftRequestFailed(ILogger logger, Samsa.Protocol.ApiKey apiKey, int node, string reason);
+
+    [LoggerMessage(EventId = 217, Level = LogLevel.Information, Message = "Failed authentication with {RemoteEndPoint} ({ConnectionId}) (SSL handshake failed: {Reason})")]
+    public static partial void TlsHandshakeFailed(ILogger logger, string connectionId, System.Net.EndPoint? remoteEndPoint, string reason);
+
+    [LoggerMessage(EventId = 218, Level = LogLevel.Information, Message = "Failed authentication with {RemoteEndPoint} ({ConnectionId}) ({Reason})")]
+    public static partial void RawSaslFailed(ILogger logger, string connectionId, System.Net.EndPoint? remoteEndPoint, string reason);
 }

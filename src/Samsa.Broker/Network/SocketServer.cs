@@ -35,8 +35,11 @@ public sealed class SocketServer : IAsyncDisposable
     private long _connectionIndex;
     private int _disposed;
 
-    private SocketServer(KafkaConfig config, IRequestHandler handler, ILoggerFactory loggerFactory, TimeProvider time)
+    private readonly Samsa.Broker.Security.ListenerSecurity _security;
+
+    private SocketServer(KafkaConfig config, IRequestHandler handler, ILoggerFactory loggerFactory, TimeProvider time, Samsa.Broker.Security.ListenerSecurity security)
     {
+        _security = security;
         _time = time;
         _blockedLog = new(time, TimeSpan.FromSeconds(10));
         _descriptorsLog = new(time, TimeSpan.FromSeconds(1));
@@ -51,9 +54,11 @@ public sealed class SocketServer : IAsyncDisposable
     /// Binds every listener in <c>listeners</c> without accepting yet, so the caller can learn the real ports (port 0)
     /// before the first request arrives. A bind failure releases the ones already bound.
     /// </summary>
-    public static async Task<SocketServer> BindAsync(KafkaConfig config, IRequestHandler handler, ILoggerFactory loggerFactory, TimeProvider? time = null)
+    /// <param name="security">Each listener's TLS and SASL set-up; by default built from <paramref name="config"/> without SASL.</param>
+    public static async Task<SocketServer> BindAsync(KafkaConfig config, IRequestHandler handler, ILoggerFactory loggerFactory, TimeProvider? time = null,
+        Samsa.Broker.Security.ListenerSecurity? security = null)
     {
-        var server = new SocketServer(config, handler, loggerFactory, time ?? TimeProvider.System);
+        var server = new SocketServer(config, handler, loggerFactory, time ?? TimeProvider.System, security ?? Samsa.Broker.Security.ListenerSecurity.Create(config, null));
         try
         {
             foreach (var endpoint in config.Listeners)
@@ -322,7 +327,10 @@ public sealed class SocketServer : IAsyncDisposable
         var local = (IPEndPoint)client.LocalEndPoint!;
         var remote = client.RemoteEndPoint as IPEndPoint;
         var id = $"{local.Address}:{local.Port}-{remote?.Address}:{remote?.Port}-{Interlocked.Increment(ref _connectionIndex) - 1}";
-        var context = new ConnectionContext(id, bound.ListenerName, bound.SecurityProtocol, remote);
+        var context = new ConnectionContext(id, bound.ListenerName, bound.SecurityProtocol, remote)
+        {
+            Authentication = _security.AuthenticatorFor(bound.ListenerName, bound.SecurityProtocol, _time),
+        };
         var released = 0;
         void Release()
         {
@@ -331,7 +339,8 @@ public sealed class SocketServer : IAsyncDisposable
                 quotas.Release(bound.ListenerName, address);
             }
         }
-        var connection = new KafkaConnection(client, context, _handler, _config.SocketRequestMaxBytes, _logger, _time) { Closing = Release };
+        var connection = new KafkaConnection(client, context, _handler, _config.SocketRequestMaxBytes, _logger, _time,
+            _security.TlsFor(bound.ListenerName), _security.SaslMaxReceiveBytes) { Closing = Release };
         NetworkLog.ConnectionAccepted(_logger, id);
         var task = Task.Run(() => connection.RunAsync(_stopping.Token));
         _connections[connection] = task;
