@@ -307,7 +307,7 @@ public sealed class KafkaBroker : IAsyncDisposable
             new FetchHandler(replicas, metadata, fetchSessions),
             new MetadataHandler(metadata, controller, config.AutoCreateTopicsEnable),
             new CreateTopicsHandler(controller, metadata, describer),
-            new DeleteTopicsHandler(controller),
+            new DeleteTopicsHandler(controller, metadata),
             new CreatePartitionsHandler(controller),
             new DescribeConfigsHandler(metadata, describer, config.NodeId),
             new AlterConfigsHandler(controller),
@@ -364,7 +364,7 @@ public sealed class KafkaBroker : IAsyncDisposable
             controllerApis.AddRange(
             [
                 new CreateTopicsHandler(localController, metadata, describer),
-                new DeleteTopicsHandler(localController),
+                new DeleteTopicsHandler(localController, metadata),
                 new CreatePartitionsHandler(localController),
                 new AlterConfigsHandler(localController),
                 new IncrementalAlterConfigsHandler(localController),

@@ -110,8 +110,21 @@ public abstract class ApiHandler<TRequest, TResponse> : IApiHandler
 
     public abstract short MaxVersion { get; }
 
-    public async ValueTask<IApiMessage?> HandleAsync(RequestContext context, IApiMessage request, CancellationToken cancellationToken) =>
-        await HandleAsync(context, (TRequest)request, cancellationToken);
+    /// <summary>
+    /// The operation on the CLUSTER resource the whole request needs (Kafka's <c>authorizeClusterOperation</c>), or
+    /// null when the handler authorizes per resource itself. When denied, the request is answered with
+    /// <see cref="ErrorResponse(RequestContext, TRequest, ErrorCode)"/> and CLUSTER_AUTHORIZATION_FAILED.
+    /// </summary>
+    protected virtual Samsa.Broker.Security.AclOperation? RequiredClusterOperation => null;
+
+    public async ValueTask<IApiMessage?> HandleAsync(RequestContext context, IApiMessage request, CancellationToken cancellationToken)
+    {
+        if (RequiredClusterOperation is { } operation && !context.AuthorizeCluster(operation))
+        {
+            return ErrorResponse(context, (TRequest)request, ErrorCode.ClusterAuthorizationFailed);
+        }
+        return await HandleAsync(context, (TRequest)request, cancellationToken);
+    }
 
     public IApiMessage ErrorResponse(RequestContext context, IApiMessage request, ErrorCode error) => ErrorResponse(context, (TRequest)request, error);
 

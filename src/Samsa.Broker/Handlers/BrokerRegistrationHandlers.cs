@@ -1,3 +1,4 @@
+using Samsa.Broker.Security;
 using Samsa.Metadata.Controller;
 using Samsa.Metadata.Image;
 using Samsa.Protocol;
@@ -18,6 +19,8 @@ public sealed class UnregisterBrokerHandler(MetadataCache metadata, int nodeId) 
     public override short MinVersion => 0;
 
     public override short MaxVersion => 0;
+
+    protected override AclOperation? RequiredClusterOperation => AclOperation.Alter;
 
     protected override ValueTask<UnregisterBrokerResponse?> HandleAsync(RequestContext context, UnregisterBrokerRequest request, CancellationToken cancellationToken)
     {
@@ -58,6 +61,8 @@ public sealed class BrokerRegistrationHandler(IController controller) : ApiHandl
 
     public override short MaxVersion => 4;
 
+    protected override AclOperation? RequiredClusterOperation => AclOperation.ClusterAction;
+
     protected override async ValueTask<BrokerRegistrationResponse?> HandleAsync(RequestContext context, BrokerRegistrationRequest request, CancellationToken cancellationToken)
     {
         if (request.IsMigratingZkBroker)
@@ -89,6 +94,8 @@ public sealed class BrokerHeartbeatHandler(IController controller) : ApiHandler<
     public override short MinVersion => 0;
 
     public override short MaxVersion => 1;
+
+    protected override AclOperation? RequiredClusterOperation => AclOperation.ClusterAction;
 
     protected override async ValueTask<BrokerHeartbeatResponse?> HandleAsync(RequestContext context, BrokerHeartbeatRequest request, CancellationToken cancellationToken) =>
         await controller.BrokerHeartbeatAsync(request, cancellationToken);

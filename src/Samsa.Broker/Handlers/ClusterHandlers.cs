@@ -36,7 +36,10 @@ public sealed class DescribeClusterHandler(MetadataCache metadata) : ApiHandler<
         {
             ClusterId = image.ClusterId,
             EndpointType = 1,
-            ClusterAuthorizedOperations = AuthHelper.AuthorizedOperationsIf(request.IncludeClusterAuthorizedOperations, AclResourceType.Cluster),
+            // Kafka answers every principal; only the operations field depends on DESCRIBE on the cluster.
+            ClusterAuthorizedOperations = !request.IncludeClusterAuthorizedOperations ? AuthHelper.NotRequested
+                : context.AuthorizeCluster(AclOperation.Describe) ? AuthHelper.AuthorizedOperations(context, AclResourceType.Cluster, RequestContext.ClusterResourceName)
+                : 0,
         };
         foreach (var broker in image.Brokers.Values)
         {
@@ -69,8 +72,10 @@ public sealed class DescribeTopicPartitionsHandler(MetadataCache metadata) : Api
     {
         var image = metadata.Current;
         var response = new DescribeTopicPartitionsResponse();
-        var names = request.Topics.Count == 0
-            ? image.Topics.Keys.ToList()
+        // Kafka: every topic the requester may DESCRIBE when none is named; a named one it may not is refused.
+        var all = request.Topics.Count == 0;
+        var names = all
+            ? image.Topics.Keys.Where(n => context.Authorize(AclOperation.Describe, AclResourceType.Topic, n)).ToList()
             : request.Topics.Select(t => t.Name).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var cursor = request.Cursor;
         var budget = Math.Max(1, request.ResponsePartitionLimit);
@@ -83,6 +88,11 @@ public sealed class DescribeTopicPartitionsHandler(MetadataCache metadata) : Api
             if (TopicName.Validate(name) is not null)
             {
                 response.Topics.Add(new DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic { Name = name, ErrorCode = (short)ErrorCode.InvalidTopicException });
+                continue;
+            }
+            if (!all && !context.Authorize(AclOperation.Describe, AclResourceType.Topic, name))
+            {
+                response.Topics.Add(new DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic { Name = name, ErrorCode = (short)ErrorCode.TopicAuthorizationFailed });
                 continue;
             }
             if (!image.Topics.TryGetValue(name, out var topic))
@@ -98,22 +108,23 @@ public sealed class DescribeTopicPartitionsHandler(MetadataCache metadata) : Api
                 if (budget == 0)
                 {
                     response.NextCursor = new DescribeTopicPartitionsResponse.Cursor { TopicName = name, PartitionIndex = p };
-                    return ValueTask.FromResult<DescribeTopicPartitionsResponse?>(WithAuthorizedOperations(response));
+                    return ValueTask.FromResult<DescribeTopicPartitionsResponse?>(WithAuthorizedOperations(context, response));
                 }
                 described.Partitions.Add(Describe(topic.Partitions[p]));
                 budget--;
             }
             cursor = null;
         }
-        return ValueTask.FromResult<DescribeTopicPartitionsResponse?>(WithAuthorizedOperations(response));
+        return ValueTask.FromResult<DescribeTopicPartitionsResponse?>(WithAuthorizedOperations(context, response));
     }
 
     /// <summary>The request has no flag for it: Kafka's handler fills every topic's authorized operations.</summary>
-    private static DescribeTopicPartitionsResponse WithAuthorizedOperations(DescribeTopicPartitionsResponse response)
+    private static DescribeTopicPartitionsResponse WithAuthorizedOperations(RequestContext context, DescribeTopicPartitionsResponse response)
     {
         foreach (var topic in response.Topics)
         {
-            topic.TopicAuthorizedOperations = AuthHelper.AuthorizedOperations(AclResourceType.Topic);
+            topic.TopicAuthorizedOperations = topic.ErrorCode == (short)ErrorCode.TopicAuthorizationFailed ? 0
+                : AuthHelper.AuthorizedOperations(context, AclResourceType.Topic, topic.Name ?? "");
         }
         return response;
     }
@@ -151,6 +162,8 @@ public sealed class DescribeQuorumHandler(Func<CancellationToken, ValueTask<Desc
     public override short MinVersion => 0;
 
     public override short MaxVersion => 2;
+
+    protected override AclOperation? RequiredClusterOperation => AclOperation.Describe;
 
     protected override async ValueTask<DescribeQuorumResponse?> HandleAsync(RequestContext context, DescribeQuorumRequest request, CancellationToken cancellationToken)
     {

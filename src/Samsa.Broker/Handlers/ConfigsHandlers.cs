@@ -1,3 +1,4 @@
+using Samsa.Broker.Security;
 using System.Globalization;
 using Samsa.Broker.Config;
 using Samsa.Metadata;
@@ -37,6 +38,11 @@ public sealed class DescribeConfigsHandler(MetadataCache metadata, ConfigDescrib
             var result = new DescribeConfigsResponse.DescribeConfigsResult { ResourceType = resource.ResourceType, ResourceName = resource.ResourceName, ErrorMessage = null };
             response.Results.Add(result);
             IEnumerable<ConfigDescriber.Entry>? entries = null;
+            if (ConfigAuthorization.Refusal(context, AclOperation.DescribeConfigs, resource.ResourceType, resource.ResourceName) is { } refused)
+            {
+                result.ErrorCode = (short)refused;
+                continue;
+            }
             switch ((ConfigResourceType)resource.ResourceType)
             {
                 case ConfigResourceType.Topic when TopicName.Validate(resource.ResourceName) is { } invalid:
@@ -109,8 +115,21 @@ public sealed class IncrementalAlterConfigsHandler(IController controller) : Api
 
     public override short MaxVersion => 1;
 
-    protected override async ValueTask<IncrementalAlterConfigsResponse?> HandleAsync(RequestContext context, IncrementalAlterConfigsRequest request, CancellationToken cancellationToken) =>
-        await controller.IncrementalAlterConfigsAsync(request, cancellationToken);
+    protected override async ValueTask<IncrementalAlterConfigsResponse?> HandleAsync(RequestContext context, IncrementalAlterConfigsRequest request, CancellationToken cancellationToken)
+    {
+        var refused = ConfigAuthorization.Refusals(context, request.Resources, r => (r.ResourceType, r.ResourceName));
+        if (refused.Count == 0)
+        {
+            return await controller.IncrementalAlterConfigsAsync(request, cancellationToken);
+        }
+        var allowed = new IncrementalAlterConfigsRequest { Resources = [.. request.Resources.Where(r => !refused.ContainsKey(r))], ValidateOnly = request.ValidateOnly };
+        var response = allowed.Resources.Count == 0 ? new IncrementalAlterConfigsResponse() : await controller.IncrementalAlterConfigsAsync(allowed, cancellationToken);
+        response.Responses.AddRange(refused.Select(r => new IncrementalAlterConfigsResponse.AlterConfigsResourceResponse
+        {
+            ErrorCode = (short)r.Value, ErrorMessage = ErrorCodes.DefaultMessage(r.Value), ResourceType = r.Key.ResourceType, ResourceName = r.Key.ResourceName,
+        }));
+        return response;
+    }
 
     protected override IncrementalAlterConfigsResponse ErrorResponse(RequestContext context, IncrementalAlterConfigsRequest request, ErrorCode error) => new()
     {
@@ -136,8 +155,21 @@ public sealed class AlterConfigsHandler(IController controller) : ApiHandler<Alt
 
     public override short MaxVersion => 2;
 
-    protected override async ValueTask<AlterConfigsResponse?> HandleAsync(RequestContext context, AlterConfigsRequest request, CancellationToken cancellationToken) =>
-        await controller.AlterConfigsAsync(request, cancellationToken);
+    protected override async ValueTask<AlterConfigsResponse?> HandleAsync(RequestContext context, AlterConfigsRequest request, CancellationToken cancellationToken)
+    {
+        var refused = ConfigAuthorization.Refusals(context, request.Resources, r => (r.ResourceType, r.ResourceName));
+        if (refused.Count == 0)
+        {
+            return await controller.AlterConfigsAsync(request, cancellationToken);
+        }
+        var allowed = new AlterConfigsRequest { Resources = [.. request.Resources.Where(r => !refused.ContainsKey(r))], ValidateOnly = request.ValidateOnly };
+        var response = allowed.Resources.Count == 0 ? new AlterConfigsResponse() : await controller.AlterConfigsAsync(allowed, cancellationToken);
+        response.Responses.AddRange(refused.Select(r => new AlterConfigsResponse.AlterConfigsResourceResponse
+        {
+            ErrorCode = (short)r.Value, ErrorMessage = ErrorCodes.DefaultMessage(r.Value), ResourceType = r.Key.ResourceType, ResourceName = r.Key.ResourceName,
+        }));
+        return response;
+    }
 
     protected override AlterConfigsResponse ErrorResponse(RequestContext context, AlterConfigsRequest request, ErrorCode error) => new()
     {
@@ -149,4 +181,41 @@ public sealed class AlterConfigsHandler(IController controller) : ApiHandler<Alt
             ResourceName = r.ResourceName,
         }).ToList(),
     };
+}
+
+/// <summary>
+/// Kafka's config authorization: DESCRIBE_CONFIGS or ALTER_CONFIGS on the topic (TOPIC_AUTHORIZATION_FAILED), on
+/// the group (GROUP_AUTHORIZATION_FAILED), and on the cluster for broker, broker-logger and client-metrics
+/// resources (CLUSTER_AUTHORIZATION_FAILED).
+/// </summary>
+internal static class ConfigAuthorization
+{
+    public static ErrorCode? Refusal(RequestContext context, AclOperation operation, sbyte resourceType, string resourceName) => (ConfigResourceType)resourceType switch
+    {
+        ConfigResourceType.Topic => context.Authorize(operation, AclResourceType.Topic, resourceName) ? null : ErrorCode.TopicAuthorizationFailed,
+        ConfigResourceType.Group => context.Authorize(operation, AclResourceType.Group, resourceName) ? null : ErrorCode.GroupAuthorizationFailed,
+        ConfigResourceType.Broker or ConfigResourceType.BrokerLogger or ConfigResourceType.ClientMetrics =>
+            context.AuthorizeCluster(operation) ? null : ErrorCode.ClusterAuthorizationFailed,
+        _ => null,
+    };
+
+    /// <summary>The resources of an alter request the requester may not change, each with its error.</summary>
+    public static Dictionary<T, ErrorCode> Refusals<T>(RequestContext context, IEnumerable<T> resources, Func<T, (sbyte ResourceType, string ResourceName)> key)
+        where T : notnull
+    {
+        var refused = new Dictionary<T, ErrorCode>(ReferenceEqualityComparer.Instance as IEqualityComparer<T> ?? EqualityComparer<T>.Default);
+        if (!context.HasAuthorizer)
+        {
+            return refused;
+        }
+        foreach (var resource in resources)
+        {
+            var (type, name) = key(resource);
+            if (Refusal(context, AclOperation.AlterConfigs, type, name) is { } error)
+            {
+                refused[resource] = error;
+            }
+        }
+        return refused;
+    }
 }

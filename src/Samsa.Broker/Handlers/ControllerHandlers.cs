@@ -1,3 +1,4 @@
+using Samsa.Broker.Security;
 using Samsa.Metadata.Controller;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
@@ -15,6 +16,8 @@ public sealed class AllocateProducerIdsHandler(IController controller) : ApiHand
     public override short MinVersion => 0;
 
     public override short MaxVersion => 0;
+
+    protected override AclOperation? RequiredClusterOperation => AclOperation.ClusterAction;
 
     protected override async ValueTask<AllocateProducerIdsResponse?> HandleAsync(RequestContext context, AllocateProducerIdsRequest request, CancellationToken cancellationToken)
     {
@@ -45,6 +48,8 @@ public sealed class AlterPartitionHandler(IController controller) : ApiHandler<A
     public override short MinVersion => 0;
 
     public override short MaxVersion => 3;
+
+    protected override AclOperation? RequiredClusterOperation => AclOperation.ClusterAction;
 
     protected override async ValueTask<AlterPartitionResponse?> HandleAsync(RequestContext context, AlterPartitionRequest request, CancellationToken cancellationToken) =>
         await controller.AlterPartitionAsync(request, context.ApiVersion, cancellationToken);

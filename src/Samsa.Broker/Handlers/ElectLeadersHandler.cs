@@ -1,3 +1,4 @@
+using Samsa.Broker.Security;
 using Samsa.Metadata.Controller;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
@@ -23,6 +24,8 @@ public sealed class ElectLeadersHandler(IController controller) : ApiHandler<Ele
     public override short MinVersion => 0;
 
     public override short MaxVersion => 2;
+
+    protected override AclOperation? RequiredClusterOperation => AclOperation.Alter;
 
     protected override async ValueTask<ElectLeadersResponse?> HandleAsync(RequestContext context, ElectLeadersRequest request, CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using Samsa.Broker.Security;
 using Samsa.Metadata.Controller;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
@@ -22,6 +23,8 @@ public sealed class UpdateFeaturesHandler(IController controller) : ApiHandler<U
     public override short MinVersion => 0;
 
     public override short MaxVersion => 2;
+
+    protected override AclOperation? RequiredClusterOperation => AclOperation.Alter;
 
     protected override async ValueTask<UpdateFeaturesResponse?> HandleAsync(RequestContext context, UpdateFeaturesRequest request, CancellationToken cancellationToken)
     {

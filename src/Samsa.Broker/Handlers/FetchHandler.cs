@@ -1,3 +1,4 @@
+using Samsa.Broker.Security;
 using Samsa.Broker.Network;
 using Samsa.Broker.Replication;
 using Samsa.Metadata.Image;
@@ -64,14 +65,16 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
             : request.IsolationLevel == 1 ? FetchIsolation.TxnCommitted : FetchIsolation.HighWatermark;
         // A follower's fetch offsets are its log end offsets: the leader learns them before anything waits, so the
         // high watermark (and the acks=all produces waiting on it) moves at once.
-        var notFollowing = fetcher.IsFollower ? UpdateFollowers(fetcher, targets) : null;
+        var denied = Unauthorized(context, fetcher, targets);
+        var readable = denied is null ? targets : targets.Where(t => !denied.Contains(t)).ToList();
+        var notFollowing = fetcher.IsFollower ? UpdateFollowers(fetcher, readable) : null;
 
         // KIP-392: a consumer that says where it is (v11+) may read from a follower.
         var fromFollowerAllowed = version >= 11 && !fetcher.IsFollower;
-        if (request.MaxWaitMs > 0 && targets.Count > 0 && ReadableBytes(targets, isolation, fromFollowerAllowed) < request.MinBytes)
+        if (request.MaxWaitMs > 0 && readable.Count > 0 && ReadableBytes(readable, isolation, fromFollowerAllowed) < request.MinBytes)
         {
-            var waiting = new DelayedFetch(TimeSpan.FromMilliseconds(request.MaxWaitMs), request.MinBytes, () => ReadableBytes(targets, isolation, fromFollowerAllowed));
-            var keys = targets.Select(t => new Samsa.Storage.Checkpoints.TopicPartition(t.Topic, t.Partition)).Distinct().ToList();
+            var waiting = new DelayedFetch(TimeSpan.FromMilliseconds(request.MaxWaitMs), request.MinBytes, () => ReadableBytes(readable, isolation, fromFollowerAllowed));
+            var keys = readable.Select(t => new Samsa.Storage.Checkpoints.TopicPartition(t.Topic, t.Partition)).Distinct().ToList();
             replicas.FetchPurgatory.TryCompleteElseWatch(waiting, keys);
             await waiting.Completion.WaitAsync(cancellationToken);
         }
@@ -82,8 +85,8 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
         FetchableTopicResponse? current = null;
         foreach (var target in targets)
         {
-            var data = notFollowing?.Contains(target) == true
-                ? new PartitionData { PartitionIndex = target.Partition, ErrorCode = (short)ErrorCode.NotLeaderOrFollower, HighWatermark = -1, LastStableOffset = -1, LogStartOffset = -1, AbortedTransactions = null, Records = ReadOnlyMemory<byte>.Empty }
+            var data = denied?.Contains(target) == true ? ErrorData(target, ErrorCode.TopicAuthorizationFailed)
+                : notFollowing?.Contains(target) == true ? ErrorData(target, ErrorCode.NotLeaderOrFollower)
                 : ReadPartition(context, target, isolation, fetcher, fromFollowerAllowed ? request.RackId : null, ref remaining, ref anyRecords);
             if (incremental && !HasNews(target.Cached!, data))
             {
@@ -216,6 +219,49 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
             }
         }
         return total;
+    }
+
+    private static PartitionData ErrorData(Target target, ErrorCode error) => new()
+    {
+        PartitionIndex = target.Partition, ErrorCode = (short)error, HighWatermark = -1, LastStableOffset = -1, LogStartOffset = -1,
+        AbortedTransactions = null, Records = ReadOnlyMemory<byte>.Empty,
+    };
+
+    /// <summary>
+    /// Kafka's fetch authorization: a follower needs CLUSTER_ACTION on the cluster (else every partition is refused),
+    /// a consumer READ on each topic. The refused targets, or null when none is.
+    /// </summary>
+    private static HashSet<Target>? Unauthorized(RequestContext context, Fetcher fetcher, List<Target> targets)
+    {
+        if (targets.Count == 0 || !context.HasAuthorizer)
+        {
+            return null;
+        }
+        if (fetcher.IsFollower)
+        {
+            return context.AuthorizeCluster(AclOperation.ClusterAction) ? null : [.. targets];
+        }
+        HashSet<Target>? denied = null;
+        Dictionary<string, bool>? decided = null;
+        foreach (var target in targets)
+        {
+            // An unknown topic id has no name to authorize; it is answered UNKNOWN_TOPIC_ID as before.
+            if (target.Topic.Length == 0)
+            {
+                continue;
+            }
+            decided ??= new(StringComparer.Ordinal);
+            if (!decided.TryGetValue(target.Topic, out var allowed))
+            {
+                allowed = context.Authorize(AclOperation.Read, AclResourceType.Topic, target.Topic);
+                decided[target.Topic] = allowed;
+            }
+            if (!allowed)
+            {
+                (denied ??= []).Add(target);
+            }
+        }
+        return denied;
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Samsa.Broker.Security;
 using Samsa.Broker.Log;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
@@ -26,6 +27,8 @@ public sealed class DescribeLogDirsHandler(IReadOnlyList<string> logDirs, LogMet
     public override short MinVersion => 1;
 
     public override short MaxVersion => 4;
+
+    protected override AclOperation? RequiredClusterOperation => AclOperation.Describe;
 
     // statvfs and stat of each dir wait on the file system, so they run on the thread pool, not the socket event thread.
     protected override async ValueTask<DescribeLogDirsResponse?> HandleAsync(RequestContext context, DescribeLogDirsRequest request, CancellationToken cancellationToken) =>

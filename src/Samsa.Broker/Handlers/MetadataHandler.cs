@@ -19,7 +19,9 @@ namespace Samsa.Broker.Handlers;
 /// <c>auto.create.topics.enable</c> is true and the request allows it (always below v4, the flag from v4): then
 /// the topic is created through the controller with <c>num.partitions</c> and <c>default.replication.factor</c>
 /// and, as in Kafka, answered LEADER_NOT_AVAILABLE so the client asks again. Internal topics are never auto-created.</item>
-/// <item>Authorized operations fields stay at their default (-2147483648): there is no authorizer yet.</item>
+/// <item>Authorization as Kafka's: only topics the requester may DESCRIBE are listed (all-topics requests) or
+/// described (named ones get TOPIC_AUTHORIZATION_FAILED); auto-creation needs CREATE on the cluster or the topic;
+/// authorized-operations fields are filled when asked for.</item>
 /// </list>
 /// </summary>
 public sealed class MetadataHandler(MetadataCache metadata, IController? controller = null, bool autoCreateTopicsEnable = false) : ApiHandler<MetadataRequest, MetadataResponse>
@@ -40,11 +42,33 @@ public sealed class MetadataHandler(MetadataCache metadata, IController? control
             return ErrorResponse(context, request, ErrorCode.InvalidRequest);
         }
         var created = new HashSet<string>(StringComparer.Ordinal);
+        // Topics named in the request that the requester may not describe (or, for one to be auto-created, create).
+        HashSet<string>? denied = null;
+        if (!allTopics && context.HasAuthorizer)
+        {
+            foreach (var requested in request.Topics!)
+            {
+                var name = requested.Name ?? image.TopicById(requested.TopicId)?.Name;
+                if (name is not null && !context.Authorize(AclOperation.Describe, AclResourceType.Topic, name))
+                {
+                    (denied ??= new(StringComparer.Ordinal)).Add(name);
+                }
+            }
+        }
         if (!allTopics && controller is not null && autoCreateTopicsEnable && (version < 4 || request.AllowAutoTopicCreation))
         {
             var missing = request.Topics!
-                .Where(t => t.Name is not null && !image.Topics.ContainsKey(t.Name) && TopicName.Validate(t.Name) is null && !TopicName.IsInternal(t.Name))
+                .Where(t => t.Name is not null && !image.Topics.ContainsKey(t.Name) && TopicName.Validate(t.Name) is null && !TopicName.IsInternal(t.Name)
+                    && denied?.Contains(t.Name) != true)
                 .Select(t => t.Name!).Distinct(StringComparer.Ordinal).ToList();
+            if (missing.Count > 0 && context.HasAuthorizer && !context.AuthorizeCluster(AclOperation.Create))
+            {
+                foreach (var name in missing.Where(n => !context.Authorize(AclOperation.Create, AclResourceType.Topic, n)).ToList())
+                {
+                    (denied ??= new(StringComparer.Ordinal)).Add(name);
+                    missing.Remove(name);
+                }
+            }
             if (missing.Count > 0)
             {
                 var create = new CreateTopicsRequest();
@@ -65,13 +89,25 @@ public sealed class MetadataHandler(MetadataCache metadata, IController? control
         {
             foreach (var topic in image.Topics.Values)
             {
-                response.Topics.Add(Describe(topic));
+                if (context.Authorize(AclOperation.Describe, AclResourceType.Topic, topic.Name))
+                {
+                    response.Topics.Add(Describe(topic));
+                }
             }
         }
         else
         {
             foreach (var requested in request.Topics!)
             {
+                if (denied is not null && (requested.Name ?? image.TopicById(requested.TopicId)?.Name) is { } name && denied.Contains(name))
+                {
+                    // Kafka names the topic only if the request did: an id never reveals its name.
+                    response.Topics.Add(new MetadataResponse.MetadataResponseTopic
+                    {
+                        ErrorCode = (short)ErrorCode.TopicAuthorizationFailed, Name = requested.Name, TopicId = requested.TopicId, IsInternal = TopicName.IsInternal(name),
+                    });
+                    continue;
+                }
                 response.Topics.Add(requested.Name is not null && created.Contains(requested.Name)
                     ? new MetadataResponse.MetadataResponseTopic { ErrorCode = (short)ErrorCode.LeaderNotAvailable, Name = requested.Name }
                     : DescribeRequested(image, requested));
@@ -83,10 +119,13 @@ public sealed class MetadataHandler(MetadataCache metadata, IController? control
         {
             foreach (var topic in response.Topics)
             {
-                topic.TopicAuthorizedOperations = AuthHelper.AuthorizedOperations(AclResourceType.Topic);
+                topic.TopicAuthorizedOperations = topic.ErrorCode == (short)ErrorCode.TopicAuthorizationFailed || topic.Name is null
+                    ? 0
+                    : AuthHelper.AuthorizedOperations(context, AclResourceType.Topic, topic.Name);
             }
         }
-        response.ClusterAuthorizedOperations = AuthHelper.AuthorizedOperationsIf(version is >= 8 and <= 10 && request.IncludeClusterAuthorizedOperations, AclResourceType.Cluster);
+        response.ClusterAuthorizedOperations = AuthHelper.AuthorizedOperationsIf(version is >= 8 and <= 10 && request.IncludeClusterAuthorizedOperations,
+            context, AclResourceType.Cluster, RequestContext.ClusterResourceName);
         return response;
     }
 

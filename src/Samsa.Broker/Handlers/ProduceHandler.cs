@@ -1,3 +1,4 @@
+using Samsa.Broker.Security;
 using System.Buffers.Binary;
 using Samsa.Broker.Network;
 using Samsa.Broker.Replication;
@@ -45,15 +46,28 @@ public sealed class ProduceHandler(ReplicaManager replicas, ProduceHandler.Trans
         var response = new ProduceResponse();
         var waiting = new List<(AcksAllWait Wait, PartitionProduceResponse Answer)>();
         var anyError = false;
+        // Kafka: a transactional produce needs WRITE on its transactional id (else every partition fails), and each
+        // topic needs WRITE on the topic.
+        var transactionalIdDenied = request.TransactionalId is { } transactionalId
+            && !context.Authorize(AclOperation.Write, AclResourceType.TransactionalId, transactionalId);
         foreach (var topic in request.TopicData)
         {
             var topicResponse = new TopicProduceResponse { Name = topic.Name };
             response.Responses.Add(topicResponse);
+            var topicDenied = !transactionalIdDenied && !context.Authorize(AclOperation.Write, AclResourceType.Topic, topic.Name);
             foreach (var partition in topic.PartitionData)
             {
                 var answer = new PartitionProduceResponse { Index = partition.Index, BaseOffset = -1 };
                 topicResponse.PartitionResponses.Add(answer);
-                if (acks is not (-1 or 0 or 1))
+                if (transactionalIdDenied)
+                {
+                    answer.ErrorCode = (short)ErrorCode.TransactionalIdAuthorizationFailed;
+                }
+                else if (topicDenied)
+                {
+                    answer.ErrorCode = (short)ErrorCode.TopicAuthorizationFailed;
+                }
+                else if (acks is not (-1 or 0 or 1))
                 {
                     answer.ErrorCode = (short)ErrorCode.InvalidRequiredAcks;
                 }

@@ -1,3 +1,4 @@
+using Samsa.Broker.Security;
 using Samsa.Broker.Network;
 using Samsa.Metadata;
 using Samsa.Protocol;
@@ -22,6 +23,10 @@ public sealed class RaftRpcHandler<TRequest, TResponse>(KafkaNetworkChannel chan
     public override short MinVersion => ApiMessages.LowestVersion(Prototype.ApiKey);
 
     public override short MaxVersion => ApiMessages.HighestVersion(Prototype.ApiKey);
+
+    // Kafka's ControllerApis: voter changes are ALTER on the cluster, the quorum's own RPCs CLUSTER_ACTION.
+    protected override AclOperation? RequiredClusterOperation =>
+        Prototype.ApiKey is ApiKey.AddRaftVoter or ApiKey.RemoveRaftVoter ? AclOperation.Alter : AclOperation.ClusterAction;
 
     protected override async ValueTask<TResponse?> HandleAsync(RequestContext context, TRequest request, CancellationToken cancellationToken) =>
         await channel.HandleInboundAsync(request, cancellationToken) as TResponse ?? errorResponse(ErrorCode.RequestTimedOut);
@@ -57,6 +62,8 @@ public sealed class MetadataFetchHandler(KafkaNetworkChannel channel) : ApiHandl
     public override short MinVersion => 13;
 
     public override short MaxVersion => FetchRequest.HighestVersion;
+
+    protected override AclOperation? RequiredClusterOperation => AclOperation.ClusterAction;
 
     protected override async ValueTask<FetchResponse?> HandleAsync(RequestContext context, FetchRequest request, CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using Samsa.Broker.Security;
 using Samsa.Metadata.Controller;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
@@ -18,6 +19,8 @@ public sealed class AlterPartitionReassignmentsHandler(IController controller) :
     public override short MinVersion => 0;
 
     public override short MaxVersion => 0;
+
+    protected override AclOperation? RequiredClusterOperation => AclOperation.Alter;
 
     protected override async ValueTask<AlterPartitionReassignmentsResponse?> HandleAsync(RequestContext context, AlterPartitionReassignmentsRequest request, CancellationToken cancellationToken) =>
         await controller.AlterPartitionReassignmentsAsync(request, cancellationToken);
@@ -50,6 +53,8 @@ public sealed class ListPartitionReassignmentsHandler(IController controller) : 
     public override short MinVersion => 0;
 
     public override short MaxVersion => 0;
+
+    protected override AclOperation? RequiredClusterOperation => AclOperation.Describe;
 
     protected override async ValueTask<ListPartitionReassignmentsResponse?> HandleAsync(RequestContext context, ListPartitionReassignmentsRequest request, CancellationToken cancellationToken) =>
         await controller.ListPartitionReassignmentsAsync(request, cancellationToken);

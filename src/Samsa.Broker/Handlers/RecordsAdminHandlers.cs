@@ -1,3 +1,4 @@
+using Samsa.Broker.Security;
 using Samsa.Broker.Cluster;
 using Samsa.Broker.Log;
 using Samsa.Broker.Replication;
@@ -25,13 +26,15 @@ public sealed class DeleteRecordsHandler(MetadataCache metadata, ReplicaManager 
     protected override async ValueTask<DeleteRecordsResponse?> HandleAsync(RequestContext context, DeleteRecordsRequest request, CancellationToken cancellationToken)
     {
         var image = metadata.Current;
-        await RecordsAdmin.WaitForLogsAsync(image, logs, request.Topics.SelectMany(t => t.Partitions.Select(p => (t.Name, p.PartitionIndex))), request.TimeoutMs, cancellationToken);
+        var denied = RecordsAdmin.Unauthorized(context, AclOperation.Delete, request.Topics.Select(t => t.Name));
+        await RecordsAdmin.WaitForLogsAsync(image, logs, request.Topics.Where(t => denied?.Contains(t.Name) != true)
+            .SelectMany(t => t.Partitions.Select(p => (t.Name, p.PartitionIndex))), request.TimeoutMs, cancellationToken);
         // Moving the log start renames and deletes segment files and rewrites checkpoints (fsync): on the thread
         // pool, Kafka's request handler threads, not on the socket event thread.
-        return await Task.Run(() => Delete(request), cancellationToken);
+        return await Task.Run(() => Delete(request, denied), cancellationToken);
     }
 
-    private DeleteRecordsResponse Delete(DeleteRecordsRequest request)
+    private DeleteRecordsResponse Delete(DeleteRecordsRequest request, HashSet<string>? denied)
     {
         var response = new DeleteRecordsResponse();
         var moved = false;
@@ -43,6 +46,11 @@ public sealed class DeleteRecordsHandler(MetadataCache metadata, ReplicaManager 
             {
                 var p = new DeleteRecordsResponse.DeleteRecordsPartitionResult { PartitionIndex = partition.PartitionIndex, LowWatermark = -1 };
                 result.Partitions.Add(p);
+                if (denied?.Contains(topic.Name) == true)
+                {
+                    p.ErrorCode = (short)ErrorCode.TopicAuthorizationFailed;
+                    continue;
+                }
                 var lookup = replicas.LeaderLog(topic.Name, partition.PartitionIndex);
                 if (lookup.Log is not { } log)
                 {
@@ -107,7 +115,9 @@ public sealed class ListOffsetsHandler(MetadataCache metadata, ReplicaManager re
     protected override async ValueTask<ListOffsetsResponse?> HandleAsync(RequestContext context, ListOffsetsRequest request, CancellationToken cancellationToken)
     {
         var image = metadata.Current;
-        await RecordsAdmin.WaitForLogsAsync(image, logs, request.Topics.SelectMany(t => t.Partitions.Select(p => (t.Name, p.PartitionIndex))), request.TimeoutMs, cancellationToken);
+        var denied = RecordsAdmin.Unauthorized(context, AclOperation.Describe, request.Topics.Select(t => t.Name));
+        await RecordsAdmin.WaitForLogsAsync(image, logs, request.Topics.Where(t => denied?.Contains(t.Name) != true)
+            .SelectMany(t => t.Partitions.Select(p => (t.Name, p.PartitionIndex))), request.TimeoutMs, cancellationToken);
         var response = new ListOffsetsResponse();
         foreach (var topic in request.Topics)
         {
@@ -115,6 +125,14 @@ public sealed class ListOffsetsHandler(MetadataCache metadata, ReplicaManager re
             response.Topics.Add(result);
             foreach (var partition in topic.Partitions)
             {
+                if (denied?.Contains(topic.Name) == true)
+                {
+                    result.Partitions.Add(new ListOffsetsResponse.ListOffsetsPartitionResponse
+                    {
+                        PartitionIndex = partition.PartitionIndex, ErrorCode = (short)ErrorCode.TopicAuthorizationFailed, Timestamp = -1, Offset = -1,
+                    });
+                    continue;
+                }
                 result.Partitions.Add(ListOne(context.ApiVersion, topic.Name, partition, readCommitted: request.IsolationLevel == 1));
             }
         }
@@ -188,12 +206,23 @@ public sealed class OffsetForLeaderEpochHandler(ReplicaManager replicas) : ApiHa
     protected override ValueTask<OffsetForLeaderEpochResponse?> HandleAsync(RequestContext context, OffsetForLeaderEpochRequest request, CancellationToken cancellationToken)
     {
         var response = new OffsetForLeaderEpochResponse();
+        // Kafka: a follower (replica id >= 0) needs CLUSTER_ACTION, else every partition is refused; a client DESCRIBE on each topic.
+        var followerDenied = request.ReplicaId >= 0 && request.Topics.Count > 0 && !context.AuthorizeCluster(AclOperation.ClusterAction);
+        var denied = request.ReplicaId >= 0 ? null : RecordsAdmin.Unauthorized(context, AclOperation.Describe, request.Topics.Select(t => t.Topic));
         foreach (var topic in request.Topics)
         {
             var result = new OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult { Topic = topic.Topic };
             response.Topics.Add(result);
             foreach (var partition in topic.Partitions)
             {
+                if (followerDenied || denied?.Contains(topic.Topic) == true)
+                {
+                    result.Partitions.Add(new OffsetForLeaderEpochResponse.EpochEndOffset
+                    {
+                        Partition = partition.Partition, ErrorCode = (short)ErrorCode.TopicAuthorizationFailed, LeaderEpoch = -1, EndOffset = -1,
+                    });
+                    continue;
+                }
                 result.Partitions.Add(EndOffsetOne(topic.Topic, partition));
             }
         }
@@ -225,6 +254,24 @@ public sealed class OffsetForLeaderEpochHandler(ReplicaManager replicas) : ApiHa
 
 internal static class RecordsAdmin
 {
+    /// <summary>The topics the requester may not perform <paramref name="operation"/> on, or null when none (or no authorizer).</summary>
+    public static HashSet<string>? Unauthorized(RequestContext context, AclOperation operation, IEnumerable<string> topics)
+    {
+        HashSet<string>? denied = null;
+        if (!context.HasAuthorizer)
+        {
+            return null;
+        }
+        foreach (var topic in topics.Distinct(StringComparer.Ordinal))
+        {
+            if (!context.Authorize(operation, AclResourceType.Topic, topic))
+            {
+                (denied ??= new(StringComparer.Ordinal)).Add(topic);
+            }
+        }
+        return denied;
+    }
+
     /// <summary>
     /// Logs are opened in the background after their partitions appear in the metadata; a request for a partition
     /// created a moment ago waits (up to its timeout, at least a few seconds) for its log instead of failing.

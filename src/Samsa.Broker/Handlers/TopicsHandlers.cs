@@ -1,3 +1,4 @@
+using Samsa.Broker.Security;
 using System.Collections.Immutable;
 using Samsa.Broker.Config;
 using Samsa.Metadata.Controller;
@@ -26,7 +27,23 @@ public sealed class CreateTopicsHandler(IController controller, MetadataCache me
 
     protected override async ValueTask<CreateTopicsResponse?> HandleAsync(RequestContext context, CreateTopicsRequest request, CancellationToken cancellationToken)
     {
-        var response = await controller.CreateTopicsAsync(request, cancellationToken);
+        // Kafka: CREATE on the cluster allows every topic, else CREATE on each topic.
+        List<CreateTopicsResponse.CreatableTopicResult> denied = [];
+        if (context.HasAuthorizer && request.Topics.Count > 0 && !context.AuthorizeCluster(AclOperation.Create))
+        {
+            var refused = request.Topics.Where(t => !context.Authorize(AclOperation.Create, AclResourceType.Topic, t.Name)).ToList();
+            if (refused.Count > 0)
+            {
+                denied = [.. refused.Select(t => new CreateTopicsResponse.CreatableTopicResult
+                {
+                    Name = t.Name, ErrorCode = (short)ErrorCode.TopicAuthorizationFailed, Configs = context.ApiVersion >= 5 ? null : [], NumPartitions = -1, ReplicationFactor = -1,
+                })];
+                request = new CreateTopicsRequest { Topics = [.. request.Topics.Except(refused)], timeoutMs = request.timeoutMs, validateOnly = request.validateOnly };
+            }
+        }
+        var response = request.Topics.Count == 0 && denied.Count > 0
+            ? new CreateTopicsResponse()
+            : await controller.CreateTopicsAsync(request, cancellationToken);
         if (!request.validateOnly && response.Topics.Where(t => t.ErrorCode == 0).Select(t => t.TopicId).ToList() is { Count: > 0 } created)
         {
             // Committed on the controller; answer once this broker's own image has the topics too (a remote
@@ -65,6 +82,7 @@ public sealed class CreateTopicsHandler(IController controller, MetadataCache me
                 IsSensitive = e.Sensitive,
             }).ToList();
         }
+        response.Topics.AddRange(denied);
         if (context.ApiVersion < 7)
         {
             response.Topics.ForEach(t => t.TopicId = Uuid.Zero);
@@ -84,7 +102,7 @@ public sealed class CreateTopicsHandler(IController controller, MetadataCache me
 /// TOPIC_DELETION_DISABLED when <c>delete.topic.enable=false</c>. Committing RemoveTopicRecord is the deletion;
 /// the partition directories are renamed at once and their files removed after <c>log.segment.delete.delay.ms</c>.
 /// </summary>
-public sealed class DeleteTopicsHandler(IController controller) : ApiHandler<DeleteTopicsRequest, DeleteTopicsResponse>
+public sealed class DeleteTopicsHandler(IController controller, MetadataCache metadata) : ApiHandler<DeleteTopicsRequest, DeleteTopicsResponse>
 {
     public override ApiKey ApiKey => ApiKey.DeleteTopics;
 
@@ -92,8 +110,34 @@ public sealed class DeleteTopicsHandler(IController controller) : ApiHandler<Del
 
     public override short MaxVersion => 6;
 
-    protected override async ValueTask<DeleteTopicsResponse?> HandleAsync(RequestContext context, DeleteTopicsRequest request, CancellationToken cancellationToken) =>
-        await controller.DeleteTopicsAsync(request, context.ApiVersion, cancellationToken);
+    protected override async ValueTask<DeleteTopicsResponse?> HandleAsync(RequestContext context, DeleteTopicsRequest request, CancellationToken cancellationToken)
+    {
+        if (!context.HasAuthorizer)
+        {
+            return await controller.DeleteTopicsAsync(request, context.ApiVersion, cancellationToken);
+        }
+        // Kafka: DELETE on each topic; a topic named by id the requester may not even DESCRIBE is refused the same way
+        // without its name. Unknown names and ids go on to the controller, which answers them.
+        var image = metadata.Current;
+        List<DeleteTopicsResponse.DeletableTopicResult> denied = [];
+        bool Refused(string? name) => name is not null && !context.Authorize(AclOperation.Delete, AclResourceType.Topic, name);
+        if (context.ApiVersion >= 6)
+        {
+            var refused = request.Topics.Where(t => Refused(t.Name ?? image.TopicNamesById.GetValueOrDefault(t.TopicId))).ToList();
+            denied.AddRange(refused.Select(t => new DeleteTopicsResponse.DeletableTopicResult { Name = t.Name, TopicId = t.TopicId, ErrorCode = (short)ErrorCode.TopicAuthorizationFailed }));
+            request = new DeleteTopicsRequest { Topics = [.. request.Topics.Except(refused)], TimeoutMs = request.TimeoutMs };
+        }
+        else
+        {
+            var refused = request.TopicNames.Where(Refused).ToList();
+            denied.AddRange(refused.Select(n => new DeleteTopicsResponse.DeletableTopicResult { Name = n, ErrorCode = (short)ErrorCode.TopicAuthorizationFailed }));
+            request = new DeleteTopicsRequest { TopicNames = [.. request.TopicNames.Except(refused)], TimeoutMs = request.TimeoutMs };
+        }
+        var response = request.Topics.Count + request.TopicNames.Count == 0 ? new DeleteTopicsResponse()
+            : await controller.DeleteTopicsAsync(request, context.ApiVersion, cancellationToken);
+        response.Responses.AddRange(denied);
+        return response;
+    }
 
     protected override DeleteTopicsResponse ErrorResponse(RequestContext context, DeleteTopicsRequest request, ErrorCode error) => new()
     {
@@ -116,8 +160,22 @@ public sealed class CreatePartitionsHandler(IController controller) : ApiHandler
 
     public override short MaxVersion => 3;
 
-    protected override async ValueTask<CreatePartitionsResponse?> HandleAsync(RequestContext context, CreatePartitionsRequest request, CancellationToken cancellationToken) =>
-        await controller.CreatePartitionsAsync(request, cancellationToken);
+    protected override async ValueTask<CreatePartitionsResponse?> HandleAsync(RequestContext context, CreatePartitionsRequest request, CancellationToken cancellationToken)
+    {
+        // Kafka: ALTER on each topic.
+        var refused = context.HasAuthorizer ? request.Topics.Where(t => !context.Authorize(AclOperation.Alter, AclResourceType.Topic, t.Name)).ToList() : [];
+        if (refused.Count == 0)
+        {
+            return await controller.CreatePartitionsAsync(request, cancellationToken);
+        }
+        var allowed = new CreatePartitionsRequest { Topics = [.. request.Topics.Except(refused)], TimeoutMs = request.TimeoutMs, ValidateOnly = request.ValidateOnly };
+        var response = allowed.Topics.Count == 0 ? new CreatePartitionsResponse() : await controller.CreatePartitionsAsync(allowed, cancellationToken);
+        response.Results.AddRange(refused.Select(t => new CreatePartitionsResponse.CreatePartitionsTopicResult
+        {
+            Name = t.Name, ErrorCode = (short)ErrorCode.TopicAuthorizationFailed, ErrorMessage = ErrorCodes.DefaultMessage(ErrorCode.TopicAuthorizationFailed),
+        }));
+        return response;
+    }
 
     protected override CreatePartitionsResponse ErrorResponse(RequestContext context, CreatePartitionsRequest request, ErrorCode error) => new()
     {

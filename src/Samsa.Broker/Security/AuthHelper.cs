@@ -69,7 +69,32 @@ public static class AuthHelper
         return field;
     }
 
-    /// <summary><see cref="AuthorizedOperations"/> when the request asked for it, else <see cref="NotRequested"/>.</summary>
+    /// <summary>
+    /// Kafka's <c>authorizedOperations(request, resource)</c>: the bit field of the supported operations the
+    /// requester may perform on the named resource, each asked through the request's authorization gate.
+    /// </summary>
+    public static int AuthorizedOperations(Samsa.Broker.Handlers.RequestContext context, AclResourceType resourceType, string resourceName)
+    {
+        if (!context.HasAuthorizer)
+        {
+            return AuthorizedOperations(resourceType);
+        }
+        var field = 0;
+        foreach (var operation in SupportedOperations(resourceType))
+        {
+            if (context.Authorize(operation, resourceType, resourceName))
+            {
+                field |= 1 << (int)operation;
+            }
+        }
+        return field;
+    }
+
+    /// <summary>The requester's <see cref="AuthorizedOperations(Samsa.Broker.Handlers.RequestContext, AclResourceType, string)"/> when asked for, else <see cref="NotRequested"/>.</summary>
+    public static int AuthorizedOperationsIf(bool requested, Samsa.Broker.Handlers.RequestContext context, AclResourceType resourceType, string resourceName) =>
+        requested ? AuthorizedOperations(context, resourceType, resourceName) : NotRequested;
+
+    /// <summary><see cref="AuthorizedOperations(AclResourceType)"/> when the request asked for it, else <see cref="NotRequested"/>.</summary>
     public static int AuthorizedOperationsIf(bool requested, AclResourceType resourceType) =>
         requested ? AuthorizedOperations(resourceType) : NotRequested;
 }
