@@ -25,6 +25,7 @@ case "$class" in
   org.apache.kafka.tools.VerifiableProducer) tool=verifiable-producer ;;
   org.apache.kafka.tools.VerifiableConsumer) tool=verifiable-consumer ;;
   org.apache.kafka.tools.TransactionsCommand) tool=transactions ;;
+  kafka.admin.AclCommand|org.apache.kafka.tools.AclCommand) tool=acls ;;
   kafka.Kafka) exec "$here/samsa-run" samsa-server "$@" ;;
   *)
     echo "Error: Could not find or load main class $class" >&2

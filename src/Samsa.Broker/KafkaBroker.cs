@@ -7,6 +7,7 @@ using Samsa.Broker.Handlers;
 using Samsa.Broker.Log;
 using Samsa.Broker.Network;
 using Samsa.Broker.Replication;
+using Samsa.Broker.Security;
 using Samsa.Broker.Transactions;
 using Samsa.Metadata.Controller;
 using Samsa.Metadata.Image;
@@ -116,6 +117,8 @@ public sealed class KafkaBroker : IAsyncDisposable
         var logger = loggerFactory.CreateLogger("Samsa.Broker");
         BrokerLog.Starting(logger, config.NodeId, string.Join(",", config.ProcessRoles), string.Join(",", config.LogDirs));
         cancellationToken.ThrowIfCancellationRequested();
+        // An authorizer that cannot be loaded fails start-up before anything is opened, as in Kafka.
+        StandardAuthorizer.IsConfigured(config);
         var clusterId = MetaPropertiesEnsemble.LoadOrFormat(config.LogDirs, config.NodeId, logger);
 
         var metadataLogDir = config.GetString("metadata.log.dir") ?? config.LogDirs[0];
@@ -339,6 +342,9 @@ public sealed class KafkaBroker : IAsyncDisposable
             new ElectLeadersHandler(controller),
             new AlterPartitionReassignmentsHandler(controller),
             new ListPartitionReassignmentsHandler(controller),
+            new DescribeAclsHandler(metadata),
+            new CreateAclsHandler(controller),
+            new DeleteAclsHandler(controller),
             new UnregisterBrokerHandler(metadata, config.NodeId),
             txnMarkers,
             new DescribeProducersHandler(replicas),
@@ -350,7 +356,8 @@ public sealed class KafkaBroker : IAsyncDisposable
             new ListTransactionsHandler(transactions),
         ];
         var apiVersionsHandler = new ApiVersionsHandler(admin, metadata, loggerFactory);
-        var dispatcher = new RequestDispatcher([apiVersionsHandler, .. admin], loggerFactory);
+        var authorizer = StandardAuthorizer.FromConfig(config, metadata, loggerFactory);
+        var dispatcher = new RequestDispatcher([apiVersionsHandler, .. admin], loggerFactory) { Authorizer = authorizer };
 
         // The controller listeners serve what Kafka's ControllerApis serves: the quorum's RPCs and, on a controller,
         // the operations brokers forward to it.
@@ -376,9 +383,15 @@ public sealed class KafkaBroker : IAsyncDisposable
                 new ElectLeadersHandler(localController),
                 new AlterPartitionReassignmentsHandler(localController),
                 new ListPartitionReassignmentsHandler(localController),
+                new DescribeAclsHandler(metadata),
+                new CreateAclsHandler(localController),
+                new DeleteAclsHandler(localController),
             ]);
         }
-        var controllerDispatcher = new RequestDispatcher([new ApiVersionsHandler(controllerApis, metadata, loggerFactory), .. controllerApis], loggerFactory, RequestDispatcher.ControllerListener);
+        var controllerDispatcher = new RequestDispatcher([new ApiVersionsHandler(controllerApis, metadata, loggerFactory), .. controllerApis], loggerFactory, RequestDispatcher.ControllerListener)
+        {
+            Authorizer = authorizer,
+        };
 
         // The image is published before the first accept, holding the ports actually bound.
         Samsa.Broker.Security.Sasl.ISaslServerFactory? saslServers = null;

@@ -27,5 +27,6 @@ root.Add(new GroupsCommand().Build());
 root.Add(new ClusterCommand().Build());
 root.Add(new TransactionsCommand().Build());
 root.Add(new MetadataQuorumCommand().Build());
+root.Add(new AclsCommand().Build());
 var parsed = root.Parse(args);
 return UnrecognizedOption.Reject(args, parsed) ?? await parsed.InvokeAsync();

@@ -38,6 +38,7 @@ public class ApiVersionsTests
             (ApiKey.InitProducerId, (short)0, (short)5), (ApiKey.OffsetForLeaderEpoch, (short)0, (short)4),
             (ApiKey.AddPartitionsToTxn, (short)0, (short)5), (ApiKey.AddOffsetsToTxn, (short)0, (short)4), (ApiKey.EndTxn, (short)0, (short)5),
             (ApiKey.WriteTxnMarkers, (short)0, (short)1), (ApiKey.TxnOffsetCommit, (short)0, (short)4),
+            (ApiKey.DescribeAcls, (short)1, (short)3), (ApiKey.CreateAcls, (short)1, (short)3), (ApiKey.DeleteAcls, (short)1, (short)3),
             (ApiKey.DescribeConfigs, (short)0, (short)4), (ApiKey.AlterConfigs, (short)0, (short)2), (ApiKey.DescribeLogDirs, (short)1, (short)4), (ApiKey.SaslAuthenticate, (short)0, (short)2), (ApiKey.CreatePartitions, (short)0, (short)3),
             (ApiKey.DeleteGroups, (short)0, (short)2), (ApiKey.ElectLeaders, (short)0, (short)2), (ApiKey.IncrementalAlterConfigs, (short)0, (short)1), (ApiKey.AlterPartitionReassignments, (short)0, (short)0), (ApiKey.ListPartitionReassignments, (short)0, (short)0), (ApiKey.OffsetDelete, (short)0, (short)0), (ApiKey.DescribeQuorum, (short)0, (short)2), (ApiKey.UpdateFeatures, (short)0, (short)2),
             (ApiKey.DescribeCluster, (short)0, (short)1), (ApiKey.DescribeProducers, (short)0, (short)0), (ApiKey.UnregisterBroker, (short)0, (short)0),

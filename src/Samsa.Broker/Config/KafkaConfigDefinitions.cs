@@ -44,7 +44,6 @@ public static class KafkaConfigDefinitions
         "alter.log.dirs.replication.quota.window.size.seconds", "controller.quota.window.num",
         "controller.quota.window.size.seconds", "client.quota.callback.class", "metric.reporters", "metrics.num.samples",
         "metrics.sample.window.ms", "metrics.recording.level", "kafka.metrics.reporters", "kafka.metrics.polling.interval.secs",
-        "authorizer.class.name", "super.users", "allow.everyone.if.no.acl.found",
         "principal.builder.class", "sasl.enabled.mechanisms", "sasl.mechanism.inter.broker.protocol",
         "sasl.mechanism.controller.protocol", "sasl.jaas.config", "sasl.kerberos.service.name",
         "sasl.server.callback.handler.class", "sasl.login.callback.handler.class", "sasl.login.class",

@@ -14,10 +14,10 @@ public sealed class RequestContext(ConnectionContext connection, RequestHeader h
     /// The one authorization gate (Kafka's <c>AuthHelper.authorize</c>): every handler asks here before it acts on a
     /// resource. True when no authorizer is configured.
     /// </summary>
-    public bool Authorize(AclOperation operation, AclResourceType resourceType, string resourceName)
+    public bool Authorize(AclOperation operation, AclResourceType resourceType, string resourceName, bool logIfDenied = true)
     {
         AuthorizationDecisions++;
-        return authorizer is null || authorizer.Authorize(Subject, operation, resourceType, resourceName);
+        return authorizer is null || authorizer.Authorize(Subject, operation, resourceType, resourceName, logIfDenied);
     }
 
     /// <summary>Kafka's <c>authorizeByResourceType</c> through the same gate.</summary>

@@ -109,6 +109,12 @@ public sealed class RemoteController : IController
     public Task<ListPartitionReassignmentsResponse> ListPartitionReassignmentsAsync(ListPartitionReassignmentsRequest request, CancellationToken cancellationToken) =>
         SendAsync<ListPartitionReassignmentsResponse>(request, 0, r => NotActive(r.ErrorCode), cancellationToken);
 
+    public Task<CreateAclsResponse> CreateAclsAsync(CreateAclsRequest request, CancellationToken cancellationToken) =>
+        SendAsync<CreateAclsResponse>(request, CreateAclsRequest.HighestVersion, r => r.Results.Any(a => NotActive(a.ErrorCode)), cancellationToken);
+
+    public Task<DeleteAclsResponse> DeleteAclsAsync(DeleteAclsRequest request, CancellationToken cancellationToken) =>
+        SendAsync<DeleteAclsResponse>(request, DeleteAclsRequest.HighestVersion, r => r.FilterResults.Any(f => NotActive(f.ErrorCode)), cancellationToken);
+
     private static bool NotActive(short errorCode) => errorCode == (short)ErrorCode.NotController;
 
     private async Task<TResponse> SendAsync<TResponse>(IApiMessage request, short version, Func<TResponse, bool> notActive, CancellationToken cancellationToken)

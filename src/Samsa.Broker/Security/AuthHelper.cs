@@ -36,8 +36,8 @@ public enum AclResourceType : byte
 /// <summary>
 /// Kafka's <c>AuthHelper.authorizedOperations</c>: the <c>*_authorized_operations</c> bit field of Metadata,
 /// DescribeCluster, DescribeTopicPartitions, DescribeGroups and ConsumerGroupDescribe. With no authorizer configured
-/// (Samsa has none until issue 17) Kafka answers every operation the resource type supports
-/// (<c>AclEntry.supportedOperations</c>); the authorizer, when it lands, filters this set per principal here.
+/// Kafka answers every operation the resource type supports (<c>AclEntry.supportedOperations</c>); with one, the
+/// overload taking the request context keeps those the requester is allowed.
 /// </summary>
 public static class AuthHelper
 {
@@ -70,8 +70,9 @@ public static class AuthHelper
     }
 
     /// <summary>
-    /// Kafka's <c>authorizedOperations(request, resource)</c>: the bit field of the supported operations the
-    /// requester may perform on the named resource, each asked through the request's authorization gate.
+    /// The bit field of the supported operations the requester may perform on the named resource, each asked of the
+    /// authorizer through <paramref name="context"/> without logging denials (Kafka's <c>logIfDenied = false</c>);
+    /// every supported operation when no authorizer is configured.
     /// </summary>
     public static int AuthorizedOperations(Samsa.Broker.Handlers.RequestContext context, AclResourceType resourceType, string resourceName)
     {
@@ -82,7 +83,7 @@ public static class AuthHelper
         var field = 0;
         foreach (var operation in SupportedOperations(resourceType))
         {
-            if (context.Authorize(operation, resourceType, resourceName))
+            if (context.Authorize(operation, resourceType, resourceName, logIfDenied: false))
             {
                 field |= 1 << (int)operation;
             }

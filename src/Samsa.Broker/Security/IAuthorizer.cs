@@ -35,6 +35,14 @@ public interface IAuthorizer
     bool Authorize(AuthorizationSubject subject, AclOperation operation, AclResourceType resourceType, string resourceName);
 
     /// <summary>
+    /// <see cref="Authorize(AuthorizationSubject, AclOperation, AclResourceType, string)"/>, logging a denial only when
+    /// <paramref name="logIfDenied"/> (Kafka's <c>Action.logIfDenied</c>: false where a denial only trims an answer,
+    /// as in authorized-operations fields).
+    /// </summary>
+    bool Authorize(AuthorizationSubject subject, AclOperation operation, AclResourceType resourceType, string resourceName, bool logIfDenied) =>
+        Authorize(subject, operation, resourceType, resourceName);
+
+    /// <summary>
     /// Kafka's <c>authorizeByResourceType</c>: true when some resource of the type could be allowed for the
     /// operation (an ALLOW binding exists that no DENY of the same or a wider pattern cancels). Used where Kafka
     /// asks "may this principal do X on any Y" (IDEMPOTENT_WRITE through any transactional id or topic write).

@@ -64,4 +64,13 @@ public interface IController
 
     /// <summary>ListPartitionReassignments: the reassignments under way among the named partitions, or everywhere when the list is null.</summary>
     Task<ListPartitionReassignmentsResponse> ListPartitionReassignmentsAsync(ListPartitionReassignmentsRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// CreateAcls: one result per creation, in order; INVALID_REQUEST with Kafka's message for a binding that may not
+    /// be created (<see cref="AclControlManager.Validate"/>); a binding that exists already succeeds without a change.
+    /// </summary>
+    Task<CreateAclsResponse> CreateAclsAsync(CreateAclsRequest request, CancellationToken cancellationToken);
+
+    /// <summary>DeleteAcls: per filter, the bindings it matched, all removed in one commit; INVALID_REQUEST for an UNKNOWN filter.</summary>
+    Task<DeleteAclsResponse> DeleteAclsAsync(DeleteAclsRequest request, CancellationToken cancellationToken);
 }

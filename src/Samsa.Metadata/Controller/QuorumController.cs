@@ -116,6 +116,14 @@ public sealed class QuorumController : IController, IDisposable
     public Task<BrokerHeartbeatResponse> BrokerHeartbeatAsync(BrokerHeartbeatRequest request, CancellationToken cancellationToken) =>
         WriteAsync(image => _cluster.ProcessBrokerHeartbeat(image, request), cancellationToken);
 
+    /// <summary>CreateAcls (<see cref="AclControlManager.CreateAcls"/>).</summary>
+    public Task<CreateAclsResponse> CreateAclsAsync(CreateAclsRequest request, CancellationToken cancellationToken) =>
+        WriteAsync(image => AclControlManager.CreateAcls(image, request), cancellationToken);
+
+    /// <summary>DeleteAcls (<see cref="AclControlManager.DeleteAcls"/>).</summary>
+    public Task<DeleteAclsResponse> DeleteAclsAsync(DeleteAclsRequest request, CancellationToken cancellationToken) =>
+        WriteAsync(image => AclControlManager.DeleteAcls(image, request), cancellationToken);
+
     /// <summary>AlterPartition: the leader's ISR change, decided by <see cref="ReplicationControlManager.AlterPartition"/>.</summary>
     public Task<AlterPartitionResponse> AlterPartitionAsync(AlterPartitionRequest request, short version, CancellationToken cancellationToken) =>
         WriteAsync(image => ReplicationControlManager.AlterPartition(image, request, version, _options), cancellationToken);

@@ -9,7 +9,7 @@ namespace Samsa.Metadata.Image;
 /// Readers take the current image without locks; <see cref="MetadataDelta"/> replays records on top of an
 /// image and builds the next one, which the one writer publishes whole.
 /// </summary>
-public sealed record MetadataImage(
+public sealed partial record MetadataImage(
     string ClusterId,
     int ControllerId,
     ImmutableSortedDictionary<int, BrokerRegistration> Brokers,

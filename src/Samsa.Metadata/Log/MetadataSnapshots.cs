@@ -142,6 +142,10 @@ public static class MetadataSnapshots
             // As Kafka's ProducerIdsImage.write: no broker owns the snapshot's record.
             yield return MetadataRecord.Of(new ProducerIdsRecord { BrokerId = -1, BrokerEpoch = -1, NextProducerId = image.NextProducerId });
         }
+        foreach (var (id, acl) in image.Acls)
+        {
+            yield return MetadataRecord.Of(acl.ToRecord(id));
+        }
     }
 
     /// <summary>A broker's registration as one RegisterBrokerRecord, fenced and controlled-shutdown state included (Kafka's <c>BrokerRegistration.toRecord</c>).</summary>
