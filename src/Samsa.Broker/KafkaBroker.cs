@@ -337,6 +337,8 @@ public sealed class KafkaBroker : IAsyncDisposable
             new ElectLeadersHandler(controller),
             new AlterPartitionReassignmentsHandler(controller),
             new ListPartitionReassignmentsHandler(controller),
+            new DescribeUserScramCredentialsHandler(metadata),
+            new AlterUserScramCredentialsHandler(controller),
             new UnregisterBrokerHandler(metadata, config.NodeId),
             txnMarkers,
             new DescribeProducersHandler(replicas),
@@ -374,6 +376,7 @@ public sealed class KafkaBroker : IAsyncDisposable
                 new ElectLeadersHandler(localController),
                 new AlterPartitionReassignmentsHandler(localController),
                 new ListPartitionReassignmentsHandler(localController),
+                new AlterUserScramCredentialsHandler(localController),
             ]);
         }
         var controllerDispatcher = new RequestDispatcher([new ApiVersionsHandler(controllerApis, metadata, loggerFactory), .. controllerApis], loggerFactory, RequestDispatcher.ControllerListener);

@@ -64,4 +64,10 @@ public interface IController
 
     /// <summary>ListPartitionReassignments: the reassignments under way among the named partitions, or everywhere when the list is null.</summary>
     Task<ListPartitionReassignmentsResponse> ListPartitionReassignmentsAsync(ListPartitionReassignmentsRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// AlterUserScramCredentials (KIP-554): each user's deletions and upsertions committed, or the user's error
+    /// (DUPLICATE_RESOURCE, UNACCEPTABLE_CREDENTIAL, UNSUPPORTED_SASL_MECHANISM, RESOURCE_NOT_FOUND).
+    /// </summary>
+    Task<AlterUserScramCredentialsResponse> AlterUserScramCredentialsAsync(AlterUserScramCredentialsRequest request, CancellationToken cancellationToken);
 }

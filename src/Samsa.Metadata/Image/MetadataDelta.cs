@@ -11,7 +11,7 @@ namespace Samsa.Metadata.Image;
 /// the log and snapshots at start-up, and both then <see cref="Apply"/> to get the next immutable image.
 /// Touched topics are copied into mutable builders once, so replaying N partition records costs O(N).
 /// </summary>
-public sealed class MetadataDelta(MetadataImage image)
+public sealed partial class MetadataDelta(MetadataImage image)
 {
     private readonly Dictionary<Uuid, TopicBuilder> _changedTopics = [];
     private readonly HashSet<Uuid> _removedTopics = [];
@@ -114,6 +114,12 @@ public sealed class MetadataDelta(MetadataImage image)
                         $"ProducerIdsRecord at offset {offset} moves the next producer id back from {_nextProducerId} to {producerIds.NextProducerId}");
                 }
                 _nextProducerId = producerIds.NextProducerId;
+                break;
+            case UserScramCredentialRecord scram:
+                ReplayScram(scram);
+                break;
+            case RemoveUserScramCredentialRecord removeScram:
+                ReplayScram(removeScram, offset);
                 break;
             default:
                 // NoOpRecord and record types this node does not act on yet leave the image as it is.
@@ -263,6 +269,7 @@ public sealed class MetadataDelta(MetadataImage image)
             Brokers = _brokers?.ToImmutable() ?? Image.Brokers,
             Features = _features?.ToImmutable() ?? Image.Features,
             NextProducerId = _nextProducerId,
+            ScramCredentials = _scramCredentials?.ToImmutable() ?? Image.ScramCredentials,
         };
     }
 

@@ -21,6 +21,8 @@ public readonly record struct MetadataRecord(IProtocolMessage Message, short Ver
     public static MetadataRecord Of(FenceBrokerRecord r) => new(r, 0);
     public static MetadataRecord Of(UnfenceBrokerRecord r) => new(r, 0);
     public static MetadataRecord Of(BrokerRegistrationChangeRecord r) => new(r, 2);
+    public static MetadataRecord Of(UserScramCredentialRecord r) => new(r, 0);
+    public static MetadataRecord Of(RemoveUserScramCredentialRecord r) => new(r, 0);
 }
 
 /// <summary>
@@ -80,6 +82,8 @@ public static class MetadataRecordSerde
         FenceBrokerRecord => FenceBrokerRecord.SchemaApiKey,
         UnfenceBrokerRecord => UnfenceBrokerRecord.SchemaApiKey,
         BrokerRegistrationChangeRecord => BrokerRegistrationChangeRecord.SchemaApiKey,
+        UserScramCredentialRecord => UserScramCredentialRecord.SchemaApiKey,
+        RemoveUserScramCredentialRecord => RemoveUserScramCredentialRecord.SchemaApiKey,
         _ => throw new ArgumentException($"{message.GetType().Name} is not a metadata record Samsa writes", nameof(message)),
     };
 
@@ -98,6 +102,8 @@ public static class MetadataRecordSerde
         UnfenceBrokerRecord.SchemaApiKey => new UnfenceBrokerRecord(),
         BrokerRegistrationChangeRecord.SchemaApiKey => new BrokerRegistrationChangeRecord(),
         ProducerIdsRecord.SchemaApiKey => new ProducerIdsRecord(),
+        UserScramCredentialRecord.SchemaApiKey => new UserScramCredentialRecord(),
+        RemoveUserScramCredentialRecord.SchemaApiKey => new RemoveUserScramCredentialRecord(),
         _ => throw new ProtocolException($"Unknown metadata record type {apiKey}"),
     };
 }

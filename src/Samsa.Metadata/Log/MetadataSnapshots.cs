@@ -142,6 +142,16 @@ public static class MetadataSnapshots
             // As Kafka's ProducerIdsImage.write: no broker owns the snapshot's record.
             yield return MetadataRecord.Of(new ProducerIdsRecord { BrokerId = -1, BrokerEpoch = -1, NextProducerId = image.NextProducerId });
         }
+        foreach (var (user, byMechanism) in image.ScramCredentials)
+        {
+            foreach (var (mechanism, c) in byMechanism)
+            {
+                yield return MetadataRecord.Of(new UserScramCredentialRecord
+                {
+                    Name = user, Mechanism = (sbyte)mechanism, Salt = c.Salt, StoredKey = c.StoredKey, ServerKey = c.ServerKey, Iterations = c.Iterations,
+                });
+            }
+        }
     }
 
     /// <summary>A broker's registration as one RegisterBrokerRecord, fenced and controlled-shutdown state included (Kafka's <c>BrokerRegistration.toRecord</c>).</summary>
