@@ -7,6 +7,7 @@ using Samsa.Broker.Handlers;
 using Samsa.Broker.Log;
 using Samsa.Broker.Network;
 using Samsa.Broker.Replication;
+using Samsa.Broker.Security.Sasl;
 using Samsa.Broker.Transactions;
 using Samsa.Metadata.Controller;
 using Samsa.Metadata.Image;
@@ -42,6 +43,7 @@ public sealed class KafkaBroker : IAsyncDisposable
         ClusterId = clusterId;
         _socketServer = socketServer;
         Metadata = metadata;
+        SaslServers = new SaslServerFactory(config, metadata);
         Dispatcher = dispatcher;
         _metadataLog = metadataLog;
         Controller = controller;
@@ -94,6 +96,9 @@ public sealed class KafkaBroker : IAsyncDisposable
     public IReadOnlyList<BoundEndpoint> BoundEndpoints => _socketServer.BoundEndpoints;
 
     public MetadataCache Metadata { get; }
+
+    /// <summary>The SASL mechanisms of each listener, for the connections' authentication stage.</summary>
+    public SaslServerFactory SaslServers { get; }
 
     public RequestDispatcher Dispatcher { get; }
 
