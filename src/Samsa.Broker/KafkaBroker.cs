@@ -8,6 +8,7 @@ using Samsa.Broker.Log;
 using Samsa.Broker.Network;
 using Samsa.Broker.Replication;
 using Samsa.Broker.Security;
+using Samsa.Broker.Security.Sasl;
 using Samsa.Broker.Transactions;
 using Samsa.Metadata.Controller;
 using Samsa.Metadata.Image;
@@ -95,6 +96,9 @@ public sealed class KafkaBroker : IAsyncDisposable
     public IReadOnlyList<BoundEndpoint> BoundEndpoints => _socketServer.BoundEndpoints;
 
     public MetadataCache Metadata { get; }
+
+    /// <summary>The SASL mechanisms of each listener, for the connections' authentication stage.</summary>
+    public SaslServerFactory SaslServers { get; private init; } = null!;
 
     public RequestDispatcher Dispatcher { get; }
 
@@ -345,6 +349,8 @@ public sealed class KafkaBroker : IAsyncDisposable
             new DescribeAclsHandler(metadata),
             new CreateAclsHandler(controller),
             new DeleteAclsHandler(controller),
+            new DescribeUserScramCredentialsHandler(metadata),
+            new AlterUserScramCredentialsHandler(controller),
             new UnregisterBrokerHandler(metadata, config.NodeId),
             txnMarkers,
             new DescribeProducersHandler(replicas),
@@ -386,6 +392,7 @@ public sealed class KafkaBroker : IAsyncDisposable
                 new DescribeAclsHandler(metadata),
                 new CreateAclsHandler(localController),
                 new DeleteAclsHandler(localController),
+                new AlterUserScramCredentialsHandler(localController),
             ]);
         }
         var controllerDispatcher = new RequestDispatcher([new ApiVersionsHandler(controllerApis, metadata, loggerFactory), .. controllerApis], loggerFactory, RequestDispatcher.ControllerListener)
@@ -394,7 +401,7 @@ public sealed class KafkaBroker : IAsyncDisposable
         };
 
         // The image is published before the first accept, holding the ports actually bound.
-        Samsa.Broker.Security.Sasl.ISaslServerFactory? saslServers = null;
+        var saslServers = new SaslServerFactory(config, metadata);
         var security = Samsa.Broker.Security.ListenerSecurity.Create(config, saslServers);
         var socketServer = await SocketServer.BindAsync(config, new ListenerRouter(dispatcher, controllerDispatcher, config.ControllerListenerNames), loggerFactory, time, security);
         boundEndpoints = socketServer.BoundEndpoints;
@@ -450,6 +457,7 @@ public sealed class KafkaBroker : IAsyncDisposable
 
         var broker = new KafkaBroker(config, clusterId, socketServer, metadata, dispatcher, metadataLog, localController, logs, logger)
         {
+            SaslServers = saslServers,
             NetworkClients = networkClients,
             Lifecycle = lifecycle,
             ReplicaFetchers = fetchers,

@@ -54,7 +54,7 @@ internal sealed class ClientOptions
     public static IAdminClient CreateAdmin(Dictionary<string, string> properties)
     {
         NativeLibrdkafka.EnsureLoaded();
-        var config = new AdminClientConfig(properties);
+        var config = new AdminClientConfig(ClientProperties.ForLibrdkafka(new Dictionary<string, string>(properties, StringComparer.Ordinal)));
         config.SocketTimeoutMs ??= 30000;
         config.Set("log_level", "0");
         return new AdminClientBuilder(config).SetLogHandler((_, _) => { }).Build();

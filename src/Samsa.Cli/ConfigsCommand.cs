@@ -1,6 +1,11 @@
 using System.CommandLine;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
+using Samsa.Metadata.Scram;
+using Samsa.Protocol;
+using Samsa.Protocol.Messages;
+using ErrorCode = Samsa.Protocol.ErrorCode;
+using ScramMechanism = Samsa.Metadata.Scram.ScramMechanism;
 
 namespace Samsa.Cli;
 
@@ -8,7 +13,10 @@ namespace Samsa.Cli;
 /// <c>samsa configs</c> = <c>kafka-configs.sh</c> (Kafka 4.0's <c>ConfigCommand</c>) for topics and brokers:
 /// <c>--alter --add-config k=v[,k=[a,b]] --delete-config k</c> through IncrementalAlterConfigs, and
 /// <c>--describe [--all]</c> printing Kafka's lines: <c>Dynamic configs for topic t are:</c> then
-/// <c>  name=value sensitive=false synonyms={SOURCE:name=value, ...}</c>.
+/// <c>  name=value sensitive=false synonyms={SOURCE:name=value, ...}</c>. For <c>--entity-type users</c>, SCRAM
+/// credentials (KIP-554) over the wire client: <c>--add-config 'SCRAM-SHA-256=[iterations=8192,password=...]'</c>
+/// (salted here with a random salt, as Kafka's AdminClient does, so the password never leaves the tool),
+/// <c>--delete-config SCRAM-SHA-512</c>, and <c>--describe</c> with Kafka's lines.
 /// </summary>
 internal sealed class ConfigsCommand
 {
@@ -16,7 +24,7 @@ internal sealed class ConfigsCommand
     private readonly Option<bool> _alter = new("--alter") { Description = "Alter the configuration for the entity." };
     private readonly Option<bool> _describe = new("--describe") { Description = "List configs for the given entity." };
     private readonly Option<bool> _all = new("--all") { Description = "List all configs for the given entity, including static and default ones." };
-    private readonly Option<string> _entityType = new("--entity-type") { Description = "Type of entity (topics/brokers)." };
+    private readonly Option<string> _entityType = new("--entity-type") { Description = "Type of entity (topics/brokers/users)." };
     private readonly Option<string> _entityName = new("--entity-name") { Description = "Name of entity (topic name/broker id)." };
     private readonly Option<bool> _entityDefault = new("--entity-default") { Description = "Default entity name for brokers (applies to corresponding entity type)." };
     private readonly Option<string> _topic = new("--topic") { Description = "The topic's name (same as --entity-type topics --entity-name <topic>)." };
@@ -42,6 +50,11 @@ internal sealed class ConfigsCommand
         if (r.GetValue(_alter) == r.GetValue(_describe))
         {
             throw new CommandException("Command must include exactly one action: --describe, --alter");
+        }
+        if (r.GetValue(_entityType) == "users")
+        {
+            await UsersAsync(r);
+            return;
         }
         var (type, name) = Entity(r);
         using var admin = _client.CreateAdmin(r);
@@ -74,7 +87,7 @@ internal sealed class ConfigsCommand
             "topics" => ResourceType.Topic,
             "brokers" => ResourceType.Broker,
             null => throw new CommandException("--entity-type must be specified"),
-            var other => throw new CommandException($"Invalid entity type {other}, the entity type must be one of topics, brokers"),
+            var other => throw new CommandException($"Invalid entity type {other}, the entity type must be one of topics, brokers, users"),
         };
         var name = r.GetValue(_entityDefault) ? "" : r.GetValue(_entityName);
         if (r.GetValue(_alter) && name is null)
@@ -128,6 +141,112 @@ internal sealed class ConfigsCommand
             }
         }
     }
+
+    /// <summary>Kafka's <c>ConfigCommand.DefaultScramIterations</c>.</summary>
+    private const int DefaultScramIterations = 4096;
+
+    private static readonly System.Text.RegularExpressions.Regex ScramCredentialPattern = new("^(?:iterations=(-?[0-9]*),)?password=(.*)$", System.Text.RegularExpressions.RegexOptions.Singleline);
+
+    private async Task UsersAsync(ParseResult r)
+    {
+        var name = r.GetValue(_entityDefault) ? "" : r.GetValue(_entityName);
+        using var client = await KafkaWireClient.ConnectAnyAsync(_client.Properties(r), CancellationToken.None);
+        if (r.GetValue(_alter))
+        {
+            await AlterUserAsync(client, r, name ?? throw new CommandException("An entity name must be specified for every entity type"));
+        }
+        else if (name is not { Length: 0 })
+        {
+            // As Kafka: the default user (--entity-default) has quotas only, no SCRAM credentials to describe.
+            await DescribeUsersAsync(client, name);
+        }
+    }
+
+    private async Task AlterUserAsync(KafkaWireClient client, ParseResult r, string user)
+    {
+        var added = CommandRunner.ParsePairs(r.GetValue(_addConfig) ?? [], splitCommas: true);
+        var deleted = (r.GetValue(_deleteConfig) ?? []).SelectMany(d => d.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();
+        if (added.Count == 0 && deleted.Count == 0)
+        {
+            throw new CommandException("At least one of --add-config or --delete-config must be specified with --alter");
+        }
+        if (added.Select(a => a.Key).Where(k => ScramMechanisms.FromMechanismName(k) == ScramMechanism.Unknown).ToList() is { Count: > 0 } unknownAdded)
+        {
+            throw new CommandException($"Only quota and SCRAM credential configs can be added for 'users' using --bootstrap-server. Unexpected config names: Set({string.Join(", ", unknownAdded)})");
+        }
+        if (deleted.Where(k => ScramMechanisms.FromMechanismName(k) == ScramMechanism.Unknown).ToList() is { Count: > 0 } unknownDeleted)
+        {
+            throw new CommandException($"Only quota and SCRAM credential configs can be deleted for 'users' using --bootstrap-server. Unexpected config names: List({string.Join(", ", unknownDeleted)})");
+        }
+        if (user.Length == 0)
+        {
+            throw new CommandException("The use of --entity-default or --user-defaults is not allowed with User SCRAM Credentials using --bootstrap-server.");
+        }
+        var request = new AlterUserScramCredentialsRequest
+        {
+            Deletions = [.. deleted.Select(m => new AlterUserScramCredentialsRequest.ScramCredentialDeletion { Name = user, Mechanism = (sbyte)ScramMechanisms.FromMechanismName(m) })],
+        };
+        foreach (var (mechanismName, value) in added)
+        {
+            var mechanism = ScramMechanisms.FromMechanismName(mechanismName);
+            var match = ScramCredentialPattern.Match(value);
+            if (!match.Success)
+            {
+                throw new CommandException($"Invalid credential property {mechanismName}={value}");
+            }
+            var iterations = match.Groups[1].Success && match.Groups[1].Value is { Length: > 0 } text && text != "-1"
+                ? int.Parse(text, System.Globalization.CultureInfo.InvariantCulture) : DefaultScramIterations;
+            if (iterations < ScramMechanisms.MinIterations)
+            {
+                throw new CommandException($"Iterations {iterations} is less than the minimum {ScramMechanisms.MinIterations} required for {mechanismName}");
+            }
+            // The AdminClient's part of KIP-554: a fresh salt and the salted password; the controller derives the keys.
+            var salt = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+            request.Upsertions.Add(new()
+            {
+                Name = user,
+                Mechanism = (sbyte)mechanism,
+                Iterations = iterations,
+                Salt = salt,
+                SaltedPassword = new ScramFormatter(mechanism).SaltedPassword(match.Groups[2].Value, salt, iterations),
+            });
+        }
+        var response = await client.SendAsync<AlterUserScramCredentialsResponse>(request, 0, CancellationToken.None);
+        if (response.Results.FirstOrDefault(x => x.ErrorCode != 0) is { } failed)
+        {
+            throw new CommandException($"org.apache.kafka.common.errors.{ExceptionName((ErrorCode)failed.ErrorCode)}: {failed.ErrorMessage ?? ErrorCodes.DefaultMessage((ErrorCode)failed.ErrorCode)}");
+        }
+        Console.WriteLine($"Completed updating config for user {user}.");
+    }
+
+    private static async Task DescribeUsersAsync(KafkaWireClient client, string? user)
+    {
+        var response = await client.SendAsync<DescribeUserScramCredentialsResponse>(new DescribeUserScramCredentialsRequest
+        {
+            Users = user is null ? [] : [new() { Name = user }],
+        }, 0, CancellationToken.None);
+        if (response.ErrorCode != 0)
+        {
+            throw new CommandException($"org.apache.kafka.common.errors.{ExceptionName((ErrorCode)response.ErrorCode)}: {response.ErrorMessage ?? ErrorCodes.DefaultMessage((ErrorCode)response.ErrorCode)}");
+        }
+        foreach (var result in response.Results)
+        {
+            Console.WriteLine(result.ErrorCode != 0
+                ? $"Error retrieving SCRAM credential configs for user-principal '{result.User}': ExecutionException: org.apache.kafka.common.errors.{ExceptionName((ErrorCode)result.ErrorCode)}: {result.ErrorMessage}"
+                : $"SCRAM credential configs for user-principal '{result.User}' are {string.Join(", ", result.CredentialInfos.Select(c => $"{ScramMechanisms.FromType(c.Mechanism).MechanismName()}=iterations={c.Iterations}"))}");
+        }
+    }
+
+    /// <summary>The Java exception class Kafka's AdminClient raises for the errors these APIs answer.</summary>
+    private static string ExceptionName(ErrorCode error) => error switch
+    {
+        ErrorCode.ResourceNotFound => "ResourceNotFoundException",
+        ErrorCode.DuplicateResource => "DuplicateResourceException",
+        ErrorCode.UnacceptableCredential => "UnacceptableCredentialException",
+        ErrorCode.UnsupportedSaslMechanism => "UnsupportedSaslMechanismException",
+        ErrorCode.ClusterAuthorizationFailed => "ClusterAuthorizationException",
+        _ => "KafkaException",
+    };
 
     /// <summary>Java's <c>ConfigEntry.ConfigSource</c> constant names.</summary>
     private static string SourceName(ConfigSource source) => source switch

@@ -1,11 +1,14 @@
 using System.Net.Sockets;
+using Samsa.Broker.Security.Sasl;
 using Samsa.Protocol;
+using Samsa.Protocol.Messages;
 
 namespace Samsa.Cli;
 
 /// <summary>
 /// A minimal blocking Kafka protocol client on Samsa's generated messages, for the few calls Confluent's
-/// AdminClient does not expose (a broker's ApiVersions). One request at a time on one connection.
+/// AdminClient does not expose (a broker's ApiVersions). One request at a time on one connection. Speaks PLAINTEXT,
+/// and SASL_PLAINTEXT with PLAIN or SCRAM-SHA-256/512 when the client properties ask for it.
 /// </summary>
 internal sealed class KafkaWireClient : IDisposable
 {
@@ -48,6 +51,68 @@ internal sealed class KafkaWireClient : IDisposable
             }
         }
         throw new CommandException($"Could not connect to any of {bootstrapServers}: {last?.Message}");
+    }
+
+    /// <summary>
+    /// Connects as the client properties say (a <c>--command-config</c> file): <c>bootstrap.servers</c>, then for
+    /// <c>security.protocol=SASL_PLAINTEXT</c> authenticates with <c>sasl.mechanism</c> and the user name and password of
+    /// <c>sasl.jaas.config</c>, as Kafka's clients do: SaslHandshake v1, then SaslAuthenticate v2 until the mechanism completes.
+    /// </summary>
+    public static async Task<KafkaWireClient> ConnectAnyAsync(IReadOnlyDictionary<string, string> properties, CancellationToken cancellationToken)
+    {
+        var protocol = properties.TryGetValue("security.protocol", out var p) ? p.ToUpperInvariant() : "PLAINTEXT";
+        if (protocol is "SSL" or "SASL_SSL")
+        {
+            throw new CommandException($"security.protocol={protocol} is not supported by this tool yet (no TLS in its wire client)");
+        }
+        if (protocol is not ("PLAINTEXT" or "SASL_PLAINTEXT"))
+        {
+            throw new CommandException($"Invalid value {protocol} for configuration security.protocol");
+        }
+        var client = await ConnectAnyAsync(properties.GetValueOrDefault("bootstrap.servers") ?? throw new CommandException("Missing required argument \"[bootstrap-server]\""), cancellationToken);
+        if (protocol == "SASL_PLAINTEXT")
+        {
+            try
+            {
+                await client.AuthenticateAsync(ClientProperties.SaslClient(properties), cancellationToken);
+            }
+            catch
+            {
+                client.Dispose();
+                throw;
+            }
+        }
+        return client;
+    }
+
+    private async Task AuthenticateAsync(ISaslClient sasl, CancellationToken cancellationToken)
+    {
+        var handshake = await SendAsync<SaslHandshakeResponse>(new SaslHandshakeRequest { Mechanism = sasl.MechanismName }, 1, cancellationToken);
+        if (handshake.ErrorCode != 0)
+        {
+            throw new CommandException($"Unsupported SASL mechanism {sasl.MechanismName}: the broker offers {string.Join(", ", handshake.Mechanisms)}");
+        }
+        var token = sasl.InitialResponse();
+        while (true)
+        {
+            var response = await SendAsync<SaslAuthenticateResponse>(new SaslAuthenticateRequest { AuthBytes = token }, 2, cancellationToken);
+            if (response.ErrorCode != 0)
+            {
+                throw new CommandException(response.ErrorMessage ?? ErrorCodes.DefaultMessage((ErrorCode)response.ErrorCode) ?? "SASL authentication failed");
+            }
+            try
+            {
+                token = sasl.IsComplete && response.AuthBytes.Length == 0 ? [] : sasl.EvaluateChallenge(response.AuthBytes);
+            }
+            catch (SaslAuthenticationException e)
+            {
+                throw new CommandException(e.Message);
+            }
+            if (sasl.IsComplete)
+            {
+                return;
+            }
+        }
     }
 
     public static (string Host, int Port) SplitHostPort(string hostPort)

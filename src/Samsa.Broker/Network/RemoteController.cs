@@ -106,6 +106,9 @@ public sealed class RemoteController : IController
     public Task<AlterPartitionReassignmentsResponse> AlterPartitionReassignmentsAsync(AlterPartitionReassignmentsRequest request, CancellationToken cancellationToken) =>
         SendAsync<AlterPartitionReassignmentsResponse>(request, 0, r => NotActive(r.ErrorCode), cancellationToken);
 
+    public Task<AlterUserScramCredentialsResponse> AlterUserScramCredentialsAsync(AlterUserScramCredentialsRequest request, CancellationToken cancellationToken) =>
+        SendAsync<AlterUserScramCredentialsResponse>(request, 0, r => r.Results.Any(u => NotActive(u.ErrorCode)), cancellationToken);
+
     public Task<ListPartitionReassignmentsResponse> ListPartitionReassignmentsAsync(ListPartitionReassignmentsRequest request, CancellationToken cancellationToken) =>
         SendAsync<ListPartitionReassignmentsResponse>(request, 0, r => NotActive(r.ErrorCode), cancellationToken);
 

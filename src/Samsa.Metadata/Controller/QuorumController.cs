@@ -173,6 +173,10 @@ public sealed class QuorumController : IController, IDisposable
     public Task<ListPartitionReassignmentsResponse> ListPartitionReassignmentsAsync(ListPartitionReassignmentsRequest request, CancellationToken cancellationToken) =>
         WriteAsync(image => new ControllerResult<ListPartitionReassignmentsResponse>([], ReplicationControlManager.ListPartitionReassignments(image, request)), cancellationToken);
 
+    /// <summary>AlterUserScramCredentials (<see cref="ScramControlManager.AlterCredentials"/>).</summary>
+    public Task<AlterUserScramCredentialsResponse> AlterUserScramCredentialsAsync(AlterUserScramCredentialsRequest request, CancellationToken cancellationToken) =>
+        WriteAsync(image => ScramControlManager.AlterCredentials(image, request), cancellationToken);
+
     /// <summary>
     /// Moves leadership back to preferred replicas where they are in sync and active, in passes of at most
     /// <see cref="ReplicationControlManager.MaxElectionsPerPass"/>; returns how many partitions changed leader. The

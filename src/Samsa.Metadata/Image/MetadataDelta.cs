@@ -120,6 +120,11 @@ public sealed partial class MetadataDelta(MetadataImage image)
                 break;
             case RemoveAccessControlEntryRecord removeAcl:
                 ReplayRemoveAcl(removeAcl, offset);
+            case UserScramCredentialRecord scram:
+                ReplayScram(scram);
+                break;
+            case RemoveUserScramCredentialRecord removeScram:
+                ReplayScram(removeScram, offset);
                 break;
             default:
                 // NoOpRecord and record types this node does not act on yet leave the image as it is.
@@ -270,6 +275,7 @@ public sealed partial class MetadataDelta(MetadataImage image)
             Features = _features?.ToImmutable() ?? Image.Features,
             NextProducerId = _nextProducerId,
             Acls = ApplyAcls(),
+            ScramCredentials = _scramCredentials?.ToImmutable() ?? Image.ScramCredentials,
         };
     }
 

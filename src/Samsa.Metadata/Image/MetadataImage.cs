@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Samsa.Metadata.Scram;
 using Samsa.Protocol;
 using Samsa.Protocol.MetadataRecords;
 
@@ -32,6 +33,17 @@ public sealed partial record MetadataImage(
     /// any block. Every id below it has been given to some broker, so none is ever handed out twice.
     /// </summary>
     public long NextProducerId { get; init; }
+
+    /// <summary>
+    /// SCRAM credentials by user, then mechanism (Kafka's <c>ScramImage</c>): what SCRAM-SHA-256/512 logins are
+    /// checked against, from UserScramCredentialRecord and RemoveUserScramCredentialRecord.
+    /// </summary>
+    public ImmutableSortedDictionary<string, ImmutableSortedDictionary<ScramMechanism, ScramCredential>> ScramCredentials { get; init; } =
+        ImmutableSortedDictionary.Create<string, ImmutableSortedDictionary<ScramMechanism, ScramCredential>>(StringComparer.Ordinal);
+
+    /// <summary>One user's credential for one mechanism, or null.</summary>
+    public ScramCredential? ScramCredentialOf(string user, ScramMechanism mechanism) =>
+        ScramCredentials.TryGetValue(user, out var byMechanism) && byMechanism.TryGetValue(mechanism, out var credential) ? credential : null;
 
     public static MetadataImage Empty(string clusterId) =>
         new(clusterId, -1, ImmutableSortedDictionary<int, BrokerRegistration>.Empty, ImmutableSortedDictionary.Create<string, TopicImage>(StringComparer.Ordinal));

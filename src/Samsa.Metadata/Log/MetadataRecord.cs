@@ -23,6 +23,8 @@ public readonly record struct MetadataRecord(IProtocolMessage Message, short Ver
     public static MetadataRecord Of(BrokerRegistrationChangeRecord r) => new(r, 2);
     public static MetadataRecord Of(AccessControlEntryRecord r) => new(r, 0);
     public static MetadataRecord Of(RemoveAccessControlEntryRecord r) => new(r, 0);
+    public static MetadataRecord Of(UserScramCredentialRecord r) => new(r, 0);
+    public static MetadataRecord Of(RemoveUserScramCredentialRecord r) => new(r, 0);
 }
 
 /// <summary>
@@ -84,6 +86,8 @@ public static class MetadataRecordSerde
         BrokerRegistrationChangeRecord => BrokerRegistrationChangeRecord.SchemaApiKey,
         AccessControlEntryRecord => AccessControlEntryRecord.SchemaApiKey,
         RemoveAccessControlEntryRecord => RemoveAccessControlEntryRecord.SchemaApiKey,
+        UserScramCredentialRecord => UserScramCredentialRecord.SchemaApiKey,
+        RemoveUserScramCredentialRecord => RemoveUserScramCredentialRecord.SchemaApiKey,
         _ => throw new ArgumentException($"{message.GetType().Name} is not a metadata record Samsa writes", nameof(message)),
     };
 
@@ -104,6 +108,8 @@ public static class MetadataRecordSerde
         ProducerIdsRecord.SchemaApiKey => new ProducerIdsRecord(),
         AccessControlEntryRecord.SchemaApiKey => new AccessControlEntryRecord(),
         RemoveAccessControlEntryRecord.SchemaApiKey => new RemoveAccessControlEntryRecord(),
+        UserScramCredentialRecord.SchemaApiKey => new UserScramCredentialRecord(),
+        RemoveUserScramCredentialRecord.SchemaApiKey => new RemoveUserScramCredentialRecord(),
         _ => throw new ProtocolException($"Unknown metadata record type {apiKey}"),
     };
 }

@@ -146,6 +146,16 @@ public static class MetadataSnapshots
         {
             yield return MetadataRecord.Of(acl.ToRecord(id));
         }
+        foreach (var (user, byMechanism) in image.ScramCredentials)
+        {
+            foreach (var (mechanism, c) in byMechanism)
+            {
+                yield return MetadataRecord.Of(new UserScramCredentialRecord
+                {
+                    Name = user, Mechanism = (sbyte)mechanism, Salt = c.Salt, StoredKey = c.StoredKey, ServerKey = c.ServerKey, Iterations = c.Iterations,
+                });
+            }
+        }
     }
 
     /// <summary>A broker's registration as one RegisterBrokerRecord, fenced and controlled-shutdown state included (Kafka's <c>BrokerRegistration.toRecord</c>).</summary>
