@@ -69,7 +69,28 @@ public static class AuthHelper
         return field;
     }
 
-    /// <summary><see cref="AuthorizedOperations"/> when the request asked for it, else <see cref="NotRequested"/>.</summary>
+    /// <summary>
+    /// Kafka's <c>authorizedOperations(request, resource)</c>: the supported operations the requester may perform on the
+    /// named resource. With no authorizer every supported operation, without asking the gate.
+    /// </summary>
+    public static int AuthorizedOperations(Handlers.RequestContext context, AclResourceType resourceType, string name)
+    {
+        if (!context.HasAuthorizer)
+        {
+            return AuthorizedOperations(resourceType);
+        }
+        var field = 0;
+        foreach (var operation in SupportedOperations(resourceType))
+        {
+            if (context.Authorize(operation, resourceType, name))
+            {
+                field |= 1 << (int)operation;
+            }
+        }
+        return field;
+    }
+
+    /// <summary><see cref="AuthorizedOperations(AclResourceType)"/> when the request asked for it, else <see cref="NotRequested"/>.</summary>
     public static int AuthorizedOperationsIf(bool requested, AclResourceType resourceType) =>
         requested ? AuthorizedOperations(resourceType) : NotRequested;
 }
