@@ -1,4 +1,5 @@
 using Samsa.Broker.Replication;
+using Samsa.Broker.Security;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
 using static Samsa.Protocol.Messages.DescribeProducersResponse;
@@ -10,7 +11,8 @@ namespace Samsa.Broker.Handlers;
 /// producer state: epoch, last sequence, last write timestamp, coordinator epoch of the last marker and the first
 /// offset of an open transaction (-1 when none), as <c>kafka-transactions.sh describe-producers</c> and
 /// <c>find-hanging</c> read them. A partition this broker does not lead is NOT_LEADER_OR_FOLLOWER, an unknown one
-/// UNKNOWN_TOPIC_OR_PARTITION.
+/// UNKNOWN_TOPIC_OR_PARTITION. A topic the requester may not READ is TOPIC_AUTHORIZATION_FAILED on every partition
+/// asked for, checked once per topic before anything else about it (Kafka's <c>handleDescribeProducersRequest</c>).
 /// </summary>
 public sealed class DescribeProducersHandler(ReplicaManager replicas) : ApiHandler<DescribeProducersRequest, DescribeProducersResponse>
 {
@@ -27,10 +29,17 @@ public sealed class DescribeProducersHandler(ReplicaManager replicas) : ApiHandl
         {
             var topicResponse = new TopicResponse { Name = topic.Name };
             response.Topics.Add(topicResponse);
+            var readable = context.Authorize(AclOperation.Read, AclResourceType.Topic, topic.Name);
             foreach (var index in topic.PartitionIndexes)
             {
                 var answer = new PartitionResponse { PartitionIndex = index };
                 topicResponse.Partitions.Add(answer);
+                if (!readable)
+                {
+                    answer.ErrorCode = (short)ErrorCode.TopicAuthorizationFailed;
+                    answer.ErrorMessage = ErrorCodes.DefaultMessage(ErrorCode.TopicAuthorizationFailed);
+                    continue;
+                }
                 var lookup = replicas.LeaderLog(topic.Name, index);
                 if (lookup.Log is not { } log)
                 {

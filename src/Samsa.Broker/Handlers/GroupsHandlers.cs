@@ -1,6 +1,7 @@
 using System.Net;
 using Samsa.Broker.Groups;
 using Samsa.Broker.Security;
+using Samsa.Metadata.Image;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
 
@@ -11,7 +12,9 @@ namespace Samsa.Broker.Handlers;
 /// leader of the group's <c>__consumer_offsets</c> partition, TRANSACTION keys with the leader of the id's
 /// <c>__transaction_state</c> partition (each topic created on first use, the answer given once the partition's
 /// coordinator shard serves). Other key types
-/// (SHARE, unknown) are INVALID_REQUEST, as Kafka answers with share groups disabled.
+/// (SHARE, unknown) are INVALID_REQUEST, as Kafka answers with share groups disabled. Each key is authorized on its
+/// own (Kafka's <c>getCoordinator</c>): DESCRIBE on the GROUP, else GROUP_AUTHORIZATION_FAILED; DESCRIBE on the
+/// TRANSACTIONAL_ID, else TRANSACTIONAL_ID_AUTHORIZATION_FAILED; a denied key names no node.
 /// </summary>
 public sealed class FindCoordinatorHandler(GroupCoordinator coordinator, Transactions.TransactionCoordinator transactions) : ApiHandler<FindCoordinatorRequest, FindCoordinatorResponse>
 {
@@ -31,9 +34,7 @@ public sealed class FindCoordinatorHandler(GroupCoordinator coordinator, Transac
         var response = new FindCoordinatorResponse();
         foreach (var key in keys)
         {
-            var (error, message, endpoint, nodeId) = request.KeyType == 0
-                ? await coordinator.FindGroupCoordinatorAsync(key, context.Connection.ListenerName, cancellationToken)
-                : await transactions.FindCoordinatorAsync(key, context.Connection.ListenerName, cancellationToken);
+            var (error, message, endpoint, nodeId) = await CoordinatorFor(context, request.KeyType, key, cancellationToken);
             var entry = new FindCoordinatorResponse.Coordinator
             {
                 Key = key,
@@ -56,6 +57,21 @@ public sealed class FindCoordinatorHandler(GroupCoordinator coordinator, Transac
             response.Port = single.Port;
         }
         return response;
+    }
+
+    /// <summary>Kafka's <c>getCoordinator</c>: a key the requester may not describe is answered without a node.</summary>
+    private async Task<(ErrorCode Error, string? Message, BrokerEndpoint? Endpoint, int NodeId)> CoordinatorFor(RequestContext context, sbyte keyType, string key,
+        CancellationToken cancellationToken)
+    {
+        if (keyType == 0)
+        {
+            return context.Authorize(AclOperation.Describe, AclResourceType.Group, key)
+                ? await coordinator.FindGroupCoordinatorAsync(key, context.Connection.ListenerName, cancellationToken)
+                : (ErrorCode.GroupAuthorizationFailed, null, null, -1);
+        }
+        return context.Authorize(AclOperation.Describe, AclResourceType.TransactionalId, key)
+            ? await transactions.FindCoordinatorAsync(key, context.Connection.ListenerName, cancellationToken)
+            : (ErrorCode.TransactionalIdAuthorizationFailed, null, null, -1);
     }
 
     /// <summary>Kafka sets <c>error.message()</c>, which is the error's name ("NONE") on success.</summary>
@@ -97,7 +113,8 @@ internal static class GroupRequests
 /// JoinGroup (key 11), versions 0-9. v0 has no rebalance timeout (the session timeout stands in for it); v4+
 /// members without an id get MEMBER_ID_REQUIRED and a new id (KIP-394); v5+ carry group.instance.id (static
 /// membership); v7+ return the protocol type and a nullable protocol name; v9 tells a rejoining static leader to
-/// skip assignment (KIP-814). The response waits for the join phase to complete.
+/// skip assignment (KIP-814). The response waits for the join phase to complete. READ on the GROUP first, else
+/// GROUP_AUTHORIZATION_FAILED (as SyncGroup, Heartbeat and LeaveGroup).
 /// </summary>
 public sealed class JoinGroupHandler(GroupCoordinator coordinator) : ApiHandler<JoinGroupRequest, JoinGroupResponse>
 {
@@ -113,6 +130,10 @@ public sealed class JoinGroupHandler(GroupCoordinator coordinator) : ApiHandler<
 
     private async ValueTask<JoinGroupResponse?> HandleOnCoordinatorAsync(RequestContext context, JoinGroupRequest request, CancellationToken cancellationToken)
     {
+        if (!context.Authorize(AclOperation.Read, AclResourceType.Group, request.GroupId))
+        {
+            return ErrorResponse(context, request, ErrorCode.GroupAuthorizationFailed);
+        }
         var config = coordinator.Config;
         if (string.IsNullOrEmpty(request.GroupId))
         {
@@ -179,6 +200,10 @@ public sealed class SyncGroupHandler(GroupCoordinator coordinator) : ApiHandler<
 
     private async ValueTask<SyncGroupResponse?> HandleOnCoordinatorAsync(RequestContext context, SyncGroupRequest request, CancellationToken cancellationToken)
     {
+        if (!context.Authorize(AclOperation.Read, AclResourceType.Group, request.GroupId))
+        {
+            return ErrorResponse(context, request, ErrorCode.GroupAuthorizationFailed);
+        }
         if (string.IsNullOrEmpty(request.GroupId))
         {
             return ErrorResponse(context, request, ErrorCode.InvalidGroupId);
@@ -211,6 +236,10 @@ public sealed class HeartbeatHandler(GroupCoordinator coordinator) : ApiHandler<
 
     private ValueTask<HeartbeatResponse?> HandleOnCoordinatorAsync(RequestContext context, HeartbeatRequest request, CancellationToken cancellationToken)
     {
+        if (!context.Authorize(AclOperation.Read, AclResourceType.Group, request.GroupId))
+        {
+            return ValueTask.FromResult<HeartbeatResponse?>(ErrorResponse(context, request, ErrorCode.GroupAuthorizationFailed));
+        }
         if (string.IsNullOrEmpty(request.GroupId))
         {
             return ValueTask.FromResult<HeartbeatResponse?>(ErrorResponse(context, request, ErrorCode.InvalidGroupId));
@@ -244,6 +273,10 @@ public sealed class LeaveGroupHandler(GroupCoordinator coordinator) : ApiHandler
 
     private ValueTask<LeaveGroupResponse?> HandleOnCoordinatorAsync(RequestContext context, LeaveGroupRequest request, CancellationToken cancellationToken)
     {
+        if (!context.Authorize(AclOperation.Read, AclResourceType.Group, request.GroupId))
+        {
+            return ValueTask.FromResult<LeaveGroupResponse?>(ErrorResponse(context, request, ErrorCode.GroupAuthorizationFailed));
+        }
         if (string.IsNullOrEmpty(request.GroupId))
         {
             return ValueTask.FromResult<LeaveGroupResponse?>(ErrorResponse(context, request, ErrorCode.InvalidGroupId));
@@ -286,7 +319,8 @@ public sealed class LeaveGroupHandler(GroupCoordinator coordinator) : ApiHandler
 /// <summary>
 /// ListGroups (key 16), versions 0-5: every group of every shard this broker serves. v4 filters by state, v5 by
 /// type ("classic", "consumer"), both case-insensitive. While a shard is loading the answer carries
-/// COORDINATOR_LOAD_IN_PROGRESS with the groups of the other shards.
+/// COORDINATOR_LOAD_IN_PROGRESS with the groups of the other shards. DESCRIBE on the CLUSTER lists every group;
+/// without it only the groups the requester may DESCRIBE are listed (Kafka's <c>handleListGroupsRequest</c>).
 /// </summary>
 public sealed class ListGroupsHandler(GroupCoordinator coordinator) : ApiHandler<ListGroupsRequest, ListGroupsResponse>
 {
@@ -302,6 +336,7 @@ public sealed class ListGroupsHandler(GroupCoordinator coordinator) : ApiHandler
 
     private ValueTask<ListGroupsResponse?> HandleOnCoordinatorAsync(RequestContext context, ListGroupsRequest request, CancellationToken cancellationToken)
     {
+        var hasClusterDescribe = context.AuthorizeCluster(AclOperation.Describe);
         var response = new ListGroupsResponse();
         foreach (var shard in coordinator.Shards.Values.OrderBy(s => s.PartitionIndex))
         {
@@ -313,6 +348,10 @@ public sealed class ListGroupsHandler(GroupCoordinator coordinator) : ApiHandler
             }
             foreach (var group in shard.ListGroups(request.StatesFilter, request.TypesFilter))
             {
+                if (!hasClusterDescribe && !context.Authorize(AclOperation.Describe, AclResourceType.Group, group.GroupId))
+                {
+                    continue;
+                }
                 response.Groups.Add(new ListGroupsResponse.ListedGroup
                 {
                     GroupId = group.GroupId,
@@ -330,8 +369,9 @@ public sealed class ListGroupsHandler(GroupCoordinator coordinator) : ApiHandler
 
 /// <summary>
 /// DescribeGroups (key 15), versions 0-5. An unknown group is described as Dead with no error (Kafka's answer
-/// before v6); members carry metadata and assignment only while the group is Stable. v3+ authorized operations
-/// stay unset (no authorizer yet).
+/// before v6); members carry metadata and assignment only while the group is Stable. Each group needs DESCRIBE,
+/// else it is answered GROUP_AUTHORIZATION_FAILED; as Kafka's <c>handleDescribeGroupsRequest</c> the denied groups
+/// come first, then the described ones. v3+ carry the authorized operations of each group described without error.
 /// </summary>
 public sealed class DescribeGroupsHandler(GroupCoordinator coordinator) : ApiHandler<DescribeGroupsRequest, DescribeGroupsResponse>
 {
@@ -348,25 +388,38 @@ public sealed class DescribeGroupsHandler(GroupCoordinator coordinator) : ApiHan
     private ValueTask<DescribeGroupsResponse?> HandleOnCoordinatorAsync(RequestContext context, DescribeGroupsRequest request, CancellationToken cancellationToken)
     {
         var response = new DescribeGroupsResponse();
+        var authorized = new List<string>();
         foreach (var groupId in request.Groups)
+        {
+            if (context.Authorize(AclOperation.Describe, AclResourceType.Group, groupId))
+            {
+                authorized.Add(groupId);
+            }
+            else
+            {
+                response.Groups.Add(Error(groupId, ErrorCode.GroupAuthorizationFailed));
+            }
+        }
+        var described = new List<DescribeGroupsResponse.DescribedGroup>();
+        foreach (var groupId in authorized)
         {
             if (string.IsNullOrEmpty(groupId))
             {
-                response.Groups.Add(Error(groupId ?? "", ErrorCode.InvalidGroupId));
+                described.Add(Error(groupId ?? "", ErrorCode.InvalidGroupId));
                 continue;
             }
             var (shard, error) = coordinator.ShardFor(groupId);
             if (shard is null)
             {
-                response.Groups.Add(Error(groupId, error));
+                described.Add(Error(groupId, error));
                 continue;
             }
             if (shard.Describe(groupId) is not { } group)
             {
-                response.Groups.Add(new DescribeGroupsResponse.DescribedGroup { GroupId = groupId, GroupState = "Dead", ProtocolType = "", ProtocolData = "" });
+                described.Add(new DescribeGroupsResponse.DescribedGroup { GroupId = groupId, GroupState = "Dead", ProtocolType = "", ProtocolData = "" });
                 continue;
             }
-            response.Groups.Add(new DescribeGroupsResponse.DescribedGroup
+            described.Add(new DescribeGroupsResponse.DescribedGroup
             {
                 GroupId = group.GroupId,
                 GroupState = group.State,
@@ -385,11 +438,12 @@ public sealed class DescribeGroupsHandler(GroupCoordinator coordinator) : ApiHan
         }
         if (context.ApiVersion >= 3 && request.IncludeAuthorizedOperations)
         {
-            foreach (var described in response.Groups)
+            foreach (var group in described.Where(g => g.ErrorCode == (short)ErrorCode.None))
             {
-                described.AuthorizedOperations = AuthHelper.AuthorizedOperations(AclResourceType.Group);
+                group.AuthorizedOperations = AuthHelper.AuthorizedOperations(context, AclResourceType.Group, group.GroupId);
             }
         }
+        response.Groups.AddRange(described);
         return ValueTask.FromResult<DescribeGroupsResponse?>(response);
     }
 
@@ -402,7 +456,8 @@ public sealed class DescribeGroupsHandler(GroupCoordinator coordinator) : ApiHan
 
 /// <summary>
 /// DeleteGroups (key 42), versions 0-2: removes empty groups with their offsets (tombstones in
-/// <c>__consumer_offsets</c>). NON_EMPTY_GROUP while members remain, GROUP_ID_NOT_FOUND for an unknown group.
+/// <c>__consumer_offsets</c>). NON_EMPTY_GROUP while members remain, GROUP_ID_NOT_FOUND for an unknown group,
+/// GROUP_AUTHORIZATION_FAILED for a group the requester may not DELETE.
 /// </summary>
 public sealed class DeleteGroupsHandler(GroupCoordinator coordinator) : ApiHandler<DeleteGroupsRequest, DeleteGroupsResponse>
 {
@@ -422,6 +477,11 @@ public sealed class DeleteGroupsHandler(GroupCoordinator coordinator) : ApiHandl
         var byShard = new Dictionary<GroupCoordinatorShard, List<string>>();
         foreach (var groupId in request.GroupsNames.Distinct(StringComparer.Ordinal))
         {
+            if (!context.Authorize(AclOperation.Delete, AclResourceType.Group, groupId))
+            {
+                results[groupId] = ErrorCode.GroupAuthorizationFailed;
+                continue;
+            }
             if (string.IsNullOrEmpty(groupId))
             {
                 results[groupId ?? ""] = ErrorCode.InvalidGroupId;

@@ -1,3 +1,4 @@
+using Samsa.Broker.Security;
 using Samsa.Broker.Transactions;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
@@ -11,6 +12,9 @@ namespace Samsa.Broker.Handlers;
 /// <item>v0-1 are the same; v2 is the first flexible version; v3 adds producer_id and producer_epoch; v4 (PRODUCER_FENCED)
 /// and v5 (TRANSACTION_ABORTABLE, KIP-890) only widen the errors a transactional producer may get, so an idempotent
 /// producer is answered the same in every version.</item>
+/// <item>Authorized first, as Kafka's handler: a transactional_id needs WRITE on it, else
+/// TRANSACTIONAL_ID_AUTHORIZATION_FAILED; an idempotent producer needs IDEMPOTENT_WRITE on the CLUSTER or (KIP-679, Kafka
+/// 3.0+) WRITE on some TOPIC (<c>authorizeByResourceType</c>), else CLUSTER_AUTHORIZATION_FAILED.</item>
 /// <item>producer_id and producer_epoch must both be -1 or both be set, else INVALID_REQUEST (Kafka's
 /// <c>KafkaApis.handleInitProducerIdRequest</c>, before the coordinator sees the request).</item>
 /// <item>A null transactional_id is an idempotent producer: like Kafka's <c>TransactionCoordinator.handleInitProducerId</c>
@@ -32,6 +36,10 @@ public sealed class InitProducerIdHandler(ProducerIdManager producerIds, Transac
 
     protected override async ValueTask<InitProducerIdResponse?> HandleAsync(RequestContext context, InitProducerIdRequest request, CancellationToken cancellationToken)
     {
+        if (!Authorized(context, request.TransactionalId, out var denied))
+        {
+            return ErrorResponse(context, request, denied);
+        }
         // Below v3 the fields are absent and read as their default, -1.
         if ((request.ProducerId == -1) != (request.ProducerEpoch == -1))
         {
@@ -62,6 +70,17 @@ public sealed class InitProducerIdHandler(ProducerIdManager producerIds, Transac
             return ErrorResponse(context, request, ErrorCode.CoordinatorLoadInProgress);
         }
         return new InitProducerIdResponse { ErrorCode = (short)ErrorCode.None, ProducerId = producerId, ProducerEpoch = 0 };
+    }
+
+    private static bool Authorized(RequestContext context, string? transactionalId, out ErrorCode denied)
+    {
+        if (transactionalId is not null)
+        {
+            denied = ErrorCode.TransactionalIdAuthorizationFailed;
+            return context.Authorize(AclOperation.Write, AclResourceType.TransactionalId, transactionalId);
+        }
+        denied = ErrorCode.ClusterAuthorizationFailed;
+        return context.AuthorizeCluster(AclOperation.IdempotentWrite) || context.AuthorizeByResourceType(AclOperation.Write, AclResourceType.Topic);
     }
 
     /// <summary>Kafka's <c>InitProducerIdRequest.getErrorResponse</c>: no producer id (-1) and no epoch (-1).</summary>

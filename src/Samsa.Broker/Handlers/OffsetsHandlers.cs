@@ -1,9 +1,28 @@
 using Samsa.Broker.Groups;
+using Samsa.Broker.Security;
 using Samsa.Metadata.Image;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
 
 namespace Samsa.Broker.Handlers;
+
+/// <summary>Topic checks the offset APIs share (Kafka's <c>filterByAuthorized</c> over the request's topic names).</summary>
+internal static class TopicAuthorization
+{
+    /// <summary>The distinct names the requester may perform <paramref name="operation"/> on, each asked about once.</summary>
+    public static HashSet<string> Authorized(RequestContext context, AclOperation operation, IEnumerable<string> names) =>
+        context.FilterAuthorized(operation, AclResourceType.Topic, names.Distinct(StringComparer.Ordinal)).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Kafka's per-partition order for the offset-writing APIs (OffsetCommit, TxnOffsetCommit, OffsetDelete): a topic
+    /// the requester may not READ is TOPIC_AUTHORIZATION_FAILED, then an unknown topic or partition
+    /// UNKNOWN_TOPIC_OR_PARTITION; null when the partition may be written.
+    /// </summary>
+    public static ErrorCode? OffsetWriteError(HashSet<string> readable, string topic, TopicImage? topicImage, int partition) =>
+        !readable.Contains(topic) ? ErrorCode.TopicAuthorizationFailed
+        : topicImage?.HasPartition(partition) != true ? ErrorCode.UnknownTopicOrPartition
+        : null;
+}
 
 /// <summary>
 /// OffsetCommit (key 8), versions 0-9. v1+ carry generation and member id (checked: ILLEGAL_GENERATION,
@@ -13,6 +32,9 @@ namespace Samsa.Broker.Handlers;
 /// group where earlier versions get ILLEGAL_GENERATION. Partitions of unknown topics get
 /// UNKNOWN_TOPIC_OR_PARTITION, metadata over <c>offset.metadata.max.bytes</c> OFFSET_METADATA_TOO_LARGE. The
 /// answer waits until the records are in <c>__consumer_offsets</c> and the high watermark covers them.
+/// Authorization as Kafka's <c>handleOffsetCommitRequest</c>: READ on the GROUP, else GROUP_AUTHORIZATION_FAILED on
+/// every partition; READ on each TOPIC, else TOPIC_AUTHORIZATION_FAILED on its partitions (before the existence check,
+/// so a denied requester cannot tell an unknown topic from a forbidden one).
 /// </summary>
 public sealed class OffsetCommitHandler(GroupCoordinator coordinator, MetadataCache metadata) : ApiHandler<OffsetCommitRequest, OffsetCommitResponse>
 {
@@ -32,12 +54,17 @@ public sealed class OffsetCommitHandler(GroupCoordinator coordinator, MetadataCa
         {
             return ErrorResponse(context, request, ErrorCode.InvalidGroupId);
         }
+        if (!context.Authorize(AclOperation.Read, AclResourceType.Group, request.GroupId))
+        {
+            return ErrorResponse(context, request, ErrorCode.GroupAuthorizationFailed);
+        }
         var (shard, error) = coordinator.ShardFor(request.GroupId);
         if (shard is null)
         {
             return ErrorResponse(context, request, error);
         }
         var image = metadata.Current;
+        var readable = TopicAuthorization.Authorized(context, AclOperation.Read, request.Topics.Select(t => t.Name));
         var response = new OffsetCommitResponse();
         var known = new List<OffsetCommitPartition>();
         var answers = new List<OffsetCommitResponse.OffsetCommitResponsePartition>();
@@ -50,9 +77,9 @@ public sealed class OffsetCommitHandler(GroupCoordinator coordinator, MetadataCa
             {
                 var answer = new OffsetCommitResponse.OffsetCommitResponsePartition { PartitionIndex = partition.PartitionIndex };
                 topicResponse.Partitions.Add(answer);
-                if (topicImage?.HasPartition(partition.PartitionIndex) != true)
+                if (TopicAuthorization.OffsetWriteError(readable, topic.Name, topicImage, partition.PartitionIndex) is { } partitionError)
                 {
-                    answer.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                    answer.ErrorCode = (short)partitionError;
                     continue;
                 }
                 known.Add(new OffsetCommitPartition(topic.Name, partition.PartitionIndex, partition.CommittedOffset, partition.CommittedLeaderEpoch, partition.CommittedMetadata));
@@ -88,7 +115,10 @@ public sealed class OffsetCommitHandler(GroupCoordinator coordinator, MetadataCa
 /// each answered on its own. A partition with nothing committed answers offset -1 and metadata "". v7+ carry
 /// require_stable: a partition an open transaction holds an offset of (TxnOffsetCommit before its marker) answers
 /// UNSTABLE_OFFSET_COMMIT, and the client retries; v9
-/// carries a member id and epoch for KIP-848 groups.
+/// carries a member id and epoch for KIP-848 groups. Each group needs DESCRIBE (else GROUP_AUTHORIZATION_FAILED);
+/// topics need DESCRIBE too: a named topic the requester may not see answers TOPIC_AUTHORIZATION_FAILED on its
+/// partitions, and an "every committed offset" fetch silently leaves such topics out (Kafka's
+/// <c>fetchOffsetsForGroup</c> and <c>fetchAllOffsetsForGroup</c>).
 /// </summary>
 public sealed class OffsetFetchHandler(GroupCoordinator coordinator) : ApiHandler<OffsetFetchRequest, OffsetFetchResponse>
 {
@@ -110,7 +140,7 @@ public sealed class OffsetFetchHandler(GroupCoordinator coordinator) : ApiHandle
             foreach (var group in request.Groups)
             {
                 var topics = group.Topics?.Select(t => (t.Name, (IReadOnlyList<int>)t.PartitionIndexes)).ToList();
-                var (error, offsets) = Fetch(group.GroupId, topics, request.RequireStable, group.MemberId, group.MemberEpoch);
+                var (error, offsets) = Fetch(context, group.GroupId, topics, request.RequireStable, group.MemberId, group.MemberEpoch);
                 var groupResponse = new OffsetFetchResponse.OffsetFetchResponseGroup { GroupId = group.GroupId, ErrorCode = (short)error };
                 foreach (var byTopic in offsets.GroupBy(o => o.Topic))
                 {
@@ -137,7 +167,7 @@ public sealed class OffsetFetchHandler(GroupCoordinator coordinator) : ApiHandle
         {
             requested = [];
         }
-        var (groupError, fetched) = Fetch(request.GroupId, requested, request.RequireStable, null, -1);
+        var (groupError, fetched) = Fetch(context, request.GroupId, requested, request.RequireStable, null, -1);
         if (groupError != ErrorCode.None)
         {
             return ValueTask.FromResult<OffsetFetchResponse?>(ErrorResponse(context, request, groupError));
@@ -160,15 +190,43 @@ public sealed class OffsetFetchHandler(GroupCoordinator coordinator) : ApiHandle
         return ValueTask.FromResult<OffsetFetchResponse?>(response);
     }
 
-    private (ErrorCode Error, List<FetchedOffset> Offsets) Fetch(string groupId, IReadOnlyList<(string Topic, IReadOnlyList<int> Partitions)>? topics,
-        bool requireStable, string? memberId, int memberEpoch)
+    private (ErrorCode Error, List<FetchedOffset> Offsets) Fetch(RequestContext context, string groupId,
+        IReadOnlyList<(string Topic, IReadOnlyList<int> Partitions)>? topics, bool requireStable, string? memberId, int memberEpoch)
     {
         if (groupId is null)
         {
             return (ErrorCode.InvalidGroupId, []);
         }
+        if (!context.Authorize(AclOperation.Describe, AclResourceType.Group, groupId))
+        {
+            return (ErrorCode.GroupAuthorizationFailed, []);
+        }
         var (shard, error) = coordinator.ShardFor(groupId);
-        return shard is null ? (error, []) : shard.FetchOffsets(groupId, topics, requireStable, memberId, memberEpoch);
+        if (shard is null)
+        {
+            return (error, []);
+        }
+        if (topics is null)
+        {
+            var (allError, all) = shard.FetchOffsets(groupId, null, requireStable, memberId, memberEpoch);
+            if (allError != ErrorCode.None)
+            {
+                return (allError, all);
+            }
+            var visible = TopicAuthorization.Authorized(context, AclOperation.Describe, all.Select(o => o.Topic));
+            return (ErrorCode.None, [.. all.Where(o => visible.Contains(o.Topic))]);
+        }
+        var describable = TopicAuthorization.Authorized(context, AclOperation.Describe, topics.Select(t => t.Topic));
+        var (fetchError, offsets) = shard.FetchOffsets(groupId, [.. topics.Where(t => describable.Contains(t.Topic))], requireStable, memberId, memberEpoch);
+        if (fetchError != ErrorCode.None)
+        {
+            return (fetchError, offsets);
+        }
+        foreach (var (topic, partitions) in topics.Where(t => !describable.Contains(t.Topic)))
+        {
+            offsets.AddRange(partitions.Select(p => new FetchedOffset(topic, p, -1, -1, "", ErrorCode.TopicAuthorizationFailed)));
+        }
+        return (ErrorCode.None, offsets);
     }
 
     /// <summary>
@@ -208,7 +266,8 @@ public sealed class OffsetFetchHandler(GroupCoordinator coordinator) : ApiHandle
 /// <summary>
 /// OffsetDelete (key 47), version 0: removes committed offsets of a group (tombstones). GROUP_ID_NOT_FOUND for an
 /// unknown group, NON_EMPTY_GROUP for a live group not on the consumer protocol; GROUP_SUBSCRIBED_TO_TOPIC for
-/// partitions of topics live members subscribe to, UNKNOWN_TOPIC_OR_PARTITION for unknown ones.
+/// partitions of topics live members subscribe to, UNKNOWN_TOPIC_OR_PARTITION for unknown ones. DELETE on the GROUP,
+/// else GROUP_AUTHORIZATION_FAILED for the request; READ on each TOPIC, else TOPIC_AUTHORIZATION_FAILED on its partitions.
 /// </summary>
 public sealed class OffsetDeleteHandler(GroupCoordinator coordinator, MetadataCache metadata) : ApiHandler<OffsetDeleteRequest, OffsetDeleteResponse>
 {
@@ -224,6 +283,10 @@ public sealed class OffsetDeleteHandler(GroupCoordinator coordinator, MetadataCa
 
     private async ValueTask<OffsetDeleteResponse?> HandleOnCoordinatorAsync(RequestContext context, OffsetDeleteRequest request, CancellationToken cancellationToken)
     {
+        if (!context.Authorize(AclOperation.Delete, AclResourceType.Group, request.GroupId))
+        {
+            return ErrorResponse(context, request, ErrorCode.GroupAuthorizationFailed);
+        }
         if (string.IsNullOrEmpty(request.GroupId))
         {
             return ErrorResponse(context, request, ErrorCode.InvalidGroupId);
@@ -234,6 +297,7 @@ public sealed class OffsetDeleteHandler(GroupCoordinator coordinator, MetadataCa
             return ErrorResponse(context, request, error);
         }
         var image = metadata.Current;
+        var readable = TopicAuthorization.Authorized(context, AclOperation.Read, request.Topics.Select(t => t.Name));
         var response = new OffsetDeleteResponse();
         var known = new List<(string Topic, int Partition)>();
         var answers = new List<OffsetDeleteResponse.OffsetDeleteResponsePartition>();
@@ -246,9 +310,9 @@ public sealed class OffsetDeleteHandler(GroupCoordinator coordinator, MetadataCa
             {
                 var answer = new OffsetDeleteResponse.OffsetDeleteResponsePartition { PartitionIndex = partition.PartitionIndex };
                 topicResponse.Partitions.Add(answer);
-                if (topicImage?.HasPartition(partition.PartitionIndex) != true)
+                if (TopicAuthorization.OffsetWriteError(readable, topic.Name, topicImage, partition.PartitionIndex) is { } partitionError)
                 {
-                    answer.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                    answer.ErrorCode = (short)partitionError;
                     continue;
                 }
                 known.Add((topic.Name, partition.PartitionIndex));

@@ -1,4 +1,5 @@
 using Samsa.Broker.Groups;
+using Samsa.Broker.Security;
 using Samsa.Metadata.Image;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
@@ -18,6 +19,9 @@ namespace Samsa.Broker.Handlers;
 /// as Kafka's <c>validateTransactionalOffsetCommit</c> (an unknown group with generation -1 becomes a simple group,
 /// with a generation ILLEGAL_GENERATION; a known group checks member and generation, no rebalance check); v4 only lets
 /// the client read TRANSACTION_ABORTABLE (KIP-890).</para>
+/// <para>Authorization as Kafka's <c>handleTxnOffsetCommitRequest</c>: WRITE on the TRANSACTIONAL_ID (which covers the
+/// producer id), else TRANSACTIONAL_ID_AUTHORIZATION_FAILED; READ on the GROUP, else GROUP_AUTHORIZATION_FAILED, both
+/// on every partition; READ on each TOPIC, else TOPIC_AUTHORIZATION_FAILED on its partitions.</para>
 /// <para>Errors: INVALID_GROUP_ID for an empty group id; NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS for the
 /// group's shard; UNKNOWN_TOPIC_OR_PARTITION per partition of a topic or partition that does not exist; a stale
 /// producer epoch comes back as the append's INVALID_PRODUCER_EPOCH; write errors mapped as Kafka's
@@ -38,6 +42,14 @@ public sealed class TxnOffsetCommitHandler(GroupCoordinator coordinator, Metadat
 
     private async ValueTask<TxnOffsetCommitResponse?> HandleOnCoordinatorAsync(RequestContext context, TxnOffsetCommitRequest request, CancellationToken cancellationToken)
     {
+        if (!context.Authorize(AclOperation.Write, AclResourceType.TransactionalId, request.TransactionalId))
+        {
+            return ErrorResponse(context, request, ErrorCode.TransactionalIdAuthorizationFailed);
+        }
+        if (!context.Authorize(AclOperation.Read, AclResourceType.Group, request.GroupId))
+        {
+            return ErrorResponse(context, request, ErrorCode.GroupAuthorizationFailed);
+        }
         if (string.IsNullOrEmpty(request.GroupId))
         {
             return ErrorResponse(context, request, ErrorCode.InvalidGroupId);
@@ -48,6 +60,7 @@ public sealed class TxnOffsetCommitHandler(GroupCoordinator coordinator, Metadat
             return ErrorResponse(context, request, error);
         }
         var image = metadata.Current;
+        var readable = TopicAuthorization.Authorized(context, AclOperation.Read, request.Topics.Select(t => t.Name));
         var response = new TxnOffsetCommitResponse();
         var known = new List<OffsetCommitPartition>();
         var answers = new List<TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition>();
@@ -60,9 +73,9 @@ public sealed class TxnOffsetCommitHandler(GroupCoordinator coordinator, Metadat
             {
                 var answer = new TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition { PartitionIndex = partition.PartitionIndex };
                 topicResponse.Partitions.Add(answer);
-                if (topicImage?.HasPartition(partition.PartitionIndex) != true)
+                if (TopicAuthorization.OffsetWriteError(readable, topic.Name, topicImage, partition.PartitionIndex) is { } partitionError)
                 {
-                    answer.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                    answer.ErrorCode = (short)partitionError;
                     continue;
                 }
                 known.Add(new OffsetCommitPartition(topic.Name, partition.PartitionIndex, partition.CommittedOffset, partition.CommittedLeaderEpoch,

@@ -1,4 +1,5 @@
 using Samsa.Broker.Replication;
+using Samsa.Broker.Security;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
 using Samsa.Protocol.Records;
@@ -24,7 +25,8 @@ namespace Samsa.Broker.Handlers;
 /// <c>__consumer_offsets</c>, a group coordinator not serving the partition (not its leader, still loading) answers
 /// NOT_LEADER_OR_FOLLOWER, as Kafka maps NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS and COORDINATOR_NOT_AVAILABLE,
 /// so the transaction coordinator retries. The coordinator in this process calls <see cref="WriteAsync"/> directly:
-/// the same request, without the socket.
+/// the same request, without the socket. Over the socket the sender needs CLUSTER_ACTION on the CLUSTER (it is another
+/// broker, or an operator's abort tool), else every partition is CLUSTER_AUTHORIZATION_FAILED.
 /// </remarks>
 public sealed class WriteTxnMarkersHandler(ReplicaManager replicas, Groups.GroupCoordinator? groups, TimeProvider time, int requestTimeoutMs)
     : ApiHandler<WriteTxnMarkersRequest, WriteTxnMarkersResponse>
@@ -36,7 +38,9 @@ public sealed class WriteTxnMarkersHandler(ReplicaManager replicas, Groups.Group
     public override short MaxVersion => 1;
 
     protected override async ValueTask<WriteTxnMarkersResponse?> HandleAsync(RequestContext context, WriteTxnMarkersRequest request, CancellationToken cancellationToken) =>
-        await WriteAsync(request, cancellationToken);
+        context.AuthorizeCluster(AclOperation.ClusterAction)
+            ? await WriteAsync(request, cancellationToken)
+            : ErrorResponse(context, request, ErrorCode.ClusterAuthorizationFailed);
 
     public async Task<WriteTxnMarkersResponse> WriteAsync(WriteTxnMarkersRequest request, CancellationToken cancellationToken)
     {

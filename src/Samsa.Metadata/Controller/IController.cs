@@ -73,6 +73,8 @@ public interface IController
 
     /// <summary>DeleteAcls: per filter, the bindings it matched, all removed in one commit; INVALID_REQUEST for an UNKNOWN filter.</summary>
     Task<DeleteAclsResponse> DeleteAclsAsync(DeleteAclsRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
     /// AlterUserScramCredentials (KIP-554): each user's deletions and upsertions committed, or the user's error
     /// (DUPLICATE_RESOURCE, UNACCEPTABLE_CREDENTIAL, UNSUPPORTED_SASL_MECHANISM, RESOURCE_NOT_FOUND).
     /// </summary>

@@ -120,6 +120,7 @@ public sealed partial class MetadataDelta(MetadataImage image)
                 break;
             case RemoveAccessControlEntryRecord removeAcl:
                 ReplayRemoveAcl(removeAcl, offset);
+                break;
             case UserScramCredentialRecord scram:
                 ReplayScram(scram);
                 break;

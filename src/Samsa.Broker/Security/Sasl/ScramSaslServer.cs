@@ -123,7 +123,9 @@ public sealed class ScramSaslServer : ISaslServer
     {
         var clientFinal = ScramMessages.ClientFinal.Parse(text);
         var expectedBinding = Convert.ToBase64String(Encoding.UTF8.GetBytes(_clientFirst!.Gs2Header));
-        if (clientFinal.ChannelBinding != expectedBinding || clientFinal.Nonce != _serverFirst!.Nonce || _credential is null)
+        // Kafka's check is endsWith, not equality: librdkafka 2.0 sends its own nonce before the combined one, and Kafka
+        // accepts that client; the server's random half still has to be echoed.
+        if (clientFinal.ChannelBinding != expectedBinding || !clientFinal.Nonce.EndsWith(_serverFirst!.Nonce, StringComparison.Ordinal) || _credential is null)
         {
             throw new SaslAuthenticationException(_failure);
         }
