@@ -80,7 +80,7 @@ public sealed class SslServerContext
 
     /// <summary>The subject as Java's <c>X500Principal.getName()</c> writes it: most specific first, commas without spaces.</summary>
     public static string Rfc2253(X500DistinguishedName name) =>
-        string.Join(",", name.EnumerateRelativeDistinguishedNames().Reverse().Select(rdn =>
+        string.Join(",", name.EnumerateRelativeDistinguishedNames(reversed: true).Select(rdn =>
         {
             var oid = rdn.GetSingleElementType();
             var key = oid.FriendlyName switch
