@@ -104,7 +104,7 @@ public sealed class AuthorizationCoverageTests
 
         // Everything above was refused; the broker still answers.
         await using var probe = await broker.ConnectAsync();
-        var (_, versions) = await probe.RequestAsync<Samsa.Protocol.Messages.ApiVersionsResponse>(new Samsa.Protocol.Messages.ApiVersionsRequest(), 3, 1);
+        var (_, versions) = await probe.RequestAsync<Samsa.Protocol.Messages.ApiVersionsResponse>(new Samsa.Protocol.Messages.ApiVersionsRequest { ClientSoftwareName = "probe", ClientSoftwareVersion = "1.0" }, 3, 1);
         Assert.Equal(0, versions.ErrorCode);
     }
 }
