@@ -22,6 +22,7 @@ using Confluent.Kafka.Admin;
 //   jepsen-final TOPIC PARTITIONS PROCESS TIMEOUT_SECONDS FILE  the Jepsen final read from offset 0 to each partition's end (JepsenWorkload)
 //   txn-fill TOPIC PARTITIONS COUNT  fills the transactional copy test's input (TransactionalCopier)
 //   txn-copy INPUT OUTPUT GROUP TXNID PARTITIONS BATCH [ABORT [RATE [stdin]]]  the consume-transform-produce copier (TransactionalCopier)
+//   sasl-policy USER PASSWORD CA ALLOWED FORBIDDEN GROUP  SASL_SSL + SCRAM-SHA-512: the allowed and forbidden actions of a user (SaslPolicyScenario), as JSON
 //   txn-read TOPIC PARTITIONS ISOLATION EXPECTED  reads every partition with read_committed or read_uncommitted (TransactionalCopier)
 // A message line: {"key": b64|null, "value": b64|null, "headers": [[name, b64]], "timestamp": ms|null}.
 //
@@ -204,6 +205,9 @@ switch (args[0])
             Console.WriteLine(JsonSerializer.Serialize(await BrokerConfigsScenario.RunAsync(admin, args[2], args[3], args[4])));
             return 0;
         }
+    case "sasl-policy":
+        Console.WriteLine(JsonSerializer.Serialize(await SaslPolicyScenario.RunAsync(bootstrap, args[2], args[3], args[4], args[5], args[6], args[7])));
+        return 0;
     case "cluster-admin":
         Console.WriteLine(JsonSerializer.Serialize(await ClusterScenario.RunAsync(bootstrap)));
         return 0;

@@ -140,6 +140,24 @@ public sealed class SecurityInteropTests : IAsyncLifetime
         Assert.Contains("group refused: GROUP_AUTHORIZATION_FAILED", result.Stdout);
     }
 
+    /// <summary>The same policy through the EXTERNAL SASL_SSL listener with Confluent.Kafka and kafkajs.</summary>
+    [Theory]
+    [InlineData("confluent")]
+    [InlineData("kafkajs")]
+    public async Task OperatorPolicy_OverSaslSsl_WithConfluentKafkaAndKafkaJs(string client)
+    {
+        var bootstrap = $"localhost:{_external}";
+        ProcessResult result = client == "confluent"
+            ? await ExternalProcess.RunAsync("dotnet", [RepoPaths.ConfluentClientDll, "sasl-policy", bootstrap, "order-user", "order-user-secret", Ca, "orders", "my-topic", "order-group"], ClientTimeout)
+            : await ExternalProcess.RunAsync("node", [Peers.KafkaJsScript("sasl_policy.js"), bootstrap, Ca, "order-user", "order-user-secret", "orders", "my-topic", "order-group"], ClientTimeout);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var json = System.Text.Json.JsonDocument.Parse(result.Stdout.Trim().Split('\n')[^1]);
+        var root = json.RootElement;
+        Assert.Equal(client == "confluent" ? "TopicAuthorizationFailed" : "TOPIC_AUTHORIZATION_FAILED", root.GetProperty("forbidden").GetString());
+        Assert.Equal(["orders"], root.GetProperty("topics").EnumerateArray().Select(t => t.GetString()!).ToArray());
+        Assert.StartsWith("from ", root.GetProperty("read").GetString());
+    }
+
     [Fact]
     public async Task TwoListeners_InternalSaslPlaintext_ExternalSaslSsl_EachClientSeesItsOwnAdvertisedAddress()
     {
