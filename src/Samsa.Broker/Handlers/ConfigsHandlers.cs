@@ -1,6 +1,6 @@
-using Samsa.Broker.Security;
 using System.Globalization;
 using Samsa.Broker.Config;
+using Samsa.Broker.Security;
 using Samsa.Metadata;
 using Samsa.Metadata.Controller;
 using Samsa.Metadata.Image;
@@ -126,7 +126,10 @@ public sealed class IncrementalAlterConfigsHandler(IController controller) : Api
         var response = allowed.Resources.Count == 0 ? new IncrementalAlterConfigsResponse() : await controller.IncrementalAlterConfigsAsync(allowed, cancellationToken);
         response.Responses.AddRange(refused.Select(r => new IncrementalAlterConfigsResponse.AlterConfigsResourceResponse
         {
-            ErrorCode = (short)r.Value, ErrorMessage = ErrorCodes.DefaultMessage(r.Value), ResourceType = r.Key.ResourceType, ResourceName = r.Key.ResourceName,
+            ErrorCode = (short)r.Value,
+            ErrorMessage = ErrorCodes.DefaultMessage(r.Value),
+            ResourceType = r.Key.ResourceType,
+            ResourceName = r.Key.ResourceName,
         }));
         return response;
     }
@@ -166,7 +169,10 @@ public sealed class AlterConfigsHandler(IController controller) : ApiHandler<Alt
         var response = allowed.Resources.Count == 0 ? new AlterConfigsResponse() : await controller.AlterConfigsAsync(allowed, cancellationToken);
         response.Responses.AddRange(refused.Select(r => new AlterConfigsResponse.AlterConfigsResourceResponse
         {
-            ErrorCode = (short)r.Value, ErrorMessage = ErrorCodes.DefaultMessage(r.Value), ResourceType = r.Key.ResourceType, ResourceName = r.Key.ResourceName,
+            ErrorCode = (short)r.Value,
+            ErrorMessage = ErrorCodes.DefaultMessage(r.Value),
+            ResourceType = r.Key.ResourceType,
+            ResourceName = r.Key.ResourceName,
         }));
         return response;
     }

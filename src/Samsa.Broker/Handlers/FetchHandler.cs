@@ -1,6 +1,6 @@
-using Samsa.Broker.Security;
 using Samsa.Broker.Network;
 using Samsa.Broker.Replication;
+using Samsa.Broker.Security;
 using Samsa.Metadata.Image;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
@@ -223,8 +223,13 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
 
     private static PartitionData ErrorData(Target target, ErrorCode error) => new()
     {
-        PartitionIndex = target.Partition, ErrorCode = (short)error, HighWatermark = -1, LastStableOffset = -1, LogStartOffset = -1,
-        AbortedTransactions = null, Records = ReadOnlyMemory<byte>.Empty,
+        PartitionIndex = target.Partition,
+        ErrorCode = (short)error,
+        HighWatermark = -1,
+        LastStableOffset = -1,
+        LogStartOffset = -1,
+        AbortedTransactions = null,
+        Records = ReadOnlyMemory<byte>.Empty,
     };
 
     /// <summary>

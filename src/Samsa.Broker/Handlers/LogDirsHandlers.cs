@@ -1,5 +1,5 @@
-using Samsa.Broker.Security;
 using Samsa.Broker.Log;
+using Samsa.Broker.Security;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
 using Samsa.Storage;

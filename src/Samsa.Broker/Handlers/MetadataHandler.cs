@@ -104,7 +104,10 @@ public sealed class MetadataHandler(MetadataCache metadata, IController? control
                     // Kafka names the topic only if the request did: an id never reveals its name.
                     response.Topics.Add(new MetadataResponse.MetadataResponseTopic
                     {
-                        ErrorCode = (short)ErrorCode.TopicAuthorizationFailed, Name = requested.Name, TopicId = requested.TopicId, IsInternal = TopicName.IsInternal(name),
+                        ErrorCode = (short)ErrorCode.TopicAuthorizationFailed,
+                        Name = requested.Name,
+                        TopicId = requested.TopicId,
+                        IsInternal = TopicName.IsInternal(name),
                     });
                     continue;
                 }

@@ -1,7 +1,7 @@
-using Samsa.Broker.Security;
 using System.Buffers.Binary;
 using Samsa.Broker.Network;
 using Samsa.Broker.Replication;
+using Samsa.Broker.Security;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
 using Samsa.Protocol.Records;

@@ -1,5 +1,5 @@
-using Samsa.Broker.Security;
 using Samsa.Broker.Network;
+using Samsa.Broker.Security;
 using Samsa.Metadata;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;

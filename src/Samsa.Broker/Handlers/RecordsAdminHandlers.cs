@@ -1,7 +1,7 @@
-using Samsa.Broker.Security;
 using Samsa.Broker.Cluster;
 using Samsa.Broker.Log;
 using Samsa.Broker.Replication;
+using Samsa.Broker.Security;
 using Samsa.Metadata.Image;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
@@ -129,7 +129,10 @@ public sealed class ListOffsetsHandler(MetadataCache metadata, ReplicaManager re
                 {
                     result.Partitions.Add(new ListOffsetsResponse.ListOffsetsPartitionResponse
                     {
-                        PartitionIndex = partition.PartitionIndex, ErrorCode = (short)ErrorCode.TopicAuthorizationFailed, Timestamp = -1, Offset = -1,
+                        PartitionIndex = partition.PartitionIndex,
+                        ErrorCode = (short)ErrorCode.TopicAuthorizationFailed,
+                        Timestamp = -1,
+                        Offset = -1,
                     });
                     continue;
                 }
@@ -219,7 +222,10 @@ public sealed class OffsetForLeaderEpochHandler(ReplicaManager replicas) : ApiHa
                 {
                     result.Partitions.Add(new OffsetForLeaderEpochResponse.EpochEndOffset
                     {
-                        Partition = partition.Partition, ErrorCode = (short)ErrorCode.TopicAuthorizationFailed, LeaderEpoch = -1, EndOffset = -1,
+                        Partition = partition.Partition,
+                        ErrorCode = (short)ErrorCode.TopicAuthorizationFailed,
+                        LeaderEpoch = -1,
+                        EndOffset = -1,
                     });
                     continue;
                 }

@@ -1,6 +1,6 @@
-using Samsa.Broker.Security;
 using System.Collections.Immutable;
 using Samsa.Broker.Config;
+using Samsa.Broker.Security;
 using Samsa.Metadata.Controller;
 using Samsa.Metadata.Image;
 using Samsa.Protocol;
@@ -172,7 +172,9 @@ public sealed class CreatePartitionsHandler(IController controller) : ApiHandler
         var response = allowed.Topics.Count == 0 ? new CreatePartitionsResponse() : await controller.CreatePartitionsAsync(allowed, cancellationToken);
         response.Results.AddRange(refused.Select(t => new CreatePartitionsResponse.CreatePartitionsTopicResult
         {
-            Name = t.Name, ErrorCode = (short)ErrorCode.TopicAuthorizationFailed, ErrorMessage = ErrorCodes.DefaultMessage(ErrorCode.TopicAuthorizationFailed),
+            Name = t.Name,
+            ErrorCode = (short)ErrorCode.TopicAuthorizationFailed,
+            ErrorMessage = ErrorCodes.DefaultMessage(ErrorCode.TopicAuthorizationFailed),
         }));
         return response;
     }

@@ -175,7 +175,8 @@ public sealed class DescribeTransactionsHandler(TransactionCoordinator coordinat
                 ? coordinator.Describe(transactionalId)
                 : new DescribeTransactionsResponse.TransactionStateData
                 {
-                    TransactionalId = transactionalId, ErrorCode = (short)ErrorCode.TransactionalIdAuthorizationFailed,
+                    TransactionalId = transactionalId,
+                    ErrorCode = (short)ErrorCode.TransactionalIdAuthorizationFailed,
                 };
             state.Topics.RemoveAll(t => !context.Authorize(AclOperation.Describe, AclResourceType.Topic, t.Topic));
             response.TransactionStates.Add(state);

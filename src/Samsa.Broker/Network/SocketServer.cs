@@ -340,7 +340,8 @@ public sealed class SocketServer : IAsyncDisposable
             }
         }
         var connection = new KafkaConnection(client, context, _handler, _config.SocketRequestMaxBytes, _logger, _time,
-            _security.TlsFor(bound.ListenerName), _security.SaslMaxReceiveBytes) { Closing = Release };
+            _security.TlsFor(bound.ListenerName), _security.SaslMaxReceiveBytes)
+        { Closing = Release };
         NetworkLog.ConnectionAccepted(_logger, id);
         var task = Task.Run(() => connection.RunAsync(_stopping.Token));
         _connections[connection] = task;

@@ -152,7 +152,12 @@ public static class MetadataSnapshots
             {
                 yield return MetadataRecord.Of(new UserScramCredentialRecord
                 {
-                    Name = user, Mechanism = (sbyte)mechanism, Salt = c.Salt, StoredKey = c.StoredKey, ServerKey = c.ServerKey, Iterations = c.Iterations,
+                    Name = user,
+                    Mechanism = (sbyte)mechanism,
+                    Salt = c.Salt,
+                    StoredKey = c.StoredKey,
+                    ServerKey = c.ServerKey,
+                    Iterations = c.Iterations,
                 });
             }
         }

@@ -111,14 +111,16 @@ public class GroupAndTransactionAuthorizationTests
         Assert.Equal(5, all.Offsets[0].Offset);
         var v1 = (await client.RequestAsync<OffsetFetchResponse>(new OffsetFetchRequest
         {
-            GroupId = "other", Topics = [new() { Name = Allowed, PartitionIndexes = [0] }],
+            GroupId = "other",
+            Topics = [new() { Name = Allowed, PartitionIndexes = [0] }],
         }, 1)).Body;
         Assert.Equal((short)ErrorCode.GroupAuthorizationFailed, Assert.Single(Assert.Single(v1.Topics).Partitions).ErrorCode);
 
         // DescribeGroups: the denied group first; the allowed one with what this principal may do on it.
         var described = (await client.RequestAsync<DescribeGroupsResponse>(new DescribeGroupsRequest
         {
-            Groups = [Group, "other"], IncludeAuthorizedOperations = true,
+            Groups = [Group, "other"],
+            IncludeAuthorizedOperations = true,
         }, 5)).Body.Groups;
         Assert.Equal(["other", Group], described.Select(g => g.GroupId));
         Assert.Equal((short)ErrorCode.GroupAuthorizationFailed, described[0].ErrorCode);
@@ -210,7 +212,10 @@ public class GroupAndTransactionAuthorizationTests
     private static async Task<InitProducerIdResponse> InitProducerIdAsync(TestClient client, string? transactionalId) =>
         (await client.RequestAsync<InitProducerIdResponse>(new InitProducerIdRequest
         {
-            TransactionalId = transactionalId, TransactionTimeoutMs = 60_000, ProducerId = -1, ProducerEpoch = -1,
+            TransactionalId = transactionalId,
+            TransactionTimeoutMs = 60_000,
+            ProducerId = -1,
+            ProducerEpoch = -1,
         }, 5)).Body;
 
     private static AddPartitionsToTxnRequest AddPartitions(string transactionalId, InitProducerIdResponse producer, params string[] topics) => new()
@@ -272,7 +277,12 @@ public class GroupAndTransactionAuthorizationTests
         Assert.Equal((short)ErrorCode.GroupAuthorizationFailed, (await client.RequestAsync<AddOffsetsToTxnResponse>(AddOffsets(TransactionalId), 3)).Body.ErrorCode);
         TxnOffsetCommitRequest TxnCommit(string id) => new()
         {
-            TransactionalId = id, GroupId = Group, ProducerId = producer.ProducerId, ProducerEpoch = producer.ProducerEpoch, GenerationId = -1, MemberId = "",
+            TransactionalId = id,
+            GroupId = Group,
+            ProducerId = producer.ProducerId,
+            ProducerEpoch = producer.ProducerEpoch,
+            GenerationId = -1,
+            MemberId = "",
             Topics = [.. new[] { Allowed, Secret }.Select(t => new TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic
             {
                 Name = t, Partitions = [new() { PartitionIndex = 0, CommittedOffset = 3, CommittedMetadata = "" }],
