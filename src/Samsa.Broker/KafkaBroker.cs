@@ -146,6 +146,7 @@ public sealed class KafkaBroker : IAsyncDisposable
             var raftClient = new NetworkClient(new NetworkClientOptions
             {
                 ClientId = $"raft-client-{config.NodeId}",
+                Security = ControllerClientSecurity(config),
                 RequestTimeout = TimeSpan.FromMilliseconds(config.GetInt("controller.quorum.request.timeout.ms") + 500),
                 ReconnectBackoffMax = TimeSpan.FromMilliseconds(Math.Max(config.GetInt("controller.quorum.retry.backoff.ms"), 200)),
             }, time, loggerFactory.CreateLogger("Samsa.RaftNetwork"));
@@ -266,6 +267,7 @@ public sealed class KafkaBroker : IAsyncDisposable
             var fetcherClient = new NetworkClient(new NetworkClientOptions
             {
                 ClientId = $"replica-fetcher-{config.NodeId}",
+                Security = Samsa.Broker.Security.ClientSecurity.For(config, interBrokerListener, "sasl.mechanism.inter.broker.protocol"),
                 RequestTimeout = TimeSpan.FromMilliseconds(config.GetInt("replica.socket.timeout.ms")),
                 MaxResponseBytes = Math.Max(Protocol.RequestFrames.MaxResponseBytes, config.GetInt("replica.fetch.response.max.bytes") + 1024 * 1024),
             }, time, loggerFactory.CreateLogger("Samsa.ReplicaFetcher"));
@@ -622,10 +624,16 @@ public sealed class KafkaBroker : IAsyncDisposable
         };
     }
 
+    /// <summary>How this node reaches the controllers: the first controller listener's TLS and SASL (<c>sasl.mechanism.controller.protocol</c>).</summary>
+    private static Samsa.Broker.Security.ClientSecurity ControllerClientSecurity(KafkaConfig config) =>
+        config.ControllerListenerNames.FirstOrDefault() is { } listener
+            ? Samsa.Broker.Security.ClientSecurity.For(config, listener, "sasl.mechanism.controller.protocol")
+            : Samsa.Broker.Security.ClientSecurity.Plaintext;
+
     private static RemoteController CreateRemoteController(KafkaConfig config, Func<NodeEndpoint?> activeController, TimeProvider time,
         ILoggerFactory loggerFactory, List<NetworkClient> networkClients)
     {
-        var client = new NetworkClient(new NetworkClientOptions { ClientId = $"controller-channel-{config.NodeId}" }, time,
+        var client = new NetworkClient(new NetworkClientOptions { ClientId = $"controller-channel-{config.NodeId}", Security = ControllerClientSecurity(config) }, time,
             loggerFactory.CreateLogger("Samsa.ControllerChannel"));
         networkClients.Add(client);
         return new RemoteController(client, activeController, time, loggerFactory.CreateLogger("Samsa.ControllerChannel"),

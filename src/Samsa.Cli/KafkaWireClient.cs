@@ -87,31 +87,15 @@ internal sealed class KafkaWireClient : IDisposable
 
     private async Task AuthenticateAsync(ISaslClient sasl, CancellationToken cancellationToken)
     {
-        var handshake = await SendAsync<SaslHandshakeResponse>(new SaslHandshakeRequest { Mechanism = sasl.MechanismName }, 1, cancellationToken);
-        if (handshake.ErrorCode != 0)
+        try
         {
-            throw new CommandException($"Unsupported SASL mechanism {sasl.MechanismName}: the broker offers {string.Join(", ", handshake.Mechanisms)}");
+            await SaslClientAuthenticator.AuthenticateAsync(sasl,
+                handshake => SendAsync<SaslHandshakeResponse>(handshake, 1, cancellationToken),
+                token => SendAsync<SaslAuthenticateResponse>(token, 2, cancellationToken));
         }
-        var token = sasl.InitialResponse();
-        while (true)
+        catch (SaslAuthenticationException e)
         {
-            var response = await SendAsync<SaslAuthenticateResponse>(new SaslAuthenticateRequest { AuthBytes = token }, 2, cancellationToken);
-            if (response.ErrorCode != 0)
-            {
-                throw new CommandException(response.ErrorMessage ?? ErrorCodes.DefaultMessage((ErrorCode)response.ErrorCode) ?? "SASL authentication failed");
-            }
-            try
-            {
-                token = sasl.IsComplete && response.AuthBytes.Length == 0 ? [] : sasl.EvaluateChallenge(response.AuthBytes);
-            }
-            catch (SaslAuthenticationException e)
-            {
-                throw new CommandException(e.Message);
-            }
-            if (sasl.IsComplete)
-            {
-                return;
-            }
+            throw new CommandException(e.Message);
         }
     }
 

@@ -44,10 +44,9 @@ public static class KafkaConfigDefinitions
         "alter.log.dirs.replication.quota.window.size.seconds", "controller.quota.window.num",
         "controller.quota.window.size.seconds", "client.quota.callback.class", "metric.reporters", "metrics.num.samples",
         "metrics.sample.window.ms", "metrics.recording.level", "kafka.metrics.reporters", "kafka.metrics.polling.interval.secs",
-        "principal.builder.class", "sasl.mechanism.inter.broker.protocol",
-        "sasl.mechanism.controller.protocol", "sasl.kerberos.service.name",
+        "principal.builder.class", "sasl.kerberos.service.name",
         "sasl.server.callback.handler.class", "sasl.login.callback.handler.class", "sasl.login.class",
-        "ssl.protocol", "ssl.cipher.suites", "ssl.endpoint.identification.algorithm",
+        "ssl.protocol", "ssl.cipher.suites",
         "delegation.token.secret.key", "delegation.token.max.lifetime.ms", "delegation.token.expiry.time.ms",
         // Kafka 4.x keys of share groups and the share coordinator (KIP-932).
         "group.share.assignors", "group.share.delivery.count.limit", "group.share.max.share.sessions", "group.share.max.size",

@@ -31,6 +31,9 @@ public sealed record NetworkClientOptions
 
     /// <summary>The largest response accepted; a larger claimed size closes the connection before anything is allocated.</summary>
     public int MaxResponseBytes { get; init; } = RequestFrames.MaxResponseBytes;
+
+    /// <summary>TLS and SASL towards the nodes' listener (issue 17); plaintext by default.</summary>
+    public Samsa.Broker.Security.ClientSecurity Security { get; init; } = Samsa.Broker.Security.ClientSecurity.Plaintext;
 }
 
 /// <summary>The connection to a node failed or closed while a request was outstanding (Kafka's <c>DisconnectException</c>).</summary>
@@ -167,13 +170,17 @@ public sealed class NetworkClient : IAsyncDisposable
                     await Task.Delay(wait, client._time, cancellationToken);
                 }
                 var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                Stream stream;
                 try
                 {
                     using var connectDeadline = new CancellationTokenSource(client._options.ConnectTimeout, client._time);
                     using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, connectDeadline.Token);
                     await socket.ConnectAsync(node.Host, node.Port, linked.Token);
+                    // TLS and SASL, when the listener asks for them, before the connection carries any request.
+                    stream = await client._options.Security.OpenAsync(socket, node.Host, client._options.ClientId, linked.Token);
                 }
-                catch (Exception e) when (e is SocketException or OperationCanceledException)
+                catch (Exception e) when (e is SocketException or OperationCanceledException or IOException
+                    or System.Security.Authentication.AuthenticationException or Samsa.Broker.Security.Sasl.SaslAuthenticationException or ProtocolException)
                 {
                     socket.Dispose();
                     _failures++;
@@ -183,7 +190,7 @@ public sealed class NetworkClient : IAsyncDisposable
                     throw new NodeDisconnectedException(node, "connection failed", e);
                 }
                 _failures = 0;
-                var connection = new Connection(client, node, socket);
+                var connection = new Connection(client, node, socket, stream);
                 Volatile.Write(ref _connection, connection);
                 return connection;
             }
@@ -202,18 +209,18 @@ public sealed class NetworkClient : IAsyncDisposable
         private readonly NetworkClient _client;
         private readonly NodeEndpoint _node;
         private readonly Socket _socket;
-        private readonly NetworkStream _stream;
+        private readonly Stream _stream;
         private readonly SemaphoreSlim _writeLock = new(1, 1);
         private readonly ConcurrentDictionary<int, TaskCompletionSource<ResponsePayload>> _pending = new();
         private int _nextCorrelationId;
         private int _closed;
 
-        public Connection(NetworkClient client, NodeEndpoint node, Socket socket)
+        public Connection(NetworkClient client, NodeEndpoint node, Socket socket, Stream stream)
         {
             _client = client;
             _node = node;
             _socket = socket;
-            _stream = new NetworkStream(socket, ownsSocket: true);
+            _stream = stream;
             _ = Task.Run(ReadLoopAsync);
         }
 
@@ -313,6 +320,8 @@ public sealed class NetworkClient : IAsyncDisposable
                 // Already gone.
             }
             _socket.Dispose();
+            // A TLS stream holds more than the socket; its own dispose only releases it (the socket is gone).
+            _stream.Dispose();
             foreach (var correlationId in _pending.Keys)
             {
                 if (_pending.TryRemove(correlationId, out var waiting))

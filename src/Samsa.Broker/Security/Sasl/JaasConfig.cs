@@ -19,6 +19,15 @@ public sealed record JaasConfig(string LoginModule, string ControlFlag, IReadOnl
     public string? Option(string name) => Options.TryGetValue(name, out var value) ? value : null;
 
     /// <summary>Parses one property value; throws <see cref="FormatException"/> with Kafka's message when it is malformed.</summary>
+    /// <summary>
+    /// A broker's JAAS config for <paramref name="mechanism"/> on <paramref name="listenerName"/>:
+    /// <c>listener.name.{listener}.{mechanism}.sasl.jaas.config</c>, else <c>sasl.jaas.config</c>; null when neither is set.
+    /// </summary>
+    public static JaasConfig? Of(Samsa.Broker.Config.KafkaConfig config, string listenerName, string mechanism) =>
+        (config.Originals.TryGetValue($"listener.name.{listenerName.ToLowerInvariant()}.{mechanism.ToLowerInvariant()}.sasl.jaas.config", out var text) ? text
+            : config.Originals.TryGetValue("sasl.jaas.config", out var global) ? global : null)
+        is { Length: > 0 } jaas ? Parse(jaas) : null;
+
     public static JaasConfig Parse(string text)
     {
         var tokens = Tokenize(text);

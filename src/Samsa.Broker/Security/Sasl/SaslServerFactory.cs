@@ -44,10 +44,7 @@ public sealed class SaslServerFactory(KafkaConfig config, MetadataCache metadata
     }
 
     /// <summary>The JAAS config of one mechanism on one listener: the listener's own property first, then the broker-wide one.</summary>
-    public JaasConfig? Jaas(string listenerName, string mechanism) =>
-        (config.Originals.TryGetValue($"{Prefix(listenerName)}{mechanism.ToLowerInvariant()}.sasl.jaas.config", out var text) ? text
-            : config.Originals.TryGetValue("sasl.jaas.config", out var global) ? global : null)
-        is { Length: > 0 } jaas ? JaasConfig.Parse(jaas) : null;
+    public JaasConfig? Jaas(string listenerName, string mechanism) => JaasConfig.Of(config, listenerName, mechanism);
 
     private IReadOnlyDictionary<string, string> PlainUsers(string listenerName) =>
         Jaas(listenerName, PlainSaslServer.Mechanism)?.Options ?? new Dictionary<string, string>();

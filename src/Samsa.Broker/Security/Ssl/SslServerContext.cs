@@ -133,10 +133,16 @@ public sealed class SslServerContext
         {
             return errors == SslPolicyErrors.None;
         }
+        return ChainsTo(certificate, chain, _trusted);
+    }
+
+    /// <summary>True when <paramref name="certificate"/> (with the intermediates the peer sent) chains to one of <paramref name="trusted"/>.</summary>
+    internal static bool ChainsTo(X509Certificate certificate, X509Chain? chain, X509Certificate2Collection trusted)
+    {
         using var custom = new X509Chain();
         custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        custom.ChainPolicy.CustomTrustStore.AddRange(_trusted);
+        custom.ChainPolicy.CustomTrustStore.AddRange(trusted);
         if (chain is not null)
         {
             foreach (var element in chain.ChainElements.Skip(1))
@@ -144,8 +150,7 @@ public sealed class SslServerContext
                 custom.ChainPolicy.ExtraStore.Add(element.Certificate);
             }
         }
-        var leaf = certificate as X509Certificate2 ?? new X509Certificate2(certificate);
-        return custom.Build(leaf);
+        return custom.Build(certificate as X509Certificate2 ?? new X509Certificate2(certificate));
     }
 
     private static X509Certificate2 LoadKeyStore(Func<string, string?> get, string listenerName, out X509Certificate2Collection chain)
@@ -209,7 +214,8 @@ public sealed class SslServerContext
         return leaf;
     }
 
-    private static X509Certificate2Collection? LoadTrustStore(Func<string, string?> get)
+    /// <summary>The trust store's certificates (PEM or PKCS12, a file or inline PEM), or null when none is configured.</summary>
+    internal static X509Certificate2Collection? LoadTrustStore(Func<string, string?> get)
     {
         var inline = get("ssl.truststore.certificates");
         var location = get("ssl.truststore.location");
