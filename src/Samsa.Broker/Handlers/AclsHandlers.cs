@@ -83,12 +83,10 @@ public sealed class CreateAclsHandler(IController controller) : ApiHandler<Creat
 
     public override short MaxVersion => 3;
 
+    protected override AclOperation? RequiredClusterOperation => AclOperation.Alter;
+
     protected override async ValueTask<CreateAclsResponse?> HandleAsync(RequestContext context, CreateAclsRequest request, CancellationToken cancellationToken)
     {
-        if (!context.AuthorizeCluster(AclOperation.Alter))
-        {
-            return ErrorResponse(context, request, ErrorCode.ClusterAuthorizationFailed);
-        }
         if (!context.HasAuthorizer)
         {
             return Answer(request, ErrorCode.SecurityDisabled, AclsHandlers.NoAuthorizer);
@@ -117,12 +115,10 @@ public sealed class DeleteAclsHandler(IController controller) : ApiHandler<Delet
 
     public override short MaxVersion => 3;
 
+    protected override AclOperation? RequiredClusterOperation => AclOperation.Alter;
+
     protected override async ValueTask<DeleteAclsResponse?> HandleAsync(RequestContext context, DeleteAclsRequest request, CancellationToken cancellationToken)
     {
-        if (!context.AuthorizeCluster(AclOperation.Alter))
-        {
-            return ErrorResponse(context, request, ErrorCode.ClusterAuthorizationFailed);
-        }
         if (!context.HasAuthorizer)
         {
             return Answer(request, ErrorCode.SecurityDisabled, AclsHandlers.NoAuthorizer);

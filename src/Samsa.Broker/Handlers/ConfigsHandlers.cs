@@ -115,24 +115,16 @@ public sealed class IncrementalAlterConfigsHandler(IController controller) : Api
 
     public override short MaxVersion => 1;
 
-    protected override async ValueTask<IncrementalAlterConfigsResponse?> HandleAsync(RequestContext context, IncrementalAlterConfigsRequest request, CancellationToken cancellationToken)
-    {
-        var refused = ConfigAuthorization.Refusals(context, request.Resources, r => (r.ResourceType, r.ResourceName));
-        if (refused.Count == 0)
-        {
-            return await controller.IncrementalAlterConfigsAsync(request, cancellationToken);
-        }
-        var allowed = new IncrementalAlterConfigsRequest { Resources = [.. request.Resources.Where(r => !refused.ContainsKey(r))], ValidateOnly = request.ValidateOnly };
-        var response = allowed.Resources.Count == 0 ? new IncrementalAlterConfigsResponse() : await controller.IncrementalAlterConfigsAsync(allowed, cancellationToken);
-        response.Responses.AddRange(refused.Select(r => new IncrementalAlterConfigsResponse.AlterConfigsResourceResponse
-        {
-            ErrorCode = (short)r.Value,
-            ErrorMessage = ErrorCodes.DefaultMessage(r.Value),
-            ResourceType = r.Key.ResourceType,
-            ResourceName = r.Key.ResourceName,
-        }));
-        return response;
-    }
+    protected override async ValueTask<IncrementalAlterConfigsResponse?> HandleAsync(RequestContext context, IncrementalAlterConfigsRequest request, CancellationToken cancellationToken) =>
+        await AuthorizedForwarding.ForwardAsync(request.Resources, r => ConfigAuthorization.AlterRefusal(context, r.ResourceType, r.ResourceName),
+            allowed => controller.IncrementalAlterConfigsAsync(new IncrementalAlterConfigsRequest { Resources = allowed, ValidateOnly = request.ValidateOnly }, cancellationToken),
+            (response, r, error) => response.Responses.Add(new IncrementalAlterConfigsResponse.AlterConfigsResourceResponse
+            {
+                ErrorCode = (short)error,
+                ErrorMessage = ErrorCodes.DefaultMessage(error),
+                ResourceType = r.ResourceType,
+                ResourceName = r.ResourceName,
+            }));
 
     protected override IncrementalAlterConfigsResponse ErrorResponse(RequestContext context, IncrementalAlterConfigsRequest request, ErrorCode error) => new()
     {
@@ -158,24 +150,16 @@ public sealed class AlterConfigsHandler(IController controller) : ApiHandler<Alt
 
     public override short MaxVersion => 2;
 
-    protected override async ValueTask<AlterConfigsResponse?> HandleAsync(RequestContext context, AlterConfigsRequest request, CancellationToken cancellationToken)
-    {
-        var refused = ConfigAuthorization.Refusals(context, request.Resources, r => (r.ResourceType, r.ResourceName));
-        if (refused.Count == 0)
-        {
-            return await controller.AlterConfigsAsync(request, cancellationToken);
-        }
-        var allowed = new AlterConfigsRequest { Resources = [.. request.Resources.Where(r => !refused.ContainsKey(r))], ValidateOnly = request.ValidateOnly };
-        var response = allowed.Resources.Count == 0 ? new AlterConfigsResponse() : await controller.AlterConfigsAsync(allowed, cancellationToken);
-        response.Responses.AddRange(refused.Select(r => new AlterConfigsResponse.AlterConfigsResourceResponse
-        {
-            ErrorCode = (short)r.Value,
-            ErrorMessage = ErrorCodes.DefaultMessage(r.Value),
-            ResourceType = r.Key.ResourceType,
-            ResourceName = r.Key.ResourceName,
-        }));
-        return response;
-    }
+    protected override async ValueTask<AlterConfigsResponse?> HandleAsync(RequestContext context, AlterConfigsRequest request, CancellationToken cancellationToken) =>
+        await AuthorizedForwarding.ForwardAsync(request.Resources, r => ConfigAuthorization.AlterRefusal(context, r.ResourceType, r.ResourceName),
+            allowed => controller.AlterConfigsAsync(new AlterConfigsRequest { Resources = allowed, ValidateOnly = request.ValidateOnly }, cancellationToken),
+            (response, r, error) => response.Responses.Add(new AlterConfigsResponse.AlterConfigsResourceResponse
+            {
+                ErrorCode = (short)error,
+                ErrorMessage = ErrorCodes.DefaultMessage(error),
+                ResourceType = r.ResourceType,
+                ResourceName = r.ResourceName,
+            }));
 
     protected override AlterConfigsResponse ErrorResponse(RequestContext context, AlterConfigsRequest request, ErrorCode error) => new()
     {
@@ -205,23 +189,7 @@ internal static class ConfigAuthorization
         _ => null,
     };
 
-    /// <summary>The resources of an alter request the requester may not change, each with its error.</summary>
-    public static Dictionary<T, ErrorCode> Refusals<T>(RequestContext context, IEnumerable<T> resources, Func<T, (sbyte ResourceType, string ResourceName)> key)
-        where T : notnull
-    {
-        var refused = new Dictionary<T, ErrorCode>(ReferenceEqualityComparer.Instance as IEqualityComparer<T> ?? EqualityComparer<T>.Default);
-        if (!context.HasAuthorizer)
-        {
-            return refused;
-        }
-        foreach (var resource in resources)
-        {
-            var (type, name) = key(resource);
-            if (Refusal(context, AclOperation.AlterConfigs, type, name) is { } error)
-            {
-                refused[resource] = error;
-            }
-        }
-        return refused;
-    }
+    /// <summary>ALTER_CONFIGS on the resource; null when allowed or no authorizer decides.</summary>
+    public static ErrorCode? AlterRefusal(RequestContext context, sbyte resourceType, string resourceName) =>
+        context.HasAuthorizer ? Refusal(context, AclOperation.AlterConfigs, resourceType, resourceName) : null;
 }

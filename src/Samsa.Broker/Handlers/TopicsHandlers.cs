@@ -160,24 +160,17 @@ public sealed class CreatePartitionsHandler(IController controller) : ApiHandler
 
     public override short MaxVersion => 3;
 
-    protected override async ValueTask<CreatePartitionsResponse?> HandleAsync(RequestContext context, CreatePartitionsRequest request, CancellationToken cancellationToken)
-    {
-        // Kafka: ALTER on each topic.
-        var refused = context.HasAuthorizer ? request.Topics.Where(t => !context.Authorize(AclOperation.Alter, AclResourceType.Topic, t.Name)).ToList() : [];
-        if (refused.Count == 0)
-        {
-            return await controller.CreatePartitionsAsync(request, cancellationToken);
-        }
-        var allowed = new CreatePartitionsRequest { Topics = [.. request.Topics.Except(refused)], TimeoutMs = request.TimeoutMs, ValidateOnly = request.ValidateOnly };
-        var response = allowed.Topics.Count == 0 ? new CreatePartitionsResponse() : await controller.CreatePartitionsAsync(allowed, cancellationToken);
-        response.Results.AddRange(refused.Select(t => new CreatePartitionsResponse.CreatePartitionsTopicResult
-        {
-            Name = t.Name,
-            ErrorCode = (short)ErrorCode.TopicAuthorizationFailed,
-            ErrorMessage = ErrorCodes.DefaultMessage(ErrorCode.TopicAuthorizationFailed),
-        }));
-        return response;
-    }
+    // Kafka: ALTER on each topic.
+    protected override async ValueTask<CreatePartitionsResponse?> HandleAsync(RequestContext context, CreatePartitionsRequest request, CancellationToken cancellationToken) =>
+        await AuthorizedForwarding.ForwardAsync(request.Topics,
+            t => !context.HasAuthorizer || context.Authorize(AclOperation.Alter, AclResourceType.Topic, t.Name) ? null : ErrorCode.TopicAuthorizationFailed,
+            allowed => controller.CreatePartitionsAsync(new CreatePartitionsRequest { Topics = allowed, TimeoutMs = request.TimeoutMs, ValidateOnly = request.ValidateOnly }, cancellationToken),
+            (response, t, error) => response.Results.Add(new CreatePartitionsResponse.CreatePartitionsTopicResult
+            {
+                Name = t.Name,
+                ErrorCode = (short)error,
+                ErrorMessage = ErrorCodes.DefaultMessage(error),
+            }));
 
     protected override CreatePartitionsResponse ErrorResponse(RequestContext context, CreatePartitionsRequest request, ErrorCode error) => new()
     {
