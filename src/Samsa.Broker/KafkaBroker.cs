@@ -351,6 +351,8 @@ public sealed class KafkaBroker : IAsyncDisposable
             new DeleteAclsHandler(controller),
             new DescribeUserScramCredentialsHandler(metadata),
             new AlterUserScramCredentialsHandler(controller),
+            new DescribeClientQuotasHandler(metadata),
+            new AlterClientQuotasHandler(controller),
             new UnregisterBrokerHandler(metadata, config.NodeId),
             txnMarkers,
             new DescribeProducersHandler(replicas),
@@ -393,6 +395,7 @@ public sealed class KafkaBroker : IAsyncDisposable
                 new CreateAclsHandler(localController),
                 new DeleteAclsHandler(localController),
                 new AlterUserScramCredentialsHandler(localController),
+                new AlterClientQuotasHandler(localController),
             ]);
         }
         var controllerDispatcher = new RequestDispatcher([new ApiVersionsHandler(controllerApis, metadata, loggerFactory), .. controllerApis], loggerFactory, RequestDispatcher.ControllerListener)
