@@ -6,6 +6,7 @@ using Samsa.Broker.Groups;
 using Samsa.Broker.Handlers;
 using Samsa.Broker.Log;
 using Samsa.Broker.Network;
+using Samsa.Broker.Quotas;
 using Samsa.Broker.Replication;
 using Samsa.Broker.Security;
 using Samsa.Broker.Security.Sasl;
@@ -303,6 +304,11 @@ public sealed class KafkaBroker : IAsyncDisposable
             : new DescribeQuorumHandler(_ => ValueTask.FromResult(((LocalMetadataLog)metadataLog).DescribeQuorum(config.NodeId, metadataDirectoryId, time.GetUtcNow().ToUnixTimeMilliseconds())),
                 () => VoterNodes(config, boundEndpoints));
 
+        // Kafka's QuotaManagers: one sampled rate per quota key over quota.window.num windows of quota.window.size.seconds.
+        var quotaSamples = config.GetInt("quota.window.num");
+        var quotaWindowSeconds = config.GetInt("quota.window.size.seconds");
+        var produceQuota = new ClientQuotaManager(ClientQuotaControlManager.ProducerByteRate, () => metadata.Current, quotaSamples, quotaWindowSeconds, time);
+        var fetchQuota = new ClientQuotaManager(ClientQuotaControlManager.ConsumerByteRate, () => metadata.Current, quotaSamples, quotaWindowSeconds, time);
         IApiHandler[] admin =
         [
             new SaslHandshakeHandler(),
@@ -310,8 +316,8 @@ public sealed class KafkaBroker : IAsyncDisposable
             new ProduceHandler(replicas, config.GetBool("transaction.partition.verification.enable")
                 ? new ProduceHandler.TransactionVerifier((id, producerId, epoch, topic, partition, ct) =>
                     transactions.VerifyPartitionAsync(id, producerId, epoch, new Storage.Checkpoints.TopicPartition(topic, partition), ct))
-                : null),
-            new FetchHandler(replicas, metadata, fetchSessions),
+                : null, produceQuota),
+            new FetchHandler(replicas, metadata, fetchSessions, fetchQuota),
             new MetadataHandler(metadata, controller, config.AutoCreateTopicsEnable),
             new CreateTopicsHandler(controller, metadata, describer),
             new DeleteTopicsHandler(controller, metadata),
