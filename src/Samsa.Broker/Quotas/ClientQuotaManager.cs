@@ -11,7 +11,7 @@ public sealed class QuotaSensor(int samples, long windowMs)
     private long _lastRecordMs;
 
     /// <summary>The bound; set whenever the tags are resolved, so a changed quota applies from the next request.</summary>
-    public double Quota { get; internal set; }
+    public double Quota { get; set; }
 
     public long LastRecordMs => Volatile.Read(ref _lastRecordMs);
 
