@@ -55,7 +55,7 @@ public sealed class ClientQuotaManagerTests
         Assert.Equal(0, QuotaUtils.ThrottleTime(16.5, 16.5, 1000));
         Assert.Equal(1000, QuotaUtils.ThrottleTime(20, 10, 1000));
         Assert.Equal(10, QuotaUtils.ThrottleTime(101, 100, 1005)); // 10.05
-        Assert.Equal(6, QuotaUtils.ThrottleTime(100.55, 100, 1000)); // 5.5 rounds up, as Math.round
+        Assert.Equal(1, QuotaUtils.ThrottleTime(1.5, 1, 1)); // 0.5 rounds up, as Math.round
         Assert.Equal(500, QuotaUtils.BoundedThrottleTime(20, 10, 1000, 500));
     }
 
