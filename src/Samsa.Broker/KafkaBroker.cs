@@ -6,6 +6,7 @@ using Samsa.Broker.Groups;
 using Samsa.Broker.Handlers;
 using Samsa.Broker.Log;
 using Samsa.Broker.Network;
+using Samsa.Broker.Quotas;
 using Samsa.Broker.Replication;
 using Samsa.Broker.Security;
 using Samsa.Broker.Security.Sasl;
@@ -305,6 +306,11 @@ public sealed class KafkaBroker : IAsyncDisposable
             : new DescribeQuorumHandler(_ => ValueTask.FromResult(((LocalMetadataLog)metadataLog).DescribeQuorum(config.NodeId, metadataDirectoryId, time.GetUtcNow().ToUnixTimeMilliseconds())),
                 () => VoterNodes(config, boundEndpoints));
 
+        // Kafka's QuotaManagers: one sampled rate per quota key over quota.window.num windows of quota.window.size.seconds.
+        var quotaSamples = config.GetInt("quota.window.num");
+        var quotaWindowSeconds = config.GetInt("quota.window.size.seconds");
+        var produceQuota = new ClientQuotaManager(ClientQuotaControlManager.ProducerByteRate, () => metadata.Current, quotaSamples, quotaWindowSeconds, time);
+        var fetchQuota = new ClientQuotaManager(ClientQuotaControlManager.ConsumerByteRate, () => metadata.Current, quotaSamples, quotaWindowSeconds, time);
         IApiHandler[] admin =
         [
             new SaslHandshakeHandler(),
@@ -312,8 +318,8 @@ public sealed class KafkaBroker : IAsyncDisposable
             new ProduceHandler(replicas, config.GetBool("transaction.partition.verification.enable")
                 ? new ProduceHandler.TransactionVerifier((id, producerId, epoch, topic, partition, ct) =>
                     transactions.VerifyPartitionAsync(id, producerId, epoch, new Storage.Checkpoints.TopicPartition(topic, partition), ct))
-                : null),
-            new FetchHandler(replicas, metadata, fetchSessions),
+                : null, produceQuota),
+            new FetchHandler(replicas, metadata, fetchSessions, fetchQuota),
             new MetadataHandler(metadata, controller, config.AutoCreateTopicsEnable),
             new CreateTopicsHandler(controller, metadata, describer),
             new DeleteTopicsHandler(controller, metadata),
@@ -353,6 +359,8 @@ public sealed class KafkaBroker : IAsyncDisposable
             new DeleteAclsHandler(controller),
             new DescribeUserScramCredentialsHandler(metadata),
             new AlterUserScramCredentialsHandler(controller),
+            new DescribeClientQuotasHandler(metadata),
+            new AlterClientQuotasHandler(controller),
             new UnregisterBrokerHandler(metadata, config.NodeId),
             txnMarkers,
             new DescribeProducersHandler(replicas),
@@ -395,6 +403,7 @@ public sealed class KafkaBroker : IAsyncDisposable
                 new CreateAclsHandler(localController),
                 new DeleteAclsHandler(localController),
                 new AlterUserScramCredentialsHandler(localController),
+                new AlterClientQuotasHandler(localController),
             ]);
         }
         var controllerDispatcher = new RequestDispatcher([new ApiVersionsHandler(controllerApis, metadata, loggerFactory), .. controllerApis], loggerFactory, RequestDispatcher.ControllerListener)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
+using Samsa.Metadata.Controller;
 using Samsa.Metadata.Scram;
 using Samsa.Protocol;
 using Samsa.Protocol.Messages;
@@ -24,8 +25,8 @@ internal sealed class ConfigsCommand
     private readonly Option<bool> _alter = new("--alter") { Description = "Alter the configuration for the entity." };
     private readonly Option<bool> _describe = new("--describe") { Description = "List configs for the given entity." };
     private readonly Option<bool> _all = new("--all") { Description = "List all configs for the given entity, including static and default ones." };
-    private readonly Option<string> _entityType = new("--entity-type") { Description = "Type of entity (topics/brokers/users)." };
-    private readonly Option<string> _entityName = new("--entity-name") { Description = "Name of entity (topic name/broker id)." };
+    private readonly Option<string[]> _entityType = new("--entity-type") { Description = "Type of entity (topics/brokers/users/clients)." };
+    private readonly Option<string[]> _entityName = new("--entity-name") { Description = "Name of entity (topic name/broker id/user principal/client id)." };
     private readonly Option<bool> _entityDefault = new("--entity-default") { Description = "Default entity name for brokers (applies to corresponding entity type)." };
     private readonly Option<string> _topic = new("--topic") { Description = "The topic's name (same as --entity-type topics --entity-name <topic>)." };
     private readonly Option<string> _broker = new("--broker") { Description = "The broker's id (same as --entity-type brokers --entity-name <id>)." };
@@ -51,9 +52,9 @@ internal sealed class ConfigsCommand
         {
             throw new CommandException("Command must include exactly one action: --describe, --alter");
         }
-        if (r.GetValue(_entityType) == "users")
+        if (r.GetValue(_entityType) is { Length: > 0 } types && (types.Contains("users") || types.Contains("clients")))
         {
-            await UsersAsync(r);
+            await ClientQuotaEntitiesAsync(r);
             return;
         }
         var (type, name) = Entity(r);
@@ -82,14 +83,14 @@ internal sealed class ConfigsCommand
         {
             return (ResourceType.Broker, "");
         }
-        var type = r.GetValue(_entityType) switch
+        var type = r.GetValue(_entityType)?.FirstOrDefault() switch
         {
             "topics" => ResourceType.Topic,
             "brokers" => ResourceType.Broker,
             null => throw new CommandException("--entity-type must be specified"),
-            var other => throw new CommandException($"Invalid entity type {other}, the entity type must be one of topics, brokers, users"),
+            var other => throw new CommandException($"Invalid entity type {other}, the entity type must be one of topics, brokers, users, clients"),
         };
-        var name = r.GetValue(_entityDefault) ? "" : r.GetValue(_entityName);
+        var name = r.GetValue(_entityDefault) ? "" : r.GetValue(_entityName)?.FirstOrDefault();
         if (r.GetValue(_alter) && name is null)
         {
             throw new CommandException("an entity name must be specified with --alter of topics");
@@ -147,29 +148,183 @@ internal sealed class ConfigsCommand
 
     private static readonly System.Text.RegularExpressions.Regex ScramCredentialPattern = new("^(?:iterations=(-?[0-9]*),)?password=(.*)$", System.Text.RegularExpressions.RegexOptions.Singleline);
 
-    private async Task UsersAsync(ParseResult r)
+    /// <summary>
+    /// <c>--entity-type users</c> and/or <c>clients</c> (Kafka's <c>ConfigCommand</c> with --bootstrap-server): quota keys
+    /// go to AlterClientQuotas and, for a named user alone, SCRAM mechanisms to AlterUserScramCredentials; --describe
+    /// prints the entities' quotas (a strict filter: exactly these types) and then a user's SCRAM credentials.
+    /// </summary>
+    private async Task ClientQuotaEntitiesAsync(ParseResult r)
     {
-        var name = r.GetValue(_entityDefault) ? "" : r.GetValue(_entityName);
+        var entities = QuotaEntities(r);
         using var client = await KafkaWireClient.ConnectAnyAsync(_client.Properties(r), CancellationToken.None);
+        var userOnly = entities is [{ Type: "users" }];
         if (r.GetValue(_alter))
         {
-            await AlterUserAsync(client, r, name ?? throw new CommandException("An entity name must be specified for every entity type"));
+            if (entities.Any(e => e.Name is { Length: 0 }))
+            {
+                throw new CommandException("An entity name must be specified for every entity type");
+            }
+            var added = CommandRunner.ParsePairs(r.GetValue(_addConfig) ?? [], splitCommas: true);
+            var deleted = (r.GetValue(_deleteConfig) ?? []).SelectMany(d => d.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();
+            if (added.Count == 0 && deleted.Count == 0)
+            {
+                throw new CommandException("At least one of --add-config or --delete-config must be specified with --alter");
+            }
+            var quotaAdded = added.Where(a => QuotaKeys.Contains(a.Key)).ToList();
+            var quotaDeleted = deleted.Where(QuotaKeys.Contains).ToList();
+            if (userOnly && (quotaAdded.Count < added.Count || quotaDeleted.Count < deleted.Count))
+            {
+                await AlterUserAsync(client, entities[0].Name ?? "",
+                    [.. added.Where(a => !QuotaKeys.Contains(a.Key))], [.. deleted.Where(k => !QuotaKeys.Contains(k))], printDone: quotaAdded.Count + quotaDeleted.Count == 0);
+            }
+            else if (quotaAdded.Count < added.Count || quotaDeleted.Count < deleted.Count)
+            {
+                var typeName = string.Join(", ", entities.Select(e => e.Type));
+                throw new CommandException(quotaAdded.Count < added.Count
+                    ? $"Only quota configs can be added for '{typeName}' using --bootstrap-server. Unexpected config names: Set({string.Join(", ", added.Where(a => !QuotaKeys.Contains(a.Key)).Select(a => a.Key))})"
+                    : $"Only quota configs can be deleted for '{typeName}' using --bootstrap-server. Unexpected config names: List({string.Join(", ", deleted.Where(k => !QuotaKeys.Contains(k)))})");
+            }
+            if (quotaAdded.Count + quotaDeleted.Count > 0)
+            {
+                await AlterQuotasAsync(client, entities, quotaAdded, quotaDeleted);
+            }
         }
-        else if (name is not { Length: 0 })
+        else
         {
-            // As Kafka: the default user (--entity-default) has quotas only, no SCRAM credentials to describe.
-            await DescribeUsersAsync(client, name);
+            await DescribeQuotasAsync(client, entities);
+            if (userOnly && entities[0].Name is not null)
+            {
+                // As Kafka: the default user (--entity-default) has quotas only, no SCRAM credentials to describe.
+                await DescribeUsersAsync(client, entities[0].Name is { Length: > 0 } user ? user : null);
+            }
         }
     }
 
-    private async Task AlterUserAsync(KafkaWireClient client, ParseResult r, string user)
+    /// <summary>Kafka's <c>QuotaConfig</c> keys: what --add-config and --delete-config send as client quotas.</summary>
+    private static readonly HashSet<string> QuotaKeys = new(StringComparer.Ordinal)
     {
-        var added = CommandRunner.ParsePairs(r.GetValue(_addConfig) ?? [], splitCommas: true);
-        var deleted = (r.GetValue(_deleteConfig) ?? []).SelectMany(d => d.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();
-        if (added.Count == 0 && deleted.Count == 0)
+        ClientQuotaControlManager.ProducerByteRate, ClientQuotaControlManager.ConsumerByteRate, ClientQuotaControlManager.RequestPercentage,
+        ClientQuotaControlManager.ControllerMutationRate, ClientQuotaControlManager.ConnectionCreationRate,
+    };
+
+    /// <summary>
+    /// The (type, name) pairs in command-line order, as Kafka pairs them: each --entity-name or --entity-default goes
+    /// with the --entity-type at its position. A name of null is the default entity; "" means none was given.
+    /// </summary>
+    private static List<(string Type, string? Name)> QuotaEntities(ParseResult r)
+    {
+        var types = new List<string>();
+        var names = new List<string?>();
+        var tokens = r.Tokens.Select(t => t.Value).ToList();
+        for (var i = 0; i < tokens.Count; i++)
         {
-            throw new CommandException("At least one of --add-config or --delete-config must be specified with --alter");
+            switch (tokens[i])
+            {
+                case "--entity-type" when i + 1 < tokens.Count:
+                    types.Add(tokens[++i]);
+                    break;
+                case "--entity-name" when i + 1 < tokens.Count:
+                    names.Add(tokens[++i]);
+                    break;
+                case "--entity-default":
+                    names.Add(null);
+                    break;
+            }
         }
+        if (names.Count > types.Count)
+        {
+            throw new CommandException("Each --entity-name or --entity-default must follow its --entity-type");
+        }
+        var entities = new List<(string Type, string? Name)>();
+        for (var i = 0; i < types.Count; i++)
+        {
+            if (types[i] is not ("users" or "clients"))
+            {
+                throw new CommandException($"Invalid entity type {types[i]}, the entity type must be one of topics, brokers, users, clients");
+            }
+            entities.Add((types[i], i < names.Count ? names[i] : ""));
+        }
+        return entities;
+    }
+
+    private static string QuotaType(string entityType) => entityType == "users" ? Metadata.Image.ClientQuotaEntity.UserType : Metadata.Image.ClientQuotaEntity.ClientIdType;
+
+    private static async Task AlterQuotasAsync(KafkaWireClient client, List<(string Type, string? Name)> entities,
+        List<KeyValuePair<string, string>> added, List<string> deleted)
+    {
+        var entry = new AlterClientQuotasRequest.EntryData
+        {
+            Entity = [.. entities.Select(e => new AlterClientQuotasRequest.EntityData { EntityType = QuotaType(e.Type), EntityName = e.Name })],
+        };
+        foreach (var (key, value) in added)
+        {
+            if (!double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var number))
+            {
+                throw new CommandException($"Cannot parse quota configuration value for {key}: {value}");
+            }
+            entry.Ops.Add(new() { Key = key, Value = number });
+        }
+        foreach (var key in deleted)
+        {
+            entry.Ops.Add(new() { Key = key, Remove = true });
+        }
+        var response = await client.SendAsync<AlterClientQuotasResponse>(new AlterClientQuotasRequest { Entries = [entry] }, 1, CancellationToken.None);
+        if (response.Entries.FirstOrDefault(x => x.ErrorCode != 0) is { } failed)
+        {
+            throw new CommandException($"org.apache.kafka.common.errors.{ExceptionName((ErrorCode)failed.ErrorCode)}: {failed.ErrorMessage ?? ErrorCodes.DefaultMessage((ErrorCode)failed.ErrorCode)}");
+        }
+        var (type, name) = entities[0];
+        Console.WriteLine(name is not null
+            ? $"Completed updating config for {type[..^1]} {name}."
+            : $"Completed updating default config for {type} in the cluster.");
+    }
+
+    /// <summary>Kafka's <c>describeQuotaConfigs</c>: one line per entity matching exactly these types.</summary>
+    private static async Task DescribeQuotasAsync(KafkaWireClient client, List<(string Type, string? Name)> entities)
+    {
+        var request = new DescribeClientQuotasRequest
+        {
+            Strict = true,
+            Components = [.. entities.Select(e => new DescribeClientQuotasRequest.ComponentData
+            {
+                EntityType = QuotaType(e.Type),
+                MatchType = e.Name switch { null => (sbyte)1, { Length: 0 } => (sbyte)2, _ => (sbyte)0 },
+                Match = e.Name is { Length: > 0 } ? e.Name : null,
+            })],
+        };
+        var response = await client.SendAsync<DescribeClientQuotasResponse>(request, 1, CancellationToken.None);
+        if (response.ErrorCode != 0)
+        {
+            throw new CommandException($"org.apache.kafka.common.errors.{ExceptionName((ErrorCode)response.ErrorCode)}: {response.ErrorMessage ?? ErrorCodes.DefaultMessage((ErrorCode)response.ErrorCode)}");
+        }
+        foreach (var entry in response.Entries ?? [])
+        {
+            var entity = string.Join(", ", entry.Entity.Select(e =>
+            {
+                var typeName = e.EntityType switch { "user" => "user-principal", var t => t };
+                return e.EntityName is null ? $"the default {typeName}" : $"{typeName} '{e.EntityName}'";
+            }));
+            Console.WriteLine($"Quota configs for {entity} are {string.Join(", ", entry.Values.Select(v => $"{v.Key}={JavaDouble(v.Value)}"))}");
+        }
+    }
+
+    /// <summary>Java's <c>Double.toString</c> for the values Kafka prints: 1048576.0, 0.5, 1.0E7.</summary>
+    internal static string JavaDouble(double value)
+    {
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        var magnitude = Math.Abs(value);
+        if (value == 0 || (magnitude >= 1e-3 && magnitude < 1e7))
+        {
+            var text = value.ToString("R", invariant);
+            return text.Contains('.') ? text : text + ".0";
+        }
+        var exponent = (int)Math.Floor(Math.Log10(magnitude));
+        var mantissa = (value / Math.Pow(10, exponent)).ToString("R", invariant);
+        return $"{(mantissa.Contains('.') ? mantissa : mantissa + ".0")}E{exponent}";
+    }
+
+    private static async Task AlterUserAsync(KafkaWireClient client, string user, List<KeyValuePair<string, string>> added, List<string> deleted, bool printDone)
+    {
         if (added.Select(a => a.Key).Where(k => ScramMechanisms.FromMechanismName(k) == ScramMechanism.Unknown).ToList() is { Count: > 0 } unknownAdded)
         {
             throw new CommandException($"Only quota and SCRAM credential configs can be added for 'users' using --bootstrap-server. Unexpected config names: Set({string.Join(", ", unknownAdded)})");
@@ -216,7 +371,10 @@ internal sealed class ConfigsCommand
         {
             throw new CommandException($"org.apache.kafka.common.errors.{ExceptionName((ErrorCode)failed.ErrorCode)}: {failed.ErrorMessage ?? ErrorCodes.DefaultMessage((ErrorCode)failed.ErrorCode)}");
         }
-        Console.WriteLine($"Completed updating config for user {user}.");
+        if (printDone)
+        {
+            Console.WriteLine($"Completed updating config for user {user}.");
+        }
     }
 
     private static async Task DescribeUsersAsync(KafkaWireClient client, string? user)

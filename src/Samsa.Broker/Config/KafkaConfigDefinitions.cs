@@ -39,7 +39,6 @@ public static class KafkaConfigDefinitions
         "delete.records.purgatory.purge.interval.requests", "offsets.topic.compression.codec", "offsets.load.buffer.size",
         "group.coordinator.threads", "group.consumer.migration.policy",
         "transaction.state.log.load.buffer.size",
-        "quota.window.num", "quota.window.size.seconds",
         "replication.quota.window.num", "replication.quota.window.size.seconds", "alter.log.dirs.replication.quota.window.num",
         "alter.log.dirs.replication.quota.window.size.seconds", "controller.quota.window.num",
         "controller.quota.window.size.seconds", "client.quota.callback.class", "metric.reporters", "metrics.num.samples",

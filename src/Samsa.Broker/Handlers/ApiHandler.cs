@@ -61,6 +61,28 @@ public sealed class RequestContext(ConnectionContext connection, RequestHeader h
 
     public ApiKey ApiKey => (ApiKey)Header.RequestApiKey;
 
+    /// <summary>The request frame's size in bytes (header and body, no size prefix): Kafka's <c>request.sizeInBytes</c>.</summary>
+    public int RequestSize { get; init; }
+
+    /// <summary>
+    /// Charges <paramref name="value"/> to this client's <paramref name="quota"/> (Kafka's
+    /// <c>maybeRecordAndGetThrottleTimeMs</c>, keyed by principal name and client id); when over it, mutes the
+    /// connection after the response (KIP-219) and returns the throttle time the response reports, else 0.
+    /// </summary>
+    public int RecordQuota(Samsa.Broker.Quotas.ClientQuotaManager? quota, double value)
+    {
+        if (quota is null)
+        {
+            return 0;
+        }
+        var throttleTimeMs = quota.RecordAndGetThrottleTimeMs(Connection.Principal.Name, Header.ClientId ?? "", value);
+        if (throttleTimeMs > 0)
+        {
+            Connection.Throttle(throttleTimeMs);
+        }
+        return throttleTimeMs;
+    }
+
     public short ApiVersion => Header.RequestApiVersion;
 
     private List<IDisposable>? _resources;

@@ -30,7 +30,8 @@ namespace Samsa.Broker.Handlers;
 /// instead of records.</item>
 /// </list>
 /// </summary>
-public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata, FetchSessionCache sessions) : ApiHandler<FetchRequest, FetchResponse>
+public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata, FetchSessionCache sessions,
+    Samsa.Broker.Quotas.ClientQuotaManager? fetchQuota = null) : ApiHandler<FetchRequest, FetchResponse>
 {
     public override ApiKey ApiKey => ApiKey.Fetch;
 
@@ -105,6 +106,11 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
                 response.Responses.Add(current);
             }
             current.Partitions.Add(data);
+        }
+        if (!fetcher.IsFollower && fetchQuota is not null)
+        {
+            // Kafka's consumer_byte_rate: the response's size; followers are under replication quotas instead.
+            response.ThrottleTimeMs = context.RecordQuota(fetchQuota, response.Size(version));
         }
         return response;
     }

@@ -27,8 +27,10 @@ namespace Samsa.Broker.Handlers;
 /// A transactional batch for a partition where its producer has no transaction open yet is first checked with the
 /// transaction coordinator (KIP-890 part 1, <c>transaction.partition.verification.enable</c>): a partition the producer
 /// did not add to its transaction is INVALID_TXN_STATE, a fenced producer INVALID_PRODUCER_EPOCH, and nothing is written.
+/// A client over its producer_byte_rate gets its answer with throttle_time_ms, and then its connection is muted that long.
 /// </summary>
-public sealed class ProduceHandler(ReplicaManager replicas, ProduceHandler.TransactionVerifier? verifyTransaction = null) : ApiHandler<ProduceRequest, ProduceResponse>
+public sealed class ProduceHandler(ReplicaManager replicas, ProduceHandler.TransactionVerifier? verifyTransaction = null,
+    Samsa.Broker.Quotas.ClientQuotaManager? produceQuota = null) : ApiHandler<ProduceRequest, ProduceResponse>
 {
     /// <summary>Asks the transaction coordinator whether a partition is in the producer's ongoing transaction (NONE when it is).</summary>
     public delegate Task<ErrorCode> TransactionVerifier(string transactionalId, long producerId, short producerEpoch, string topic, int partition,
@@ -112,6 +114,8 @@ public sealed class ProduceHandler(ReplicaManager replicas, ProduceHandler.Trans
 
         if (acks == 0)
         {
+            // Kafka charges an acks=0 produce too, and mutes the connection though no answer goes back.
+            context.RecordQuota(produceQuota, context.RequestSize);
             if (anyError)
             {
                 throw new InvalidRequestException("Closing connection: an acks=0 produce failed on at least one partition");
@@ -133,6 +137,8 @@ public sealed class ProduceHandler(ReplicaManager replicas, ProduceHandler.Trans
                 }
             }
         }
+        // Kafka's produce quota: the request's size, charged once the append completed (KafkaApis.handleProduceRequest).
+        response.ThrottleTimeMs = context.RecordQuota(produceQuota, context.RequestSize);
         return response;
     }
 

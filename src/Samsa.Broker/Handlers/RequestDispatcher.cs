@@ -107,7 +107,7 @@ public sealed class RequestDispatcher : IRequestHandler
         var reader = new ProtocolReader(request);
         var header = new RequestHeader();
         header.Read(ref reader, ApiMessages.RequestHeaderVersion(apiKey, apiVersion));
-        var context = new RequestContext(connection, header, Authorizer);
+        var context = new RequestContext(connection, header, Authorizer) { RequestSize = request.Length };
         RequestLog.Received(_logger, apiKey, apiVersion, header.CorrelationId, header.ClientId, connection.ConnectionId);
 
         if (!versionServed)

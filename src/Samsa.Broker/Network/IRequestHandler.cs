@@ -74,4 +74,27 @@ public sealed class ConnectionContext(string connectionId, string listenerName, 
 
     /// <summary>Set by a handler whose answer ends the connection (a failed authentication): closed once it is sent.</summary>
     public bool CloseAfterResponse { get; set; }
+
+    private int _throttleMs;
+
+    /// <summary>
+    /// KIP-219: a quota was exceeded, so after this response is sent the connection reads no request for
+    /// <paramref name="throttleTimeMs"/> (Kafka mutes the channel). The longest of several wins.
+    /// </summary>
+    public void Throttle(int throttleTimeMs)
+    {
+        var current = Volatile.Read(ref _throttleMs);
+        while (throttleTimeMs > current)
+        {
+            var seen = Interlocked.CompareExchange(ref _throttleMs, throttleTimeMs, current);
+            if (seen == current)
+            {
+                return;
+            }
+            current = seen;
+        }
+    }
+
+    /// <summary>The pending mute, cleared: what the read loop waits before taking the next request.</summary>
+    internal int TakeThrottle() => Interlocked.Exchange(ref _throttleMs, 0);
 }

@@ -199,6 +199,12 @@ internal sealed class KafkaConnection
                         {
                             await HandleFrameAsync(frame, writer, cancellationToken);
                         }
+                        // KIP-219: the throttled answer is out; read nothing more until the quota allows. Still busy,
+                        // so the idle sweep leaves a muted connection alone.
+                        if (Context.TakeThrottle() is > 0 and var throttleMs)
+                        {
+                            await Task.Delay(TimeSpan.FromMilliseconds(throttleMs), _time, cancellationToken);
+                        }
                     }
                     finally
                     {

@@ -109,6 +109,9 @@ public sealed class RemoteController : IController
     public Task<AlterUserScramCredentialsResponse> AlterUserScramCredentialsAsync(AlterUserScramCredentialsRequest request, CancellationToken cancellationToken) =>
         SendAsync<AlterUserScramCredentialsResponse>(request, 0, r => r.Results.Any(u => NotActive(u.ErrorCode)), cancellationToken);
 
+    public Task<AlterClientQuotasResponse> AlterClientQuotasAsync(AlterClientQuotasRequest request, CancellationToken cancellationToken) =>
+        SendAsync<AlterClientQuotasResponse>(request, 1, r => r.Entries.Any(e => NotActive(e.ErrorCode)), cancellationToken);
+
     public Task<ListPartitionReassignmentsResponse> ListPartitionReassignmentsAsync(ListPartitionReassignmentsRequest request, CancellationToken cancellationToken) =>
         SendAsync<ListPartitionReassignmentsResponse>(request, 0, r => NotActive(r.ErrorCode), cancellationToken);
 

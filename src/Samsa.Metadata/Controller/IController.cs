@@ -79,4 +79,10 @@ public interface IController
     /// (DUPLICATE_RESOURCE, UNACCEPTABLE_CREDENTIAL, UNSUPPORTED_SASL_MECHANISM, RESOURCE_NOT_FOUND).
     /// </summary>
     Task<AlterUserScramCredentialsResponse> AlterUserScramCredentialsAsync(AlterUserScramCredentialsRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// AlterClientQuotas (KIP-546): each entity's quota changes committed together, or the entity's INVALID_REQUEST
+    /// (<see cref="ClientQuotaControlManager"/>); validate_only checks and commits nothing.
+    /// </summary>
+    Task<AlterClientQuotasResponse> AlterClientQuotasAsync(AlterClientQuotasRequest request, CancellationToken cancellationToken);
 }

@@ -177,6 +177,10 @@ public sealed class QuorumController : IController, IDisposable
     public Task<AlterUserScramCredentialsResponse> AlterUserScramCredentialsAsync(AlterUserScramCredentialsRequest request, CancellationToken cancellationToken) =>
         WriteAsync(image => ScramControlManager.AlterCredentials(image, request), cancellationToken);
 
+    /// <summary>AlterClientQuotas (<see cref="ClientQuotaControlManager.AlterClientQuotas"/>).</summary>
+    public Task<AlterClientQuotasResponse> AlterClientQuotasAsync(AlterClientQuotasRequest request, CancellationToken cancellationToken) =>
+        WriteAsync(image => ClientQuotaControlManager.AlterClientQuotas(image, request), cancellationToken);
+
     /// <summary>
     /// Moves leadership back to preferred replicas where they are in sync and active, in passes of at most
     /// <see cref="ReplicationControlManager.MaxElectionsPerPass"/>; returns how many partitions changed leader. The

@@ -127,6 +127,9 @@ public sealed partial class MetadataDelta(MetadataImage image)
             case RemoveUserScramCredentialRecord removeScram:
                 ReplayScram(removeScram, offset);
                 break;
+            case ClientQuotaRecord quota:
+                ReplayClientQuota(quota, offset);
+                break;
             default:
                 // NoOpRecord and record types this node does not act on yet leave the image as it is.
                 break;
@@ -277,6 +280,7 @@ public sealed partial class MetadataDelta(MetadataImage image)
             NextProducerId = _nextProducerId,
             Acls = ApplyAcls(),
             ScramCredentials = _scramCredentials?.ToImmutable() ?? Image.ScramCredentials,
+            ClientQuotas = ApplyClientQuotas(),
         };
     }
 

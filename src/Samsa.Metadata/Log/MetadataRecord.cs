@@ -25,6 +25,7 @@ public readonly record struct MetadataRecord(IProtocolMessage Message, short Ver
     public static MetadataRecord Of(RemoveAccessControlEntryRecord r) => new(r, 0);
     public static MetadataRecord Of(UserScramCredentialRecord r) => new(r, 0);
     public static MetadataRecord Of(RemoveUserScramCredentialRecord r) => new(r, 0);
+    public static MetadataRecord Of(ClientQuotaRecord r) => new(r, 0);
 }
 
 /// <summary>
@@ -88,6 +89,7 @@ public static class MetadataRecordSerde
         RemoveAccessControlEntryRecord => RemoveAccessControlEntryRecord.SchemaApiKey,
         UserScramCredentialRecord => UserScramCredentialRecord.SchemaApiKey,
         RemoveUserScramCredentialRecord => RemoveUserScramCredentialRecord.SchemaApiKey,
+        ClientQuotaRecord => ClientQuotaRecord.SchemaApiKey,
         _ => throw new ArgumentException($"{message.GetType().Name} is not a metadata record Samsa writes", nameof(message)),
     };
 
@@ -110,6 +112,7 @@ public static class MetadataRecordSerde
         RemoveAccessControlEntryRecord.SchemaApiKey => new RemoveAccessControlEntryRecord(),
         UserScramCredentialRecord.SchemaApiKey => new UserScramCredentialRecord(),
         RemoveUserScramCredentialRecord.SchemaApiKey => new RemoveUserScramCredentialRecord(),
+        ClientQuotaRecord.SchemaApiKey => new ClientQuotaRecord(),
         _ => throw new ProtocolException($"Unknown metadata record type {apiKey}"),
     };
 }

@@ -161,7 +161,23 @@ public static class MetadataSnapshots
                 });
             }
         }
+        foreach (var (entity, values) in image.ClientQuotas)
+        {
+            foreach (var (key, value) in values)
+            {
+                yield return MetadataRecord.Of(ClientQuotaRecordOf(entity, key, value, remove: false));
+            }
+        }
     }
+
+    /// <summary>One quota key of an entity as a ClientQuotaRecord (Kafka's <c>ClientQuotaImage.write</c>).</summary>
+    public static ClientQuotaRecord ClientQuotaRecordOf(ClientQuotaEntity entity, string key, double value, bool remove) => new()
+    {
+        Entity = [.. entity.Components().Select(c => new ClientQuotaRecord.EntityData { EntityType = c.Type, EntityName = c.Name })],
+        Key = key,
+        Value = value,
+        Remove = remove,
+    };
 
     /// <summary>A broker's registration as one RegisterBrokerRecord, fenced and controlled-shutdown state included (Kafka's <c>BrokerRegistration.toRecord</c>).</summary>
     private static RegisterBrokerRecord RegisterBrokerRecordOf(BrokerRegistration broker) => new()

@@ -1,0 +1,196 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Samsa.Metadata.Image;
+
+namespace Samsa.Broker.Quotas;
+
+/// <summary>One quota's rate for one set of metric tags (Kafka's quota <c>Sensor</c>); recording takes its lock.</summary>
+public sealed class QuotaSensor(int samples, long windowMs)
+{
+    private readonly SampledRate _rate = new(samples, windowMs);
+    private long _lastRecordMs;
+
+    /// <summary>The bound; set whenever the tags are resolved, so a changed quota applies from the next request.</summary>
+    public double Quota { get; set; }
+
+    public long LastRecordMs => Volatile.Read(ref _lastRecordMs);
+
+    /// <summary>
+    /// Kafka's <c>Sensor.record(value, time, checkQuotas = true)</c> and <c>ClientQuotaManager.throttleTime</c>: records,
+    /// then measures; above the quota, the time to wait (capped at <paramref name="maxThrottleTimeMs"/>), else 0.
+    /// </summary>
+    public int RecordAndGetThrottleTimeMs(double value, long nowMs, long maxThrottleTimeMs = long.MaxValue)
+    {
+        lock (_rate)
+        {
+            Volatile.Write(ref _lastRecordMs, nowMs);
+            _rate.Record(value, nowMs);
+            var observed = _rate.Measure(nowMs);
+            if (observed <= Quota)
+            {
+                return 0;
+            }
+            var throttle = QuotaUtils.BoundedThrottleTime(observed, Quota, _rate.WindowSize(nowMs), maxThrottleTimeMs);
+            return (int)Math.Clamp(throttle, 0, int.MaxValue);
+        }
+    }
+
+    /// <summary>Kafka's <c>unrecordQuotaSensor</c>: takes a recorded value back (a throttled fetch sends no data).</summary>
+    public void Unrecord(double value, long nowMs)
+    {
+        lock (_rate)
+        {
+            _rate.Record(-value, nowMs);
+        }
+    }
+}
+
+/// <summary>
+/// Kafka's <c>ClientQuotaManager</c> with its <c>DefaultQuotaCallback</c>, for one quota key (producer_byte_rate,
+/// consumer_byte_rate or request_percentage). A request from (user, client-id) is charged to the sensor of the most
+/// specific quota entity that sets the key, in Kafka's precedence:
+/// /users/u/clients/c, /users/u/clients/&lt;default&gt;, /users/u, /users/&lt;default&gt;/clients/c,
+/// /users/&lt;default&gt;/clients/&lt;default&gt;, /users/&lt;default&gt;, /clients/c, /clients/&lt;default&gt;.
+/// The sensor's tags follow the match (Kafka's <c>quotaMetricTags</c>): a user-and-client entity gives each
+/// (user, client-id) its own sensor, a user entity one sensor per user, a client entity one per client-id, so all
+/// connections sharing them share one rate. With no entity setting the key nothing is recorded (Kafka records an
+/// unbounded sensor for metrics only). Sensors idle for <see cref="InactiveSensorExpiration"/> are dropped.
+/// The hot path (a cached resolution and a sensor lock) allocates nothing.
+/// </summary>
+public sealed class ClientQuotaManager
+{
+    /// <summary>Kafka's <c>InactiveSensorExpirationTimeSeconds</c>.</summary>
+    public static readonly TimeSpan InactiveSensorExpiration = TimeSpan.FromHours(1);
+
+    private const int MaxResolutions = 100_000;
+
+    private static readonly TimeSpan PurgeInterval = TimeSpan.FromMinutes(1);
+
+    private readonly string _key;
+    private readonly Func<MetadataImage> _image;
+    private readonly TimeProvider _time;
+    private readonly int _samples;
+    private readonly long _windowMs;
+    private readonly long _maxThrottleTimeMs;
+    private readonly long _expirationMs;
+    private readonly ConcurrentDictionary<(string User, string ClientId), QuotaSensor> _sensors = new();
+    // (user, client-id) -> its sensor, or null for no quota; rebuilt when the image's quotas change.
+    private Resolutions _resolved = new(ImmutableSortedDictionary<ClientQuotaEntity, ImmutableSortedDictionary<string, double>>.Empty);
+    private long _nextPurgeMs;
+
+    private sealed class Resolutions(ImmutableSortedDictionary<ClientQuotaEntity, ImmutableSortedDictionary<string, double>> quotas)
+    {
+        public ImmutableSortedDictionary<ClientQuotaEntity, ImmutableSortedDictionary<string, double>> Quotas { get; } = quotas;
+
+        public ConcurrentDictionary<(string User, string ClientId), QuotaSensor?> ByClient { get; } = new();
+    }
+
+    /// <param name="maxThrottleTimeMs">Kafka bounds only the request-time quota, at one window.</param>
+    public ClientQuotaManager(string key, Func<MetadataImage> image, int samples, int windowSeconds, TimeProvider time,
+        long maxThrottleTimeMs = long.MaxValue, TimeSpan? inactiveSensorExpiration = null)
+    {
+        _key = key;
+        _image = image;
+        _time = time;
+        _samples = samples;
+        _windowMs = windowSeconds * 1000L;
+        _maxThrottleTimeMs = maxThrottleTimeMs;
+        _expirationMs = (long)(inactiveSensorExpiration ?? InactiveSensorExpiration).TotalMilliseconds;
+    }
+
+    public string Key => _key;
+
+    /// <summary>Live sensors, for tests and metrics.</summary>
+    public int SensorCount => _sensors.Count;
+
+    /// <summary>Kafka's <c>maybeRecordAndGetThrottleTimeMs</c>: 0 when no quota applies.</summary>
+    public int RecordAndGetThrottleTimeMs(string user, string clientId, double value) =>
+        RecordAndGetThrottleTimeMs(user, clientId, value, _time.GetUtcNow().ToUnixTimeMilliseconds());
+
+    public int RecordAndGetThrottleTimeMs(string user, string clientId, double value, long nowMs)
+    {
+        MaybePurge(nowMs);
+        return SensorFor(user, clientId) is { } sensor ? sensor.RecordAndGetThrottleTimeMs(value, nowMs, _maxThrottleTimeMs) : 0;
+    }
+
+    /// <summary>The sensor charged for (user, client-id), or null when no entity sets this quota.</summary>
+    public QuotaSensor? SensorFor(string user, string clientId)
+    {
+        var resolved = Volatile.Read(ref _resolved);
+        var quotas = _image().ClientQuotas;
+        if (!ReferenceEquals(resolved.Quotas, quotas))
+        {
+            resolved = new Resolutions(quotas);
+            Volatile.Write(ref _resolved, resolved);
+        }
+        if (resolved.ByClient.TryGetValue((user, clientId), out var cached))
+        {
+            return cached;
+        }
+        QuotaSensor? sensor = null;
+        if (Resolve(quotas, _key, user, clientId) is { } match)
+        {
+            sensor = _sensors.GetOrAdd((match.TagUser, match.TagClientId), static (_, m) => new QuotaSensor(m._samples, m._windowMs), this);
+            sensor.Quota = match.Quota;
+        }
+        if (resolved.ByClient.Count >= MaxResolutions)
+        {
+            // Many client ids churning: start the cache over rather than let it grow.
+            resolved = new Resolutions(quotas);
+            Volatile.Write(ref _resolved, resolved);
+        }
+        resolved.ByClient[(user, clientId)] = sensor;
+        return sensor;
+    }
+
+    /// <summary>The matched quota and the sensor tags it implies (Kafka's <c>quotaMetricTags</c> and <c>quotaLimit</c>).</summary>
+    public readonly record struct Match(double Quota, string TagUser, string TagClientId);
+
+    /// <summary>Kafka's precedence walk (see the class summary); null when no entity sets <paramref name="key"/>.</summary>
+    public static Match? Resolve(ImmutableSortedDictionary<ClientQuotaEntity, ImmutableSortedDictionary<string, double>> quotas, string key, string user, string clientId)
+    {
+        if (quotas.IsEmpty)
+        {
+            return null;
+        }
+        return Find(ClientQuotaEntity.OfUserAndClientId(user, clientId), user, clientId)
+            ?? Find(ClientQuotaEntity.OfUserAndClientId(user, null), user, clientId)
+            ?? Find(ClientQuotaEntity.OfUser(user), user, "")
+            ?? Find(ClientQuotaEntity.OfUserAndClientId(null, clientId), user, clientId)
+            ?? Find(ClientQuotaEntity.OfUserAndClientId(null, null), user, clientId)
+            ?? Find(ClientQuotaEntity.OfUser(null), user, "")
+            ?? Find(ClientQuotaEntity.OfClientId(clientId), "", clientId)
+            ?? Find(ClientQuotaEntity.OfClientId(null), "", clientId);
+
+        Match? Find(ClientQuotaEntity entity, string tagUser, string tagClientId) =>
+            quotas.TryGetValue(entity, out var values) && values.TryGetValue(key, out var quota) ? new Match(quota, tagUser, tagClientId) : null;
+    }
+
+    private void MaybePurge(long nowMs)
+    {
+        var next = Volatile.Read(ref _nextPurgeMs);
+        if (nowMs < next || Interlocked.CompareExchange(ref _nextPurgeMs, nowMs + (long)PurgeInterval.TotalMilliseconds, next) != next)
+        {
+            return;
+        }
+        Purge(nowMs);
+    }
+
+    /// <summary>Drops sensors idle for the expiration (Kafka's sensor <c>inactiveSensorExpirationTimeSeconds</c>).</summary>
+    public void Purge(long nowMs)
+    {
+        var removed = false;
+        foreach (var (tags, sensor) in _sensors)
+        {
+            if (nowMs - sensor.LastRecordMs >= _expirationMs)
+            {
+                removed |= _sensors.TryRemove(tags, out _);
+            }
+        }
+        if (removed)
+        {
+            // Resolutions point at sensors; the next request of an expired client resolves afresh.
+            Volatile.Write(ref _resolved, new Resolutions(_resolved.Quotas));
+        }
+    }
+}

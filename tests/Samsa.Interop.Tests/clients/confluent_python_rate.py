@@ -1,0 +1,50 @@
+"""confluent-kafka-python producing as fast as it can: python3 confluent_python_rate.py BOOTSTRAP TOPIC CLIENT_ID SECONDS
+
+Produces 1000-byte values for SECONDS seconds with client.id CLIENT_ID, counting the value bytes acknowledged within
+that time and the broker's throttle reports (librdkafka's throttle_cb). Prints
+{"acked_bytes": N, "seconds": S, "throttle_events": K, "max_throttle_ms": M}.
+"""
+import json
+import sys
+import time
+
+from confluent_kafka import Producer
+
+
+def main():
+    bootstrap, topic, client_id, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+    throttles = []
+    acked = [0]
+    value = b"x" * 1000
+    producer = Producer({
+        "bootstrap.servers": bootstrap,
+        "client.id": client_id,
+        "acks": 1,
+        "linger.ms": 5,
+        # A short queue, so the run ends soon after SECONDS instead of draining a backlog.
+        "queue.buffering.max.messages": 5000,
+        "throttle_cb": lambda event: throttles.append(event.throttle_time * 1000.0),
+    })
+    start = time.monotonic()
+    deadline = start + seconds
+
+    def on_delivery(err, msg):
+        if err is None and time.monotonic() <= deadline:
+            acked[0] += len(msg.value())
+
+    while time.monotonic() < deadline:
+        try:
+            producer.produce(topic, value, on_delivery=on_delivery)
+        except BufferError:
+            producer.poll(0.005)
+            continue
+        producer.poll(0)
+    elapsed = time.monotonic() - start
+    producer.purge()
+    producer.flush(5)
+    print(json.dumps({"acked_bytes": acked[0], "seconds": elapsed, "throttle_events": len(throttles),
+                      "max_throttle_ms": max(throttles) if throttles else 0}))
+
+
+if __name__ == "__main__":
+    main()
