@@ -1,7 +1,9 @@
-"""confluent-kafka-python producing as fast as it can: python3 confluent_python_rate.py BOOTSTRAP TOPIC CLIENT_ID SECONDS
+"""confluent-kafka-python producing as fast as it can: python3 confluent_python_rate.py BOOTSTRAP TOPIC CLIENT_ID SECONDS [WARMUP]
 
-Produces 1000-byte values for SECONDS seconds with client.id CLIENT_ID, counting the value bytes acknowledged within
-that time and the broker's throttle reports (librdkafka's throttle_cb). Prints
+Produces 1000-byte values for WARMUP + SECONDS seconds with client.id CLIENT_ID, counting the value bytes acknowledged
+in the last SECONDS (after the warm-up) and the broker's throttle reports (librdkafka's throttle_cb). The warm-up
+matters under a quota: Kafka's rate counts the windows before a client's first request as empty, so a new client may
+send a window count's worth of quota at once before it is throttled. Prints
 {"acked_bytes": N, "seconds": S, "throttle_events": K, "max_throttle_ms": M}.
 """
 import json
@@ -13,6 +15,7 @@ from confluent_kafka import Producer
 
 def main():
     bootstrap, topic, client_id, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+    warmup = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
     throttles = []
     acked = [0]
     value = b"x" * 1000
@@ -25,11 +28,13 @@ def main():
         "queue.buffering.max.messages": 5000,
         "throttle_cb": lambda event: throttles.append(event.throttle_time * 1000.0),
     })
-    start = time.monotonic()
+    begin = time.monotonic()
+    start = begin + warmup
     deadline = start + seconds
 
     def on_delivery(err, msg):
-        if err is None and time.monotonic() <= deadline:
+        now = time.monotonic()
+        if err is None and start <= now <= deadline:
             acked[0] += len(msg.value())
 
     while time.monotonic() < deadline:
