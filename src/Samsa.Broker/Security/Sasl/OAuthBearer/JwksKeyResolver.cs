@@ -43,13 +43,10 @@ public sealed class JwksKeyResolver : IDisposable
         _backoff = backoff > TimeSpan.Zero ? backoff : TimeSpan.FromMilliseconds(100);
         _backoffMax = backoffMax >= _backoff ? backoffMax : _backoff;
         _logger = logger;
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
+        if (url.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
         {
-            throw new ConfigException($"Invalid value {url} for configuration sasl.oauthbearer.jwks.endpoint.url: not a URL");
-        }
-        if (uri.IsFile)
-        {
-            var path = uri.LocalPath;
+            // Java's file:/path as well as file:///path.
+            var path = Uri.TryCreate(url, UriKind.Absolute, out var file) && file.IsFile ? file.LocalPath : url["file:".Length..];
             _fetch = ct => File.ReadAllTextAsync(path, ct);
             try
             {
@@ -60,7 +57,7 @@ public sealed class JwksKeyResolver : IDisposable
                 throw new ConfigException($"Invalid JWKS file {path} (sasl.oauthbearer.jwks.endpoint.url): {e.Message}");
             }
         }
-        else if (uri.Scheme is "http" or "https")
+        else if (Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
         {
             _http = new HttpClient { Timeout = TimeSpan.FromSeconds(10), MaxResponseContentBufferSize = MaxJwksBytes };
             _fetch = ct => _http.GetStringAsync(uri, ct);
