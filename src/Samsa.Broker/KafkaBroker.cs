@@ -412,7 +412,7 @@ public sealed class KafkaBroker : IAsyncDisposable
         };
 
         // The image is published before the first accept, holding the ports actually bound.
-        var saslServers = new SaslServerFactory(config, metadata);
+        var saslServers = new SaslServerFactory(config, metadata, time, loggerFactory);
         var security = Samsa.Broker.Security.ListenerSecurity.Create(config, saslServers);
         var socketServer = await SocketServer.BindAsync(config, new ListenerRouter(dispatcher, controllerDispatcher, config.ControllerListenerNames), loggerFactory, time, security);
         boundEndpoints = socketServer.BoundEndpoints;
@@ -703,6 +703,7 @@ public sealed class KafkaBroker : IAsyncDisposable
             await Lifecycle.DisposeAsync();
         }
         await _socketServer.DisposeAsync();
+        SaslServers?.Dispose();
         // Followers stop copying before the logs they write close.
         if (ReplicaFetchers is not null)
         {

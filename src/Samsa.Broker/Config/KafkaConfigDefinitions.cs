@@ -44,7 +44,7 @@ public static class KafkaConfigDefinitions
         "controller.quota.window.size.seconds", "client.quota.callback.class", "metric.reporters", "metrics.num.samples",
         "metrics.sample.window.ms", "metrics.recording.level", "kafka.metrics.reporters", "kafka.metrics.polling.interval.secs",
         "principal.builder.class", "sasl.kerberos.service.name",
-        "sasl.server.callback.handler.class", "sasl.login.callback.handler.class", "sasl.login.class",
+        "sasl.login.callback.handler.class", "sasl.login.class",
         "ssl.protocol", "ssl.cipher.suites",
         "delegation.token.secret.key", "delegation.token.max.lifetime.ms", "delegation.token.expiry.time.ms",
         // Kafka 4.x keys of share groups and the share coordinator (KIP-932).
@@ -69,8 +69,6 @@ public static class KafkaConfigDefinitions
         "remote.log.storage.manager.class.name", "remote.log.storage.manager.class.path",
         "remote.log.storage.manager.impl.prefix",
         // Kafka 4.x keys of SASL, OAuth and SSL.
-       
-       
         "delegation.token.expiry.check.interval.ms", "sasl.client.callback.handler.class",
         "sasl.kerberos.kinit.cmd", "sasl.kerberos.min.time.before.relogin", "sasl.kerberos.principal.to.local.rules",
         "sasl.kerberos.ticket.renew.jitter", "sasl.kerberos.ticket.renew.window.factor", "sasl.login.connect.timeout.ms",
@@ -82,11 +80,8 @@ public static class KafkaConfigDefinitions
         "sasl.oauthbearer.assertion.claim.sub", "sasl.oauthbearer.assertion.file", "sasl.oauthbearer.assertion.private.key.file",
         "sasl.oauthbearer.assertion.private.key.passphrase", "sasl.oauthbearer.assertion.template.file",
         "sasl.oauthbearer.client.credentials.client.id", "sasl.oauthbearer.client.credentials.client.secret",
-        "sasl.oauthbearer.clock.skew.seconds", "sasl.oauthbearer.expected.audience", "sasl.oauthbearer.expected.issuer",
-        "sasl.oauthbearer.jwks.endpoint.refresh.ms", "sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms",
-        "sasl.oauthbearer.jwks.endpoint.retry.backoff.ms", "sasl.oauthbearer.jwks.endpoint.url",
         "sasl.oauthbearer.jwt.retriever.class", "sasl.oauthbearer.jwt.validator.class", "sasl.oauthbearer.scope",
-        "sasl.oauthbearer.scope.claim.name", "sasl.oauthbearer.sub.claim.name", "sasl.oauthbearer.token.endpoint.url",
+        "sasl.oauthbearer.token.endpoint.url",
         "security.providers", "ssl.allow.dn.changes", "ssl.allow.san.changes",
         "ssl.engine.factory.class", "ssl.keymanager.algorithm", "ssl.provider",
         "ssl.secure.random.implementation", "ssl.trustmanager.algorithm",

@@ -97,7 +97,7 @@ public sealed class PlainAndJaasTests
         });
         var factory = new SaslServerFactory(config, new MetadataCache(MetadataImage.Empty("c")));
         Assert.Equal(["SCRAM-SHA-512", "PLAIN"], factory.EnabledMechanisms("OTHER"));
-        Assert.Equal(["PLAIN"], factory.EnabledMechanisms("SASL_PLAINTEXT"));
+        Assert.Equal(["PLAIN", "OAUTHBEARER"], factory.EnabledMechanisms("SASL_PLAINTEXT"));
         Assert.Null(factory.Create("SASL_PLAINTEXT", "SCRAM-SHA-512"));
         Assert.Null(factory.Create("OTHER", "GSSAPI"));
         Assert.IsType<ScramSaslServer>(factory.Create("OTHER", "SCRAM-SHA-512"));
