@@ -45,13 +45,20 @@ public static class TestJwts
         {
             RSA rsa => (object)new Dictionary<string, string>
             {
-                ["kty"] = "RSA", ["kid"] = k.Kid, ["use"] = "sig", ["alg"] = "RS256",
-                ["n"] = Base64Url.EncodeToString(rsa.ExportParameters(false).Modulus), ["e"] = Base64Url.EncodeToString(rsa.ExportParameters(false).Exponent),
+                ["kty"] = "RSA",
+                ["kid"] = k.Kid,
+                ["use"] = "sig",
+                ["alg"] = "RS256",
+                ["n"] = Base64Url.EncodeToString(rsa.ExportParameters(false).Modulus),
+                ["e"] = Base64Url.EncodeToString(rsa.ExportParameters(false).Exponent),
             },
             ECDsa ec => new Dictionary<string, string>
             {
-                ["kty"] = "EC", ["kid"] = k.Kid, ["crv"] = "P-256",
-                ["x"] = Base64Url.EncodeToString(ec.ExportParameters(false).Q.X), ["y"] = Base64Url.EncodeToString(ec.ExportParameters(false).Q.Y),
+                ["kty"] = "EC",
+                ["kid"] = k.Kid,
+                ["crv"] = "P-256",
+                ["x"] = Base64Url.EncodeToString(ec.ExportParameters(false).Q.X),
+                ["y"] = Base64Url.EncodeToString(ec.ExportParameters(false).Q.Y),
             },
             _ => throw new ArgumentException("RSA or ECDsa keys only"),
         }).ToList(),
