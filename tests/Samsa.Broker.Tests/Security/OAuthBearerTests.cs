@@ -306,7 +306,7 @@ public sealed class OAuthBearerTests : IDisposable
         secured.EvaluateResponse(Message(Rs256(_rsa, "rsa-1", Idp("erin"))));
         Assert.Equal("erin", secured.AuthorizationId);
         // Another listener keeps Kafka's default, the unsecured validator, which refuses a signed token.
-        var unsecured = factory.Create("OTHER", "OAUTHBEARER")!;
+        var unsecured = factory.Create("PLAINTEXT", "OAUTHBEARER")!;
         Assert.NotEmpty(unsecured.EvaluateResponse(Message(Rs256(_rsa, "rsa-1", Idp("erin")))));
 
         Assert.Contains("is not supported for OAUTHBEARER", Assert.Throws<ConfigException>(() => new SaslServerFactory(KafkaConfig.FromProperties(new Dictionary<string, string>

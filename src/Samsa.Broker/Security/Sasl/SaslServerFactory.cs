@@ -34,7 +34,8 @@ public sealed class SaslServerFactory : ISaslServerFactory, IDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly ConcurrentDictionary<string, IReadOnlyList<string>> _enabled = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IReadOnlyDictionary<string, string>> _plainUsers = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Lazy<IOAuthBearerValidator>> _oauthValidators = new(StringComparer.Ordinal);
+    // Built at start for every listener offering OAUTHBEARER (a JWKS file is read then), so an exchange only looks up.
+    private readonly Dictionary<string, IOAuthBearerValidator> _oauthValidators = new(StringComparer.Ordinal);
     private readonly ConcurrentBag<JwksKeyResolver> _jwks = [];
 
     public SaslServerFactory(KafkaConfig config, MetadataCache metadata, TimeProvider? time = null, ILoggerFactory? loggerFactory = null)
@@ -47,7 +48,7 @@ public sealed class SaslServerFactory : ISaslServerFactory, IDisposable
         {
             if (EnabledMechanisms(endpoint.ListenerName).Contains(OAuthBearerSaslServer.Mechanism))
             {
-                _ = OAuthValidator(endpoint.ListenerName);
+                _oauthValidators[endpoint.ListenerName] = CreateOAuthValidator(endpoint.ListenerName);
             }
         }
     }
@@ -73,7 +74,10 @@ public sealed class SaslServerFactory : ISaslServerFactory, IDisposable
         }
         if (mechanism == OAuthBearerSaslServer.Mechanism)
         {
-            return new OAuthBearerSaslServer(OAuthValidator(listenerName), _time, _loggerFactory.CreateLogger<OAuthBearerSaslServer>());
+            // Only listeners of this node's config have a validator.
+            return _oauthValidators.TryGetValue(listenerName, out var validator)
+                ? new OAuthBearerSaslServer(validator, _time, _loggerFactory.CreateLogger<OAuthBearerSaslServer>())
+                : null;
         }
         var scram = ScramMechanisms.FromMechanismName(mechanism);
         return new ScramSaslServer(scram, user => _metadata.Current.ScramCredentialOf(user, scram));
@@ -84,9 +88,6 @@ public sealed class SaslServerFactory : ISaslServerFactory, IDisposable
 
     private IReadOnlyDictionary<string, string> PlainUsers(string listenerName) =>
         Jaas(listenerName, PlainSaslServer.Mechanism)?.Options ?? new Dictionary<string, string>();
-
-    private IOAuthBearerValidator OAuthValidator(string listenerName) =>
-        _oauthValidators.GetOrAdd(listenerName, name => new Lazy<IOAuthBearerValidator>(() => CreateOAuthValidator(name))).Value;
 
     private IOAuthBearerValidator CreateOAuthValidator(string listenerName)
     {
@@ -113,7 +114,7 @@ public sealed class SaslServerFactory : ISaslServerFactory, IDisposable
             TimeSpan.FromMilliseconds((long)MechanismValue(listenerName, mechanism, "sasl.oauthbearer.jwks.endpoint.refresh.ms")!),
             TimeSpan.FromMilliseconds((long)MechanismValue(listenerName, mechanism, "sasl.oauthbearer.jwks.endpoint.retry.backoff.ms")!),
             TimeSpan.FromMilliseconds((long)MechanismValue(listenerName, mechanism, "sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms")!),
-            _loggerFactory.CreateLogger<JwksKeyResolver>());
+            _loggerFactory.CreateLogger<JwksKeyResolver>(), _time);
         _jwks.Add(keys);
         var options = new OAuthBearerJwksValidator.Options(
             MechanismValue(listenerName, mechanism, "sasl.oauthbearer.expected.issuer") as string,

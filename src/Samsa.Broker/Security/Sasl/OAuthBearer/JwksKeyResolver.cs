@@ -34,10 +34,12 @@ public sealed class JwksKeyResolver : IDisposable
     private readonly SemaphoreSlim _refreshNow = new(0, 1);
     private readonly Task _loop;
     private volatile IReadOnlyList<Jwk> _keys = [];
-    private long _lastEarlyRefresh; // Environment.TickCount64
+    private readonly TimeProvider _time;
+    private long _lastEarlyRefresh; // a _time timestamp
 
-    public JwksKeyResolver(string url, TimeSpan refresh, TimeSpan backoff, TimeSpan backoffMax, ILogger logger)
+    public JwksKeyResolver(string url, TimeSpan refresh, TimeSpan backoff, TimeSpan backoffMax, ILogger logger, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         _url = url;
         _refresh = refresh > TimeSpan.Zero ? refresh : TimeSpan.FromHours(1);
         _backoff = backoff > TimeSpan.Zero ? backoff : TimeSpan.FromMilliseconds(100);
@@ -94,9 +96,9 @@ public sealed class JwksKeyResolver : IDisposable
 
     private void RequestRefresh()
     {
-        var now = Environment.TickCount64;
+        var now = _time.GetTimestamp();
         var last = Interlocked.Read(ref _lastEarlyRefresh);
-        if (now - last >= _backoff.TotalMilliseconds && Interlocked.CompareExchange(ref _lastEarlyRefresh, now, last) == last)
+        if ((last == 0 || _time.GetElapsedTime(last, now) >= _backoff) && Interlocked.CompareExchange(ref _lastEarlyRefresh, now, last) == last)
         {
             try
             {
