@@ -40,6 +40,7 @@ internal sealed class KafkaConnection
     private readonly SslServerContext? _tls;
     private readonly int _maxUnauthenticatedBytes;
     private bool _zeroCopy = true;
+    private int _pendingFrameBytes; // the whole frame at the front of the buffer, once its size is known and it is not all there
     private long _lastActivity;
     private int _busy;
 
@@ -181,7 +182,12 @@ internal sealed class KafkaConnection
     {
         while (true)
         {
-            var result = await reader.ReadAsync(cancellationToken);
+            // The rest of a frame whose size is known is read in one wait rather than one loop turn per arrival: over
+            // TLS each arrival is one record, as small as a client writes it (librdkafka: about one message).
+            var result = _pendingFrameBytes > 0
+                ? await reader.ReadAtLeastAsync(_pendingFrameBytes, cancellationToken)
+                : await reader.ReadAsync(cancellationToken);
+            _pendingFrameBytes = 0;
             var buffer = result.Buffer;
             Volatile.Write(ref _lastActivity, _time.GetTimestamp());
             try
@@ -261,6 +267,8 @@ internal sealed class KafkaConnection
         }
         if (buffer.Length - SizePrefixLength < size)
         {
+            // At most 256 KiB beyond what has arrived, so no read waits for (or reserves room for) a claimed size at once.
+            _pendingFrameBytes = (int)Math.Min(SizePrefixLength + (long)size, buffer.Length + (256 * 1024));
             return false;
         }
         frame = buffer.Slice(SizePrefixLength, size);
