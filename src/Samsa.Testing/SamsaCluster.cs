@@ -342,9 +342,18 @@ public sealed class SamsaCluster : IAsyncDisposable
         _interceptor.Clear();
         // The active controller last, so the others' controlled shutdowns have someone to ask.
         var order = _nodes.Values.OrderBy(n => n.Broker?.Controller?.IsActive == true ? 1 : 0).Select(n => n.Id).ToList();
+        List<Exception> failures = [];
         foreach (var id in order)
         {
-            await StopBrokerAsync(id);
+            try
+            {
+                await StopBrokerAsync(id);
+            }
+            catch (Exception e)
+            {
+                // Every node is stopped and the folder deleted even when one stop fails; the failure is still reported.
+                failures.Add(e);
+            }
         }
         if (_ownsRoot)
         {
@@ -356,6 +365,10 @@ public sealed class SamsaCluster : IAsyncDisposable
             {
                 // Already gone.
             }
+        }
+        if (failures.Count > 0)
+        {
+            throw new AggregateException("Stopping the cluster failed", failures);
         }
     }
 
