@@ -217,6 +217,54 @@ public sealed class SamsaCluster : IAsyncDisposable
     }
 
     /// <summary>
+    /// Makes broker <paramref name="to"/>, one of the partition's replicas, its leader once it is in sync (needs several brokers):
+    /// the replica list is reordered so <paramref name="to"/> comes first (a reassignment to the same replicas), then a
+    /// preferred-leader election, as <c>kafka-reassign-partitions.sh</c> and <c>kafka-leader-election.sh</c> would.
+    /// Returns once every running broker's image names the new leader; clients learn it from NOT_LEADER_OR_FOLLOWER.
+    /// </summary>
+    public async Task MoveLeaderAsync(string topic, int partition, int to, CancellationToken cancellationToken = default)
+    {
+        var controller = Running.FirstOrDefault(n => n.Controller?.IsActive == true)?.Controller
+            ?? throw new InvalidOperationException("No active controller to move the leader");
+        var active = Running.First(n => n.Controller == controller);
+        var current = active.Metadata.Current.Partition(topic, partition)
+            ?? throw new ArgumentException($"No partition {topic}-{partition}", nameof(topic));
+        if (!current.Replicas.Contains(to))
+        {
+            throw new ArgumentException($"Broker {to} is not a replica of {topic}-{partition} ({string.Join(",", current.Replicas)})", nameof(to));
+        }
+        // A broker just restarted is still catching up: the election would refuse it until it is back in the ISR.
+        await WaitUntilAsync(_ => active.Metadata.Current.Partition(topic, partition)?.Isr.Contains(to) == true, $"broker {to} to join the ISR of {topic}-{partition}", cancellationToken);
+        current = active.Metadata.Current.Partition(topic, partition)!;
+        if (current.Leader == to)
+        {
+            return;
+        }
+        var reassigned = await controller.AlterPartitionReassignmentsAsync(new AlterPartitionReassignmentsRequest
+        {
+            Topics = [new() { Name = topic, Partitions = [new() { PartitionIndex = partition, Replicas = [to, .. current.Replicas.Where(r => r != to)] }] }],
+        }, cancellationToken);
+        var reassignError = reassigned.ErrorCode != 0 ? reassigned.ErrorCode : reassigned.Responses.Single().Partitions.Single().ErrorCode;
+        if (reassignError != 0)
+        {
+            throw new InvalidOperationException($"Reordering the replicas of {topic}-{partition} failed: {(ErrorCode)reassignError}");
+        }
+        await WaitUntilAsync(c => c.Running.First(n => n.Controller?.IsActive == true).Metadata.Current.Partition(topic, partition)?.Replicas[0] == to,
+            $"broker {to} to be the preferred replica of {topic}-{partition}", cancellationToken);
+        var elected = await controller.ElectLeadersAsync(new ElectLeadersRequest
+        {
+            ElectionType = 0, // PREFERRED
+            TopicPartitions = [new() { Topic = topic, Partitions = [partition] }],
+        }, 2, cancellationToken);
+        var electError = elected.ErrorCode != 0 ? elected.ErrorCode : elected.ReplicaElectionResults.Single().PartitionResult.Single().ErrorCode;
+        if (electError is not 0 and not (short)ErrorCode.ElectionNotNeeded)
+        {
+            throw new InvalidOperationException($"Electing broker {to} for {topic}-{partition} failed: {(ErrorCode)electError}");
+        }
+        await WaitUntilAsync(c => c.Running.All(n => n.Metadata.Current.Partition(topic, partition)?.Leader == to), $"broker {to} to lead {topic}-{partition}", cancellationToken);
+    }
+
+    /// <summary>
     /// Moves the cluster's clock forward (needs <see cref="SamsaClusterOptions.AdvanceableClock"/>): every timer the
     /// jump passed fires now, so retention, session and transaction timeouts happen without waiting for them.
     /// </summary>

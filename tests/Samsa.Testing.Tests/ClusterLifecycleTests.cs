@@ -93,7 +93,7 @@ public sealed class ClusterLifecycleTests
     }
 
     [Fact]
-    public async Task ThreeBrokers_ReplicateTheSeedTopic_AndSurviveTheLeaderStopping()
+    public async Task ThreeBrokers_ReplicateTheSeedTopic_SurviveTheLeaderStopping_AndMoveItBack()
     {
         await using var cluster = await SamsaCluster.StartAsync(o => o.Brokers(3).Topic("replicated", partitions: 1, configs: new Dictionary<string, string> { ["min.insync.replicas"] = "2" }));
         Assert.Equal([1, 2, 3], cluster.BrokerIds);
@@ -106,6 +106,14 @@ public sealed class ClusterLifecycleTests
         var second = await producer.ProduceAsync("replicated", new Message<Null, string> { Value = "two" });
         Assert.Equal(1, second.Offset.Value);
         var next = cluster.BrokerIds.First(id => id != leader);
-        Assert.NotEqual(leader, cluster.Broker(next).Metadata.Current.Partition("replicated", 0)!.Leader);
+        var newLeader = cluster.Broker(next).Metadata.Current.Partition("replicated", 0)!.Leader;
+        Assert.NotEqual(leader, newLeader);
+
+        // Back, caught up, and made leader again on purpose: the producer follows it and carries on at the next offset.
+        await cluster.RestartBrokerAsync(leader);
+        await cluster.MoveLeaderAsync("replicated", 0, leader);
+        Assert.All(cluster.BrokerIds, id => Assert.Equal(leader, cluster.Broker(id).Metadata.Current.Partition("replicated", 0)!.Leader));
+        Assert.Equal(2, (await producer.ProduceAsync("replicated", new Message<Null, string> { Value = "three" })).Offset.Value);
+        Assert.Equal(3, cluster.Broker(leader).Logs.Get("replicated", 0)!.LogEndOffset);
     }
 }
