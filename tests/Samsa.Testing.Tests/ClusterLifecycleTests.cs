@@ -75,6 +75,30 @@ public sealed class ClusterLifecycleTests
     }
 
     [Fact]
+    public async Task Authorizer_LetsTheSuperUserProduce_AndRefusesAUserWithoutAcls()
+    {
+        await using var cluster = await SamsaCluster.StartAsync(o => o.Topic("guarded")
+            .SaslPlainUser("admin", "admin-secret").SaslPlainUser("alice", "alice-secret").Authorizer("admin"));
+        ProducerConfig Config(string user) => new()
+        {
+            BootstrapServers = cluster.BootstrapServers,
+            SecurityProtocol = SecurityProtocol.SaslPlaintext,
+            SaslMechanism = SaslMechanism.Plain,
+            SaslUsername = user,
+            SaslPassword = user + "-secret",
+            MessageTimeoutMs = 5000,
+        };
+        using (var admin = new ProducerBuilder<Null, string>(Config("admin")).Build())
+        {
+            Assert.Equal(0, (await admin.ProduceAsync("guarded", new Message<Null, string> { Value = "allowed" })).Offset.Value);
+        }
+        using var alice = new ProducerBuilder<Null, string>(Config("alice")).Build();
+        var refused = await Assert.ThrowsAsync<ProduceException<Null, string>>(() => alice.ProduceAsync("guarded", new Message<Null, string> { Value = "denied" }));
+        Assert.Equal(Confluent.Kafka.ErrorCode.TopicAuthorizationFailed, refused.Error.Code);
+        Assert.Equal(1, cluster.Broker(1).Logs.Get("guarded", 0)!.LogEndOffset);
+    }
+
+    [Fact]
     public async Task AdvancedClock_MovesTheBrokersTime_AndTheRecordsItStamps()
     {
         await using var cluster = await SamsaCluster.StartAsync(o => o.AdvanceableClock().Topic("clocked", configs: new Dictionary<string, string>
