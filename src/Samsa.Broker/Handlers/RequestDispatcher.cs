@@ -73,6 +73,9 @@ public sealed class RequestDispatcher : IRequestHandler
     /// <summary>The broker's authorizer (<c>authorizer.class.name</c>), handed to every request's context; null allows all.</summary>
     public Samsa.Broker.Security.IAuthorizer? Authorizer { get; set; }
 
+    /// <summary>A test hook consulted before every handler (Samsa.Testing's interceptors); null in production.</summary>
+    public IRequestInterceptor? Interceptor { get; set; }
+
     public IApiHandler? HandlerFor(ApiKey apiKey) => (ushort)apiKey < _byKey.Length ? _byKey[(int)apiKey] : null;
 
     public async ValueTask<IResponseFrame?> HandleAsync(ConnectionContext connection, ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
@@ -119,6 +122,26 @@ public sealed class RequestDispatcher : IRequestHandler
 
         var body = ApiMessages.CreateRequest(apiKey);
         body.Read(ref reader, apiVersion);
+
+        if (Interceptor is { } interceptor)
+        {
+            var interception = await interceptor.InterceptAsync(context, body, cancellationToken);
+            switch (interception.Kind)
+            {
+                case InterceptionKind.CloseConnection:
+                    throw new InvalidRequestException($"Closing connection: an interceptor closed it on {apiKey}");
+                case InterceptionKind.Error:
+                    // An acks=0 producer reads no response, so a failed one is only a dropped one.
+                    return body is ProduceRequest { Acks: 0 } ? null
+                        : new ResponseFrame(header.CorrelationId, handler.ErrorResponse(context, body, interception.Error), apiVersion);
+                case InterceptionKind.Respond:
+                    return interception.Response is { } answer && answer.ApiKey == apiKey
+                        ? new ResponseFrame(header.CorrelationId, answer, apiVersion)
+                        : throw new InvalidOperationException($"An interceptor answered {apiKey} with {interception.Response?.ApiKey}");
+                default:
+                    break;
+            }
+        }
 
         IApiMessage? response;
         try

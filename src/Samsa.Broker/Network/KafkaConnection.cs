@@ -95,7 +95,20 @@ internal sealed class KafkaConnection
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        await using var network = new NetworkStream(_socket, ownsSocket: true);
+        NetworkStream owned;
+        try
+        {
+            owned = new NetworkStream(_socket, ownsSocket: true);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // Aborted (the server stopping) before this task first ran: nothing was read, so nothing is owed; the
+            // server's dispose awaits this task and must not fail for it.
+            NetworkLog.ConnectionClosed(_logger, Context.ConnectionId);
+            Closing?.Invoke();
+            return;
+        }
+        await using var network = owned;
         Stream stream;
         try
         {
