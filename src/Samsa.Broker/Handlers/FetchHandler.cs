@@ -31,7 +31,7 @@ namespace Samsa.Broker.Handlers;
 /// </list>
 /// </summary>
 public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata, FetchSessionCache sessions,
-    Samsa.Broker.Quotas.ClientQuotaManager? fetchQuota = null) : ApiHandler<FetchRequest, FetchResponse>
+    Samsa.Broker.Quotas.ClientQuotaManager? fetchQuota = null, Samsa.Broker.Metrics.BrokerMetrics? brokerMetrics = null) : ApiHandler<FetchRequest, FetchResponse>
 {
     public override ApiKey ApiKey => ApiKey.Fetch;
 
@@ -358,6 +358,8 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
                 data.Records = records.Memory;
                 remaining -= info.Records.Length;
                 anyRecords = true;
+                // Kafka's BytesOutPerSec (consumers, per topic) or ReplicationBytesOutPerSec (followers).
+                brokerMetrics?.RecordFetched(target.Topic, info.Records.Length, fetcher.IsFollower);
             }
             data.HighWatermark = info.HighWatermark;
             data.LastStableOffset = info.LastStableOffset;
