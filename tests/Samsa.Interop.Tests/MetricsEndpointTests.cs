@@ -33,6 +33,20 @@ public sealed partial class MetricsEndpointTests(MetricsEndpointTests.MeteredBro
             var port = BrokerProcess.FreePort();
             Endpoint = new Uri($"http://127.0.0.1:{port}");
             Broker = await BrokerProcess.StartAsync(new Dictionary<string, string> { ["metrics.listener"] = Endpoint.ToString().TrimEnd('/') });
+            // The Kafka listener accepts first; the HTTP listener starts as the broker's start-up ends.
+            var deadline = System.Diagnostics.Stopwatch.StartNew();
+            while (true)
+            {
+                try
+                {
+                    using var live = await Http.GetAsync(new Uri(Endpoint, "/health/live"));
+                    return;
+                }
+                catch (HttpRequestException) when (deadline.Elapsed < TimeSpan.FromSeconds(20))
+                {
+                    await Task.Delay(50);
+                }
+            }
         }
 
         public async Task DisposeAsync()
@@ -127,6 +141,9 @@ public sealed partial class MetricsEndpointTests(MetricsEndpointTests.MeteredBro
         AssertWithinOnePercent(messages, scrape.Value("kafka_server_brokertopicmetrics_messagesin_total", ("topic", topic)), "MessagesIn");
         // The consumer read the whole log once.
         AssertWithinOnePercent(onDisk, scrape.Value("kafka_server_brokertopicmetrics_bytesout_total", ("topic", topic)), "BytesOut");
+        // Kafka names a consumer's fetch FetchConsumer (a follower's FetchFollower), never Fetch.
+        Assert.True(scrape.Sum("kafka_network_requestmetrics_requests_total", ("request", "FetchConsumer")) >= 1);
+        Assert.DoesNotContain(scrape.Samples, s => s.Labels.GetValueOrDefault("request") == "Fetch");
     }
 
     [Fact]

@@ -62,6 +62,7 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
             return new FetchResponse { ErrorCode = (short)error, SessionId = 0 };
         }
         var fetcher = version >= 15 ? new Fetcher(request.ReplicaState.ReplicaId, request.ReplicaState.ReplicaEpoch) : new Fetcher(request.ReplicaId, -1);
+        context.Connection.FetchFromFollower = fetcher.IsFollower;
         var isolation = fetcher.IsFollower ? FetchIsolation.LogEnd
             : request.IsolationLevel == 1 ? FetchIsolation.TxnCommitted : FetchIsolation.HighWatermark;
         // A follower's fetch offsets are its log end offsets: the leader learns them before anything waits, so the

@@ -99,12 +99,17 @@ public sealed class BrokerMetrics : IDisposable
     /// <summary>
     /// One request handled: counted by API and version, its total time and the part spent sending the response
     /// (<see cref="System.Diagnostics.Stopwatch"/> ticks: these measure the real machine, as Kafka's request metrics do).
+    /// A fetch is <c>FetchConsumer</c> or <c>FetchFollower</c>, never <c>Fetch</c>, as Kafka's <c>RequestChannel</c> names it.
     /// </summary>
-    public void RecordRequest(short apiKey, short version, long totalTicks, long sendTicks)
+    public void RecordRequest(short apiKey, short version, long totalTicks, long sendTicks, bool fromFollower = false)
     {
         if (!_requests.Enabled || (uint)apiKey >= (uint)ApiNames.Length || ApiNames[apiKey] is not { } name)
         {
             return;
+        }
+        if (apiKey == (short)ApiKey.Fetch)
+        {
+            name = fromFollower ? "FetchFollower" : "FetchConsumer";
         }
         var request = new KeyValuePair<string, object?>("request", name);
         _requests.Add(1, request, new KeyValuePair<string, object?>("version", (uint)version < (uint)VersionNames.Length ? VersionNames[version] : "other"));

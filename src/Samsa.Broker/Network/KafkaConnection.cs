@@ -350,7 +350,7 @@ internal sealed class KafkaConnection
         if (Metrics is { } metrics && header >= 0)
         {
             var ended = System.Diagnostics.Stopwatch.GetTimestamp();
-            metrics.RecordRequest((short)(header >> 16), (short)header, ended - started, ready == 0 ? 0 : ended - ready);
+            metrics.RecordRequest((short)(header >> 16), (short)header, ended - started, ready == 0 ? 0 : ended - ready, Context.FetchFromFollower);
         }
     }
 
