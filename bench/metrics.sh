@@ -4,7 +4,9 @@
 # scraped every SCRAPE_INTERVAL seconds during its runs (Prometheus scrapes every 15-60 s; 1 s is harsher).
 # kafka-producer-perf-test (Confluent.Kafka / librdkafka) with 1 KiB records, acks=1, linger.ms=5, one broker after the
 # other for ROUNDS rounds, alternating the order. Prints a markdown table of the medians, the ratio on/off (the issue's
-# bar: metrics cost < 3 %, so ratio > 0.97) and the broker's CPU seconds per GB.
+# bar: metrics cost < 3 %, so ratio > 0.97) and the broker's CPU seconds per GB; then, with the load off, what a
+# scrape costs the broker (CPU over SCRAPES back-to-back scrapes) and how many produce requests a GB took, which
+# together with the per-call cost (MetricsServerTests prints it) bound the metrics' share of the broker's CPU.
 #
 #   bench/metrics.sh                  # ROUNDS=5 rounds of RECORDS=300000 x 1 KiB per broker, about 2 minutes on 2 cores
 set -euo pipefail
@@ -13,6 +15,7 @@ cd "$home"
 records="${RECORDS:-300000}"
 rounds="${ROUNDS:-5}"
 scrape_interval="${SCRAPE_INTERVAL:-1}"
+scrapes="${SCRAPES:-200}"
 work="$(mktemp -d /tmp/samsa-metrics-XXXXXX)"
 declare -A broker_pid
 scraper_pid=""
@@ -80,9 +83,16 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 # The counters saw every record: MessagesIn of the 'on' broker's topics adds up to what was sent.
-counted="$(curl -sf "http://127.0.0.1:$metrics_port/metrics" | awk '/^kafka_server_brokertopicmetrics_messagesin_total\{.*topic="bench-on-/ {s += $2} END {printf "%d", s}')"
+counted="$(curl -sf "http://127.0.0.1:$metrics_port/metrics" | awk '/^kafka_server_brokertopicmetrics_messagesin_total\{.*topic="bench-on-/ {s += $2} END {printf "%.0f", s}')"
 log "MessagesIn on the 'on' broker: $counted of $(( records * rounds )) records sent"
 log "load average (1, 5, 15 min) before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+produce_requests="$(curl -sf "http://127.0.0.1:$metrics_port/metrics" | awk '/^kafka_network_requestmetrics_requests_total\{.*request="Produce"/ {s += $2} END {printf "%.0f", s}')"
+bytes_in="$(curl -sf "http://127.0.0.1:$metrics_port/metrics" | awk '/^kafka_server_brokertopicmetrics_bytesin_total\{.*topic="bench-on-/ {s += $2} END {printf "%.0f", s}')"
+before="$(cpu_ticks on)"
+for _ in $(seq 1 "$scrapes"); do curl -sf "http://127.0.0.1:$metrics_port/metrics" >"$work/scrape.txt"; done
+scrape_ms="$(awk -v t="$(( $(cpu_ticks on) - before ))" -v hz="$(getconf CLK_TCK)" -v n="$scrapes" 'BEGIN{printf "%.2f", t/hz*1000/n}')"
+log "one scrape ($(wc -c <"$work/scrape.txt") bytes, $(grep -vc '^#' "$work/scrape.txt") series lines) costs the broker $scrape_ms ms CPU (over $scrapes scrapes)"
+log "produce requests: $produce_requests for $bytes_in bytes in: $(awk -v r="$produce_requests" -v b="$bytes_in" 'BEGIN{printf "%.0f", r/(b/1e9)}') per GB"
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 base="$(echo "${runs[off]}" | median)"
 gb="$(awk -v n="$records" 'BEGIN{print n*1024/1e9}')"
