@@ -8,6 +8,7 @@
 # scrape costs the broker (CPU over SCRAPES back-to-back scrapes) and how many produce requests a GB took, which
 # together with the per-call cost (MetricsServerTests prints it) bound the metrics' share of the broker's CPU.
 #
+#   CONTROL=1 bench/metrics.sh        # A/A control: the "on" broker gets no listener either (and is not scraped)
 #   bench/metrics.sh                  # ROUNDS=5 rounds of RECORDS=300000 x 1 KiB per broker, about 2 minutes on 2 cores
 set -euo pipefail
 home="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,6 +17,7 @@ records="${RECORDS:-300000}"
 rounds="${ROUNDS:-5}"
 scrape_interval="${SCRAPE_INTERVAL:-1}"
 scrapes="${SCRAPES:-200}"
+control="${CONTROL:-0}"
 work="$(mktemp -d /tmp/samsa-metrics-XXXXXX)"
 declare -A broker_pid
 scraper_pid=""
@@ -40,7 +42,7 @@ metrics_port="$(free_port)"
 for mode in off on; do
   port[$mode]="$(free_port)"
   extra=()
-  [ "$mode" = on ] && extra=(--override "metrics.listener=http://127.0.0.1:$metrics_port")
+  [ "$mode" = on ] && [ "$control" = 0 ] && extra=(--override "metrics.listener=http://127.0.0.1:$metrics_port")
   dotnet "$server" --override "listeners=PLAINTEXT://127.0.0.1:${port[$mode]}" --override "log.dirs=$work/data-$mode" "${extra[@]}" \
     >"$work/broker-$mode.log" 2>&1 &
   broker_pid[$mode]=$!
@@ -50,14 +52,16 @@ for mode in off on; do
     sleep 0.2
   done
 done
-for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$metrics_port/health/ready" >/dev/null && break; sleep 0.2; done
-curl -sf "http://127.0.0.1:$metrics_port/metrics" >/dev/null || { echo "no /metrics on the 'on' broker" >&2; exit 1; }
+if [ "$control" = 0 ]; then
+  for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$metrics_port/health/ready" >/dev/null && break; sleep 0.2; done
+  curl -sf "http://127.0.0.1:$metrics_port/metrics" >/dev/null || { echo "no /metrics on the 'on' broker" >&2; exit 1; }
+fi
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/${broker_pid[$1]}/stat"; }
 perf() { # mode round -> "records/s broker-cpu-s"
   local mode="$1" topic="bench-$1-$2" before rate
   samsa topics --bootstrap-server "127.0.0.1:${port[$mode]}" --create --topic "$topic" --partitions 1 --replication-factor 1 >/dev/null
-  if [ "$mode" = on ]; then
+  if [ "$mode" = on ] && [ "$control" = 0 ]; then
     (while true; do curl -sf "http://127.0.0.1:$metrics_port/metrics" >/dev/null; sleep "$scrape_interval"; done) &
     scraper_pid=$!
   fi
@@ -82,17 +86,19 @@ for round in $(seq 1 "$rounds"); do
     broker_cpu[$mode]="${broker_cpu[$mode]:-} $b"
   done
 done
-# The counters saw every record: MessagesIn of the 'on' broker's topics adds up to what was sent.
-counted="$(curl -sf "http://127.0.0.1:$metrics_port/metrics" | awk '/^kafka_server_brokertopicmetrics_messagesin_total\{.*topic="bench-on-/ {s += $2} END {printf "%.0f", s}')"
-log "MessagesIn on the 'on' broker: $counted of $(( records * rounds )) records sent"
 log "load average (1, 5, 15 min) before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
-produce_requests="$(curl -sf "http://127.0.0.1:$metrics_port/metrics" | awk '/^kafka_network_requestmetrics_requests_total\{.*request="Produce"/ {s += $2} END {printf "%.0f", s}')"
-bytes_in="$(curl -sf "http://127.0.0.1:$metrics_port/metrics" | awk '/^kafka_server_brokertopicmetrics_bytesin_total\{.*topic="bench-on-/ {s += $2} END {printf "%.0f", s}')"
-before="$(cpu_ticks on)"
-for _ in $(seq 1 "$scrapes"); do curl -sf "http://127.0.0.1:$metrics_port/metrics" >"$work/scrape.txt"; done
-scrape_ms="$(awk -v t="$(( $(cpu_ticks on) - before ))" -v hz="$(getconf CLK_TCK)" -v n="$scrapes" 'BEGIN{printf "%.2f", t/hz*1000/n}')"
-log "one scrape ($(wc -c <"$work/scrape.txt") bytes, $(grep -vc '^#' "$work/scrape.txt") series lines) costs the broker $scrape_ms ms CPU (over $scrapes scrapes)"
-log "produce requests: $produce_requests for $bytes_in bytes in: $(awk -v r="$produce_requests" -v b="$bytes_in" 'BEGIN{printf "%.0f", r/(b/1e9)}') per GB"
+if [ "$control" = 0 ]; then
+  # The counters saw every record: MessagesIn of the 'on' broker's topics adds up to what was sent.
+  counted="$(curl -sf "http://127.0.0.1:$metrics_port/metrics" | awk '/^kafka_server_brokertopicmetrics_messagesin_total\{.*topic="bench-on-/ {s += $2} END {printf "%.0f", s}')"
+  log "MessagesIn on the 'on' broker: $counted of $(( records * rounds )) records sent"
+  produce_requests="$(curl -sf "http://127.0.0.1:$metrics_port/metrics" | awk '/^kafka_network_requestmetrics_requests_total\{.*request="Produce"/ {s += $2} END {printf "%.0f", s}')"
+  bytes_in="$(curl -sf "http://127.0.0.1:$metrics_port/metrics" | awk '/^kafka_server_brokertopicmetrics_bytesin_total\{.*topic="bench-on-/ {s += $2} END {printf "%.0f", s}')"
+  before="$(cpu_ticks on)"
+  for _ in $(seq 1 "$scrapes"); do curl -sf "http://127.0.0.1:$metrics_port/metrics" >"$work/scrape.txt"; done
+  scrape_ms="$(awk -v t="$(( $(cpu_ticks on) - before ))" -v hz="$(getconf CLK_TCK)" -v n="$scrapes" 'BEGIN{printf "%.2f", t/hz*1000/n}')"
+  log "one scrape ($(wc -c <"$work/scrape.txt") bytes, $(grep -vc '^#' "$work/scrape.txt") series lines) costs the broker $scrape_ms ms CPU (over $scrapes scrapes)"
+  log "produce requests: $produce_requests for $bytes_in bytes in: $(awk -v r="$produce_requests" -v b="$bytes_in" 'BEGIN{printf "%.0f", r/(b/1e9)}') per GB"
+fi
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 base="$(echo "${runs[off]}" | median)"
 gb="$(awk -v n="$records" 'BEGIN{print n*1024/1e9}')"
