@@ -5,8 +5,9 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
+# prometheus: only its promtool is used (checks the /metrics scrape); its service is not wanted running.
 # burrow (lag monitoring, issue 18) needs zookeeper for its own coordination; Samsa needs none.
-debian_packages=(kcat python3-kafka python3-confluent-kafka python3-snappy python3-lz4 python3-zstandard burrow zookeeper)
+debian_packages=(kcat python3-kafka python3-confluent-kafka python3-snappy python3-lz4 python3-zstandard prometheus burrow zookeeper)
 missing=()
 for p in "${debian_packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -18,6 +19,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -qq >/dev/null && \
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null || \
     echo "warning: could not install ${missing[*]}; interop tests that need them will fail"
+  if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+    $sudo_cmd systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 fi
 
 # kafkajs and its codec plugins for the interop tests, pinned by package.json and the committed package-lock.json;

@@ -5,6 +5,7 @@ using Samsa.Broker.Config;
 using Samsa.Broker.Groups;
 using Samsa.Broker.Handlers;
 using Samsa.Broker.Log;
+using Samsa.Broker.Metrics;
 using Samsa.Broker.Network;
 using Samsa.Broker.Quotas;
 using Samsa.Broker.Replication;
@@ -69,6 +70,12 @@ public sealed class KafkaBroker : IAsyncDisposable
     /// <summary>The network clients this node owns (quorum, controller requests), closed with it.</summary>
     private IReadOnlyList<NetworkClient> NetworkClients { get; init; } = [];
 
+    /// <summary>This node's instruments (<c>System.Diagnostics.Metrics</c>), exported on <c>metrics.listener</c> when set.</summary>
+    public BrokerMetrics Metrics { get; private init; } = null!;
+
+    /// <summary>The <c>metrics.listener</c> HTTP server (/metrics, /health/live, /health/ready); null when not configured.</summary>
+    public MetricsHttpServer? MetricsServer { get; private init; }
+
     /// <summary>The partition logs of this node.</summary>
     public LogMetadataPublisher Logs { get; }
 
@@ -125,6 +132,13 @@ public sealed class KafkaBroker : IAsyncDisposable
         // An authorizer that cannot be loaded fails start-up before anything is opened, as in Kafka.
         StandardAuthorizer.IsConfigured(config);
         var clusterId = MetaPropertiesEnsemble.LoadOrFormat(config.LogDirs, config.NodeId, logger);
+        var metricsListener = config.GetString("metrics.listener") is { Length: > 0 } listener ? listener : null;
+        if (metricsListener is not null)
+        {
+            // A malformed listener fails start-up before anything is opened.
+            MetricsHttpServer.ParseListener(metricsListener);
+        }
+        var brokerMetrics = new BrokerMetrics(config.NodeId);
 
         var metadataLogDir = config.GetString("metadata.log.dir") ?? config.LogDirs[0];
         var isController = config.ProcessRoles.Contains("controller");
@@ -259,6 +273,7 @@ public sealed class KafkaBroker : IAsyncDisposable
         var replicas = new ReplicaManager(metadata, logs, describer, time, loggerFactory.CreateLogger("Samsa.ReplicaManager"))
         {
             SelectsReadReplicas = config.GetString("replica.selector.class") is { Length: > 0 },
+            Metrics = brokerMetrics,
         };
         var alterPartitions = new AlterPartitionManager(controller, config.NodeId, () => lifecycle?.BrokerEpoch ?? -1, loggerFactory.CreateLogger("Samsa.Isr"));
         replicas.IsrChanges = alterPartitions.Submit;
@@ -314,12 +329,12 @@ public sealed class KafkaBroker : IAsyncDisposable
         IApiHandler[] admin =
         [
             new SaslHandshakeHandler(),
-            new SaslAuthenticateHandler(loggerFactory),
+            new SaslAuthenticateHandler(loggerFactory, brokerMetrics),
             new ProduceHandler(replicas, config.GetBool("transaction.partition.verification.enable")
                 ? new ProduceHandler.TransactionVerifier((id, producerId, epoch, topic, partition, ct) =>
                     transactions.VerifyPartitionAsync(id, producerId, epoch, new Storage.Checkpoints.TopicPartition(topic, partition), ct))
                 : null, produceQuota),
-            new FetchHandler(replicas, metadata, fetchSessions, fetchQuota),
+            new FetchHandler(replicas, metadata, fetchSessions, fetchQuota, brokerMetrics),
             new MetadataHandler(metadata, controller, config.AutoCreateTopicsEnable),
             new CreateTopicsHandler(controller, metadata, describer),
             new DeleteTopicsHandler(controller, metadata),
@@ -377,7 +392,7 @@ public sealed class KafkaBroker : IAsyncDisposable
 
         // The controller listeners serve what Kafka's ControllerApis serves: the quorum's RPCs and, on a controller,
         // the operations brokers forward to it.
-        List<IApiHandler> controllerApis = [describeQuorum, new DescribeClusterHandler(metadata), new SaslHandshakeHandler(), new SaslAuthenticateHandler(loggerFactory)];
+        List<IApiHandler> controllerApis = [describeQuorum, new DescribeClusterHandler(metadata), new SaslHandshakeHandler(), new SaslAuthenticateHandler(loggerFactory, brokerMetrics)];
         if (raftChannel is not null)
         {
             controllerApis.AddRange(RaftHandlers.For(raftChannel));
@@ -414,8 +429,17 @@ public sealed class KafkaBroker : IAsyncDisposable
         // The image is published before the first accept, holding the ports actually bound.
         var saslServers = new SaslServerFactory(config, metadata, time, loggerFactory);
         var security = Samsa.Broker.Security.ListenerSecurity.Create(config, saslServers);
-        var socketServer = await SocketServer.BindAsync(config, new ListenerRouter(dispatcher, controllerDispatcher, config.ControllerListenerNames), loggerFactory, time, security);
+        var socketServer = await SocketServer.BindAsync(config, new ListenerRouter(dispatcher, controllerDispatcher, config.ControllerListenerNames), loggerFactory, time, security,
+            brokerMetrics);
         boundEndpoints = socketServer.BoundEndpoints;
+        brokerMetrics.Observe(new BrokerState
+        {
+            Partitions = () => logs.Partitions.All,
+            IsActiveController = () => localController?.IsActive ?? false,
+            OfflinePartitions = () => metadata.Current.Topics.Values.Sum(t => t.Partitions.Count(p => p.Leader < 0)),
+            Connections = socketServer.ConnectionCountsByListener,
+            GroupCount = () => groups.Shards.Values.Sum(s => s.GroupCount),
+        });
         if (metadataLog is RaftMetadataLog raftMetadataLog)
         {
             raftMetadataLog.Start();
@@ -466,8 +490,13 @@ public sealed class KafkaBroker : IAsyncDisposable
             lifecycle.Start();
         }
 
+        // Ready for clients: the logs are loaded and, in a quorum, this broker is registered and unfenced.
+        var metricsServer = metricsListener is null ? null : await MetricsHttpServer.StartAsync(metricsListener, brokerMetrics,
+            () => logs.Loaded && (lifecycle is null || (lifecycle.Registered.IsCompletedSuccessfully && !lifecycle.IsFenced)), loggerFactory, cancellationToken);
         var broker = new KafkaBroker(config, clusterId, socketServer, metadata, dispatcher, metadataLog, localController, logs, logger)
         {
+            Metrics = brokerMetrics,
+            MetricsServer = metricsServer,
             SaslServers = saslServers,
             NetworkClients = networkClients,
             Lifecycle = lifecycle,
@@ -697,6 +726,10 @@ public sealed class KafkaBroker : IAsyncDisposable
             return;
         }
         BrokerLog.Stopping(_logger, NodeId);
+        if (MetricsServer is not null)
+        {
+            await MetricsServer.DisposeAsync();
+        }
         if (Lifecycle is not null)
         {
             // Controlled shutdown: the controller moves leadership away before this broker stops serving.
@@ -726,6 +759,7 @@ public sealed class KafkaBroker : IAsyncDisposable
             await client.DisposeAsync();
         }
         Logs.Dispose();
+        Metrics.Dispose();
         BrokerLog.Stopped(_logger, NodeId);
     }
 }

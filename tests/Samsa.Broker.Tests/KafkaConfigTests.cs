@@ -46,7 +46,7 @@ public class KafkaConfigTests
 
     /// <summary>
     /// The table holds exactly Kafka 4.x's broker configs, each with Kafka's dynamic update mode
-    /// (Config/Kafka4BrokerConfigKeys.txt, taken from Kafka's generated broker config reference).
+    /// (Config/Kafka4BrokerConfigKeys.txt, taken from Kafka's generated broker config reference), plus Samsa's own keys.
     /// </summary>
     [Fact]
     public void Definitions_MatchKafka4BrokerConfigKeys()
@@ -56,8 +56,10 @@ public class KafkaConfigTests
             .Select(l => l.Split('\t'))
             .ToDictionary(f => f[0], f => f[1], StringComparer.Ordinal);
         Assert.Empty(kafka.Keys.Where(k => !KafkaConfigDefinitions.All.ContainsKey(k)).Order());
-        Assert.Empty(KafkaConfigDefinitions.All.Keys.Where(k => !kafka.ContainsKey(k)).Order());
-        var modes = KafkaConfigDefinitions.All.Values.Where(k => kafka[k.Name] != ModeName(k.Mode)).Select(k => $"{k.Name}: {ModeName(k.Mode)}, Kafka {kafka[k.Name]}");
+        Assert.Empty(KafkaConfigDefinitions.All.Keys.Where(k => !kafka.ContainsKey(k) && !KafkaConfigDefinitions.SamsaOnly.Contains(k)).Order());
+        Assert.All(KafkaConfigDefinitions.SamsaOnly, k => Assert.False(kafka.ContainsKey(k), $"{k} is Kafka's"));
+        Assert.All(KafkaConfigDefinitions.SamsaOnly, k => Assert.True(KafkaConfigDefinitions.All.ContainsKey(k), k));
+        var modes = KafkaConfigDefinitions.All.Values.Where(k => kafka.ContainsKey(k.Name) && kafka[k.Name] != ModeName(k.Mode)).Select(k => $"{k.Name}: {ModeName(k.Mode)}, Kafka {kafka[k.Name]}");
         Assert.Empty(modes);
     }
 

@@ -20,6 +20,13 @@ public static class KafkaConfigDefinitions
     public static readonly IReadOnlyDictionary<string, ConfigKey> All = Build().ToDictionary(k => k.Name, StringComparer.Ordinal);
 
     /// <summary>
+    /// Samsa's own keys, which Kafka does not have (its equivalents live outside the broker: a JMX exporter agent,
+    /// kafka_exporter, a separate console). <c>KafkaConfigTests.Definitions_MatchKafka4BrokerConfigKeys</c> allows
+    /// exactly these beyond Kafka's list.
+    /// </summary>
+    public static readonly IReadOnlySet<string> SamsaOnly = new HashSet<string>(StringComparer.Ordinal) { "metrics.listener" };
+
+    /// <summary>
     /// Keys accepted (parsed and validated) but not acted on: no code reads them, because the feature behind them
     /// (a Raft quorum, replication, transactions, quotas, metrics, security, thread pools) is not built. A supplied
     /// one is named in one warning at start-up. Keep in step with docs/UNSUPPORTED.md; remove a key when its
@@ -398,6 +405,10 @@ public static class KafkaConfigDefinitions
         yield return List("kafka.metrics.reporters", Low, ReadOnly, "", null, "Yammer metrics reporter classes.");
         yield return Int("kafka.metrics.polling.interval.secs", Low, ReadOnly, 10, AtLeast(1), "Yammer metrics polling interval.");
         yield return Int("telemetry.max.bytes", Low, ReadOnly, 1048576, AtLeast(1), "Maximum size of a client telemetry push.");
+        // Samsa only: what the Prometheus JMX exporter agent serves for a Kafka broker, served by the broker itself.
+        yield return Str("metrics.listener", Medium, ReadOnly, "", null,
+            "Samsa: the HTTP listener (http://host:port, e.g. http://127.0.0.1:9404) serving /metrics in Prometheus' text format with "
+            + "the JMX exporter's Kafka metric names, /health/live and /health/ready. Empty (the default) serves nothing.");
 
         // ---- Security ----
         yield return Str("authorizer.class.name", Low, ReadOnly, "", null, "Authorizer class; empty disables authorization.");

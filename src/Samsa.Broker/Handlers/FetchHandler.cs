@@ -31,7 +31,7 @@ namespace Samsa.Broker.Handlers;
 /// </list>
 /// </summary>
 public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata, FetchSessionCache sessions,
-    Samsa.Broker.Quotas.ClientQuotaManager? fetchQuota = null) : ApiHandler<FetchRequest, FetchResponse>
+    Samsa.Broker.Quotas.ClientQuotaManager? fetchQuota = null, Samsa.Broker.Metrics.BrokerMetrics? brokerMetrics = null) : ApiHandler<FetchRequest, FetchResponse>
 {
     public override ApiKey ApiKey => ApiKey.Fetch;
 
@@ -62,6 +62,7 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
             return new FetchResponse { ErrorCode = (short)error, SessionId = 0 };
         }
         var fetcher = version >= 15 ? new Fetcher(request.ReplicaState.ReplicaId, request.ReplicaState.ReplicaEpoch) : new Fetcher(request.ReplicaId, -1);
+        context.Connection.FetchFromFollower = fetcher.IsFollower;
         var isolation = fetcher.IsFollower ? FetchIsolation.LogEnd
             : request.IsolationLevel == 1 ? FetchIsolation.TxnCommitted : FetchIsolation.HighWatermark;
         // A follower's fetch offsets are its log end offsets: the leader learns them before anything waits, so the
@@ -358,6 +359,8 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
                 data.Records = records.Memory;
                 remaining -= info.Records.Length;
                 anyRecords = true;
+                // Kafka's BytesOutPerSec (consumers, per topic) or ReplicationBytesOutPerSec (followers).
+                brokerMetrics?.RecordFetched(target.Topic, info.Records.Length, fetcher.IsFollower);
             }
             data.HighWatermark = info.HighWatermark;
             data.LastStableOffset = info.LastStableOffset;

@@ -43,7 +43,7 @@ public sealed class SaslHandshakeHandler : ApiHandler<SaslHandshakeRequest, Sasl
 /// SASL_AUTHENTICATION_FAILED after <c>connection.failed.authentication.delay.ms</c> (so guessing is slow), logged
 /// once without any secret, and the connection closes. v1+ carries the session lifetime (KIP-368).
 /// </summary>
-public sealed class SaslAuthenticateHandler(ILoggerFactory loggerFactory)
+public sealed class SaslAuthenticateHandler(ILoggerFactory loggerFactory, Samsa.Broker.Metrics.BrokerMetrics? metrics = null)
     : ApiHandler<SaslAuthenticateRequest, SaslAuthenticateResponse>
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("Samsa.Authentication");
@@ -67,6 +67,7 @@ public sealed class SaslAuthenticateHandler(ILoggerFactory loggerFactory)
             if (authentication.IsComplete)
             {
                 connection.Principal = authentication.Principal!;
+                metrics?.RecordAuthentication(connection.ListenerName, succeeded: true);
                 AuthenticationLog.Succeeded(_logger, connection.ConnectionId, connection.Principal.ToString(), authentication.Mechanism ?? "");
             }
             return new SaslAuthenticateResponse
@@ -78,6 +79,7 @@ public sealed class SaslAuthenticateHandler(ILoggerFactory loggerFactory)
         catch (SaslAuthenticationException e)
         {
             connection.CloseAfterResponse = true;
+            metrics?.RecordAuthentication(connection.ListenerName, succeeded: false);
             AuthenticationLog.Failed(_logger, connection.ClientAddress?.ToString() ?? "?", connection.ConnectionId, e.Message);
             await Task.Delay(authentication.FailedAuthenticationDelay, authentication.Time, cancellationToken);
             return Error(ErrorCode.SaslAuthenticationFailed, e.Message);

@@ -75,6 +75,12 @@ public sealed class ConnectionContext(string connectionId, string listenerName, 
     /// <summary>Set by a handler whose answer ends the connection (a failed authentication): closed once it is sent.</summary>
     public bool CloseAfterResponse { get; set; }
 
+    /// <summary>
+    /// Set by the Fetch handler: whether the connection's current fetch came from a follower broker, so the request
+    /// metrics name it as Kafka does (<c>FetchFollower</c> or <c>FetchConsumer</c>). One request at a time per connection.
+    /// </summary>
+    public bool FetchFromFollower { get; set; }
+
     private int _throttleMs;
 
     /// <summary>

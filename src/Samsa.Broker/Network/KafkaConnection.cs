@@ -68,6 +68,9 @@ internal sealed class KafkaConnection
 
     public ConnectionContext Context { get; }
 
+    /// <summary>The node's instruments: request counts and times, authentication outcomes. Null: not measured.</summary>
+    public Samsa.Broker.Metrics.BrokerMetrics? Metrics { get; init; }
+
     /// <summary>Called once when the connection ends, before its socket is closed (the server releases its quota slot).</summary>
     public Action? Closing { get; init; }
 
@@ -118,6 +121,7 @@ internal sealed class KafkaConnection
         {
             // Kafka logs a failed TLS handshake as a failed authentication, once, and closes.
             NetworkLog.TlsHandshakeFailed(_logger, Context.ConnectionId, Context.RemoteEndPoint, e.InnerException?.Message ?? e.Message);
+            Metrics?.RecordAuthentication(Context.ListenerName, succeeded: false);
             Closing?.Invoke();
             return;
         }
@@ -289,14 +293,22 @@ internal sealed class KafkaConnection
         return true;
     }
 
+    /// <summary>
+    /// Handles one request and sends its answer, timed for Kafka's request metrics: TotalTimeMs from here (the frame
+    /// has fully arrived; Samsa has no request queue, so Kafka's RequestQueueTimeMs is nil) to the response's last
+    /// byte handed to the socket, ResponseSendTimeMs the sending part. Stopwatch ticks: these measure the machine.
+    /// </summary>
     private async ValueTask HandleFrameAsync(ReadOnlySequence<byte> frame, PipeWriter writer, CancellationToken cancellationToken)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var length = (int)frame.Length;
         var rented = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
         IResponseFrame? response;
+        var header = -1; // api key and version, for the request metrics
         try
         {
             frame.CopyTo(rented);
+            header = length >= 4 ? BinaryPrimitives.ReadInt32BigEndian(rented) : -1;
             response = await _handler.HandleAsync(Context, rented.AsMemory(0, length), cancellationToken);
         }
         finally
@@ -305,8 +317,10 @@ internal sealed class KafkaConnection
         }
         if (response is null)
         {
+            RecordRequest(header, started, 0);
             return;
         }
+        var ready = System.Diagnostics.Stopwatch.GetTimestamp();
         if (response.ExternalBytes > 0 && _zeroCopy)
         {
             try
@@ -318,6 +332,7 @@ internal sealed class KafkaConnection
             {
                 (response as IDisposable)?.Dispose();
             }
+            RecordRequest(header, started, ready);
             return;
         }
         try
@@ -338,6 +353,18 @@ internal sealed class KafkaConnection
         {
             throw new IOException("Peer stopped reading responses");
         }
+        RecordRequest(header, started, ready);
+    }
+
+    /// <param name="header">The request's api key (high 16 bits) and version (low 16 bits).</param>
+    /// <param name="ready">When the response was ready to send; 0 when there was none (acks=0).</param>
+    private void RecordRequest(int header, long started, long ready)
+    {
+        if (Metrics is { } metrics && header >= 0)
+        {
+            var ended = System.Diagnostics.Stopwatch.GetTimestamp();
+            metrics.RecordRequest((short)(header >> 16), (short)header, ended - started, ready == 0 ? 0 : ended - ready, Context.FetchFromFollower);
+        }
     }
 
     /// <summary>
@@ -355,6 +382,7 @@ internal sealed class KafkaConnection
         catch (Exception e) when (e is Samsa.Broker.Security.Sasl.SaslAuthenticationException or InvalidOperationException)
         {
             NetworkLog.RawSaslFailed(_logger, Context.ConnectionId, Context.RemoteEndPoint, e.Message);
+            Metrics?.RecordAuthentication(Context.ListenerName, succeeded: false);
             Context.CloseAfterResponse = true;
             await Task.Delay(authentication.FailedAuthenticationDelay, authentication.Time, cancellationToken);
             return;
@@ -362,6 +390,7 @@ internal sealed class KafkaConnection
         if (authentication.IsComplete)
         {
             Context.Principal = authentication.Principal!;
+            Metrics?.RecordAuthentication(Context.ListenerName, succeeded: true);
         }
         var span = writer.GetSpan(SizePrefixLength + challenge.Length);
         BinaryPrimitives.WriteInt32BigEndian(span, challenge.Length);

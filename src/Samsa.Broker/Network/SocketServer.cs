@@ -37,8 +37,12 @@ public sealed class SocketServer : IAsyncDisposable
 
     private readonly Samsa.Broker.Security.ListenerSecurity _security;
 
-    private SocketServer(KafkaConfig config, IRequestHandler handler, ILoggerFactory loggerFactory, TimeProvider time, Samsa.Broker.Security.ListenerSecurity security)
+    private readonly Samsa.Broker.Metrics.BrokerMetrics? _metrics;
+
+    private SocketServer(KafkaConfig config, IRequestHandler handler, ILoggerFactory loggerFactory, TimeProvider time, Samsa.Broker.Security.ListenerSecurity security,
+        Samsa.Broker.Metrics.BrokerMetrics? metrics)
     {
+        _metrics = metrics;
         _security = security;
         _time = time;
         _blockedLog = new(time, TimeSpan.FromSeconds(10));
@@ -55,10 +59,12 @@ public sealed class SocketServer : IAsyncDisposable
     /// before the first request arrives. A bind failure releases the ones already bound.
     /// </summary>
     /// <param name="security">Each listener's TLS and SASL set-up; by default built from <paramref name="config"/> without SASL.</param>
+    /// <param name="metrics">The node's instruments (connections, requests, authentications); null measures nothing.</param>
     public static async Task<SocketServer> BindAsync(KafkaConfig config, IRequestHandler handler, ILoggerFactory loggerFactory, TimeProvider? time = null,
-        Samsa.Broker.Security.ListenerSecurity? security = null)
+        Samsa.Broker.Security.ListenerSecurity? security = null, Samsa.Broker.Metrics.BrokerMetrics? metrics = null)
     {
-        var server = new SocketServer(config, handler, loggerFactory, time ?? TimeProvider.System, security ?? Samsa.Broker.Security.ListenerSecurity.Create(config, null));
+        var server = new SocketServer(config, handler, loggerFactory, time ?? TimeProvider.System, security ?? Samsa.Broker.Security.ListenerSecurity.Create(config, null),
+            metrics);
         try
         {
             foreach (var endpoint in config.Listeners)
@@ -341,8 +347,9 @@ public sealed class SocketServer : IAsyncDisposable
         }
         var connection = new KafkaConnection(client, context, _handler, _config.SocketRequestMaxBytes, _logger, _time,
             _security.TlsFor(bound.ListenerName), _security.SaslMaxReceiveBytes)
-        { Closing = Release };
+        { Closing = Release, Metrics = _metrics };
         NetworkLog.ConnectionAccepted(_logger, id);
+        _metrics?.RecordConnectionCreated(bound.ListenerName);
         var task = Task.Run(() => connection.RunAsync(_stopping.Token));
         _connections[connection] = task;
         task.ContinueWith(_ =>
@@ -385,6 +392,17 @@ public sealed class SocketServer : IAsyncDisposable
 
     /// <summary>Number of open client connections (for tests and metrics).</summary>
     public int ConnectionCount => _connections.Count;
+
+    /// <summary>Open connections by listener name, every bound listener listed (for Kafka's connection-count).</summary>
+    public IEnumerable<KeyValuePair<string, int>> ConnectionCountsByListener()
+    {
+        var counts = _listeners.Select(l => l.Bound.ListenerName).Distinct().ToDictionary(name => name, _ => 0, StringComparer.Ordinal);
+        foreach (var connection in _connections.Keys)
+        {
+            counts[connection.Context.ListenerName] = counts.GetValueOrDefault(connection.Context.ListenerName) + 1;
+        }
+        return counts;
+    }
 
     public async ValueTask DisposeAsync()
     {

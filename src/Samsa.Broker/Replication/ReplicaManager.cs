@@ -93,6 +93,9 @@ public sealed class ReplicaManager : IDisposable
         return new LeaderLookup(error == ErrorCode.None ? hosted : null, log, state, error);
     }
 
+    /// <summary>The node's instruments: appends count towards BytesIn and MessagesIn of their topic.</summary>
+    public Samsa.Broker.Metrics.BrokerMetrics? Metrics { get; init; }
+
     /// <summary><c>replica.selector.class</c> is set: leaders send consumers that name their rack to a replica in it (KIP-392).</summary>
     public bool SelectsReadReplicas { get; init; }
 
@@ -147,6 +150,8 @@ public sealed class ReplicaManager : IDisposable
             }
             return AppendResult.Failed(ErrorCode.KafkaStorageError, $"Append to {topic}-{partition} failed: {e.Message}");
         }
+        // Kafka's BytesInPerSec / MessagesInPerSec: the appended batch's bytes and records (appendToLocalLog).
+        Metrics?.RecordAppend(topic, records.Length, info.RecordCount);
         CompleteDelayedRequests(log.TopicPartition);
         return new AppendResult(ErrorCode.None, null, info, log) { Wait = new AcksAllWait(lookup.Partition!, log, state.LeaderEpoch, info.LastOffset + 1, minIsr) };
     }

@@ -1,0 +1,202 @@
+using System.Diagnostics.Metrics;
+using Samsa.Protocol;
+
+namespace Samsa.Broker.Metrics;
+
+/// <summary>
+/// The broker's instruments: one <see cref="Meter"/> named <see cref="MeterName"/> per node, so <c>dotnet-counters</c>
+/// and any OpenTelemetry pipeline see them, and the Prometheus endpoint (<see cref="MetricsHttpServer"/>) exports them.
+/// </summary>
+/// <remarks>
+/// <para>Names are chosen so that OpenTelemetry's Prometheus exporter (dots become underscores, counters get
+/// <c>_total</c>, no unit is set so no unit suffix is added) produces exactly the names the Prometheus JMX exporter's
+/// standard Kafka rules give Kafka's MBeans: <c>kafka.server:type=BrokerTopicMetrics,name=BytesInPerSec,topic=t</c> is
+/// <c>kafka_server_brokertopicmetrics_bytesin_total{topic="t"}</c>. <c>MetricsEndpointTests</c> scrapes them.</para>
+/// <para>Hot paths (an append, a fetched partition, a request) call <c>Add</c>/<c>Record</c> with tags whose values
+/// are strings the caller already holds (the topic name) or cached here (API names, versions), so nothing is allocated
+/// and no lock is taken per batch or request; with no listener (no <c>metrics.listener</c>) an instrument's
+/// <c>Add</c> returns after one flag check.</para>
+/// </remarks>
+public sealed class BrokerMetrics : IDisposable
+{
+    /// <summary>The meter's name; a node's instruments are told apart from another node's in the same process by
+    /// their <see cref="Meter"/> instance (<see cref="MetricsHttpServer"/> exports only its node's).</summary>
+    public const string MeterName = "Samsa.Broker";
+
+    /// <summary>Milliseconds; from 0.1 ms (a produce on loopback) to 30 s (a long-poll fetch, a rebalance).</summary>
+    private static readonly double[] LatencyBucketsMs = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
+
+    private static readonly string[] ApiNames = BuildApiNames();
+    private static readonly string[] VersionNames = [.. Enumerable.Range(0, 64).Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+
+    private readonly Counter<long> _bytesIn;
+    private readonly Counter<long> _messagesIn;
+    private readonly Counter<long> _bytesOut;
+    private readonly Counter<long> _replicationBytesOut;
+    private readonly Counter<long> _requests;
+    private readonly Histogram<double> _totalTime;
+    private readonly Histogram<double> _responseSendTime;
+    private readonly Counter<long> _failedAuthentication;
+    private readonly Counter<long> _successfulAuthentication;
+    private readonly Counter<long> _connectionCreation;
+
+    public BrokerMetrics(int nodeId)
+    {
+        Meter = new Meter(MeterName);
+        NodeId = nodeId;
+        _bytesIn = Meter.CreateCounter<long>("kafka.server.brokertopicmetrics.bytesin", null,
+            "Kafka's BytesInPerSec: bytes of the record batches appended to this topic's partitions as leader (the batch bytes, as the produce request carried them).");
+        _messagesIn = Meter.CreateCounter<long>("kafka.server.brokertopicmetrics.messagesin", null,
+            "Kafka's MessagesInPerSec: records appended to this topic's partitions as leader.");
+        _bytesOut = Meter.CreateCounter<long>("kafka.server.brokertopicmetrics.bytesout", null,
+            "Kafka's BytesOutPerSec: record bytes of this topic sent to consumers (followers count under replicationbytesout).");
+        _replicationBytesOut = Meter.CreateCounter<long>("kafka.server.brokertopicmetrics.replicationbytesout", null,
+            "Kafka's ReplicationBytesOutPerSec: record bytes sent to follower brokers.");
+        _requests = Meter.CreateCounter<long>("kafka.network.requestmetrics.requests", null,
+            "Kafka's RequestsPerSec: requests received, by API and version.");
+        _totalTime = Meter.CreateHistogram<double>("kafka.network.requestmetrics.totaltimems", null,
+            "Kafka's TotalTimeMs: milliseconds from a request's last byte arriving to its response's last byte leaving (or, for acks=0, its handling ending).",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBucketsMs });
+        _responseSendTime = Meter.CreateHistogram<double>("kafka.network.requestmetrics.responsesendtimems", null,
+            "Kafka's ResponseSendTimeMs: milliseconds spent writing the response to the socket.",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBucketsMs });
+        _failedAuthentication = Meter.CreateCounter<long>("kafka.server.socket_server_metrics.failed_authentication", null,
+            "Kafka's failed-authentication-total: failed SASL exchanges and TLS handshakes, by listener.");
+        _successfulAuthentication = Meter.CreateCounter<long>("kafka.server.socket_server_metrics.successful_authentication", null,
+            "Kafka's successful-authentication-total: completed SASL exchanges, by listener.");
+        _connectionCreation = Meter.CreateCounter<long>("kafka.server.socket_server_metrics.connection_creation", null,
+            "Kafka's connection-creation-total: connections accepted, by listener.");
+    }
+
+    public Meter Meter { get; }
+
+    public int NodeId { get; }
+
+    /// <summary>A batch of <paramref name="records"/> records, <paramref name="bytes"/> long, appended to <paramref name="topic"/> as leader.</summary>
+    public void RecordAppend(string topic, int bytes, int records)
+    {
+        if (_bytesIn.Enabled)
+        {
+            var tag = new KeyValuePair<string, object?>("topic", topic);
+            _bytesIn.Add(bytes, tag);
+            _messagesIn.Add(records, tag);
+        }
+    }
+
+    /// <summary>Record bytes of <paramref name="topic"/> put in a fetch response: a consumer's count per topic, a follower's under replication.</summary>
+    public void RecordFetched(string topic, int bytes, bool follower)
+    {
+        if (follower)
+        {
+            _replicationBytesOut.Add(bytes);
+        }
+        else
+        {
+            _bytesOut.Add(bytes, new KeyValuePair<string, object?>("topic", topic));
+        }
+    }
+
+    /// <summary>
+    /// One request handled: counted by API and version, its total time and the part spent sending the response
+    /// (<see cref="System.Diagnostics.Stopwatch"/> ticks: these measure the real machine, as Kafka's request metrics do).
+    /// A fetch is <c>FetchConsumer</c> or <c>FetchFollower</c>, never <c>Fetch</c>, as Kafka's <c>RequestChannel</c> names it.
+    /// </summary>
+    public void RecordRequest(short apiKey, short version, long totalTicks, long sendTicks, bool fromFollower = false)
+    {
+        if (!_requests.Enabled || (uint)apiKey >= (uint)ApiNames.Length || ApiNames[apiKey] is not { } name)
+        {
+            return;
+        }
+        if (apiKey == (short)ApiKey.Fetch)
+        {
+            name = fromFollower ? "FetchFollower" : "FetchConsumer";
+        }
+        var request = new KeyValuePair<string, object?>("request", name);
+        _requests.Add(1, request, new KeyValuePair<string, object?>("version", (uint)version < (uint)VersionNames.Length ? VersionNames[version] : "other"));
+        _totalTime.Record(TicksToMs(totalTicks), request);
+        _responseSendTime.Record(TicksToMs(sendTicks), request);
+    }
+
+    public void RecordAuthentication(string listener, bool succeeded) =>
+        (succeeded ? _successfulAuthentication : _failedAuthentication).Add(1, new KeyValuePair<string, object?>("listener", listener));
+
+    public void RecordConnectionCreated(string listener) => _connectionCreation.Add(1, new KeyValuePair<string, object?>("listener", listener));
+
+    /// <summary>Observable gauges read at scrape time; registered once the broker's parts exist.</summary>
+    public void Observe(BrokerState state)
+    {
+        Meter.CreateObservableGauge("kafka.server.replicamanager.partitioncount", () => state.Partitions().Count(),
+            null, "Kafka's PartitionCount: partitions hosted on this broker.");
+        Meter.CreateObservableGauge("kafka.server.replicamanager.leadercount", () => state.Partitions().Count(p => p.IsLeader),
+            null, "Kafka's LeaderCount: partitions this broker leads.");
+        Meter.CreateObservableGauge("kafka.server.replicamanager.underreplicatedpartitions",
+            () => state.Partitions().Count(p => p.IsLeader && p.Isr.Count < p.Replicas.Count),
+            null, "Kafka's UnderReplicatedPartitions: led partitions whose ISR is smaller than their replica set.");
+        Meter.CreateObservableGauge("kafka.controller.kafkacontroller.activecontrollercount", () => state.IsActiveController() ? 1 : 0,
+            null, "Kafka's ActiveControllerCount: 1 on the active controller, else 0.");
+        Meter.CreateObservableGauge("kafka.controller.kafkacontroller.offlinepartitionscount",
+            () => state.IsActiveController() ? state.OfflinePartitions() : 0,
+            null, "Kafka's OfflinePartitionsCount (reported by the active controller): partitions without a leader.");
+        Meter.CreateObservableGauge("kafka.log.log.size", () => LogSizes(state),
+            null, "Kafka's Log Size: bytes of a partition's log on this broker.");
+        Meter.CreateObservableGauge("kafka.server.socket_server_metrics.connection_count", () => ConnectionCounts(state),
+            null, "Kafka's connection-count: open connections, by listener.");
+        Meter.CreateObservableGauge("kafka.coordinator.group.groupmetadatamanager.numgroups", () => state.GroupCount(),
+            null, "Kafka's NumGroups: groups held by the group coordinator partitions this broker leads.");
+    }
+
+    private static IEnumerable<Measurement<long>> LogSizes(BrokerState state)
+    {
+        foreach (var partition in state.Partitions())
+        {
+            if (partition.Log is { } log)
+            {
+                yield return new Measurement<long>(log.Size, new KeyValuePair<string, object?>("topic", partition.Topic),
+                    new KeyValuePair<string, object?>("partition", NumberName(partition.Index)));
+            }
+        }
+    }
+
+    private static IEnumerable<Measurement<int>> ConnectionCounts(BrokerState state)
+    {
+        foreach (var (listener, count) in state.Connections())
+        {
+            yield return new Measurement<int>(count, new KeyValuePair<string, object?>("listener", listener));
+        }
+    }
+
+    private static string NumberName(int n) =>
+        (uint)n < (uint)VersionNames.Length ? VersionNames[n] : n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static double TicksToMs(long ticks) => ticks * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
+
+    private static string[] BuildApiNames()
+    {
+        var names = new string[ApiMessages.HighestApiKey + 1];
+        for (var key = 0; key < names.Length; key++)
+        {
+            if (ApiMessages.IsDefined((short)key))
+            {
+                // Kafka's ApiKeys names (Produce, Fetch, ApiVersions, ...), as its request metrics tag them.
+                names[key] = ((ApiKey)key).ToString();
+            }
+        }
+        return names;
+    }
+
+    public void Dispose() => Meter.Dispose();
+}
+
+/// <summary>What the gauges read, as functions of the broker's parts (each safe to call from the scrape thread).</summary>
+public sealed class BrokerState
+{
+    public required Func<IEnumerable<Cluster.Partition>> Partitions { get; init; }
+
+    public required Func<bool> IsActiveController { get; init; }
+
+    public required Func<int> OfflinePartitions { get; init; }
+
+    public required Func<IEnumerable<KeyValuePair<string, int>>> Connections { get; init; }
+
+    public required Func<int> GroupCount { get; init; }
+}
