@@ -6,7 +6,8 @@ set -uo pipefail
 cd "$(dirname "$0")"
 
 # prometheus: only its promtool is used (checks the /metrics scrape); its service is not wanted running.
-debian_packages=(kcat python3-kafka python3-confluent-kafka python3-snappy python3-lz4 python3-zstandard prometheus)
+# burrow (lag monitoring, issue 18) needs zookeeper for its own coordination; Samsa needs none.
+debian_packages=(kcat python3-kafka python3-confluent-kafka python3-snappy python3-lz4 python3-zstandard prometheus burrow zookeeper)
 missing=()
 for p in "${debian_packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

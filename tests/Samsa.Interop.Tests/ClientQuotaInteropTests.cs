@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Samsa.Interop.Tests.Infrastructure;
+using Xunit.Abstractions;
 using static Samsa.Interop.Tests.Infrastructure.BinScripts;
 
 namespace Samsa.Interop.Tests;
@@ -8,11 +9,9 @@ namespace Samsa.Interop.Tests;
 /// <summary>
 /// Issue 17's quota with real clients against the server process: a producer whose client id is limited to 1 MB/s by
 /// kafka-configs.sh is held near that over 30 s and is told throttle_time_ms, while an unquota'd producer beside it,
-/// on the same broker at the same time, runs unthrottled. The issue asks for ±10 %; this run measures 0.73 of the quota
-/// with the Java producer's 16 KiB batches (1.17 with librdkafka's 1 MB ones), so the test holds the band that is
-/// met today (±40 %) and prints the figure; closing the gap is open work (see docs/UNSUPPORTED.md).
+/// on the same broker at the same time, runs unthrottled. The issue asks for ±10 %, which the test holds.
 /// </summary>
-public sealed class ClientQuotaInteropTests
+public sealed class ClientQuotaInteropTests(ITestOutputHelper output)
 {
     private const double Quota = 1048576;
     private const int Seconds = 30;
@@ -44,7 +43,8 @@ public sealed class ClientQuotaInteropTests
         var limitedRate = limited.AckedBytes / limited.Seconds;
         var unlimitedRate = unlimited.AckedBytes / unlimited.Seconds;
         var summary = $"limited {limitedRate / Quota:F3} MB/s, {limited.ThrottleEvents} throttles (max {limited.MaxThrottleMs:F0} ms); unlimited {unlimitedRate / Quota:F3} MB/s, {unlimited.ThrottleEvents} throttles";
-        Assert.True(limitedRate >= 0.6 * Quota && limitedRate <= 1.4 * Quota, summary);
+        output.WriteLine(summary);
+        Assert.True(limitedRate >= 0.9 * Quota && limitedRate <= 1.1 * Quota, summary);
         Assert.True(limited.ThrottleEvents > 0 && limited.MaxThrottleMs > 0, summary);
         Assert.True(unlimitedRate > 3 * Quota, summary);
         Assert.True(unlimited.ThrottleEvents == 0, summary);

@@ -97,6 +97,21 @@ public sealed class GroupCoordinator : IDisposable
     /// </summary>
     public ValueTask<T> RunAsync<T>(Func<ValueTask<T>> operation, CancellationToken cancellationToken) => _runtime.RunAsync(operation, cancellationToken);
 
+    /// <summary>Every committed offset of every loaded shard led here, read on the coordinator thread (lag monitoring).</summary>
+    public ValueTask<List<CommittedOffset>> CommittedOffsetsAsync(CancellationToken cancellationToken) =>
+        _runtime.RunAsync(() =>
+        {
+            var offsets = new List<CommittedOffset>();
+            foreach (var shard in _runtime.Shards.Values)
+            {
+                if (shard.Context.Availability == ErrorCode.None)
+                {
+                    shard.CollectCommittedOffsets(offsets);
+                }
+            }
+            return ValueTask.FromResult(offsets);
+        }, cancellationToken);
+
     // ---- FindCoordinator ----
 
     /// <summary>How long the FindCoordinator that created the offsets topic waits for its group's shard to load.</summary>

@@ -43,6 +43,9 @@ public sealed partial class GroupCoordinatorShard : ICoordinatorShard<Coordinato
 {
     private readonly Dictionary<string, Group> _groups = new(StringComparer.Ordinal);
     private readonly OffsetStore _offsets = new();
+
+    /// <summary>Appends this shard's committed offsets to <paramref name="into"/>; on the coordinator thread.</summary>
+    public void CollectCommittedOffsets(List<CommittedOffset> into) => _offsets.CollectAll(into);
     private readonly CoordinatorTimer _timer;
     private readonly GroupCoordinatorConfig _config;
     private readonly TimeProvider _time;
@@ -513,6 +516,9 @@ public sealed partial class GroupCoordinatorShard : ICoordinatorShard<Coordinato
     }
 }
 
+/// <summary>One group's committed offset for one partition and when it was committed.</summary>
+public readonly record struct CommittedOffset(string GroupId, string Topic, int Partition, long Offset, long CommitTimestampMs);
+
 /// <summary>
 /// Committed offsets of one shard, by group, topic and partition (Kafka's <c>OffsetMetadataManager</c> store).
 /// Changed only through <see cref="GroupCoordinatorShard.Replay(CoordinatorRecord, CoordinatorChanges)"/>.
@@ -543,6 +549,18 @@ public sealed class OffsetStore
         _byGroup.TryGetValue(groupId, out var offsets) ? offsets.GetValueOrDefault((topic, partition)) : null;
 
     public int CountOf(string groupId) => _byGroup.TryGetValue(groupId, out var offsets) ? offsets.Count : 0;
+
+    /// <summary>Every committed offset, appended to <paramref name="into"/> (for lag monitoring).</summary>
+    public void CollectAll(List<CommittedOffset> into)
+    {
+        foreach (var (groupId, offsets) in _byGroup)
+        {
+            foreach (var ((topic, partition), offset) in offsets)
+            {
+                into.Add(new CommittedOffset(groupId, topic, partition, offset.Offset, offset.CommitTimestampMs));
+            }
+        }
+    }
 
     /// <summary>The group's offsets ordered by topic and partition (a copy: safe to change the store while iterating).</summary>
     public List<(string Topic, int Partition, OffsetAndMetadata Offset)> OffsetsOf(string groupId) =>

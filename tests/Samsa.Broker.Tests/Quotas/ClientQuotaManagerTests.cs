@@ -60,13 +60,43 @@ public sealed class ClientQuotaManagerTests
     }
 
     [Fact]
-    public void Sensor_OverQuota_ThrottlesForTheTimeThatBringsTheRateBack()
+    public void Sensor_InDebt_ThrottlesForTheTimeThatRepaysIt()
     {
         var sensor = new QuotaSensor(11, 1000) { Quota = 100 };
-        Assert.Equal(0, sensor.RecordAndGetThrottleTimeMs(1000, 0)); // 100/s: at the quota
-        // 1100 over 10 s = 110/s: (110 - 100) / 100 * 10000 ms.
-        Assert.Equal(1000, sensor.RecordAndGetThrottleTimeMs(100, 0));
-        Assert.Equal(500, sensor.RecordAndGetThrottleTimeMs(0, 0, maxThrottleTimeMs: 500));
+        // The bucket starts with 11 windows' worth (1100) of credit: a first burst of that much is not throttled.
+        Assert.Equal(0, sensor.RecordAndGetThrottleTimeMs(1100, 0));
+        // 50 more is a debt of 50 at 100/s: 500 ms.
+        Assert.Equal(500, sensor.RecordAndGetThrottleTimeMs(50, 0));
+        // 300 ms later 30 of it is repaid; another 10 leaves 30 owed: 300 ms, bounded at 200 when asked.
+        Assert.Equal(200, sensor.RecordAndGetThrottleTimeMs(10, 300, maxThrottleTimeMs: 200));
+        // Taken back (a throttled fetch sends nothing), the debt is 20 again: after 200 ms, even.
+        sensor.Unrecord(10, 300);
+        Assert.Equal(0, sensor.RecordAndGetThrottleTimeMs(0, 500));
+        // The measured rate is Kafka's windowed one: 1150 over 10.5 s (0.5 elapsed and 10 windows counted empty).
+        Assert.Equal(1150 / 10.5, sensor.MeasuredRate(500), 9);
+    }
+
+    [Theory]
+    [InlineData(16384)]
+    [InlineData(1048576)]
+    public void Sensor_HoldsAClientThatAlwaysHasMoreToSend_AtTheQuota_InEvery30Seconds(int requestBytes)
+    {
+        // A producer with an endless backlog sends its next request the moment its connection is unmuted. After the
+        // first burst, every 30 s it sends within a request of 30 s of quota (Kafka's windowed Rate alone gives
+        // 0.74 or 1.10 by where the 30 s fall).
+        const double quota = 1048576;
+        var sensor = new QuotaSensor(11, 1000) { Quota = quota };
+        var sentAt = new List<(long At, int Bytes)>();
+        for (long now = 0; now < 120_000;)
+        {
+            sentAt.Add((now, requestBytes));
+            now += Math.Max(1, sensor.RecordAndGetThrottleTimeMs(requestBytes, now));
+        }
+        for (long from = 12_000; from <= 90_000; from += 1_000)
+        {
+            var bytes = sentAt.Where(s => s.At >= from && s.At < from + 30_000).Sum(s => (double)s.Bytes);
+            Assert.InRange(bytes, (30 * quota) - requestBytes, (30 * quota) + requestBytes);
+        }
     }
 
     private static ImmutableSortedDictionary<ClientQuotaEntity, ImmutableSortedDictionary<string, double>> Quotas(params (ClientQuotaEntity Entity, double Value)[] quotas) =>
@@ -108,11 +138,13 @@ public sealed class ClientQuotaManagerTests
         // Two users with client id "c" share the /clients/<default> sensor of "c"; client "d" has its own.
         Assert.Same(manager.SensorFor("alice", "c"), manager.SensorFor("bob", "c"));
         Assert.NotSame(manager.SensorFor("alice", "c"), manager.SensorFor("alice", "d"));
-        Assert.Equal(0, manager.RecordAndGetThrottleTimeMs("alice", "c", 1000, 0));
+        Assert.Equal(0, manager.RecordAndGetThrottleTimeMs("alice", "c", 1100, 0));
         Assert.Equal(1000, manager.RecordAndGetThrottleTimeMs("bob", "c", 100, 0));
+        Assert.Equal(0, manager.RecordAndGetThrottleTimeMs("alice", "d", 1100, 0));
 
+        // A raised quota repays the debt of 100 faster: 100 ms at 1000/s.
         image = image with { ClientQuotas = Quotas((ClientQuotaEntity.OfClientId(null), 1000)) };
-        Assert.Equal(0, manager.RecordAndGetThrottleTimeMs("bob", "c", 0, 0));
+        Assert.Equal(100, manager.RecordAndGetThrottleTimeMs("bob", "c", 0, 0));
         image = image with { ClientQuotas = Quotas() };
         Assert.Null(manager.SensorFor("bob", "c"));
 

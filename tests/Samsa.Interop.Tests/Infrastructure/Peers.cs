@@ -19,6 +19,7 @@ public static class Peers
             "kcat" => "apt-get install kcat",
             Python => "apt-get install python3 python3-kafka python3-confluent-kafka",
             "promtool" => "apt-get install prometheus (only its promtool is used)",
+            "/usr/bin/Burrow" or "java" => "apt-get install burrow zookeeper",
             "node" => "apt-get install nodejs npm; ./test.sh runs npm ci in tests/Samsa.Interop.Tests/clients/js",
             _ => "run the README's test command, which installs the client peers",
         };

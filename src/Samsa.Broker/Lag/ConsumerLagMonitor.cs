@@ -1,0 +1,116 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
+using Samsa.Broker.Groups;
+using Samsa.Broker.Replication;
+
+namespace Samsa.Broker.Lag;
+
+/// <summary>One group's partition as the monitor last saw it: committed and log-end offsets, lag and Burrow's status.</summary>
+public sealed record PartitionLag(string Topic, int Partition, long CommittedOffset, long LogEndOffset, long Lag, LagStatus Status, double Complete);
+
+/// <summary>One group's lag: its partitions, its total and largest lag, and its Burrow status.</summary>
+public sealed record GroupLag(string GroupId, LagStatus Status, long TotalLag, ImmutableArray<PartitionLag> Partitions);
+
+/// <summary>
+/// Samples every committed offset this broker coordinates and each partition's high watermark (the offset a
+/// read_uncommitted consumer reads up to, as kafka-consumer-groups.sh computes lag) on a period, keeps each
+/// partition's recent commits in a <see cref="LagWindow"/> and rates groups by Burrow's rules. Partitions led
+/// elsewhere are left out (their log end is not known here). Samples run on the timer, one at a time; readers take
+/// the immutable <see cref="Current"/>.
+/// </summary>
+public sealed class ConsumerLagMonitor(GroupCoordinator coordinator, ReplicaManager replicas, TimeProvider time, ILogger logger,
+    int intervals = 10, long minDistanceMs = 1000) : IAsyncDisposable
+{
+    private readonly Dictionary<(string Group, string Topic, int Partition), LagWindow> _windows = [];
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _loop;
+
+    /// <summary>The groups' lag at the last sample, by group id.</summary>
+    public ImmutableSortedDictionary<string, GroupLag> Current { get; private set; } = ImmutableSortedDictionary<string, GroupLag>.Empty.WithComparers(StringComparer.Ordinal);
+
+    /// <summary>Samples every <paramref name="period"/> until disposed.</summary>
+    public void Start(TimeSpan period) => _loop = RunAsync(period, _stop.Token);
+
+    /// <summary>One sample: reads the offsets, updates the windows, and publishes <see cref="Current"/>.</summary>
+    public async Task SampleAsync(CancellationToken cancellationToken)
+    {
+        var offsets = await coordinator.CommittedOffsetsAsync(cancellationToken);
+        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var seen = new HashSet<(string, string, int)>();
+        var byGroup = new SortedDictionary<string, List<PartitionLag>>(StringComparer.Ordinal);
+        foreach (var committed in offsets)
+        {
+            if (replicas.GetPartition(committed.Topic, committed.Partition).Partition is not { HighWatermark: >= 0 } partition)
+            {
+                continue;
+            }
+            var key = (committed.GroupId, committed.Topic, committed.Partition);
+            seen.Add(key);
+            var logEnd = partition.HighWatermark;
+            var lag = Math.Max(0, logEnd - committed.Offset);
+            if (!_windows.TryGetValue(key, out var window))
+            {
+                _windows[key] = window = new LagWindow(intervals, minDistanceMs);
+            }
+            window.Add(new LagSample(committed.Offset, committed.CommitTimestampMs, lag));
+            var status = ConsumerLagEvaluator.EvaluatePartition(window, lag, nowMs);
+            if (!byGroup.TryGetValue(committed.GroupId, out var partitions))
+            {
+                byGroup[committed.GroupId] = partitions = [];
+            }
+            partitions.Add(new PartitionLag(committed.Topic, committed.Partition, committed.Offset, logEnd, lag, status, window.Complete));
+        }
+        foreach (var gone in _windows.Keys.Where(k => !seen.Contains(k)).ToList())
+        {
+            _windows.Remove(gone);
+        }
+        var builder = ImmutableSortedDictionary.CreateBuilder<string, GroupLag>(StringComparer.Ordinal);
+        foreach (var (groupId, partitions) in byGroup)
+        {
+            partitions.Sort((a, b) => a.Topic != b.Topic ? string.CompareOrdinal(a.Topic, b.Topic) : a.Partition.CompareTo(b.Partition));
+            var status = ConsumerLagEvaluator.EvaluateGroup(partitions.Select(p => p.Status));
+            builder[groupId] = new GroupLag(groupId, status, partitions.Sum(p => p.Lag), [.. partitions]);
+        }
+        Current = builder.ToImmutable();
+    }
+
+    private async Task RunAsync(TimeSpan period, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(period, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                try
+                {
+                    await SampleAsync(cancellationToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LagLog.SampleFailed(logger, e);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Disposed.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        if (_loop is not null)
+        {
+            await _loop;
+        }
+        _stop.Dispose();
+    }
+}
+
+/// <summary>Lag monitor log lines; event ids 1100-1109 are stable.</summary>
+internal static partial class LagLog
+{
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Warning, Message = "Consumer lag sample failed")]
+    public static partial void SampleFailed(ILogger logger, Exception exception);
+}
