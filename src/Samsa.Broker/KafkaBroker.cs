@@ -4,6 +4,7 @@ using Samsa.Broker.Cluster;
 using Samsa.Broker.Config;
 using Samsa.Broker.Groups;
 using Samsa.Broker.Handlers;
+using Samsa.Broker.Lag;
 using Samsa.Broker.Log;
 using Samsa.Broker.Metrics;
 using Samsa.Broker.Network;
@@ -84,6 +85,9 @@ public sealed class KafkaBroker : IAsyncDisposable
 
     /// <summary>The group coordinator: consumer groups and committed offsets in <c>__consumer_offsets</c>.</summary>
     public GroupCoordinator? Groups { get; private init; }
+
+    /// <summary>Consumer lag by group, sampled every <c>consumer.lag.sample.interval.ms</c>; null without <c>metrics.listener</c>.</summary>
+    public ConsumerLagMonitor? LagMonitor { get; private init; }
 
     /// <summary>The transaction coordinator: transactional ids in <c>__transaction_state</c>.</summary>
     public TransactionCoordinator? Transactions { get; private init; }
@@ -308,6 +312,8 @@ public sealed class KafkaBroker : IAsyncDisposable
         replicas.StartIsrExpiration(TimeSpan.FromMilliseconds(Math.Max(1, config.GetLong("replica.lag.time.max.ms") / 2)));
         var fetchSessions = new FetchSessionCache(config.GetInt("max.incremental.fetch.session.cache.slots"), FetchSessionEviction, time);
         var groups = new GroupCoordinator(GroupCoordinatorConfig.From(config), metadata, replicas, logs, controller, config.NodeId, time, loggerFactory);
+        var lagMonitor = metricsListener is null ? null : new ConsumerLagMonitor(groups, replicas, time, loggerFactory.CreateLogger("Samsa.Lag"),
+            alertThreshold: config.GetLong("consumer.lag.alert.threshold"));
         // Kafka's request.timeout.ms default: how long a marker may wait for the high watermark.
         var txnMarkers = new WriteTxnMarkersHandler(replicas, groups, time, requestTimeoutMs: 30_000);
         // A combined node asks its own controller for producer id blocks, as a broker would over AllocateProducerIds.
@@ -439,6 +445,8 @@ public sealed class KafkaBroker : IAsyncDisposable
             OfflinePartitions = () => metadata.Current.Topics.Values.Sum(t => t.Partitions.Count(p => p.Leader < 0)),
             Connections = socketServer.ConnectionCountsByListener,
             GroupCount = () => groups.Shards.Values.Sum(s => s.GroupCount),
+            Lag = () => lagMonitor?.Current,
+            LagAlerting = () => lagMonitor?.Alerting,
         });
         if (metadataLog is RaftMetadataLog raftMetadataLog)
         {
@@ -457,6 +465,7 @@ public sealed class KafkaBroker : IAsyncDisposable
             logs.Start(metadata);
         }
         groups.Start();
+        lagMonitor?.Start(TimeSpan.FromMilliseconds(config.GetLong("consumer.lag.sample.interval.ms")));
         transactions.Start();
         // A broker in a quorum serves clients only once it is registered and unfenced; its controller listeners (the
         // quorum's RPCs) accept at once.
@@ -492,11 +501,13 @@ public sealed class KafkaBroker : IAsyncDisposable
 
         // Ready for clients: the logs are loaded and, in a quorum, this broker is registered and unfenced.
         var metricsServer = metricsListener is null ? null : await MetricsHttpServer.StartAsync(metricsListener, brokerMetrics,
-            () => logs.Loaded && (lifecycle is null || (lifecycle.Registered.IsCompletedSuccessfully && !lifecycle.IsFenced)), loggerFactory, cancellationToken);
+            () => logs.Loaded && (lifecycle is null || (lifecycle.Registered.IsCompletedSuccessfully && !lifecycle.IsFenced)), loggerFactory, cancellationToken,
+            lag: () => lagMonitor?.Current, clusterName: clusterId);
         var broker = new KafkaBroker(config, clusterId, socketServer, metadata, dispatcher, metadataLog, localController, logs, logger)
         {
             Metrics = brokerMetrics,
             MetricsServer = metricsServer,
+            LagMonitor = lagMonitor,
             SaslServers = saslServers,
             NetworkClients = networkClients,
             Lifecycle = lifecycle,
@@ -729,6 +740,10 @@ public sealed class KafkaBroker : IAsyncDisposable
         if (MetricsServer is not null)
         {
             await MetricsServer.DisposeAsync();
+        }
+        if (LagMonitor is not null)
+        {
+            await LagMonitor.DisposeAsync();
         }
         if (Lifecycle is not null)
         {

@@ -61,8 +61,10 @@ public sealed class MetricsHttpServer : IAsyncDisposable
     }
 
     /// <param name="ready">Whether the broker is ready for clients (its logs loaded and, in a cluster, registered and unfenced).</param>
+    /// <param name="lag">The lag monitor's last sample, served in Burrow's HTTP shape under <c>/v3/kafka/{cluster}</c>.</param>
+    /// <param name="clusterName">The cluster's name in those paths (the cluster id).</param>
     public static async Task<MetricsHttpServer> StartAsync(string listener, BrokerMetrics metrics, Func<bool> ready, ILoggerFactory loggerFactory,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Func<IReadOnlyDictionary<string, Lag.GroupLag>?>? lag = null, string clusterName = "samsa")
     {
         var endpoint = ParseListener(listener);
         var meter = metrics.Meter;
@@ -88,6 +90,10 @@ public sealed class MetricsHttpServer : IAsyncDisposable
             app.UseOpenTelemetryPrometheusScrapingEndpoint(meterProvider, predicate: null, path: MetricsPath, configureBranchedPipeline: null, optionsName: null);
             app.Map(LivePath, live => live.Run(context => Answer(context, true)));
             app.Map(ReadyPath, readiness => readiness.Run(context => Answer(context, ready())));
+            if (lag is not null)
+            {
+                app.Map("/v3/kafka", burrow => burrow.Run(context => Lag.BurrowApi.AnswerAsync(context, clusterName, lag())));
+            }
             await app.StartAsync(cancellationToken);
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
                 ?? $"http://{endpoint}";
