@@ -13,6 +13,7 @@ using Samsa.Broker.Replication;
 using Samsa.Broker.Security;
 using Samsa.Broker.Security.Sasl;
 using Samsa.Broker.Transactions;
+using Samsa.Broker.WebConsole;
 using Samsa.Metadata.Controller;
 using Samsa.Metadata.Image;
 using Samsa.Metadata.Log;
@@ -77,6 +78,9 @@ public sealed class KafkaBroker : IAsyncDisposable
     /// <summary>The <c>metrics.listener</c> HTTP server (/metrics, /health/live, /health/ready); null when not configured.</summary>
     public MetricsHttpServer? MetricsServer { get; private init; }
 
+    /// <summary>The <c>console.listener</c> web console; null when not configured.</summary>
+    public ConsoleHttpServer? ConsoleServer { get; private init; }
+
     /// <summary>The partition logs of this node.</summary>
     public LogMetadataPublisher Logs { get; }
 
@@ -86,7 +90,7 @@ public sealed class KafkaBroker : IAsyncDisposable
     /// <summary>The group coordinator: consumer groups and committed offsets in <c>__consumer_offsets</c>.</summary>
     public GroupCoordinator? Groups { get; private init; }
 
-    /// <summary>Consumer lag by group, sampled every <c>consumer.lag.sample.interval.ms</c>; null without <c>metrics.listener</c>.</summary>
+    /// <summary>Consumer lag by group, sampled every <c>consumer.lag.sample.interval.ms</c>; null without <c>metrics.listener</c> or <c>console.listener</c>.</summary>
     public ConsumerLagMonitor? LagMonitor { get; private init; }
 
     /// <summary>The transaction coordinator: transactional ids in <c>__transaction_state</c>.</summary>
@@ -141,6 +145,11 @@ public sealed class KafkaBroker : IAsyncDisposable
         {
             // A malformed listener fails start-up before anything is opened.
             MetricsHttpServer.ParseListener(metricsListener);
+        }
+        var consoleListener = config.GetString("console.listener") is { Length: > 0 } consoleValue ? consoleValue : null;
+        if (consoleListener is not null)
+        {
+            MetricsHttpServer.ParseListener(consoleListener, "console.listener");
         }
         var brokerMetrics = new BrokerMetrics(config.NodeId);
 
@@ -312,7 +321,7 @@ public sealed class KafkaBroker : IAsyncDisposable
         replicas.StartIsrExpiration(TimeSpan.FromMilliseconds(Math.Max(1, config.GetLong("replica.lag.time.max.ms") / 2)));
         var fetchSessions = new FetchSessionCache(config.GetInt("max.incremental.fetch.session.cache.slots"), FetchSessionEviction, time);
         var groups = new GroupCoordinator(GroupCoordinatorConfig.From(config), metadata, replicas, logs, controller, config.NodeId, time, loggerFactory);
-        var lagMonitor = metricsListener is null ? null : new ConsumerLagMonitor(groups, replicas, time, loggerFactory.CreateLogger("Samsa.Lag"),
+        var lagMonitor = metricsListener is null && consoleListener is null ? null : new ConsumerLagMonitor(groups, replicas, time, loggerFactory.CreateLogger("Samsa.Lag"),
             alertThreshold: config.GetLong("consumer.lag.alert.threshold"));
         // Kafka's request.timeout.ms default: how long a marker may wait for the high watermark.
         var txnMarkers = new WriteTxnMarkersHandler(replicas, groups, time, requestTimeoutMs: 30_000);
@@ -503,10 +512,30 @@ public sealed class KafkaBroker : IAsyncDisposable
         var metricsServer = metricsListener is null ? null : await MetricsHttpServer.StartAsync(metricsListener, brokerMetrics,
             () => logs.Loaded && (lifecycle is null || (lifecycle.Registered.IsCompletedSuccessfully && !lifecycle.IsFenced)), loggerFactory, cancellationToken,
             lag: () => lagMonitor?.Current, clusterName: clusterId);
+        ConsoleHttpServer? consoleServer = null;
+        if (consoleListener is not null)
+        {
+            try
+            {
+                consoleServer = await ConsoleHttpServer.StartAsync(consoleListener,
+                    new ConsoleSources(config.NodeId, clusterId, metadata, describer, controller, replicas, groups, () => lagMonitor?.Current,
+                        new ConsoleSampler(brokerMetrics, () => lagMonitor?.Current, time, TimeSpan.FromSeconds(1))),
+                    new ConsoleAuthenticator(config, metadata), loggerFactory, cancellationToken);
+            }
+            catch
+            {
+                if (metricsServer is not null)
+                {
+                    await metricsServer.DisposeAsync();
+                }
+                throw;
+            }
+        }
         var broker = new KafkaBroker(config, clusterId, socketServer, metadata, dispatcher, metadataLog, localController, logs, logger)
         {
             Metrics = brokerMetrics,
             MetricsServer = metricsServer,
+            ConsoleServer = consoleServer,
             LagMonitor = lagMonitor,
             SaslServers = saslServers,
             NetworkClients = networkClients,
@@ -740,6 +769,10 @@ public sealed class KafkaBroker : IAsyncDisposable
         if (MetricsServer is not null)
         {
             await MetricsServer.DisposeAsync();
+        }
+        if (ConsoleServer is not null)
+        {
+            await ConsoleServer.DisposeAsync();
         }
         if (LagMonitor is not null)
         {

@@ -43,19 +43,20 @@ public sealed class MetricsHttpServer : IAsyncDisposable
     /// <summary>The bound address, with the port the OS chose where the config said 0 (<c>http://127.0.0.1:9404</c>).</summary>
     public Uri Endpoint { get; }
 
-    /// <summary>Parses <c>metrics.listener</c>: <c>http://host:port</c> with an IP address or <c>localhost</c> (loopback).</summary>
-    public static IPEndPoint ParseListener(string listener)
+    /// <summary>Parses <c>metrics.listener</c> (or <c>console.listener</c>, named by <paramref name="configName"/>):
+    /// <c>http://host:port</c> with an IP address or <c>localhost</c> (loopback).</summary>
+    public static IPEndPoint ParseListener(string listener, string configName = "metrics.listener")
     {
         if (!Uri.TryCreate(listener, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp || uri.AbsolutePath is not ("/" or ""))
         {
-            throw new ConfigException($"Invalid value {listener} for configuration metrics.listener: expected http://host:port");
+            throw new ConfigException($"Invalid value {listener} for configuration {configName}: expected http://host:port");
         }
         var address = uri.Host switch
         {
             "localhost" => IPAddress.Loopback,
             "" or "0.0.0.0" => IPAddress.Any,
             var host when IPAddress.TryParse(host.Trim('[', ']'), out var ip) => ip,
-            _ => throw new ConfigException($"Invalid value {listener} for configuration metrics.listener: the host must be an IP address or localhost"),
+            _ => throw new ConfigException($"Invalid value {listener} for configuration {configName}: the host must be an IP address or localhost"),
         };
         return new IPEndPoint(address, uri.Port);
     }
