@@ -40,6 +40,7 @@ public sealed partial class ConsoleBrowserTests(Xunit.Abstractions.ITestOutputHe
             Assert.Equal(3, seen.GetProperty("partitionRows").GetInt32());
             Assert.Equal("7200000", seen.GetProperty("retention").GetString());
             Assert.Equal("DynamicTopicConfig", seen.GetProperty("retentionSource").GetString());
+            Assert.Equal(1, seen.GetProperty("partition1HighWatermark").GetInt32());
             // The produced message as the browser shows it: key as text, value as JSON, the header.
             Assert.Equal("order-42", seen.GetProperty("messageKey").GetString());
             Assert.Equal("lamp", seen.GetProperty("messageValue").GetProperty("item").GetString());

@@ -59,6 +59,9 @@ const STEP_TIMEOUT = 15000;
       topic,
       messages: [{ partition: 1, key: 'order-42', value: JSON.stringify({ item: 'lamp', qty: 2 }), headers: { 'trace-id': 'abc-123' } }],
     });
+    // The topic page refreshes itself: partition 1's high watermark moves to 1.
+    await page.waitForFunction(() => document.querySelector('#partitions tbody tr:nth-child(2) td:nth-child(6)')?.textContent === '1', null, { timeout: STEP_TIMEOUT });
+    out.partition1HighWatermark = Number(await page.locator('#partitions tbody tr:nth-child(2) td:nth-child(6)').textContent());
     await shot('topic');
 
     // Message browser: partition 1 from offset 0, shown as JSON.
