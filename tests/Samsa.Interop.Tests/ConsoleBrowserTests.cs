@@ -36,6 +36,8 @@ public sealed partial class ConsoleBrowserTests(Xunit.Abstractions.ITestOutputHe
 
             Assert.Equal(1, seen.GetProperty("brokers").GetInt32());
             Assert.Equal("node 1", seen.GetProperty("controller").GetString());
+            Assert.Equal("Skip to content", seen.GetProperty("firstTab").GetString());
+            Assert.Equal("main", seen.GetProperty("afterSkip").GetString()); // focus on <main>, and no hash (the route) change
             // The topic the form created, with its three partitions and the config set on it.
             Assert.Equal(3, seen.GetProperty("partitionRows").GetInt32());
             Assert.Equal("7200000", seen.GetProperty("retention").GetString());

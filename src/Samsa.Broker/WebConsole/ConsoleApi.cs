@@ -205,12 +205,31 @@ public sealed class ConsoleApi(ConsoleSources sources)
         using var scratch = new PooledBuffer();
         while (messages.Count < limit && next < highWatermark && readBytes < MaxReadBytes)
         {
-            var info = partition.Read(log, next, Math.Min(1024 * 1024, MaxReadBytes - readBytes), FetchIsolation.HighWatermark, minOneMessage: true);
-            if (info.Records.Length == 0)
+            byte[] bytes;
+            try
+            {
+                var info = partition.Read(log, next, Math.Min(1024 * 1024, MaxReadBytes - readBytes), FetchIsolation.HighWatermark, minOneMessage: true);
+                bytes = info.Records.ToArray();
+            }
+            catch (StorageException e)
+            {
+                // Retention moved the log start past the page, or the replica went away meanwhile: show what was read.
+                return new
+                {
+                    topic,
+                    partition = partitionIndex,
+                    logStartOffset = log.LogStartOffset,
+                    highWatermark,
+                    startOffset = start,
+                    nextOffset = next,
+                    messages,
+                    error = $"Reading offset {next}: {e.Message}"
+                };
+            }
+            if (bytes.Length == 0)
             {
                 break;
             }
-            var bytes = info.Records.ToArray();
             readBytes += bytes.Length;
             var advanced = next;
             var position = 0;

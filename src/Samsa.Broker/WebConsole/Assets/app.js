@@ -310,7 +310,6 @@ async function groups(token) {
 async function group(token, id) {
   const g = await api('groups/' + encodeURIComponent(id));
   if (token !== renderToken) return;
-  const focused = document.activeElement;
   page('Group ' + g.groupId,
     h('dl', { class: 'cards' },
       h('div', { class: 'card' }, h('dt', {}, 'State'), h('dd', { id: 'group-state' }, g.state)),
@@ -333,7 +332,6 @@ async function group(token, id) {
       ['Client', m => m.clientId + ' @ ' + m.clientHost],
       ['Assignment', m => m.assignment.length === 0 ? '–' : m.assignment.map(a => a.topic + ' [' + a.partitions.join(', ') + ']').join('; ')],
     ], g.members, 'group-members-table'));
-  if (focused && focused.id && document.getElementById(focused.id)) document.getElementById(focused.id).focus();
 }
 
 // ---- routing ----
@@ -356,9 +354,15 @@ async function render(isRefresh) {
   for (const a of document.querySelectorAll('nav a')) {
     if (a.dataset.section === route[1]) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
+  // A refresh rebuilds the page: keyboard focus goes back to the element it was on (same id, or link to the same place).
+  const active = document.activeElement;
+  const focusKey = active && active !== main && main.contains(active)
+    ? (active.id ? '#' + CSS.escape(active.id) : active.getAttribute('href') ? `a[href="${CSS.escape(active.getAttribute('href'))}"]` : null)
+    : null;
   try {
     await route[2](token, match);
     if (!isRefresh && token === renderToken) { window.scrollTo(0, 0); main.focus({ preventScroll: true }); }
+    if (isRefresh && focusKey && token === renderToken) main.querySelector(focusKey)?.focus({ preventScroll: true });
   } catch (e) {
     if (token === renderToken) page('Error', h('p', { class: 'error-text', role: 'alert' }, e.message));
   }
@@ -366,5 +370,7 @@ async function render(isRefresh) {
   if (route[3] && token === renderToken) refreshTimer = setTimeout(() => render(true), 2000);
 }
 
+// The skip link moves focus without touching the hash, which holds the route.
+document.querySelector('.skip').addEventListener('click', event => { event.preventDefault(); main.focus(); });
 window.addEventListener('hashchange', () => render(false));
 render(false);

@@ -37,6 +37,11 @@ const STEP_TIMEOUT = 15000;
     await page.getByRole('heading', { level: 1, name: 'Cluster overview' }).waitFor();
     out.brokers = Number(await page.locator('#stat-brokers').textContent());
     out.controller = await page.locator('#stat-controller').textContent();
+    // Keyboard: the first Tab reaches the skip link, Enter on it moves focus to the page's content.
+    await page.keyboard.press('Tab');
+    out.firstTab = await page.evaluate(() => document.activeElement.textContent);
+    await page.keyboard.press('Enter');
+    out.afterSkip = await page.evaluate(() => document.activeElement.id + location.hash);
 
     // Create a topic through the form (keyboard: labels find the fields, Enter submits).
     await page.getByRole('link', { name: 'Topics' }).click();
