@@ -7,7 +7,8 @@ cd "$(dirname "$0")"
 
 # prometheus: only its promtool is used (checks the /metrics scrape); its service is not wanted running.
 # burrow (lag monitoring, issue 18) needs zookeeper for its own coordination; Samsa needs none.
-debian_packages=(kcat python3-kafka python3-confluent-kafka python3-snappy python3-lz4 python3-zstandard prometheus burrow zookeeper)
+# chromium: the web console's browser test drives it headless with playwright-core (clients/js).
+debian_packages=(kcat python3-kafka python3-confluent-kafka python3-snappy python3-lz4 python3-zstandard prometheus burrow zookeeper chromium)
 missing=()
 for p in "${debian_packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

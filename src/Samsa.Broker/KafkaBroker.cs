@@ -4,6 +4,7 @@ using Samsa.Broker.Cluster;
 using Samsa.Broker.Config;
 using Samsa.Broker.Groups;
 using Samsa.Broker.Handlers;
+using Samsa.Broker.Lag;
 using Samsa.Broker.Log;
 using Samsa.Broker.Metrics;
 using Samsa.Broker.Network;
@@ -12,6 +13,7 @@ using Samsa.Broker.Replication;
 using Samsa.Broker.Security;
 using Samsa.Broker.Security.Sasl;
 using Samsa.Broker.Transactions;
+using Samsa.Broker.WebConsole;
 using Samsa.Metadata.Controller;
 using Samsa.Metadata.Image;
 using Samsa.Metadata.Log;
@@ -76,6 +78,9 @@ public sealed class KafkaBroker : IAsyncDisposable
     /// <summary>The <c>metrics.listener</c> HTTP server (/metrics, /health/live, /health/ready); null when not configured.</summary>
     public MetricsHttpServer? MetricsServer { get; private init; }
 
+    /// <summary>The <c>console.listener</c> web console; null when not configured.</summary>
+    public ConsoleHttpServer? ConsoleServer { get; private init; }
+
     /// <summary>The partition logs of this node.</summary>
     public LogMetadataPublisher Logs { get; }
 
@@ -84,6 +89,9 @@ public sealed class KafkaBroker : IAsyncDisposable
 
     /// <summary>The group coordinator: consumer groups and committed offsets in <c>__consumer_offsets</c>.</summary>
     public GroupCoordinator? Groups { get; private init; }
+
+    /// <summary>Consumer lag by group, sampled every <c>consumer.lag.sample.interval.ms</c>; null without <c>metrics.listener</c> or <c>console.listener</c>.</summary>
+    public ConsumerLagMonitor? LagMonitor { get; private init; }
 
     /// <summary>The transaction coordinator: transactional ids in <c>__transaction_state</c>.</summary>
     public TransactionCoordinator? Transactions { get; private init; }
@@ -137,6 +145,11 @@ public sealed class KafkaBroker : IAsyncDisposable
         {
             // A malformed listener fails start-up before anything is opened.
             MetricsHttpServer.ParseListener(metricsListener);
+        }
+        var consoleListener = config.GetString("console.listener") is { Length: > 0 } consoleValue ? consoleValue : null;
+        if (consoleListener is not null)
+        {
+            MetricsHttpServer.ParseListener(consoleListener, "console.listener");
         }
         var brokerMetrics = new BrokerMetrics(config.NodeId);
 
@@ -308,6 +321,8 @@ public sealed class KafkaBroker : IAsyncDisposable
         replicas.StartIsrExpiration(TimeSpan.FromMilliseconds(Math.Max(1, config.GetLong("replica.lag.time.max.ms") / 2)));
         var fetchSessions = new FetchSessionCache(config.GetInt("max.incremental.fetch.session.cache.slots"), FetchSessionEviction, time);
         var groups = new GroupCoordinator(GroupCoordinatorConfig.From(config), metadata, replicas, logs, controller, config.NodeId, time, loggerFactory);
+        var lagMonitor = metricsListener is null && consoleListener is null ? null : new ConsumerLagMonitor(groups, replicas, time, loggerFactory.CreateLogger("Samsa.Lag"),
+            alertThreshold: config.GetLong("consumer.lag.alert.threshold"));
         // Kafka's request.timeout.ms default: how long a marker may wait for the high watermark.
         var txnMarkers = new WriteTxnMarkersHandler(replicas, groups, time, requestTimeoutMs: 30_000);
         // A combined node asks its own controller for producer id blocks, as a broker would over AllocateProducerIds.
@@ -439,6 +454,8 @@ public sealed class KafkaBroker : IAsyncDisposable
             OfflinePartitions = () => metadata.Current.Topics.Values.Sum(t => t.Partitions.Count(p => p.Leader < 0)),
             Connections = socketServer.ConnectionCountsByListener,
             GroupCount = () => groups.Shards.Values.Sum(s => s.GroupCount),
+            Lag = () => lagMonitor?.Current,
+            LagAlerting = () => lagMonitor?.Alerting,
         });
         if (metadataLog is RaftMetadataLog raftMetadataLog)
         {
@@ -457,6 +474,7 @@ public sealed class KafkaBroker : IAsyncDisposable
             logs.Start(metadata);
         }
         groups.Start();
+        lagMonitor?.Start(TimeSpan.FromMilliseconds(config.GetLong("consumer.lag.sample.interval.ms")));
         transactions.Start();
         // A broker in a quorum serves clients only once it is registered and unfenced; its controller listeners (the
         // quorum's RPCs) accept at once.
@@ -492,11 +510,33 @@ public sealed class KafkaBroker : IAsyncDisposable
 
         // Ready for clients: the logs are loaded and, in a quorum, this broker is registered and unfenced.
         var metricsServer = metricsListener is null ? null : await MetricsHttpServer.StartAsync(metricsListener, brokerMetrics,
-            () => logs.Loaded && (lifecycle is null || (lifecycle.Registered.IsCompletedSuccessfully && !lifecycle.IsFenced)), loggerFactory, cancellationToken);
+            () => logs.Loaded && (lifecycle is null || (lifecycle.Registered.IsCompletedSuccessfully && !lifecycle.IsFenced)), loggerFactory, cancellationToken,
+            lag: () => lagMonitor?.Current, clusterName: clusterId);
+        ConsoleHttpServer? consoleServer = null;
+        if (consoleListener is not null)
+        {
+            try
+            {
+                consoleServer = await ConsoleHttpServer.StartAsync(consoleListener,
+                    new ConsoleSources(config.NodeId, clusterId, metadata, describer, controller, replicas, groups, () => lagMonitor?.Current,
+                        new ConsoleSampler(brokerMetrics, () => lagMonitor?.Current, time, TimeSpan.FromSeconds(1))),
+                    new ConsoleAuthenticator(config, metadata), loggerFactory, cancellationToken);
+            }
+            catch
+            {
+                if (metricsServer is not null)
+                {
+                    await metricsServer.DisposeAsync();
+                }
+                throw;
+            }
+        }
         var broker = new KafkaBroker(config, clusterId, socketServer, metadata, dispatcher, metadataLog, localController, logs, logger)
         {
             Metrics = brokerMetrics,
             MetricsServer = metricsServer,
+            ConsoleServer = consoleServer,
+            LagMonitor = lagMonitor,
             SaslServers = saslServers,
             NetworkClients = networkClients,
             Lifecycle = lifecycle,
@@ -729,6 +769,14 @@ public sealed class KafkaBroker : IAsyncDisposable
         if (MetricsServer is not null)
         {
             await MetricsServer.DisposeAsync();
+        }
+        if (ConsoleServer is not null)
+        {
+            await ConsoleServer.DisposeAsync();
+        }
+        if (LagMonitor is not null)
+        {
+            await LagMonitor.DisposeAsync();
         }
         if (Lifecycle is not null)
         {

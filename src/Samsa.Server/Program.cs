@@ -5,7 +5,8 @@ using Samsa.Broker.Config;
 
 // samsa-server [--config] [server.properties] [--override key=value]...
 // Like kafka-server-start.sh: the properties file may be given bare; overrides win over the file.
-// With no arguments it starts one node on localhost:9092 with data under ./data.
+// With no arguments it starts one node on localhost:9092 with data under ./data, and the web console on
+// http://127.0.0.1:9021.
 
 // Socket completions run on the runtime's event threads (one per core) instead of being queued to the thread pool
 // first: the broker's handlers never block on another socket, and a produce request then costs one thread wake-up
@@ -65,6 +66,11 @@ using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, RequestS
 KafkaBroker broker;
 try
 {
+    if (configPath is null)
+    {
+        // The zero-config start serves the web console on loopback; an override (even an empty one) wins.
+        overrides.Insert(0, "console.listener=" + ZeroConfig.ConsoleListener);
+    }
     var config = KafkaConfig.Load(configPath, overrides, logger);
     broker = await KafkaBroker.StartAsync(config, loggerFactory, stopping.Token);
 }
@@ -101,3 +107,9 @@ await using (broker)
     }
 }
 return 0;
+
+/// <summary>What <c>samsa-server</c> with no config file adds to the defaults.</summary>
+internal static class ZeroConfig
+{
+    public const string ConsoleListener = "http://127.0.0.1:9021";
+}

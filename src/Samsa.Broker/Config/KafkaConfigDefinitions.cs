@@ -24,7 +24,7 @@ public static class KafkaConfigDefinitions
     /// kafka_exporter, a separate console). <c>KafkaConfigTests.Definitions_MatchKafka4BrokerConfigKeys</c> allows
     /// exactly these beyond Kafka's list.
     /// </summary>
-    public static readonly IReadOnlySet<string> SamsaOnly = new HashSet<string>(StringComparer.Ordinal) { "metrics.listener" };
+    public static readonly IReadOnlySet<string> SamsaOnly = new HashSet<string>(StringComparer.Ordinal) { "metrics.listener", "console.listener", "consumer.lag.sample.interval.ms", "consumer.lag.alert.threshold" };
 
     /// <summary>
     /// Keys accepted (parsed and validated) but not acted on: no code reads them, because the feature behind them
@@ -409,6 +409,18 @@ public static class KafkaConfigDefinitions
         yield return Str("metrics.listener", Medium, ReadOnly, "", null,
             "Samsa: the HTTP listener (http://host:port, e.g. http://127.0.0.1:9404) serving /metrics in Prometheus' text format with "
             + "the JMX exporter's Kafka metric names, /health/live and /health/ready. Empty (the default) serves nothing.");
+        // Samsa only: what a separate Kafka console (CMAK, Kafka UI) shows, served by the broker itself.
+        yield return Str("console.listener", Medium, ReadOnly, "", null,
+            "Samsa: the HTTP listener (http://host:port, e.g. http://127.0.0.1:9021) serving the web console: cluster overview, topics, "
+            + "message browser, consumer groups and lag, throughput. Asks for a SASL user's password when the broker has PLAIN or SCRAM users. "
+            + "Empty (the default) serves nothing; samsa-server started with no config serves it on http://127.0.0.1:9021.");
+        // Samsa only: kafka_exporter's and Burrow's lag, computed by the broker itself.
+        yield return Long("consumer.lag.sample.interval.ms", Low, ReadOnly, 5000, AtLeast(100),
+            "Samsa: how often the consumer lag monitor (metrics.listener's kafka_consumergroup_* gauges and Burrow-style /v3/kafka/.../lag) "
+            + "reads committed offsets and log ends; it runs when metrics.listener or console.listener is set.");
+        yield return Long("consumer.lag.alert.threshold", Low, ReadOnly, 0, AtLeast(0),
+            "Samsa: a group whose total lag exceeds this many records is logged (once, and again when it recovers) and reported by "
+            + "samsa_consumergroup_lag_alert; 0 (the default) raises no alert.");
 
         // ---- Security ----
         yield return Str("authorizer.class.name", Low, ReadOnly, "", null, "Authorizer class; empty disables authorization.");

@@ -18,15 +18,21 @@ public sealed record GroupLag(string GroupId, LagStatus Status, long TotalLag, I
 /// elsewhere are left out (their log end is not known here). Samples run on the timer, one at a time; readers take
 /// the immutable <see cref="Current"/>.
 /// </summary>
+/// <param name="alertThreshold">A group whose total lag exceeds this many records is in alert (logged on entering and
+/// leaving it); 0 for none.</param>
 public sealed class ConsumerLagMonitor(GroupCoordinator coordinator, ReplicaManager replicas, TimeProvider time, ILogger logger,
-    int intervals = 10, long minDistanceMs = 1000) : IAsyncDisposable
+    int intervals = 10, long minDistanceMs = 1000, long alertThreshold = 0) : IAsyncDisposable
 {
     private readonly Dictionary<(string Group, string Topic, int Partition), LagWindow> _windows = [];
+    private ImmutableHashSet<string> _alerting = ImmutableHashSet<string>.Empty;
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
 
     /// <summary>The groups' lag at the last sample, by group id.</summary>
     public ImmutableSortedDictionary<string, GroupLag> Current { get; private set; } = ImmutableSortedDictionary<string, GroupLag>.Empty.WithComparers(StringComparer.Ordinal);
+
+    /// <summary>Groups whose total lag exceeded the alert threshold at the last sample.</summary>
+    public ImmutableHashSet<string> Alerting => Volatile.Read(ref _alerting);
 
     /// <summary>Samples every <paramref name="period"/> until disposed.</summary>
     public void Start(TimeSpan period) => _loop = RunAsync(period, _stop.Token);
@@ -72,6 +78,19 @@ public sealed class ConsumerLagMonitor(GroupCoordinator coordinator, ReplicaMana
             builder[groupId] = new GroupLag(groupId, status, partitions.Sum(p => p.Lag), [.. partitions]);
         }
         Current = builder.ToImmutable();
+        if (alertThreshold > 0)
+        {
+            var alerting = Current.Values.Where(g => g.TotalLag > alertThreshold).Select(g => g.GroupId).ToImmutableHashSet(StringComparer.Ordinal);
+            foreach (var group in alerting.Except(_alerting))
+            {
+                LagLog.AlertRaised(logger, group, Current[group].TotalLag, alertThreshold);
+            }
+            foreach (var group in _alerting.Except(alerting))
+            {
+                LagLog.AlertCleared(logger, group, Current.TryGetValue(group, out var lag) ? lag.TotalLag : 0, alertThreshold);
+            }
+            Volatile.Write(ref _alerting, alerting);
+        }
     }
 
     private async Task RunAsync(TimeSpan period, CancellationToken cancellationToken)
@@ -113,4 +132,10 @@ internal static partial class LagLog
 {
     [LoggerMessage(EventId = 1100, Level = LogLevel.Warning, Message = "Consumer lag sample failed")]
     public static partial void SampleFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Consumer group {Group} lags {Lag} records, over the alert threshold of {Threshold}")]
+    public static partial void AlertRaised(ILogger logger, string group, long lag, long threshold);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "Consumer group {Group} lags {Lag} records, back within the alert threshold of {Threshold}")]
+    public static partial void AlertCleared(ILogger logger, string group, long lag, long threshold);
 }

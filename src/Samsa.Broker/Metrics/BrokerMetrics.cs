@@ -143,7 +143,73 @@ public sealed class BrokerMetrics : IDisposable
             null, "Kafka's connection-count: open connections, by listener.");
         Meter.CreateObservableGauge("kafka.coordinator.group.groupmetadatamanager.numgroups", () => state.GroupCount(),
             null, "Kafka's NumGroups: groups held by the group coordinator partitions this broker leads.");
+        ObserveLag(state);
     }
+
+    /// <summary>
+    /// kafka_exporter's lag gauges (<c>kafka_consumergroup_*</c>, <c>kafka_topic_partition_current_offset</c>) and
+    /// burrow_exporter's status gauges (<c>kafka_burrow_*</c>, Burrow's status codes: 1 NOTFOUND, 2 OK, 3 WARN, 4 ERR,
+    /// 5 STOP, 6 STALL, 7 REWIND), from the lag monitor's last sample of the groups this broker coordinates.
+    /// </summary>
+    private void ObserveLag(BrokerState state)
+    {
+        Meter.CreateObservableGauge("kafka.consumergroup.current_offset",
+            () => LagMeasurements(state, (group, p) => new Measurement<long>(p.CommittedOffset, GroupPartitionTags(group, p))),
+            null, "kafka_exporter's consumer group offset: the committed offset of a group's partition.");
+        Meter.CreateObservableGauge("kafka.consumergroup.lag",
+            () => LagMeasurements(state, (group, p) => new Measurement<long>(p.Lag, GroupPartitionTags(group, p))),
+            null, "kafka_exporter's consumer group lag: a partition's high watermark less the group's committed offset.");
+        Meter.CreateObservableGauge("kafka.consumergroup.lag_sum",
+            () => (state.Lag() ?? EmptyLag).Values.Select(g => new Measurement<long>(g.TotalLag, new KeyValuePair<string, object?>("consumergroup", g.GroupId))),
+            null, "kafka_exporter's consumer group lag summed over its partitions.");
+        Meter.CreateObservableGauge("kafka.topic.partition.current_offset",
+            () => state.Partitions().Where(p => p.IsLeader && p.HighWatermark >= 0).Select(p => new Measurement<long>(p.HighWatermark,
+                new KeyValuePair<string, object?>("topic", p.Topic), new KeyValuePair<string, object?>("partition", NumberName(p.Index)))),
+            null, "kafka_exporter's topic partition offset: the high watermark of a partition this broker leads.");
+        Meter.CreateObservableGauge("kafka.burrow.status",
+            () => (state.Lag() ?? EmptyLag).Values.Select(g => new Measurement<int>(BurrowCode(g.Status), new KeyValuePair<string, object?>("group", g.GroupId))),
+            null, "burrow_exporter's group status by Burrow's rules: 2 OK, 3 WARN, 4 ERR.");
+        Meter.CreateObservableGauge("kafka.burrow.partition_status",
+            () => LagMeasurements(state, (group, p) => new Measurement<int>(BurrowCode(p.Status), new KeyValuePair<string, object?>("group", group),
+                new KeyValuePair<string, object?>("topic", p.Topic), new KeyValuePair<string, object?>("partition", NumberName(p.Partition)))),
+            null, "burrow_exporter's partition status by Burrow's rules: 2 OK, 3 WARN, 5 STOP, 6 STALL, 7 REWIND.");
+        Meter.CreateObservableGauge("samsa.consumergroup.lag_alert",
+            () => (state.Lag() ?? EmptyLag).Values.Select(g => new Measurement<int>(state.LagAlerting()?.Contains(g.GroupId) == true ? 1 : 0,
+                new KeyValuePair<string, object?>("consumergroup", g.GroupId))),
+            null, "1 while a group's total lag exceeds consumer.lag.alert.threshold, else 0.");
+    }
+
+    private static readonly IReadOnlyDictionary<string, Lag.GroupLag> EmptyLag = new Dictionary<string, Lag.GroupLag>();
+
+    private static IEnumerable<Measurement<T>> LagMeasurements<T>(BrokerState state, Func<string, Lag.PartitionLag, Measurement<T>> measure)
+        where T : struct
+    {
+        foreach (var group in (state.Lag() ?? EmptyLag).Values)
+        {
+            foreach (var partition in group.Partitions)
+            {
+                yield return measure(group.GroupId, partition);
+            }
+        }
+    }
+
+    private static ReadOnlySpan<KeyValuePair<string, object?>> GroupPartitionTags(string group, Lag.PartitionLag p) =>
+        new KeyValuePair<string, object?>[]
+        {
+            new("consumergroup", group), new("topic", p.Topic), new("partition", NumberName(p.Partition)),
+        };
+
+    /// <summary>Burrow's numeric status codes, as burrow_exporter reports them.</summary>
+    public static int BurrowCode(Lag.LagStatus status) => status switch
+    {
+        Lag.LagStatus.NotFound => 1,
+        Lag.LagStatus.Ok => 2,
+        Lag.LagStatus.Warn => 3,
+        Lag.LagStatus.Err => 4,
+        Lag.LagStatus.Stop => 5,
+        Lag.LagStatus.Stall => 6,
+        _ => 7,
+    };
 
     private static IEnumerable<Measurement<long>> LogSizes(BrokerState state)
     {
@@ -199,4 +265,10 @@ public sealed class BrokerState
     public required Func<IEnumerable<KeyValuePair<string, int>>> Connections { get; init; }
 
     public required Func<int> GroupCount { get; init; }
+
+    /// <summary>The lag monitor's last sample by group, or null when it does not run.</summary>
+    public Func<IReadOnlyDictionary<string, Lag.GroupLag>?> Lag { get; init; } = () => null;
+
+    /// <summary>Groups over <c>consumer.lag.alert.threshold</c>, or null when the monitor does not run.</summary>
+    public Func<IReadOnlySet<string>?> LagAlerting { get; init; } = () => null;
 }

@@ -43,26 +43,29 @@ public sealed class MetricsHttpServer : IAsyncDisposable
     /// <summary>The bound address, with the port the OS chose where the config said 0 (<c>http://127.0.0.1:9404</c>).</summary>
     public Uri Endpoint { get; }
 
-    /// <summary>Parses <c>metrics.listener</c>: <c>http://host:port</c> with an IP address or <c>localhost</c> (loopback).</summary>
-    public static IPEndPoint ParseListener(string listener)
+    /// <summary>Parses <c>metrics.listener</c> (or <c>console.listener</c>, named by <paramref name="configName"/>):
+    /// <c>http://host:port</c> with an IP address or <c>localhost</c> (loopback).</summary>
+    public static IPEndPoint ParseListener(string listener, string configName = "metrics.listener")
     {
         if (!Uri.TryCreate(listener, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp || uri.AbsolutePath is not ("/" or ""))
         {
-            throw new ConfigException($"Invalid value {listener} for configuration metrics.listener: expected http://host:port");
+            throw new ConfigException($"Invalid value {listener} for configuration {configName}: expected http://host:port");
         }
         var address = uri.Host switch
         {
             "localhost" => IPAddress.Loopback,
             "" or "0.0.0.0" => IPAddress.Any,
             var host when IPAddress.TryParse(host.Trim('[', ']'), out var ip) => ip,
-            _ => throw new ConfigException($"Invalid value {listener} for configuration metrics.listener: the host must be an IP address or localhost"),
+            _ => throw new ConfigException($"Invalid value {listener} for configuration {configName}: the host must be an IP address or localhost"),
         };
         return new IPEndPoint(address, uri.Port);
     }
 
     /// <param name="ready">Whether the broker is ready for clients (its logs loaded and, in a cluster, registered and unfenced).</param>
+    /// <param name="lag">The lag monitor's last sample, served in Burrow's HTTP shape under <c>/v3/kafka/{cluster}</c>.</param>
+    /// <param name="clusterName">The cluster's name in those paths (the cluster id).</param>
     public static async Task<MetricsHttpServer> StartAsync(string listener, BrokerMetrics metrics, Func<bool> ready, ILoggerFactory loggerFactory,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Func<IReadOnlyDictionary<string, Lag.GroupLag>?>? lag = null, string clusterName = "samsa")
     {
         var endpoint = ParseListener(listener);
         var meter = metrics.Meter;
@@ -88,6 +91,10 @@ public sealed class MetricsHttpServer : IAsyncDisposable
             app.UseOpenTelemetryPrometheusScrapingEndpoint(meterProvider, predicate: null, path: MetricsPath, configureBranchedPipeline: null, optionsName: null);
             app.Map(LivePath, live => live.Run(context => Answer(context, true)));
             app.Map(ReadyPath, readiness => readiness.Run(context => Answer(context, ready())));
+            if (lag is not null)
+            {
+                app.Map("/v3/kafka", burrow => burrow.Run(context => Lag.BurrowApi.AnswerAsync(context, clusterName, lag())));
+            }
             await app.StartAsync(cancellationToken);
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
                 ?? $"http://{endpoint}";

@@ -59,7 +59,7 @@ public sealed class BurrowProcess : IAsyncDisposable
         var zkPort = BrokerProcess.FreePort();
         var zooKeeper = Start("java", ["-cp", $"{ZooKeeperJar}:/usr/share/java/*", "-Dzookeeper.admin.enableServer=false",
             "org.apache.zookeeper.server.ZooKeeperServerMain", zkPort.ToString(), Path.Combine(directory, "zookeeper")]);
-        await WaitForPortAsync(zkPort, zooKeeper, "ZooKeeper");
+        await WaitForZooKeeperAsync(zkPort, zooKeeper);
 
         var httpPort = BrokerProcess.FreePort();
         var servers = $"[ \"{bootstrap}\" ]";
@@ -72,7 +72,7 @@ public sealed class BurrowProcess : IAsyncDisposable
 
             [zookeeper]
             servers=[ "127.0.0.1:{{zkPort}}" ]
-            timeout=6
+            timeout=15
             root-path="/burrow"
 
             [client-profile.samsa]
@@ -111,7 +111,7 @@ public sealed class BurrowProcess : IAsyncDisposable
         var log = new System.Text.StringBuilder();
         var burrow = Start(Executable, ["--config-dir", directory], line =>
         {
-            if (line.Contains("\"level\":\"warn\"", StringComparison.Ordinal) || line.Contains("\"level\":\"error\"", StringComparison.Ordinal))
+            if (!line.Contains("\"level\":\"info\"", StringComparison.Ordinal) && !line.Contains("\"level\":\"debug\"", StringComparison.Ordinal))
             {
                 lock (log)
                 {
@@ -120,7 +120,15 @@ public sealed class BurrowProcess : IAsyncDisposable
             }
         });
         var process = new BurrowProcess(zooKeeper, burrow, log, directory, httpPort);
-        await WaitForPortAsync(httpPort, burrow, "Burrow");
+        try
+        {
+            await WaitForPortAsync(httpPort, burrow, "Burrow");
+        }
+        catch (Exception e)
+        {
+            await process.DisposeAsync();
+            throw new InvalidOperationException($"{e.Message}; Burrow said:\n{log}", e);
+        }
         return process;
     }
 
@@ -134,12 +142,27 @@ public sealed class BurrowProcess : IAsyncDisposable
     /// <summary>Burrow's evaluation of a group (<c>/v3/kafka/{cluster}/consumer/{group}/lag</c>), or null while it has none.</summary>
     public async Task<GroupStatus?> StatusAsync(string group)
     {
-        using var response = await _http.GetAsync($"v3/kafka/{Cluster}/consumer/{group}/lag");
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.GetAsync($"v3/kafka/{Cluster}/consumer/{group}/lag");
+        }
+        catch (HttpRequestException e)
+        {
+            throw new InvalidOperationException($"Burrow does not answer ({(_burrow.HasExited ? $"exited with {_burrow.ExitCode}" : "running")}); it said:\n{Log}", e);
+        }
+        using var _ = response;
         if (!response.IsSuccessStatusCode)
         {
             return null;
         }
-        var status = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status");
+        return ParseStatus(await response.Content.ReadFromJsonAsync<JsonElement>());
+    }
+
+    /// <summary>A group's status from a Burrow <c>.../lag</c> answer (Burrow's or Samsa's, which answers in its shape).</summary>
+    public static GroupStatus ParseStatus(JsonElement answer)
+    {
+        var status = answer.GetProperty("status");
         var partitions = status.GetProperty("partitions").EnumerateArray()
             .Select(p => new PartitionStatus(p.GetProperty("topic").GetString()!, p.GetProperty("partition").GetInt32(),
                 p.GetProperty("status").GetString()!, p.GetProperty("current_lag").GetInt64()))
@@ -155,7 +178,7 @@ public sealed class BurrowProcess : IAsyncDisposable
             $"{Status}, total lag {TotalLag}: {string.Join(", ", Partitions.Select(p => $"{p.Topic}-{p.Partition} {p.Status} lag {p.CurrentLag}"))}";
     }
 
-    /// <summary>The warnings and errors Burrow logged, for failure messages.</summary>
+    /// <summary>What Burrow logged above info (warnings, errors, anything not in its JSON log format), for failure messages.</summary>
     public string Log
     {
         get
@@ -208,6 +231,39 @@ public sealed class BurrowProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
+    }
+
+    /// <summary>Until ZooKeeper answers its <c>srvr</c> command (serving, not only accepting), under a loaded machine's JVM start.</summary>
+    private static async Task WaitForZooKeeperAsync(int port, Process process)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"ZooKeeper exited with {process.ExitCode} before serving on {port}");
+            }
+            try
+            {
+                using var socket = new TcpClient();
+                await socket.ConnectAsync("127.0.0.1", port);
+                var stream = socket.GetStream();
+                await stream.WriteAsync("srvr"u8.ToArray());
+                using var reader = new StreamReader(stream);
+                if ((await reader.ReadToEndAsync()).Contains("Mode: standalone", StringComparison.Ordinal))
+                {
+                    return;
+                }
+            }
+            catch (IOException)
+            {
+            }
+            catch (SocketException)
+            {
+            }
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"ZooKeeper did not serve on {port} within 60 s");
     }
 
     private static async Task WaitForPortAsync(int port, Process process, string what)

@@ -21,6 +21,7 @@ public static class Peers
             "/usr/bin/Burrow" or "java" => "apt-get install burrow zookeeper",
             "promtool" => "apt-get install prometheus (only its promtool is used)",
             "node" => "apt-get install nodejs npm; ./test.sh runs npm ci in tests/Samsa.Interop.Tests/clients/js",
+            "/usr/bin/chromium" => "apt-get install chromium (driven headless by playwright-core)",
             _ => "run the README's test command, which installs the client peers",
         };
         throw new InvalidOperationException($"Interop peer '{file}' is missing ({hint}).");
@@ -36,6 +37,16 @@ public static class Peers
             throw new InvalidOperationException($"Interop peer kafkajs is missing (run `npm ci` in {dir}, as ./test.sh does).");
         }
         return Path.Combine(dir, name);
+    }
+
+    /// <summary>Another pinned package of clients/js/package.json (playwright-core), installed by ./test.sh with kafkajs.</summary>
+    public static void RequireNodePackage(string name)
+    {
+        var dir = Path.Combine(RepoPaths.Root, "tests", "Samsa.Interop.Tests", "clients", "js");
+        if (!Directory.Exists(Path.Combine(dir, "node_modules", name)))
+        {
+            throw new InvalidOperationException($"Interop peer {name} is missing (run `npm ci` in {dir}, as ./test.sh does).");
+        }
     }
 
     private static bool OnPath(string file) =>
