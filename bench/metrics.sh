@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Issue 18: what the metrics cost produce throughput. Two brokers in the same run, identical but for
-# metrics.listener: "off" has no listener (the instruments exist, nothing listens to them), "on" serves /metrics and is
+# Issue 18: what the metrics and the web console cost produce throughput. Two brokers in the same run, identical but for
+# metrics.listener and console.listener: "off" has neither (the instruments exist, nothing listens to them), "on" serves
+# the web console (not browsed) and /metrics, which is
 # scraped every SCRAPE_INTERVAL seconds during its runs (Prometheus scrapes every 15-60 s; 1 s is harsher).
 # kafka-producer-perf-test (Confluent.Kafka / librdkafka) with 1 KiB records, acks=1, linger.ms=5, one broker after the
 # other for ROUNDS rounds, alternating the order. Prints a markdown table of the medians, the ratio on/off (the issue's
@@ -39,10 +40,12 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 declare -A port
 metrics_port="$(free_port)"
+console_port="$(free_port)"
 for mode in off on; do
   port[$mode]="$(free_port)"
-  extra=()
-  [ "$mode" = on ] && [ "$control" = 0 ] && extra=(--override "metrics.listener=http://127.0.0.1:$metrics_port")
+  # No config file is the zero-config start, whose web console is set explicitly here: off for "off", on for "on".
+  extra=(--override "console.listener=")
+  [ "$mode" = on ] && [ "$control" = 0 ] && extra=(--override "metrics.listener=http://127.0.0.1:$metrics_port" --override "console.listener=http://127.0.0.1:$console_port")
   dotnet "$server" --override "listeners=PLAINTEXT://127.0.0.1:${port[$mode]}" --override "log.dirs=$work/data-$mode" "${extra[@]}" \
     >"$work/broker-$mode.log" 2>&1 &
   broker_pid[$mode]=$!

@@ -68,8 +68,16 @@ try
 {
     if (configPath is null)
     {
-        // The zero-config start serves the web console on loopback; an override (even an empty one) wins.
-        overrides.Insert(0, "console.listener=" + ZeroConfig.ConsoleListener);
+        // The zero-config start serves the web console on loopback; an override (even an empty one) wins. A second
+        // zero-config node on the machine finds the port taken and starts without a console rather than failing.
+        if (ZeroConfig.ConsolePortIsFree())
+        {
+            overrides.Insert(0, "console.listener=" + ZeroConfig.ConsoleListener);
+        }
+        else
+        {
+            logger.LogWarning("Port {Port} is in use: starting without the web console (set console.listener to choose another)", ZeroConfig.ConsolePort);
+        }
     }
     var config = KafkaConfig.Load(configPath, overrides, logger);
     broker = await KafkaBroker.StartAsync(config, loggerFactory, stopping.Token);
@@ -111,5 +119,21 @@ return 0;
 /// <summary>What <c>samsa-server</c> with no config file adds to the defaults.</summary>
 internal static class ZeroConfig
 {
+    public const int ConsolePort = 9021;
     public const string ConsoleListener = "http://127.0.0.1:9021";
+
+    public static bool ConsolePortIsFree()
+    {
+        try
+        {
+            var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, ConsolePort);
+            probe.Start();
+            probe.Stop();
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
 }
