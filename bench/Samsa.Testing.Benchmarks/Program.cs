@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Confluent.Kafka;
+using Samsa.Native;
 using Samsa.Testing;
 
 // Issue 19's fast-start figure. Each sample: SamsaCluster.StartAsync with one seed topic, a new Confluent.Kafka
@@ -25,16 +26,13 @@ for (var i = 0; i < args.Length; i++)
     }
 }
 
-var native = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "centos8-librdkafka.so");
-NativeLibrary.SetDllImportResolver(typeof(Library).Assembly, (name, _, _) => name switch
+try
 {
-    "libdl" => NativeLibrary.Load("libdl.so.2"),
-    _ when name.Contains("librdkafka", StringComparison.Ordinal) => NativeLibrary.Load(native),
-    _ => IntPtr.Zero,
-});
-if (!Library.Load(native) && !Library.IsLoaded)
+    CentOs8Librdkafka.EnsureLoaded();
+}
+catch (InvalidOperationException e)
 {
-    Console.Error.WriteLine($"error: could not load {native}");
+    Console.Error.WriteLine($"error: {e.Message}");
     return 2;
 }
 

@@ -1,7 +1,7 @@
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
+using Samsa.Native;
 
 // Usage: Samsa.Interop.ConfluentClient <command> <bootstrap-servers> [args]
 //   metadata                        prints the cluster as Confluent.Kafka's AdminClient.GetMetadata sees it, as one JSON line
@@ -26,27 +26,14 @@ using Confluent.Kafka.Admin;
 //   txn-read TOPIC PARTITIONS ISOLATION EXPECTED  reads every partition with read_committed or read_uncommitted (TransactionalCopier)
 // A message line: {"key": b64|null, "value": b64|null, "headers": [[name, b64]], "timestamp": ms|null}.
 //
-// Confluent.Kafka's default native library needs libsasl2.so.3, which Debian 12 lacks; .NET would then
-// silently fall back to the system's old librdkafka. Load the package's CentOS 8 build explicitly and
-// refuse to run on anything else, so the interop tests always judge with the librdkafka we think they do.
-const string ExpectedLibrdkafka = "2.16.0";
-var native = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "centos8-librdkafka.so");
-// Confluent.Kafka dlopen()s through "libdl", which only a -dev package provides as an unversioned name,
-// and binds its P/Invokes to "librdkafka": point both at libraries that load on Debian 12.
-NativeLibrary.SetDllImportResolver(typeof(Library).Assembly, (name, _, _) => name switch
+// Judge only with the librdkafka the tests name (Confluent.Kafka's CentOS 8 build; see CentOs8Librdkafka).
+try
 {
-    "libdl" => NativeLibrary.Load("libdl.so.2"),
-    _ when name.Contains("librdkafka", StringComparison.Ordinal) => NativeLibrary.Load(native),
-    _ => IntPtr.Zero,
-});
-if (!Library.Load(native) && !Library.IsLoaded)
-{
-    Console.Error.WriteLine($"error: could not load {native}");
-    return 2;
+    CentOs8Librdkafka.EnsureLoaded();
 }
-if (Library.VersionString != ExpectedLibrdkafka)
+catch (InvalidOperationException e)
 {
-    Console.Error.WriteLine($"error: librdkafka {Library.VersionString} loaded, expected {ExpectedLibrdkafka}");
+    Console.Error.WriteLine($"error: {e.Message}");
     return 2;
 }
 if (args.Length < 2)

@@ -1,12 +1,13 @@
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
+using Samsa.Native;
 
 namespace Samsa.Testing.Tests;
 
 /// <summary>The cluster's options and its stop, restart and clock controls, judged through a real client.</summary>
 public sealed class ClusterLifecycleTests
 {
-    public ClusterLifecycleTests() => Librdkafka.EnsureLoaded();
+    public ClusterLifecycleTests() => CentOs8Librdkafka.EnsureLoaded();
 
     [Fact]
     public async Task Options_ClusterIdTopicsAndBrokerConfigs_AreWhatClientsSee()

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Samsa.Native;
 
 namespace Samsa.Testing.Tests;
 
@@ -17,7 +18,7 @@ public sealed class FixtureSampleTests(KafkaFixture kafka) : IClassFixture<Kafka
     [Fact]
     public async Task SharedCluster_TakesProducesFromEachTest()
     {
-        Librdkafka.EnsureLoaded();
+        CentOs8Librdkafka.EnsureLoaded();
         using var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = kafka.Cluster.BootstrapServers, LingerMs = 0 }).Build();
         var delivered = await producer.ProduceAsync(new TopicPartition("orders", 0), new Message<string, string> { Key = "a", Value = "one" });
         Assert.Equal(PersistenceStatus.Persisted, delivered.Status);

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Samsa.Native;
 
 namespace Samsa.Testing.Tests;
 
@@ -15,7 +16,7 @@ public abstract class ParallelClusterTest
     [Fact]
     public async Task OwnCluster_ProducesAndConsumes_AndLeavesNothingBehind()
     {
-        Librdkafka.EnsureLoaded();
+        CentOs8Librdkafka.EnsureLoaded();
         var topic = "orders-" + GetType().Name;
         string dataDirectory;
         int port;
