@@ -52,21 +52,23 @@ public sealed class TcpProxyTests : IAsyncLifetime
     public async Task Delay_HoldsEachFrame_ThenIsUndone(ProxyDirection direction)
     {
         using var client = await Connect();
-        _proxy.SetDelay(direction, TimeSpan.FromSeconds(1));
+        // A 2 s delay: frames held one after another would take 4 s, so the bounds below leave a loaded machine
+        // almost two seconds either way.
+        _proxy.SetDelay(direction, TimeSpan.FromSeconds(2));
         var watch = Stopwatch.StartNew();
         await Send(client, "a");
         await Send(client, "b");
-        Assert.Equal("a", await Receive(client, TimeSpan.FromSeconds(5)));
-        Assert.Equal("b", await Receive(client, TimeSpan.FromSeconds(5)));
-        Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(950), $"answered after {watch.Elapsed}");
+        Assert.Equal("a", await Receive(client, TimeSpan.FromSeconds(8)));
+        Assert.Equal("b", await Receive(client, TimeSpan.FromSeconds(8)));
+        Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(1950), $"answered after {watch.Elapsed}");
         // Frames are delayed side by side, not one after another.
-        Assert.True(watch.Elapsed < TimeSpan.FromMilliseconds(1900), $"answered after {watch.Elapsed}");
+        Assert.True(watch.Elapsed < TimeSpan.FromMilliseconds(3800), $"answered after {watch.Elapsed}");
 
         _proxy.SetDelay(direction, TimeSpan.Zero);
         watch.Restart();
         await Send(client, "c");
         Assert.Equal("c", await Receive(client, TimeSpan.FromSeconds(5)));
-        Assert.True(watch.Elapsed < TimeSpan.FromMilliseconds(900), $"answered after {watch.Elapsed}");
+        Assert.True(watch.Elapsed < TimeSpan.FromMilliseconds(1800), $"answered after {watch.Elapsed}");
     }
 
     [Fact]
