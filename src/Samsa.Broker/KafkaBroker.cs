@@ -454,6 +454,7 @@ public sealed class KafkaBroker : IAsyncDisposable
             OfflinePartitions = () => metadata.Current.Topics.Values.Sum(t => t.Partitions.Count(p => p.Leader < 0)),
             Connections = socketServer.ConnectionCountsByListener,
             GroupCount = () => groups.Shards.Values.Sum(s => s.GroupCount),
+            ClusterId = clusterId,
             Lag = () => lagMonitor?.Current,
             LagAlerting = () => lagMonitor?.Alerting,
         });

@@ -32,7 +32,11 @@ public sealed partial class MetricsEndpointTests(MetricsEndpointTests.MeteredBro
         {
             var port = BrokerProcess.FreePort();
             Endpoint = new Uri($"http://127.0.0.1:{port}");
-            Broker = await BrokerProcess.StartAsync(new Dictionary<string, string> { ["metrics.listener"] = Endpoint.ToString().TrimEnd('/') });
+            Broker = await BrokerProcess.StartAsync(new Dictionary<string, string>
+            {
+                ["metrics.listener"] = Endpoint.ToString().TrimEnd('/'),
+                ["consumer.lag.sample.interval.ms"] = "250",
+            });
             // The Kafka listener accepts first; the HTTP listener starts as the broker's start-up ends.
             var deadline = System.Diagnostics.Stopwatch.StartNew();
             while (true)
@@ -172,6 +176,57 @@ public sealed partial class MetricsEndpointTests(MetricsEndpointTests.MeteredBro
         Assert.Contains(scrape.Samples, s => s.Name == "kafka_network_requestmetrics_totaltimems_bucket" && s.Labels.GetValueOrDefault("request") == "CreateTopics");
         Assert.Contains(scrape.Samples, s => s.Name == "dotnet_gc_heap_total_allocated_bytes_total");
         Assert.Contains(scrape.Samples, s => s.Name == "process_cpu_time_seconds_total");
+    }
+
+    /// <summary>
+    /// kafka-lag-exporter's time lag from the broker's own log: kafka-python produces ten records created 100 s, 90 s,
+    /// ... 10 s ago (CreateTime), and a group commits offset 4; the scrape gives the age of record 4 (about 60 s) under
+    /// kafka-lag-exporter's names and labels, and 0 for a group that has read everything.
+    /// </summary>
+    [Fact]
+    public async Task Scrape_AfterKafkaPythonCommitsBehind_ShowsLagSecondsFromTheRecordTimestamps()
+    {
+        Peers.Require(Peers.Python);
+        const string topic = "metered-aged";
+        const string Script = """
+            import sys, time
+            from kafka import KafkaProducer, KafkaConsumer, TopicPartition
+            from kafka.structs import OffsetAndMetadata
+            bootstrap, topic = sys.argv[1], sys.argv[2]
+            start = int(time.time() * 1000) - 100000
+            producer = KafkaProducer(bootstrap_servers=bootstrap, acks='all', linger_ms=0)
+            for i in range(10):
+                producer.send(topic, value=b'aged-%d' % i, partition=0, timestamp_ms=start + i * 10000).get(timeout=30)
+            producer.close()
+            tp = TopicPartition(topic, 0)
+            for group, offset in (('aged-readers', 4), ('aged-done', 10)):
+                consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+                consumer.assign([tp])
+                consumer.commit({tp: OffsetAndMetadata(offset, None)})
+                print('committed', group, consumer.committed(tp))
+                consumer.close()
+            print('start', start)
+            """;
+        await TopicAdmin.CreateAsync(fixture.Broker.Port, topic, partitions: 1);
+        var run = await ExternalProcess.RunAsync(Peers.Python, ["-c", Script, fixture.Broker.Bootstrap, topic], ClientTimeout);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var start = long.Parse(run.Stdout.Split('\n').Single(l => l.StartsWith("start ", StringComparison.Ordinal))[6..], CultureInfo.InvariantCulture);
+
+        (string, string)[] readers = [("group", "aged-readers"), ("topic", topic), ("partition", "0")];
+        var before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var scrape = await fixture.ScrapeUntilAsync(s => s.Samples.Any(x => x.Name == "kafka_consumergroup_group_lag_seconds" && x.Labels.GetValueOrDefault("group") == "aged-readers")
+            && s.Samples.Any(x => x.Name == "kafka_consumergroup_group_lag_seconds" && x.Labels.GetValueOrDefault("group") == "aged-done"));
+        var after = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var seconds = scrape.Value("kafka_consumergroup_group_lag_seconds", readers);
+        output.WriteLine($"record 4 created at {start + 40_000}, lag seconds {seconds} scraped between {before} and {after}");
+        // The monitor samples every 250 ms, so the figure is at most one interval older than the scrape.
+        Assert.InRange(seconds, ((before - (start + 40_000)) / 1000.0) - 1, (after - (start + 40_000)) / 1000.0);
+        Assert.Equal(seconds, scrape.Value("kafka_consumergroup_group_max_lag_seconds", ("group", "aged-readers")));
+        Assert.Equal(0, scrape.Value("kafka_consumergroup_group_lag_seconds", ("group", "aged-done"), ("topic", topic), ("partition", "0")));
+        Assert.Equal(0, scrape.Value("kafka_consumergroup_group_max_lag_seconds", ("group", "aged-done")));
+        var sample = scrape.Samples.First(x => x.Name == "kafka_consumergroup_group_lag_seconds" && x.Labels.GetValueOrDefault("group") == "aged-readers");
+        Assert.Equal(["cluster_name", "group", "partition", "topic"], sample.Labels.Keys.Where(k => !k.StartsWith("otel_", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        Assert.Equal(6, scrape.Value("kafka_consumergroup_lag", ("consumergroup", "aged-readers"), ("topic", topic), ("partition", "0")));
     }
 
     [Fact]

@@ -177,6 +177,17 @@ public sealed class BrokerMetrics : IDisposable
             () => (state.Lag() ?? EmptyLag).Values.Select(g => new Measurement<int>(state.LagAlerting()?.Contains(g.GroupId) == true ? 1 : 0,
                 new KeyValuePair<string, object?>("consumergroup", g.GroupId))),
             null, "1 while a group's total lag exceeds consumer.lag.alert.threshold, else 0.");
+        // kafka-lag-exporter's time lag, with its label names (cluster_name is the cluster id, as Burrow's API names the
+        // cluster); its member_host, consumer_id and client_id labels are not published.
+        Meter.CreateObservableGauge("kafka.consumergroup.group_lag_seconds",
+            () => LagMeasurements(state, (group, p) => new Measurement<double>(p.LagSeconds, new KeyValuePair<string, object?>("cluster_name", state.ClusterId),
+                new KeyValuePair<string, object?>("group", group), new KeyValuePair<string, object?>("topic", p.Topic),
+                new KeyValuePair<string, object?>("partition", NumberName(p.Partition)))),
+            null, "kafka-lag-exporter's group time lag of a partition: seconds since the timestamp of the record at the committed offset (0 when caught up).");
+        Meter.CreateObservableGauge("kafka.consumergroup.group_max_lag_seconds",
+            () => (state.Lag() ?? EmptyLag).Values.Select(g => new Measurement<double>(g.MaxLagSeconds,
+                new KeyValuePair<string, object?>("cluster_name", state.ClusterId), new KeyValuePair<string, object?>("group", g.GroupId))),
+            null, "kafka-lag-exporter's max group time lag: the largest group_lag_seconds of the group's partitions.");
     }
 
     private static readonly IReadOnlyDictionary<string, Lag.GroupLag> EmptyLag = new Dictionary<string, Lag.GroupLag>();
@@ -265,6 +276,9 @@ public sealed class BrokerState
     public required Func<IEnumerable<KeyValuePair<string, int>>> Connections { get; init; }
 
     public required Func<int> GroupCount { get; init; }
+
+    /// <summary>The cluster id, the <c>cluster_name</c> label of kafka-lag-exporter's gauges.</summary>
+    public string ClusterId { get; init; } = string.Empty;
 
     /// <summary>The lag monitor's last sample by group, or null when it does not run.</summary>
     public Func<IReadOnlyDictionary<string, Lag.GroupLag>?> Lag { get; init; } = () => null;
