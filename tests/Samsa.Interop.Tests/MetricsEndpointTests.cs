@@ -229,6 +229,57 @@ public sealed partial class MetricsEndpointTests(MetricsEndpointTests.MeteredBro
         Assert.Equal(6, scrape.Value("kafka_consumergroup_lag", ("consumergroup", "aged-readers"), ("topic", topic), ("partition", "0")));
     }
 
+    /// <summary>
+    /// Kafka's request time breakdown: a consumer fetch with max.wait 500 ms on an empty partition spends those 500 ms
+    /// in the fetch purgatory, which is RemoteTimeMs; LocalTimeMs (the handler's own work) and RequestQueueTimeMs stay
+    /// small, and TotalTimeMs is the sum of the parts.
+    /// </summary>
+    [Fact]
+    public async Task Scrape_AfterAnEmptyLongPollFetch_PutsTheWaitInRemoteTimeNotLocalTime()
+    {
+        const string topic = "metered-longpoll";
+        await TopicAdmin.CreateAsync(fixture.Broker.Port, topic, partitions: 1);
+        (string, string) fetch = ("request", "FetchConsumer");
+        // Another test's consumer (kcat) may have left a long-poll behind that is answered only when its wait ends:
+        // start from a moment when no fetch has been counted for longer than such a wait.
+        var before = Parse(await fixture.ScrapeAsync());
+        for (var settled = false; !settled;)
+        {
+            await Task.Delay(700);
+            var again = Parse(await fixture.ScrapeAsync());
+            settled = again.Sum("kafka_network_requestmetrics_totaltimems_count", fetch) == before.Sum("kafka_network_requestmetrics_totaltimems_count", fetch);
+            before = again;
+        }
+        using (var connection = await RawKafkaConnection.ConnectAsync(fixture.Broker.Port))
+        {
+            var timer = System.Diagnostics.Stopwatch.StartNew();
+            var response = await connection.RequestAsync<Samsa.Protocol.Messages.FetchResponse>(new Samsa.Protocol.Messages.FetchRequest
+            {
+                MaxWaitMs = 500,
+                MinBytes = 1,
+                MaxBytes = 1024 * 1024,
+                Topics = [new() { Topic = topic, Partitions = [new() { Partition = 0, FetchOffset = 0, PartitionMaxBytes = 1024 * 1024 }] }],
+            }, 12);
+            output.WriteLine($"fetch answered in {timer.ElapsedMilliseconds} ms");
+            Assert.Equal(0, response.Responses[0].Partitions[0].ErrorCode);
+            Assert.True(timer.ElapsedMilliseconds >= 450, $"answered after {timer.ElapsedMilliseconds} ms");
+        }
+        var count = before.Sum("kafka_network_requestmetrics_totaltimems_count", fetch);
+        var after = await fixture.ScrapeUntilAsync(s => s.Sum("kafka_network_requestmetrics_totaltimems_count", fetch) > count);
+        double Delta(string part) => after.Sum($"kafka_network_requestmetrics_{part}_sum", fetch) - before.Sum($"kafka_network_requestmetrics_{part}_sum", fetch);
+        var (total, queue, local, remote, send) = (Delta("totaltimems"), Delta("requestqueuetimems"), Delta("localtimems"), Delta("remotetimems"), Delta("responsesendtimems"));
+        output.WriteLine($"total {total:F3} ms = queue {queue:F3} + local {local:F3} + remote {remote:F3} + send {send:F3}");
+        Assert.Equal(1, after.Sum("kafka_network_requestmetrics_remotetimems_count", fetch) - before.Sum("kafka_network_requestmetrics_remotetimems_count", fetch));
+        Assert.InRange(remote, 450, 1500);
+        Assert.InRange(local, 0, 100);
+        Assert.InRange(queue, 0, 50);
+        Assert.Equal(total, queue + local + remote + send, 3);
+        // The 500 ms fall in the remote histogram's (250, 500] or (500, 1000] bucket, the local one's first buckets.
+        double Bucket(Scrape s, string part, string le) => s.Sum($"kafka_network_requestmetrics_{part}_bucket", fetch, ("le", le));
+        Assert.Equal(0, Bucket(after, "remotetimems", "250") - Bucket(before, "remotetimems", "250"));
+        Assert.Equal(1, Bucket(after, "localtimems", "100") - Bucket(before, "localtimems", "100"));
+    }
+
     [Fact]
     public async Task HealthEndpoints_AnswerLiveAndReady_AndOtherPathsAreNotFound()
     {

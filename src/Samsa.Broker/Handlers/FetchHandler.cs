@@ -78,7 +78,9 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
             var waiting = new DelayedFetch(TimeSpan.FromMilliseconds(request.MaxWaitMs), request.MinBytes, () => ReadableBytes(readable, isolation, fromFollowerAllowed));
             var keys = readable.Select(t => new Samsa.Storage.Checkpoints.TopicPartition(t.Topic, t.Partition)).Distinct().ToList();
             replicas.FetchPurgatory.TryCompleteElseWatch(waiting, keys);
+            var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             await waiting.Completion.WaitAsync(cancellationToken);
+            context.Connection.AddRemoteTime(waitStarted);
         }
 
         var response = new FetchResponse { SessionId = session?.Id ?? 0 };

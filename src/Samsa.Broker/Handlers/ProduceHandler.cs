@@ -126,7 +126,9 @@ public sealed class ProduceHandler(ReplicaManager replicas, ProduceHandler.Trans
         {
             var delayed = new DelayedProduce(TimeSpan.FromMilliseconds(Math.Max(0, request.TimeoutMs)), [.. waiting.Select(w => w.Wait)]);
             replicas.ProducePurgatory.TryCompleteElseWatch(delayed, [.. waiting.Select(w => w.Wait.Log.TopicPartition).Distinct()]);
+            var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             var outcomes = await delayed.Completion.WaitAsync(cancellationToken);
+            context.Connection.AddRemoteTime(waitStarted);
             for (var i = 0; i < waiting.Count; i++)
             {
                 if (outcomes[i] != ErrorCode.None)

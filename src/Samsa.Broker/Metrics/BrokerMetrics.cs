@@ -36,6 +36,9 @@ public sealed class BrokerMetrics : IDisposable
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _totalTime;
     private readonly Histogram<double> _responseSendTime;
+    private readonly Histogram<double> _requestQueueTime;
+    private readonly Histogram<double> _localTime;
+    private readonly Histogram<double> _remoteTime;
     private readonly Counter<long> _failedAuthentication;
     private readonly Counter<long> _successfulAuthentication;
     private readonly Counter<long> _connectionCreation;
@@ -59,6 +62,15 @@ public sealed class BrokerMetrics : IDisposable
             tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBucketsMs });
         _responseSendTime = Meter.CreateHistogram<double>("kafka.network.requestmetrics.responsesendtimems", null,
             "Kafka's ResponseSendTimeMs: milliseconds spent writing the response to the socket.",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBucketsMs });
+        _requestQueueTime = Meter.CreateHistogram<double>("kafka.network.requestmetrics.requestqueuetimems", null,
+            "Kafka's RequestQueueTimeMs: milliseconds from the request's last byte read to its handler starting (no queue in Samsa: the frame's copy out of the connection's buffer).",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBucketsMs });
+        _localTime = Meter.CreateHistogram<double>("kafka.network.requestmetrics.localtimems", null,
+            "Kafka's LocalTimeMs: milliseconds the handler worked on the request (its time less the remote time).",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBucketsMs });
+        _remoteTime = Meter.CreateHistogram<double>("kafka.network.requestmetrics.remotetimems", null,
+            "Kafka's RemoteTimeMs: milliseconds the request waited on others (acks=all for the ISR, a fetch long-poll, a rebalance for JoinGroup/SyncGroup, an offset commit for replication).",
             tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBucketsMs });
         _failedAuthentication = Meter.CreateCounter<long>("kafka.server.socket_server_metrics.failed_authentication", null,
             "Kafka's failed-authentication-total: failed SASL exchanges and TLS handshakes, by listener.");
@@ -97,11 +109,11 @@ public sealed class BrokerMetrics : IDisposable
     }
 
     /// <summary>
-    /// One request handled: counted by API and version, its total time and the part spent sending the response
+    /// One request handled: counted by API and version, with its time in Kafka's parts and their sum, TotalTimeMs
     /// (<see cref="System.Diagnostics.Stopwatch"/> ticks: these measure the real machine, as Kafka's request metrics do).
     /// A fetch is <c>FetchConsumer</c> or <c>FetchFollower</c>, never <c>Fetch</c>, as Kafka's <c>RequestChannel</c> names it.
     /// </summary>
-    public void RecordRequest(short apiKey, short version, long totalTicks, long sendTicks, bool fromFollower = false)
+    public void RecordRequest(short apiKey, short version, in RequestTimes times, bool fromFollower = false)
     {
         if (!_requests.Enabled || (uint)apiKey >= (uint)ApiNames.Length || ApiNames[apiKey] is not { } name)
         {
@@ -113,8 +125,11 @@ public sealed class BrokerMetrics : IDisposable
         }
         var request = new KeyValuePair<string, object?>("request", name);
         _requests.Add(1, request, new KeyValuePair<string, object?>("version", (uint)version < (uint)VersionNames.Length ? VersionNames[version] : "other"));
-        _totalTime.Record(TicksToMs(totalTicks), request);
-        _responseSendTime.Record(TicksToMs(sendTicks), request);
+        _totalTime.Record(TicksToMs(times.QueueTicks + times.LocalTicks + times.RemoteTicks + times.SendTicks), request);
+        _requestQueueTime.Record(TicksToMs(times.QueueTicks), request);
+        _localTime.Record(TicksToMs(times.LocalTicks), request);
+        _remoteTime.Record(TicksToMs(times.RemoteTicks), request);
+        _responseSendTime.Record(TicksToMs(times.SendTicks), request);
     }
 
     public void RecordAuthentication(string listener, bool succeeded) =>
@@ -263,6 +278,14 @@ public sealed class BrokerMetrics : IDisposable
 
     public void Dispose() => Meter.Dispose();
 }
+
+/// <summary>
+/// One request's time in Kafka's parts, in <see cref="System.Diagnostics.Stopwatch"/> ticks: queue (frame read to
+/// handler start), local (the handler working), remote (the handler waiting on others), send (writing the response).
+/// Kafka's ThrottleTimeMs and ResponseQueueTimeMs have no counterpart (the throttle mute follows the response; there
+/// is no response queue).
+/// </summary>
+public readonly record struct RequestTimes(long QueueTicks, long LocalTicks, long RemoteTicks, long SendTicks);
 
 /// <summary>What the gauges read, as functions of the broker's parts (each safe to call from the scrape thread).</summary>
 public sealed class BrokerState

@@ -130,8 +130,8 @@ public sealed class MetricsServerTests(Xunit.Abstractions.ITestOutputHelper outp
             metrics.RecordAppend(topic, 16_384, 100);
             metrics.RecordFetched(topic, 16_384, follower: false);
             metrics.RecordFetched(topic, 16_384, follower: true);
-            metrics.RecordRequest((short)ApiKey.Produce, 9, 1_000, 100);
-            metrics.RecordRequest((short)ApiKey.Fetch, 17, 1_000, 0, fromFollower: true);
+            metrics.RecordRequest((short)ApiKey.Produce, 9, new RequestTimes(10, 500, 390, 100));
+            metrics.RecordRequest((short)ApiKey.Fetch, 17, new RequestTimes(10, 90, 900, 0), fromFollower: true);
         }
         long Allocated(int rounds)
         {
