@@ -280,6 +280,54 @@ public sealed partial class MetricsEndpointTests(MetricsEndpointTests.MeteredBro
         Assert.Equal(1, Bucket(after, "localtimems", "100") - Bucket(before, "localtimems", "100"));
     }
 
+    /// <summary>
+    /// Kafka's per-topic request counters and log gauges: three good produces, one batch over max.message.bytes (its
+    /// bytes rejected, not a failure, as in Kafka) and one with a timestamp beyond message.timestamp.after.max.ms (a
+    /// failure); two fetches, one at an offset out of range (not a failure); and the partition's log start, log end
+    /// and segment count.
+    /// </summary>
+    [Fact]
+    public async Task Scrape_AfterGoodAndRefusedProducesAndFetches_CountsThemPerTopic_AndServesTheLogGauges()
+    {
+        const string topic = "metered-requests";
+        await TopicAdmin.CreateAsync(fixture.Broker.Port, topic, 1, ("max.message.bytes", "10000"));
+        using var connection = await RawKafkaConnection.ConnectAsync(fixture.Broker.Port);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(ErrorCode.None, (await RawRecords.ProduceAsync(connection, topic, 0, [(now, $"good-{i}"), (now, "more")])).Error);
+        }
+        byte[] big;
+        using (var builder = new RecordBatchBuilder())
+        {
+            builder.Append(now, null, new byte[20_000]);
+            big = builder.Build();
+        }
+        Assert.Equal(ErrorCode.MessageTooLarge, (await RawRecords.ProduceBatchAsync(connection, topic, 0, big)).Error);
+        Assert.Equal(ErrorCode.InvalidTimestamp, (await RawRecords.ProduceAsync(connection, topic, 0, [(now + (3 * 3600 * 1000), "from the future")])).Error);
+        Assert.Equal(6, (await RawRecords.ReadAllAsync(connection, topic, 0)).Count);
+        var outOfRange = await connection.RequestAsync<Samsa.Protocol.Messages.FetchResponse>(new Samsa.Protocol.Messages.FetchRequest
+        {
+            MaxWaitMs = 0,
+            MinBytes = 1,
+            MaxBytes = 1024 * 1024,
+            Topics = [new() { Topic = topic, Partitions = [new() { Partition = 0, FetchOffset = 1000, PartitionMaxBytes = 1024 * 1024 }] }],
+        }, 12);
+        Assert.Equal((short)ErrorCode.OffsetOutOfRange, outOfRange.Responses[0].Partitions[0].ErrorCode);
+
+        var scrape = await fixture.ScrapeUntilAsync(s => s.Sum("kafka_server_brokertopicmetrics_totalfetchrequests_total", ("topic", topic)) >= 2);
+        Assert.Equal(5, scrape.Value("kafka_server_brokertopicmetrics_totalproducerequests_total", ("topic", topic)));
+        Assert.Equal(1, scrape.Value("kafka_server_brokertopicmetrics_failedproducerequests_total", ("topic", topic)));
+        Assert.Equal(big.Length, scrape.Value("kafka_server_brokertopicmetrics_bytesrejected_total", ("topic", topic)));
+        // ReadAll's fetch(es) and the out-of-range one; none failed.
+        Assert.True(scrape.Value("kafka_server_brokertopicmetrics_totalfetchrequests_total", ("topic", topic)) >= 2);
+        Assert.Equal(0, scrape.Sum("kafka_server_brokertopicmetrics_failedfetchrequests_total", ("topic", topic)));
+        (string, string)[] partition = [("topic", topic), ("partition", "0")];
+        Assert.Equal(0, scrape.Value("kafka_log_log_logstartoffset", partition));
+        Assert.Equal(6, scrape.Value("kafka_log_log_logendoffset", partition));
+        Assert.Equal(1, scrape.Value("kafka_log_log_numlogsegments", partition));
+    }
+
     [Fact]
     public async Task HealthEndpoints_AnswerLiveAndReady_AndOtherPathsAreNotFound()
     {

@@ -314,6 +314,12 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
             return data;
         }
         var lookup = replicas.ReadableLog(target.Topic, target.Partition, target.CurrentLeaderEpoch, clientRack is not null);
+        if (lookup.Error != ErrorCode.UnknownTopicOrPartition)
+        {
+            // Kafka's TotalFetchRequests counts each partition read; an unknown one is left out so a client's typo
+            // cannot add series.
+            brokerMetrics?.RecordFetchRequest(target.Topic);
+        }
         if (lookup.Log is not { } log)
         {
             data.ErrorCode = (short)lookup.Error;
@@ -379,6 +385,10 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
         catch (StorageException e)
         {
             data.ErrorCode = (short)e.ErrorCode;
+            if (e.ErrorCode is not (StorageErrorCode.OffsetOutOfRange or StorageErrorCode.KafkaStorageError))
+            {
+                brokerMetrics?.RecordFetchFailed(target.Topic);
+            }
         }
         return data;
     }

@@ -33,6 +33,11 @@ public sealed class BrokerMetrics : IDisposable
     private readonly Counter<long> _messagesIn;
     private readonly Counter<long> _bytesOut;
     private readonly Counter<long> _replicationBytesOut;
+    private readonly Counter<long> _totalProduceRequests;
+    private readonly Counter<long> _failedProduceRequests;
+    private readonly Counter<long> _bytesRejected;
+    private readonly Counter<long> _totalFetchRequests;
+    private readonly Counter<long> _failedFetchRequests;
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _totalTime;
     private readonly Histogram<double> _responseSendTime;
@@ -55,6 +60,16 @@ public sealed class BrokerMetrics : IDisposable
             "Kafka's BytesOutPerSec: record bytes of this topic sent to consumers (followers count under replicationbytesout).");
         _replicationBytesOut = Meter.CreateCounter<long>("kafka.server.brokertopicmetrics.replicationbytesout", null,
             "Kafka's ReplicationBytesOutPerSec: record bytes sent to follower brokers.");
+        _totalProduceRequests = Meter.CreateCounter<long>("kafka.server.brokertopicmetrics.totalproducerequests", null,
+            "Kafka's TotalProduceRequestsPerSec: partitions of produce requests that reached this broker's log append (after authorization and the request's own validation).");
+        _failedProduceRequests = Meter.CreateCounter<long>("kafka.server.brokertopicmetrics.failedproducerequests", null,
+            "Kafka's FailedProduceRequestsPerSec: of those, appends that failed for a reason other than leadership, an unknown partition, a too-large or corrupt batch or a storage error.");
+        _bytesRejected = Meter.CreateCounter<long>("kafka.server.brokertopicmetrics.bytesrejected", null,
+            "Kafka's BytesRejectedPerSec: bytes of record batches refused as larger than max.message.bytes.");
+        _totalFetchRequests = Meter.CreateCounter<long>("kafka.server.brokertopicmetrics.totalfetchrequests", null,
+            "Kafka's TotalFetchRequestsPerSec: partitions of fetch requests (consumers' and followers') read from this broker's log.");
+        _failedFetchRequests = Meter.CreateCounter<long>("kafka.server.brokertopicmetrics.failedfetchrequests", null,
+            "Kafka's FailedFetchRequestsPerSec: of those, reads that failed for a reason other than leadership, an unknown partition, an offset out of range or a storage error.");
         _requests = Meter.CreateCounter<long>("kafka.network.requestmetrics.requests", null,
             "Kafka's RequestsPerSec: requests received, by API and version.");
         _totalTime = Meter.CreateHistogram<double>("kafka.network.requestmetrics.totaltimems", null,
@@ -109,6 +124,35 @@ public sealed class BrokerMetrics : IDisposable
     }
 
     /// <summary>
+    /// One partition of a produce request reached the log append (Kafka's <c>ReplicaManager.appendToLocalLog</c>): counted
+    /// in TotalProduceRequests, in FailedProduceRequests when <paramref name="failed"/>, and <paramref name="rejectedBytes"/>
+    /// in BytesRejected.
+    /// </summary>
+    public void RecordProduce(string topic, bool failed, int rejectedBytes)
+    {
+        if (!_totalProduceRequests.Enabled)
+        {
+            return;
+        }
+        var tag = new KeyValuePair<string, object?>("topic", topic);
+        _totalProduceRequests.Add(1, tag);
+        if (failed)
+        {
+            _failedProduceRequests.Add(1, tag);
+        }
+        if (rejectedBytes > 0)
+        {
+            _bytesRejected.Add(rejectedBytes, tag);
+        }
+    }
+
+    /// <summary>One partition of a fetch request read from the log (Kafka's <c>ReplicaManager.readFromLog</c>).</summary>
+    public void RecordFetchRequest(string topic) => _totalFetchRequests.Add(1, new KeyValuePair<string, object?>("topic", topic));
+
+    /// <summary>That read failed, other than for a routine reason (an offset out of range, a storage error): FailedFetchRequests.</summary>
+    public void RecordFetchFailed(string topic) => _failedFetchRequests.Add(1, new KeyValuePair<string, object?>("topic", topic));
+
+    /// <summary>
     /// One request handled: counted by API and version, with its time in Kafka's parts and their sum, TotalTimeMs
     /// (<see cref="System.Diagnostics.Stopwatch"/> ticks: these measure the real machine, as Kafka's request metrics do).
     /// A fetch is <c>FetchConsumer</c> or <c>FetchFollower</c>, never <c>Fetch</c>, as Kafka's <c>RequestChannel</c> names it.
@@ -152,8 +196,14 @@ public sealed class BrokerMetrics : IDisposable
         Meter.CreateObservableGauge("kafka.controller.kafkacontroller.offlinepartitionscount",
             () => state.IsActiveController() ? state.OfflinePartitions() : 0,
             null, "Kafka's OfflinePartitionsCount (reported by the active controller): partitions without a leader.");
-        Meter.CreateObservableGauge("kafka.log.log.size", () => LogSizes(state),
+        Meter.CreateObservableGauge("kafka.log.log.size", () => LogGauge(state, log => log.Size),
             null, "Kafka's Log Size: bytes of a partition's log on this broker.");
+        Meter.CreateObservableGauge("kafka.log.log.logstartoffset", () => LogGauge(state, log => log.LogStartOffset),
+            null, "Kafka's Log LogStartOffset: the first offset of a partition's log on this broker.");
+        Meter.CreateObservableGauge("kafka.log.log.logendoffset", () => LogGauge(state, log => log.LogEndOffset),
+            null, "Kafka's Log LogEndOffset: the offset after the last record of a partition's log on this broker.");
+        Meter.CreateObservableGauge("kafka.log.log.numlogsegments", () => LogGauge(state, log => log.SegmentCount),
+            null, "Kafka's Log NumLogSegments: segments of a partition's log on this broker.");
         Meter.CreateObservableGauge("kafka.server.socket_server_metrics.connection_count", () => ConnectionCounts(state),
             null, "Kafka's connection-count: open connections, by listener.");
         Meter.CreateObservableGauge("kafka.coordinator.group.groupmetadatamanager.numgroups", () => state.GroupCount(),
@@ -237,13 +287,13 @@ public sealed class BrokerMetrics : IDisposable
         _ => 7,
     };
 
-    private static IEnumerable<Measurement<long>> LogSizes(BrokerState state)
+    private static IEnumerable<Measurement<long>> LogGauge(BrokerState state, Func<Samsa.Storage.PartitionLog, long> read)
     {
         foreach (var partition in state.Partitions())
         {
             if (partition.Log is { } log)
             {
-                yield return new Measurement<long>(log.Size, new KeyValuePair<string, object?>("topic", partition.Topic),
+                yield return new Measurement<long>(read(log), new KeyValuePair<string, object?>("topic", partition.Topic),
                     new KeyValuePair<string, object?>("partition", NumberName(partition.Index)));
             }
         }
