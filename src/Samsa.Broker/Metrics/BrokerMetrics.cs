@@ -208,6 +208,20 @@ public sealed class BrokerMetrics : IDisposable
             null, "Kafka's connection-count: open connections, by listener.");
         Meter.CreateObservableGauge("kafka.coordinator.group.groupmetadatamanager.numgroups", () => state.GroupCount(),
             null, "Kafka's NumGroups: groups held by the group coordinator partitions this broker leads.");
+        foreach (var (name, groupState) in new[]
+        {
+            ("numgroupspreparingrebalance", Groups.ClassicGroupState.PreparingRebalance),
+            ("numgroupscompletingrebalance", Groups.ClassicGroupState.CompletingRebalance),
+            ("numgroupsstable", Groups.ClassicGroupState.Stable),
+            ("numgroupsempty", Groups.ClassicGroupState.Empty),
+            ("numgroupsdead", Groups.ClassicGroupState.Dead),
+        })
+        {
+            Meter.CreateObservableGauge("kafka.coordinator.group.groupmetadatamanager." + name, () => state.GroupsInState(groupState),
+                null, $"Kafka's NumGroups{groupState}: classic-protocol groups in state {groupState} (KIP-848 consumer groups are not counted here).");
+        }
+        Meter.CreateObservableGauge("kafka.coordinator.group.groupmetadatamanager.numoffsets", () => state.OffsetCount(),
+            null, "Kafka's NumOffsets: committed offsets held by the group coordinator partitions this broker leads.");
         ObserveLag(state);
     }
 
@@ -349,6 +363,12 @@ public sealed class BrokerState
     public required Func<IEnumerable<KeyValuePair<string, int>>> Connections { get; init; }
 
     public required Func<int> GroupCount { get; init; }
+
+    /// <summary>Classic groups in a state, over the coordinator partitions this broker leads.</summary>
+    public Func<Groups.ClassicGroupState, int> GroupsInState { get; init; } = _ => 0;
+
+    /// <summary>Committed offsets over the coordinator partitions this broker leads.</summary>
+    public Func<int> OffsetCount { get; init; } = () => 0;
 
     /// <summary>The cluster id, the <c>cluster_name</c> label of kafka-lag-exporter's gauges.</summary>
     public string ClusterId { get; init; } = string.Empty;
