@@ -13,7 +13,9 @@ namespace Samsa.Interop.Tests;
 /// <c>metrics.listener</c> on the real server process: a scrape after a known volume was produced (by the test's own
 /// wire client, whose batch bytes it knows exactly, and by kcat, whose batches it measures on disk) counts BytesIn and
 /// MessagesIn within 1 %; the scrape passes <c>promtool check metrics</c>; the health endpoints answer; every metric the
-/// Grafana dashboard asks for is served. One broker for the class keeps the CI cost to one start.
+/// Grafana dashboard asks for is served; lag in seconds, the request time breakdown, the per-topic request counters,
+/// the log gauges and the group gauges agree with what real clients did. One broker for the class keeps the CI cost
+/// to one start.
 /// </summary>
 public sealed partial class MetricsEndpointTests(MetricsEndpointTests.MeteredBroker fixture, Xunit.Abstractions.ITestOutputHelper output)
     : IClassFixture<MetricsEndpointTests.MeteredBroker>
