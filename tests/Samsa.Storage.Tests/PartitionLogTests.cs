@@ -46,6 +46,19 @@ public class PartitionLogTests
     }
 
     [Fact]
+    public void TimestampOfOffset_OnALogAppendTimeTopic_IsTheAppendTime_NotTheProducers()
+    {
+        using var dir = new TempDir();
+        var clock = Batches.Clock();
+        using var log = Batches.Open(dir.Path, LogConfig.Default with { MessageTimestampLogAppendTime = true }, clock);
+        log.Append(Batches.Make(2, timestamp: 5), 0);
+        clock.Advance(TimeSpan.FromSeconds(30));
+        log.Append(Batches.Make(2, timestamp: 5), 0);
+        Assert.Equal(Batches.T0, log.TimestampOfOffset(1));
+        Assert.Equal(Batches.T0 + 30_000, log.TimestampOfOffset(2));
+    }
+
+    [Fact]
     public void Append_CorruptCrc_ThrowsCorruptMessage()
     {
         using var dir = new TempDir();
