@@ -454,6 +454,9 @@ public sealed class KafkaBroker : IAsyncDisposable
             OfflinePartitions = () => metadata.Current.Topics.Values.Sum(t => t.Partitions.Count(p => p.Leader < 0)),
             Connections = socketServer.ConnectionCountsByListener,
             GroupCount = () => groups.Shards.Values.Sum(s => s.GroupCount),
+            GroupsInState = groupState => groups.Shards.Values.Sum(s => s.ClassicGroupCount(groupState)),
+            OffsetCount = () => groups.Shards.Values.Sum(s => s.OffsetCount),
+            ClusterId = clusterId,
             Lag = () => lagMonitor?.Current,
             LagAlerting = () => lagMonitor?.Alerting,
         });

@@ -444,6 +444,41 @@ internal sealed class LogSegment : IDisposable
         return null;
     }
 
+    /// <summary>
+    /// The timestamp of the first record at or after <paramref name="offset"/> in this segment (a compacted log may
+    /// lack the offset itself), or null when the segment holds none. The offset index gives the start position; the
+    /// scan reads whole batches through a pooled buffer and walks the one record batch holding the offset (decompressed
+    /// into a pooled scratch buffer), so nothing is allocated per record. A LogAppendTime batch's records all carry its
+    /// max timestamp, as in <see cref="FindOffsetByTimestamp"/>.
+    /// </summary>
+    public long? TimestampOfOffset(long offset)
+    {
+        var start = OffsetIndex.Lookup(offset).Position;
+        using var scanner = new BatchScanner(Handle, start, Size, wholeBatches: true);
+        while (scanner.MoveNext())
+        {
+            var header = scanner.Header;
+            if (header.LastOffset < offset)
+            {
+                continue;
+            }
+            if (header.TimestampType == TimestampType.LogAppendTime)
+            {
+                return header.MaxTimestamp;
+            }
+            using var scratch = new PooledBuffer();
+            var view = new RecordBatchView(scanner.Batch);
+            foreach (var record in view.GetRecords(scratch))
+            {
+                if (header.BaseOffset + record.OffsetDelta >= offset)
+                {
+                    return header.BaseTimestamp + record.TimestampDelta;
+                }
+            }
+        }
+        return null;
+    }
+
     public void Flush()
     {
         RandomAccess.FlushToDisk(Handle);

@@ -587,6 +587,39 @@ public sealed partial class PartitionLog : IPartitionLog
         return null;
     }
 
+    /// <summary>
+    /// The timestamp of the record at <paramref name="offset"/> (or the first one after it, where compaction removed
+    /// it), read through the segment's offset index: what a consumer-lag-in-seconds figure measures from. Null when
+    /// the offset is outside [log start, log end) or no record follows it. Reads the segment file, so it belongs on a
+    /// background thread (the lag monitor's), never a request handler's.
+    /// </summary>
+    public long? TimestampOfOffset(long offset)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            if (offset < LogStartOffset || offset >= LogEndOffset)
+            {
+                return null;
+            }
+            try
+            {
+                var segments = Volatile.Read(ref _segments);
+                for (var i = FloorIndex(segments, offset); i < segments.Length; i++)
+                {
+                    if (segments[i].TimestampOfOffset(offset) is { } timestamp)
+                    {
+                        return timestamp;
+                    }
+                }
+                return null;
+            }
+            catch (ObjectDisposedException) when (attempt < 2)
+            {
+                // Retention or truncation removed the segment between the snapshot and the read: look again.
+            }
+        }
+    }
+
     public void UpdateConfig(LogConfig config) => Volatile.Write(ref _config, config);
 
     public override string ToString() => $"PartitionLog({TopicPartition}, start={LogStartOffset}, end={LogEndOffset}, segments={SegmentCount})";

@@ -46,6 +46,19 @@ public class PartitionLogTests
     }
 
     [Fact]
+    public void TimestampOfOffset_OnALogAppendTimeTopic_IsTheAppendTime_NotTheProducers()
+    {
+        using var dir = new TempDir();
+        var clock = Batches.Clock();
+        using var log = Batches.Open(dir.Path, LogConfig.Default with { MessageTimestampLogAppendTime = true }, clock);
+        log.Append(Batches.Make(2, timestamp: 5), 0);
+        clock.Advance(TimeSpan.FromSeconds(30));
+        log.Append(Batches.Make(2, timestamp: 5), 0);
+        Assert.Equal(Batches.T0, log.TimestampOfOffset(1));
+        Assert.Equal(Batches.T0 + 30_000, log.TimestampOfOffset(2));
+    }
+
+    [Fact]
     public void Append_CorruptCrc_ThrowsCorruptMessage()
     {
         using var dir = new TempDir();
@@ -258,6 +271,50 @@ public class PartitionLogTests
         // The same after a restart, when the answer comes from what is on disk (time index and log) alone.
         using var reopened = Batches.Open(dir.Path, Small);
         Assert.Equal(new TimestampAndOffset(Batches.T0 + 400, 3, 1), reopened.OffsetForTimestamp(IPartitionLog.MaxTimestamp));
+    }
+
+    [Theory]
+    [InlineData(CompressionType.None)]
+    [InlineData(CompressionType.Gzip)]
+    [InlineData(CompressionType.Zstd)]
+    public void TimestampOfOffset_IsTheRecordsOwnTimestamp_InAnyBatchAndSegment(CompressionType compression)
+    {
+        // Records 0-2 at T0+0..2; a batch of +100, +400, +250 (3-5, out of order); 200 more records in batches of two,
+        // from T0+1000, enough to roll several segments; the lag monitor asks for the record at a committed offset.
+        using var dir = new TempDir();
+        using (var log = Batches.Open(dir.Path, Small))
+        {
+            log.Append(Batches.Make(3, timestamp: Batches.T0), 1);
+            using (var builder = new RecordBatchBuilder { Compression = compression })
+            {
+                foreach (var delta in new[] { 100, 400, 250 })
+                {
+                    builder.Append(Batches.T0 + delta, null, new byte[10]);
+                }
+                log.Append(builder.Build(), 1);
+            }
+            for (var i = 0; i < 100; i++)
+            {
+                log.Append(Batches.Make(2, 150, compression, timestamp: Batches.T0 + 1000 + (2 * i), seed: i), 1);
+            }
+            Assert.True(log.SegmentCount > 2);
+            Check(log);
+        }
+        using var reopened = Batches.Open(dir.Path, Small);
+        Check(reopened);
+
+        static void Check(PartitionLog log)
+        {
+            Assert.Equal(Batches.T0, log.TimestampOfOffset(0));
+            Assert.Equal(Batches.T0 + 2, log.TimestampOfOffset(2));
+            Assert.Equal(Batches.T0 + 100, log.TimestampOfOffset(3));
+            Assert.Equal(Batches.T0 + 400, log.TimestampOfOffset(4));
+            Assert.Equal(Batches.T0 + 250, log.TimestampOfOffset(5));
+            Assert.Equal(Batches.T0 + 1000 + 101, log.TimestampOfOffset(6 + 101));
+            Assert.Equal(Batches.T0 + 1000 + 199, log.TimestampOfOffset(205));
+            Assert.Null(log.TimestampOfOffset(206));   // the log end: no record yet
+            Assert.Null(log.TimestampOfOffset(-1));
+        }
     }
 
     [Fact]

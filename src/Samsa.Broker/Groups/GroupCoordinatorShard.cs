@@ -100,6 +100,35 @@ public sealed partial class GroupCoordinatorShard : ICoordinatorShard<Coordinato
         }
     }
 
+    /// <summary>Classic groups in <paramref name="state"/> (Kafka's NumGroupsStable etc.), for the metrics scrape.</summary>
+    public int ClassicGroupCount(ClassicGroupState state)
+    {
+        lock (SyncRoot)
+        {
+            var count = 0;
+            foreach (var group in _groups.Values)
+            {
+                if (group is ClassicGroup classic && classic.State == state)
+                {
+                    count++;
+                }
+            }
+            return count;
+        }
+    }
+
+    /// <summary>Committed offsets held by this shard (Kafka's NumOffsets), for the metrics scrape.</summary>
+    public int OffsetCount
+    {
+        get
+        {
+            lock (SyncRoot)
+            {
+                return _offsets.Count;
+            }
+        }
+    }
+
     /// <summary>The error a request for this shard gets before it touches any group, or None when it is serving.</summary>
     public ErrorCode Availability => Context.Availability;
 
@@ -549,6 +578,20 @@ public sealed class OffsetStore
         _byGroup.TryGetValue(groupId, out var offsets) ? offsets.GetValueOrDefault((topic, partition)) : null;
 
     public int CountOf(string groupId) => _byGroup.TryGetValue(groupId, out var offsets) ? offsets.Count : 0;
+
+    /// <summary>Committed offsets of every group (Kafka's NumOffsets).</summary>
+    public int Count
+    {
+        get
+        {
+            var count = 0;
+            foreach (var offsets in _byGroup.Values)
+            {
+                count += offsets.Count;
+            }
+            return count;
+        }
+    }
 
     /// <summary>Every committed offset, appended to <paramref name="into"/> (for lag monitoring).</summary>
     public void CollectAll(List<CommittedOffset> into)

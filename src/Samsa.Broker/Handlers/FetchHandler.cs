@@ -78,7 +78,9 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
             var waiting = new DelayedFetch(TimeSpan.FromMilliseconds(request.MaxWaitMs), request.MinBytes, () => ReadableBytes(readable, isolation, fromFollowerAllowed));
             var keys = readable.Select(t => new Samsa.Storage.Checkpoints.TopicPartition(t.Topic, t.Partition)).Distinct().ToList();
             replicas.FetchPurgatory.TryCompleteElseWatch(waiting, keys);
+            var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             await waiting.Completion.WaitAsync(cancellationToken);
+            context.Connection.AddRemoteTime(waitStarted);
         }
 
         var response = new FetchResponse { SessionId = session?.Id ?? 0 };
@@ -312,6 +314,12 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
             return data;
         }
         var lookup = replicas.ReadableLog(target.Topic, target.Partition, target.CurrentLeaderEpoch, clientRack is not null);
+        if (lookup.Error != ErrorCode.UnknownTopicOrPartition)
+        {
+            // Kafka's TotalFetchRequests counts each partition read; an unknown one is left out so a client's typo
+            // cannot add series.
+            brokerMetrics?.RecordFetchRequest(target.Topic);
+        }
         if (lookup.Log is not { } log)
         {
             data.ErrorCode = (short)lookup.Error;
@@ -377,6 +385,10 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
         catch (StorageException e)
         {
             data.ErrorCode = (short)e.ErrorCode;
+            if (e.ErrorCode is not (StorageErrorCode.OffsetOutOfRange or StorageErrorCode.KafkaStorageError))
+            {
+                brokerMetrics?.RecordFetchFailed(target.Topic);
+            }
         }
         return data;
     }

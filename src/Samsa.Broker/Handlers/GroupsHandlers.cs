@@ -160,7 +160,11 @@ public sealed class JoinGroupHandler(GroupCoordinator coordinator) : ApiHandler<
             [.. request.Protocols.Select(p => (p.Name, p.Metadata))],
             request.Reason,
             context.ApiVersion);
-        return ForVersion(await shard.JoinGroup(args).WaitAsync(cancellationToken), context.ApiVersion);
+        // Waiting for the rebalance (the other members' joins) is Kafka's remote time.
+        var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+        var joined = await shard.JoinGroup(args).WaitAsync(cancellationToken);
+        context.Connection.AddRemoteTime(waitStarted);
+        return ForVersion(joined, context.ApiVersion);
     }
 
     /// <summary>Fields a version cannot carry are put back to what it can.</summary>
@@ -215,7 +219,10 @@ public sealed class SyncGroupHandler(GroupCoordinator coordinator) : ApiHandler<
         }
         var args = new SyncGroupArgs(request.GroupId, request.GenerationId, request.MemberId, request.GroupInstanceId,
             request.ProtocolType, request.ProtocolName, [.. request.Assignments.Select(a => (a.MemberId, a.Assignment))]);
-        return await shard.SyncGroup(args).WaitAsync(cancellationToken);
+        var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+        var synced = await shard.SyncGroup(args).WaitAsync(cancellationToken);
+        context.Connection.AddRemoteTime(waitStarted);
+        return synced;
     }
 
     protected override SyncGroupResponse ErrorResponse(RequestContext context, SyncGroupRequest request, ErrorCode error) => ClassicGroupResponses.SyncError(error);

@@ -90,7 +90,9 @@ public sealed class OffsetCommitHandler(GroupCoordinator coordinator, MetadataCa
         {
             var args = new OffsetCommitArgs(request.GroupId, request.GenerationIdOrMemberEpoch, request.MemberId, request.GroupInstanceId,
                 context.ApiVersion is >= 2 and <= 4 ? request.RetentionTimeMs : -1, context.ApiVersion, known);
+            var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             var results = await shard.CommitOffsetsAsync(args).WaitAsync(cancellationToken);
+            context.Connection.AddRemoteTime(waitStarted);
             for (var i = 0; i < answers.Count; i++)
             {
                 answers[i].ErrorCode = (short)results[i];

@@ -91,6 +91,15 @@ public sealed class ProduceHandler(ReplicaManager replicas, ProduceHandler.Trans
                 {
                     // Bytes after the one batch that do not frame a batch are dropped, as Kafka's trimInvalidBytes does.
                     var result = replicas.Append(topic.Name, partition.Index, records[..batchLength], acks);
+                    if (result.Error != ErrorCode.UnknownTopicOrPartition)
+                    {
+                        // Kafka counts every partition reaching the append; a failure only when it is none of the
+                        // routine refusals (its appendToLocalLog catch list), and a too-large batch's bytes as rejected.
+                        replicas.Metrics?.RecordProduce(topic.Name,
+                            failed: result.Error is not (ErrorCode.None or ErrorCode.NotLeaderOrFollower or ErrorCode.MessageTooLarge
+                                or ErrorCode.RecordListTooLarge or ErrorCode.CorruptMessage or ErrorCode.KafkaStorageError),
+                            rejectedBytes: result.Error == ErrorCode.MessageTooLarge ? batchLength : 0);
+                    }
                     answer.ErrorCode = (short)result.Error;
                     answer.ErrorMessage = result.Message;
                     foreach (var e in result.RecordErrors)
@@ -126,7 +135,9 @@ public sealed class ProduceHandler(ReplicaManager replicas, ProduceHandler.Trans
         {
             var delayed = new DelayedProduce(TimeSpan.FromMilliseconds(Math.Max(0, request.TimeoutMs)), [.. waiting.Select(w => w.Wait)]);
             replicas.ProducePurgatory.TryCompleteElseWatch(delayed, [.. waiting.Select(w => w.Wait.Log.TopicPartition).Distinct()]);
+            var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             var outcomes = await delayed.Completion.WaitAsync(cancellationToken);
+            context.Connection.AddRemoteTime(waitStarted);
             for (var i = 0; i < waiting.Count; i++)
             {
                 if (outcomes[i] != ErrorCode.None)

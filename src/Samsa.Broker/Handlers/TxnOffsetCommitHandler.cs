@@ -87,7 +87,9 @@ public sealed class TxnOffsetCommitHandler(GroupCoordinator coordinator, Metadat
         {
             var args = new TxnOffsetCommitArgs(request.GroupId, request.ProducerId, request.ProducerEpoch, request.GenerationId, request.MemberId,
                 request.GroupInstanceId, context.ApiVersion, known);
+            var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             var results = await shard.CommitTransactionalOffsetsAsync(args).WaitAsync(cancellationToken);
+            context.Connection.AddRemoteTime(waitStarted);
             for (var i = 0; i < answers.Count; i++)
             {
                 answers[i].ErrorCode = (short)results[i];

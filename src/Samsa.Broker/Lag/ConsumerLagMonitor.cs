@@ -6,10 +6,22 @@ using Samsa.Broker.Replication;
 namespace Samsa.Broker.Lag;
 
 /// <summary>One group's partition as the monitor last saw it: committed and log-end offsets, lag and Burrow's status.</summary>
-public sealed record PartitionLag(string Topic, int Partition, long CommittedOffset, long LogEndOffset, long Lag, LagStatus Status, double Complete);
+public sealed record PartitionLag(string Topic, int Partition, long CommittedOffset, long LogEndOffset, long Lag, LagStatus Status, double Complete)
+{
+    /// <summary>
+    /// kafka-lag-exporter's time lag: how old the record at the committed offset (the next one the group reads) was
+    /// at the sample, from its timestamp in the log (CreateTime as the producer set it, or LogAppendTime); 0 when the
+    /// group is caught up, when that record's timestamp is in the future, or when the record is no longer readable.
+    /// </summary>
+    public double LagSeconds { get; init; }
+}
 
 /// <summary>One group's lag: its partitions, its total and largest lag, and its Burrow status.</summary>
-public sealed record GroupLag(string GroupId, LagStatus Status, long TotalLag, ImmutableArray<PartitionLag> Partitions);
+public sealed record GroupLag(string GroupId, LagStatus Status, long TotalLag, ImmutableArray<PartitionLag> Partitions)
+{
+    /// <summary>The largest <see cref="PartitionLag.LagSeconds"/> of the group's partitions (kafka-lag-exporter's max_lag_seconds).</summary>
+    public double MaxLagSeconds { get; init; }
+}
 
 /// <summary>
 /// Samples every committed offset this broker coordinates and each partition's high watermark (the offset a
@@ -17,6 +29,10 @@ public sealed record GroupLag(string GroupId, LagStatus Status, long TotalLag, I
 /// partition's recent commits in a <see cref="LagWindow"/> and rates groups by Burrow's rules. Partitions led
 /// elsewhere are left out (their log end is not known here). Samples run on the timer, one at a time; readers take
 /// the immutable <see cref="Current"/>.
+/// <para>Lag in seconds reads the timestamp of the record at each lagging committed offset from the partition's log
+/// (offset index, then that one batch: <see cref="Samsa.Storage.PartitionLog.TimestampOfOffset"/>). That is file I/O,
+/// so it happens here on the monitor's timer, never on a request path; the timestamp is kept per partition and read
+/// again only when the committed offset moves, so a stopped group costs no reads.</para>
 /// </summary>
 /// <param name="alertThreshold">A group whose total lag exceeds this many records is in alert (logged on entering and
 /// leaving it); 0 for none.</param>
@@ -24,6 +40,7 @@ public sealed class ConsumerLagMonitor(GroupCoordinator coordinator, ReplicaMana
     int intervals = 10, long minDistanceMs = 1000, long alertThreshold = 0) : IAsyncDisposable
 {
     private readonly Dictionary<(string Group, string Topic, int Partition), LagWindow> _windows = [];
+    private readonly Dictionary<(string Group, string Topic, int Partition), (long Offset, long Timestamp)> _timestamps = [];
     private ImmutableHashSet<string> _alerting = ImmutableHashSet<string>.Empty;
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
@@ -64,18 +81,23 @@ public sealed class ConsumerLagMonitor(GroupCoordinator coordinator, ReplicaMana
             {
                 byGroup[committed.GroupId] = partitions = [];
             }
-            partitions.Add(new PartitionLag(committed.Topic, committed.Partition, committed.Offset, logEnd, lag, status, window.Complete));
+            var lagSeconds = lag > 0 ? LagSeconds(key, partition.Log, committed.Offset, nowMs) : 0;
+            partitions.Add(new PartitionLag(committed.Topic, committed.Partition, committed.Offset, logEnd, lag, status, window.Complete) { LagSeconds = lagSeconds });
         }
         foreach (var gone in _windows.Keys.Where(k => !seen.Contains(k)).ToList())
         {
             _windows.Remove(gone);
+        }
+        foreach (var gone in _timestamps.Keys.Where(k => !seen.Contains(k)).ToList())
+        {
+            _timestamps.Remove(gone);
         }
         var builder = ImmutableSortedDictionary.CreateBuilder<string, GroupLag>(StringComparer.Ordinal);
         foreach (var (groupId, partitions) in byGroup)
         {
             partitions.Sort((a, b) => a.Topic != b.Topic ? string.CompareOrdinal(a.Topic, b.Topic) : a.Partition.CompareTo(b.Partition));
             var status = ConsumerLagEvaluator.EvaluateGroup(partitions.Select(p => p.Status));
-            builder[groupId] = new GroupLag(groupId, status, partitions.Sum(p => p.Lag), [.. partitions]);
+            builder[groupId] = new GroupLag(groupId, status, partitions.Sum(p => p.Lag), [.. partitions]) { MaxLagSeconds = partitions.Max(p => p.LagSeconds) };
         }
         Current = builder.ToImmutable();
         if (alertThreshold > 0)
@@ -91,6 +113,22 @@ public sealed class ConsumerLagMonitor(GroupCoordinator coordinator, ReplicaMana
             }
             Volatile.Write(ref _alerting, alerting);
         }
+    }
+
+    /// <summary>Seconds from the timestamp of the record at <paramref name="offset"/> to <paramref name="nowMs"/>, at least 0.</summary>
+    private double LagSeconds((string, string, int) key, Samsa.Storage.PartitionLog? log, long offset, long nowMs)
+    {
+        if (!_timestamps.TryGetValue(key, out var known) || known.Offset != offset)
+        {
+            if (log?.TimestampOfOffset(offset) is not { } timestamp || timestamp < 0)
+            {
+                // Below the log start (retention passed the group) or a record without a timestamp: no age to give.
+                _timestamps.Remove(key);
+                return 0;
+            }
+            _timestamps[key] = known = (offset, timestamp);
+        }
+        return Math.Max(0, nowMs - known.Timestamp) / 1000.0;
     }
 
     private async Task RunAsync(TimeSpan period, CancellationToken cancellationToken)

@@ -33,9 +33,17 @@ public sealed class BrokerMetrics : IDisposable
     private readonly Counter<long> _messagesIn;
     private readonly Counter<long> _bytesOut;
     private readonly Counter<long> _replicationBytesOut;
+    private readonly Counter<long> _totalProduceRequests;
+    private readonly Counter<long> _failedProduceRequests;
+    private readonly Counter<long> _bytesRejected;
+    private readonly Counter<long> _totalFetchRequests;
+    private readonly Counter<long> _failedFetchRequests;
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _totalTime;
     private readonly Histogram<double> _responseSendTime;
+    private readonly Histogram<double> _requestQueueTime;
+    private readonly Histogram<double> _localTime;
+    private readonly Histogram<double> _remoteTime;
     private readonly Counter<long> _failedAuthentication;
     private readonly Counter<long> _successfulAuthentication;
     private readonly Counter<long> _connectionCreation;
@@ -52,6 +60,16 @@ public sealed class BrokerMetrics : IDisposable
             "Kafka's BytesOutPerSec: record bytes of this topic sent to consumers (followers count under replicationbytesout).");
         _replicationBytesOut = Meter.CreateCounter<long>("kafka.server.brokertopicmetrics.replicationbytesout", null,
             "Kafka's ReplicationBytesOutPerSec: record bytes sent to follower brokers.");
+        _totalProduceRequests = Meter.CreateCounter<long>("kafka.server.brokertopicmetrics.totalproducerequests", null,
+            "Kafka's TotalProduceRequestsPerSec: partitions of produce requests that reached this broker's log append (after authorization and the request's own validation).");
+        _failedProduceRequests = Meter.CreateCounter<long>("kafka.server.brokertopicmetrics.failedproducerequests", null,
+            "Kafka's FailedProduceRequestsPerSec: of those, appends that failed for a reason other than leadership, an unknown partition, a too-large or corrupt batch or a storage error.");
+        _bytesRejected = Meter.CreateCounter<long>("kafka.server.brokertopicmetrics.bytesrejected", null,
+            "Kafka's BytesRejectedPerSec: bytes of record batches refused as larger than max.message.bytes.");
+        _totalFetchRequests = Meter.CreateCounter<long>("kafka.server.brokertopicmetrics.totalfetchrequests", null,
+            "Kafka's TotalFetchRequestsPerSec: partitions of fetch requests (consumers' and followers') read from this broker's log.");
+        _failedFetchRequests = Meter.CreateCounter<long>("kafka.server.brokertopicmetrics.failedfetchrequests", null,
+            "Kafka's FailedFetchRequestsPerSec: of those, reads that failed for a reason other than leadership, an unknown partition, an offset out of range or a storage error.");
         _requests = Meter.CreateCounter<long>("kafka.network.requestmetrics.requests", null,
             "Kafka's RequestsPerSec: requests received, by API and version.");
         _totalTime = Meter.CreateHistogram<double>("kafka.network.requestmetrics.totaltimems", null,
@@ -59,6 +77,15 @@ public sealed class BrokerMetrics : IDisposable
             tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBucketsMs });
         _responseSendTime = Meter.CreateHistogram<double>("kafka.network.requestmetrics.responsesendtimems", null,
             "Kafka's ResponseSendTimeMs: milliseconds spent writing the response to the socket.",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBucketsMs });
+        _requestQueueTime = Meter.CreateHistogram<double>("kafka.network.requestmetrics.requestqueuetimems", null,
+            "Kafka's RequestQueueTimeMs: milliseconds from the request's last byte read to its handler starting (no queue in Samsa: the frame's copy out of the connection's buffer).",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBucketsMs });
+        _localTime = Meter.CreateHistogram<double>("kafka.network.requestmetrics.localtimems", null,
+            "Kafka's LocalTimeMs: milliseconds the handler worked on the request (its time less the remote time).",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBucketsMs });
+        _remoteTime = Meter.CreateHistogram<double>("kafka.network.requestmetrics.remotetimems", null,
+            "Kafka's RemoteTimeMs: milliseconds the request waited on others (acks=all for the ISR, a fetch long-poll, a rebalance for JoinGroup/SyncGroup, an offset commit for replication).",
             tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBucketsMs });
         _failedAuthentication = Meter.CreateCounter<long>("kafka.server.socket_server_metrics.failed_authentication", null,
             "Kafka's failed-authentication-total: failed SASL exchanges and TLS handshakes, by listener.");
@@ -97,11 +124,40 @@ public sealed class BrokerMetrics : IDisposable
     }
 
     /// <summary>
-    /// One request handled: counted by API and version, its total time and the part spent sending the response
+    /// One partition of a produce request reached the log append (Kafka's <c>ReplicaManager.appendToLocalLog</c>): counted
+    /// in TotalProduceRequests, in FailedProduceRequests when <paramref name="failed"/>, and <paramref name="rejectedBytes"/>
+    /// in BytesRejected.
+    /// </summary>
+    public void RecordProduce(string topic, bool failed, int rejectedBytes)
+    {
+        if (!_totalProduceRequests.Enabled)
+        {
+            return;
+        }
+        var tag = new KeyValuePair<string, object?>("topic", topic);
+        _totalProduceRequests.Add(1, tag);
+        if (failed)
+        {
+            _failedProduceRequests.Add(1, tag);
+        }
+        if (rejectedBytes > 0)
+        {
+            _bytesRejected.Add(rejectedBytes, tag);
+        }
+    }
+
+    /// <summary>One partition of a fetch request read from the log (Kafka's <c>ReplicaManager.readFromLog</c>).</summary>
+    public void RecordFetchRequest(string topic) => _totalFetchRequests.Add(1, new KeyValuePair<string, object?>("topic", topic));
+
+    /// <summary>That read failed, other than for a routine reason (an offset out of range, a storage error): FailedFetchRequests.</summary>
+    public void RecordFetchFailed(string topic) => _failedFetchRequests.Add(1, new KeyValuePair<string, object?>("topic", topic));
+
+    /// <summary>
+    /// One request handled: counted by API and version, with its time in Kafka's parts and their sum, TotalTimeMs
     /// (<see cref="System.Diagnostics.Stopwatch"/> ticks: these measure the real machine, as Kafka's request metrics do).
     /// A fetch is <c>FetchConsumer</c> or <c>FetchFollower</c>, never <c>Fetch</c>, as Kafka's <c>RequestChannel</c> names it.
     /// </summary>
-    public void RecordRequest(short apiKey, short version, long totalTicks, long sendTicks, bool fromFollower = false)
+    public void RecordRequest(short apiKey, short version, in RequestTimes times, bool fromFollower = false)
     {
         if (!_requests.Enabled || (uint)apiKey >= (uint)ApiNames.Length || ApiNames[apiKey] is not { } name)
         {
@@ -113,8 +169,11 @@ public sealed class BrokerMetrics : IDisposable
         }
         var request = new KeyValuePair<string, object?>("request", name);
         _requests.Add(1, request, new KeyValuePair<string, object?>("version", (uint)version < (uint)VersionNames.Length ? VersionNames[version] : "other"));
-        _totalTime.Record(TicksToMs(totalTicks), request);
-        _responseSendTime.Record(TicksToMs(sendTicks), request);
+        _totalTime.Record(TicksToMs(times.QueueTicks + times.LocalTicks + times.RemoteTicks + times.SendTicks), request);
+        _requestQueueTime.Record(TicksToMs(times.QueueTicks), request);
+        _localTime.Record(TicksToMs(times.LocalTicks), request);
+        _remoteTime.Record(TicksToMs(times.RemoteTicks), request);
+        _responseSendTime.Record(TicksToMs(times.SendTicks), request);
     }
 
     public void RecordAuthentication(string listener, bool succeeded) =>
@@ -137,12 +196,32 @@ public sealed class BrokerMetrics : IDisposable
         Meter.CreateObservableGauge("kafka.controller.kafkacontroller.offlinepartitionscount",
             () => state.IsActiveController() ? state.OfflinePartitions() : 0,
             null, "Kafka's OfflinePartitionsCount (reported by the active controller): partitions without a leader.");
-        Meter.CreateObservableGauge("kafka.log.log.size", () => LogSizes(state),
+        Meter.CreateObservableGauge("kafka.log.log.size", () => LogGauge(state, log => log.Size),
             null, "Kafka's Log Size: bytes of a partition's log on this broker.");
+        Meter.CreateObservableGauge("kafka.log.log.logstartoffset", () => LogGauge(state, log => log.LogStartOffset),
+            null, "Kafka's Log LogStartOffset: the first offset of a partition's log on this broker.");
+        Meter.CreateObservableGauge("kafka.log.log.logendoffset", () => LogGauge(state, log => log.LogEndOffset),
+            null, "Kafka's Log LogEndOffset: the offset after the last record of a partition's log on this broker.");
+        Meter.CreateObservableGauge("kafka.log.log.numlogsegments", () => LogGauge(state, log => log.SegmentCount),
+            null, "Kafka's Log NumLogSegments: segments of a partition's log on this broker.");
         Meter.CreateObservableGauge("kafka.server.socket_server_metrics.connection_count", () => ConnectionCounts(state),
             null, "Kafka's connection-count: open connections, by listener.");
         Meter.CreateObservableGauge("kafka.coordinator.group.groupmetadatamanager.numgroups", () => state.GroupCount(),
             null, "Kafka's NumGroups: groups held by the group coordinator partitions this broker leads.");
+        foreach (var (name, groupState) in new[]
+        {
+            ("numgroupspreparingrebalance", Groups.ClassicGroupState.PreparingRebalance),
+            ("numgroupscompletingrebalance", Groups.ClassicGroupState.CompletingRebalance),
+            ("numgroupsstable", Groups.ClassicGroupState.Stable),
+            ("numgroupsempty", Groups.ClassicGroupState.Empty),
+            ("numgroupsdead", Groups.ClassicGroupState.Dead),
+        })
+        {
+            Meter.CreateObservableGauge("kafka.coordinator.group.groupmetadatamanager." + name, () => state.GroupsInState(groupState),
+                null, $"Kafka's NumGroups{groupState}: classic-protocol groups in state {groupState} (KIP-848 consumer groups are not counted here).");
+        }
+        Meter.CreateObservableGauge("kafka.coordinator.group.groupmetadatamanager.numoffsets", () => state.OffsetCount(),
+            null, "Kafka's NumOffsets: committed offsets held by the group coordinator partitions this broker leads.");
         ObserveLag(state);
     }
 
@@ -177,6 +256,17 @@ public sealed class BrokerMetrics : IDisposable
             () => (state.Lag() ?? EmptyLag).Values.Select(g => new Measurement<int>(state.LagAlerting()?.Contains(g.GroupId) == true ? 1 : 0,
                 new KeyValuePair<string, object?>("consumergroup", g.GroupId))),
             null, "1 while a group's total lag exceeds consumer.lag.alert.threshold, else 0.");
+        // kafka-lag-exporter's time lag, with its label names (cluster_name is the cluster id, as Burrow's API names the
+        // cluster); its member_host, consumer_id and client_id labels are not published.
+        Meter.CreateObservableGauge("kafka.consumergroup.group_lag_seconds",
+            () => LagMeasurements(state, (group, p) => new Measurement<double>(p.LagSeconds, new KeyValuePair<string, object?>("cluster_name", state.ClusterId),
+                new KeyValuePair<string, object?>("group", group), new KeyValuePair<string, object?>("topic", p.Topic),
+                new KeyValuePair<string, object?>("partition", NumberName(p.Partition)))),
+            null, "kafka-lag-exporter's group time lag of a partition: seconds since the timestamp of the record at the committed offset (0 when caught up).");
+        Meter.CreateObservableGauge("kafka.consumergroup.group_max_lag_seconds",
+            () => (state.Lag() ?? EmptyLag).Values.Select(g => new Measurement<double>(g.MaxLagSeconds,
+                new KeyValuePair<string, object?>("cluster_name", state.ClusterId), new KeyValuePair<string, object?>("group", g.GroupId))),
+            null, "kafka-lag-exporter's max group time lag: the largest group_lag_seconds of the group's partitions.");
     }
 
     private static readonly IReadOnlyDictionary<string, Lag.GroupLag> EmptyLag = new Dictionary<string, Lag.GroupLag>();
@@ -211,13 +301,13 @@ public sealed class BrokerMetrics : IDisposable
         _ => 7,
     };
 
-    private static IEnumerable<Measurement<long>> LogSizes(BrokerState state)
+    private static IEnumerable<Measurement<long>> LogGauge(BrokerState state, Func<Samsa.Storage.PartitionLog, long> read)
     {
         foreach (var partition in state.Partitions())
         {
             if (partition.Log is { } log)
             {
-                yield return new Measurement<long>(log.Size, new KeyValuePair<string, object?>("topic", partition.Topic),
+                yield return new Measurement<long>(read(log), new KeyValuePair<string, object?>("topic", partition.Topic),
                     new KeyValuePair<string, object?>("partition", NumberName(partition.Index)));
             }
         }
@@ -253,6 +343,14 @@ public sealed class BrokerMetrics : IDisposable
     public void Dispose() => Meter.Dispose();
 }
 
+/// <summary>
+/// One request's time in Kafka's parts, in <see cref="System.Diagnostics.Stopwatch"/> ticks: queue (frame read to
+/// handler start), local (the handler working), remote (the handler waiting on others), send (writing the response).
+/// Kafka's ThrottleTimeMs and ResponseQueueTimeMs have no counterpart (the throttle mute follows the response; there
+/// is no response queue).
+/// </summary>
+public readonly record struct RequestTimes(long QueueTicks, long LocalTicks, long RemoteTicks, long SendTicks);
+
 /// <summary>What the gauges read, as functions of the broker's parts (each safe to call from the scrape thread).</summary>
 public sealed class BrokerState
 {
@@ -265,6 +363,15 @@ public sealed class BrokerState
     public required Func<IEnumerable<KeyValuePair<string, int>>> Connections { get; init; }
 
     public required Func<int> GroupCount { get; init; }
+
+    /// <summary>Classic groups in a state, over the coordinator partitions this broker leads.</summary>
+    public Func<Groups.ClassicGroupState, int> GroupsInState { get; init; } = _ => 0;
+
+    /// <summary>Committed offsets over the coordinator partitions this broker leads.</summary>
+    public Func<int> OffsetCount { get; init; } = () => 0;
+
+    /// <summary>The cluster id, the <c>cluster_name</c> label of kafka-lag-exporter's gauges.</summary>
+    public string ClusterId { get; init; } = string.Empty;
 
     /// <summary>The lag monitor's last sample by group, or null when it does not run.</summary>
     public Func<IReadOnlyDictionary<string, Lag.GroupLag>?> Lag { get; init; } = () => null;

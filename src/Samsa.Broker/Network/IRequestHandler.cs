@@ -81,6 +81,22 @@ public sealed class ConnectionContext(string connectionId, string listenerName, 
     /// </summary>
     public bool FetchFromFollower { get; set; }
 
+    private long _remoteTicks;
+
+    /// <summary>
+    /// Kafka's RemoteTimeMs of the connection's current request: <see cref="System.Diagnostics.Stopwatch"/> ticks it
+    /// spent waiting on others rather than working (a produce with acks=all waiting for the ISR, a fetch long-polling
+    /// for <c>min_bytes</c>, a JoinGroup or SyncGroup waiting for the rebalance, an offset commit waiting for its
+    /// records to replicate). One request at a time per connection, so a plain field; the connection clears it before
+    /// each request and subtracts it from the handler's time to give LocalTimeMs.
+    /// </summary>
+    public long RemoteTicks => _remoteTicks;
+
+    /// <summary>Counts the time since <paramref name="waitStarted"/> (a <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>) as remote.</summary>
+    public void AddRemoteTime(long waitStarted) => _remoteTicks += System.Diagnostics.Stopwatch.GetTimestamp() - waitStarted;
+
+    internal void ResetRemoteTime() => _remoteTicks = 0;
+
     private int _throttleMs;
 
     /// <summary>

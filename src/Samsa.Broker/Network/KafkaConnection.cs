@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
+using Samsa.Broker.Metrics;
 using Samsa.Broker.Security.Ssl;
 using Samsa.Protocol;
 using Samsa.Protocol.Records;
@@ -211,6 +212,9 @@ internal sealed class KafkaConnection
             {
                 while (TryTakeFrame(ref buffer, out var frame))
                 {
+                    // Kafka's request clock starts when the whole frame is read; as Kafka's muted channel reads the next
+                    // request only after the previous response is out, so the clock starts when this connection takes it.
+                    var taken = System.Diagnostics.Stopwatch.GetTimestamp();
                     Volatile.Write(ref _busy, 1);
                     try
                     {
@@ -220,7 +224,7 @@ internal sealed class KafkaConnection
                         }
                         else
                         {
-                            await HandleFrameAsync(frame, writer, cancellationToken);
+                            await HandleFrameAsync(frame, taken, writer, cancellationToken);
                         }
                         // KIP-219: the throttled answer is out; read nothing more until the quota allows. Still busy,
                         // so the idle sweep leaves a muted connection alone.
@@ -294,33 +298,37 @@ internal sealed class KafkaConnection
     }
 
     /// <summary>
-    /// Handles one request and sends its answer, timed for Kafka's request metrics: TotalTimeMs from here (the frame
-    /// has fully arrived; Samsa has no request queue, so Kafka's RequestQueueTimeMs is nil) to the response's last
-    /// byte handed to the socket, ResponseSendTimeMs the sending part. Stopwatch ticks: these measure the machine.
+    /// Handles one request and sends its answer, timed for Kafka's request metrics (Stopwatch ticks: these measure
+    /// the machine): RequestQueueTimeMs from <paramref name="taken"/> (the frame fully read) to the handler starting
+    /// (Samsa has no request queue, so this is the frame's copy out of the pipe), RemoteTimeMs the handler's waits on
+    /// others (<see cref="ConnectionContext.AddRemoteTime"/>), LocalTimeMs the rest of the handler's time,
+    /// ResponseSendTimeMs writing the response, and TotalTimeMs their sum, to the response's last byte handed to the socket.
     /// </summary>
-    private async ValueTask HandleFrameAsync(ReadOnlySequence<byte> frame, PipeWriter writer, CancellationToken cancellationToken)
+    private async ValueTask HandleFrameAsync(ReadOnlySequence<byte> frame, long taken, PipeWriter writer, CancellationToken cancellationToken)
     {
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var length = (int)frame.Length;
         var rented = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
         IResponseFrame? response;
         var header = -1; // api key and version, for the request metrics
+        long handling;
         try
         {
             frame.CopyTo(rented);
             header = length >= 4 ? BinaryPrimitives.ReadInt32BigEndian(rented) : -1;
+            Context.ResetRemoteTime();
+            handling = System.Diagnostics.Stopwatch.GetTimestamp();
             response = await _handler.HandleAsync(Context, rented.AsMemory(0, length), cancellationToken);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(rented);
         }
+        var ready = System.Diagnostics.Stopwatch.GetTimestamp();
         if (response is null)
         {
-            RecordRequest(header, started, 0);
+            RecordRequest(header, taken, handling, ready);
             return;
         }
-        var ready = System.Diagnostics.Stopwatch.GetTimestamp();
         if (response.ExternalBytes > 0 && _zeroCopy)
         {
             try
@@ -332,7 +340,7 @@ internal sealed class KafkaConnection
             {
                 (response as IDisposable)?.Dispose();
             }
-            RecordRequest(header, started, ready);
+            RecordRequest(header, taken, handling, ready);
             return;
         }
         try
@@ -353,17 +361,21 @@ internal sealed class KafkaConnection
         {
             throw new IOException("Peer stopped reading responses");
         }
-        RecordRequest(header, started, ready);
+        RecordRequest(header, taken, handling, ready);
     }
 
     /// <param name="header">The request's api key (high 16 bits) and version (low 16 bits).</param>
-    /// <param name="ready">When the response was ready to send; 0 when there was none (acks=0).</param>
-    private void RecordRequest(int header, long started, long ready)
+    /// <param name="taken">When the frame was fully read.</param>
+    /// <param name="handling">When the handler started.</param>
+    /// <param name="ready">When the handler returned (the response ready to send, or none for acks=0).</param>
+    private void RecordRequest(int header, long taken, long handling, long ready)
     {
         if (Metrics is { } metrics && header >= 0)
         {
             var ended = System.Diagnostics.Stopwatch.GetTimestamp();
-            metrics.RecordRequest((short)(header >> 16), (short)header, ended - started, ready == 0 ? 0 : ended - ready, Context.FetchFromFollower);
+            var remote = Math.Clamp(Context.RemoteTicks, 0, ready - handling);
+            metrics.RecordRequest((short)(header >> 16), (short)header, new RequestTimes(handling - taken, ready - handling - remote, remote, ended - ready),
+                Context.FetchFromFollower);
         }
     }
 

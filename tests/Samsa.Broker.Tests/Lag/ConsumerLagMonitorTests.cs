@@ -56,6 +56,43 @@ public sealed class ConsumerLagMonitorTests
         Assert.Equal(30, behind.Partitions.Single().LogEndOffset);
     }
 
+    [Fact]
+    public async Task Monitor_ReportsLagSeconds_AsTheAgeOfTheRecordAtTheCommittedOffset()
+    {
+        await using var broker = await TestBroker.StartAsync(GroupRequests.FastConfig);
+        await using var client = await TestClient.ConnectAsync(broker.Port);
+        await GroupRequests.CreateTopic(broker, client, Topic);
+        // Ten records created 100 s, 90 s, ... 10 s ago (CreateTime, as the producer set it).
+        var start = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds() - 100_000;
+        await ProduceAsync(client, 10, i => start + (i * 10_000));
+        await GroupRequests.FindCoordinator(broker, client, "aged");
+        await using var monitor = new ConsumerLagMonitor(broker.Broker.Groups!, broker.Broker.Replicas!, TimeProvider.System, NullLogger.Instance);
+
+        Assert.Equal(ErrorCode.None, await CommitWhenReadyAsync(client, "aged", 4));
+        Assert.Equal(ErrorCode.None, await CommitWhenReadyAsync(client, "done", 10));
+        var before = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
+        await monitor.SampleAsync(CancellationToken.None);
+        var after = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
+
+        // The next record "aged" reads is offset 4, created at start + 40 s.
+        var aged = monitor.Current["aged"];
+        var seconds = aged.Partitions.Single().LagSeconds;
+        Assert.InRange(seconds, (before - (start + 40_000)) / 1000.0, (after - (start + 40_000)) / 1000.0);
+        Assert.Equal(seconds, aged.MaxLagSeconds);
+        Assert.Equal(0, monitor.Current["done"].Partitions.Single().LagSeconds);
+        Assert.Equal(0, monitor.Current["done"].MaxLagSeconds);
+
+        // Moving the commit on moves the age to the next unread record's; caught up, it is 0.
+        Assert.Equal(ErrorCode.None, await CommitWhenReadyAsync(client, "aged", 9));
+        before = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
+        await monitor.SampleAsync(CancellationToken.None);
+        after = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
+        Assert.InRange(monitor.Current["aged"].MaxLagSeconds, (before - (start + 90_000)) / 1000.0, (after - (start + 90_000)) / 1000.0);
+        Assert.Equal(ErrorCode.None, await CommitWhenReadyAsync(client, "aged", 10));
+        await monitor.SampleAsync(CancellationToken.None);
+        Assert.Equal(0, monitor.Current["aged"].MaxLagSeconds);
+    }
+
     private static async Task<ErrorCode> CommitWhenReadyAsync(TestClient client, string group, long offset)
     {
         var error = ErrorCode.None;
@@ -71,12 +108,12 @@ public sealed class ConsumerLagMonitorTests
         return error;
     }
 
-    private static async Task ProduceAsync(TestClient client, int records)
+    private static async Task ProduceAsync(TestClient client, int records, Func<int, long>? timestamp = null)
     {
         using var builder = new RecordBatchBuilder();
         for (var i = 0; i < records; i++)
         {
-            builder.Append(0, null, BitConverter.GetBytes(i));
+            builder.Append(timestamp?.Invoke(i) ?? 0, null, BitConverter.GetBytes(i));
         }
         var (_, response) = await client.RequestAsync<ProduceResponse>(new ProduceRequest
         {
