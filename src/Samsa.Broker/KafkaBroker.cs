@@ -4,6 +4,7 @@ using Samsa.Broker.Cluster;
 using Samsa.Broker.Config;
 using Samsa.Broker.Groups;
 using Samsa.Broker.Handlers;
+using Samsa.Broker.Http;
 using Samsa.Broker.Lag;
 using Samsa.Broker.Log;
 using Samsa.Broker.Metrics;
@@ -144,12 +145,12 @@ public sealed class KafkaBroker : IAsyncDisposable
         if (metricsListener is not null)
         {
             // A malformed listener fails start-up before anything is opened.
-            MetricsHttpServer.ParseListener(metricsListener);
+            HttpListenerHost.Parse(metricsListener, "metrics.listener");
         }
         var consoleListener = config.GetString("console.listener") is { Length: > 0 } consoleValue ? consoleValue : null;
         if (consoleListener is not null)
         {
-            MetricsHttpServer.ParseListener(consoleListener, "console.listener");
+            HttpListenerHost.Parse(consoleListener, "console.listener");
         }
         var brokerMetrics = new BrokerMetrics(config.NodeId);
 

@@ -1,15 +1,10 @@
-using System.Net;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
-using Samsa.Broker.Config;
+using Samsa.Broker.Http;
 
 namespace Samsa.Broker.Metrics;
 
@@ -43,31 +38,13 @@ public sealed class MetricsHttpServer : IAsyncDisposable
     /// <summary>The bound address, with the port the OS chose where the config said 0 (<c>http://127.0.0.1:9404</c>).</summary>
     public Uri Endpoint { get; }
 
-    /// <summary>Parses <c>metrics.listener</c> (or <c>console.listener</c>, named by <paramref name="configName"/>):
-    /// <c>http://host:port</c> with an IP address or <c>localhost</c> (loopback).</summary>
-    public static IPEndPoint ParseListener(string listener, string configName = "metrics.listener")
-    {
-        if (!Uri.TryCreate(listener, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp || uri.AbsolutePath is not ("/" or ""))
-        {
-            throw new ConfigException($"Invalid value {listener} for configuration {configName}: expected http://host:port");
-        }
-        var address = uri.Host switch
-        {
-            "localhost" => IPAddress.Loopback,
-            "" or "0.0.0.0" => IPAddress.Any,
-            var host when IPAddress.TryParse(host.Trim('[', ']'), out var ip) => ip,
-            _ => throw new ConfigException($"Invalid value {listener} for configuration {configName}: the host must be an IP address or localhost"),
-        };
-        return new IPEndPoint(address, uri.Port);
-    }
-
     /// <param name="ready">Whether the broker is ready for clients (its logs loaded and, in a cluster, registered and unfenced).</param>
     /// <param name="lag">The lag monitor's last sample, served in Burrow's HTTP shape under <c>/v3/kafka/{cluster}</c>.</param>
     /// <param name="clusterName">The cluster's name in those paths (the cluster id).</param>
     public static async Task<MetricsHttpServer> StartAsync(string listener, BrokerMetrics metrics, Func<bool> ready, ILoggerFactory loggerFactory,
         CancellationToken cancellationToken, Func<IReadOnlyDictionary<string, Lag.GroupLag>?>? lag = null, string clusterName = "samsa")
     {
-        var endpoint = ParseListener(listener);
+        var endpoint = HttpListenerHost.Parse(listener, "metrics.listener");
         var meter = metrics.Meter;
         var meterProvider = Sdk.CreateMeterProviderBuilder()
             // target_info names the node: service_name="samsa", service_instance_id=<node.id>.
@@ -83,11 +60,7 @@ public sealed class MetricsHttpServer : IAsyncDisposable
             .Build();
         try
         {
-            var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-            builder.Services.AddSingleton(loggerFactory);
-            builder.Services.AddLogging();
-            builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel => kestrel.Listen(endpoint));
-            var app = builder.Build();
+            var app = HttpListenerHost.Build(endpoint, loggerFactory);
             app.UseOpenTelemetryPrometheusScrapingEndpoint(meterProvider, predicate: null, path: MetricsPath, configureBranchedPipeline: null, optionsName: null);
             app.Map(LivePath, live => live.Run(context => Answer(context, true)));
             app.Map(ReadyPath, readiness => readiness.Run(context => Answer(context, ready())));
@@ -95,11 +68,9 @@ public sealed class MetricsHttpServer : IAsyncDisposable
             {
                 app.Map("/v3/kafka", burrow => burrow.Run(context => Lag.BurrowApi.AnswerAsync(context, clusterName, lag())));
             }
-            await app.StartAsync(cancellationToken);
-            var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
-                ?? $"http://{endpoint}";
-            MetricsLog.Listening(loggerFactory.CreateLogger("Samsa.Metrics"), bound);
-            return new MetricsHttpServer(app, meterProvider, new Uri(bound));
+            var bound = await HttpListenerHost.StartAsync(app, endpoint, cancellationToken);
+            MetricsLog.Listening(loggerFactory.CreateLogger("Samsa.Metrics"), bound.OriginalString);
+            return new MetricsHttpServer(app, meterProvider, bound);
         }
         catch
         {

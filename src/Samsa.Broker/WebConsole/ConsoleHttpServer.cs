@@ -1,13 +1,9 @@
 using System.Reflection;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Samsa.Broker.Metrics;
+using Samsa.Broker.Http;
 
 namespace Samsa.Broker.WebConsole;
 
@@ -52,32 +48,23 @@ public sealed class ConsoleHttpServer : IAsyncDisposable
     public static async Task<ConsoleHttpServer> StartAsync(string listener, ConsoleSources sources, ConsoleAuthenticator authenticator,
         ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
-        var endpoint = MetricsHttpServer.ParseListener(listener, "console.listener");
+        var endpoint = HttpListenerHost.Parse(listener, "console.listener");
         var api = new ConsoleApi(sources);
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.Services.AddSingleton(loggerFactory);
-        builder.Services.AddLogging();
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
-        {
-            kestrel.Listen(endpoint);
-            kestrel.Limits.MaxRequestBodySize = 64 * 1024;
-        });
-        var app = builder.Build();
+        var app = HttpListenerHost.Build(endpoint, loggerFactory, maxRequestBodySize: 64 * 1024);
         app.Run(context => HandleAsync(context, api, authenticator));
         sources.Sampler.Start();
+        Uri bound;
         try
         {
-            await app.StartAsync(cancellationToken);
+            bound = await HttpListenerHost.StartAsync(app, endpoint, cancellationToken);
         }
         catch
         {
             await sources.Sampler.DisposeAsync();
-            await app.DisposeAsync();
             throw;
         }
-        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? $"http://{endpoint}";
-        ConsoleLog.Listening(loggerFactory.CreateLogger("Samsa.Console"), bound, authenticator.Required);
-        return new ConsoleHttpServer(app, sources.Sampler, new Uri(bound));
+        ConsoleLog.Listening(loggerFactory.CreateLogger("Samsa.Console"), bound.OriginalString, authenticator.Required);
+        return new ConsoleHttpServer(app, sources.Sampler, bound);
     }
 
     private static async Task HandleAsync(HttpContext context, ConsoleApi api, ConsoleAuthenticator authenticator)

@@ -94,7 +94,7 @@ public sealed class MetricsServerTests(Xunit.Abstractions.ITestOutputHelper outp
     [InlineData("http://metrics.example:9404")]
     [InlineData("http://127.0.0.1:9404/metrics")]
     public void MetricsListener_Malformed_IsAConfigError(string listener) =>
-        Assert.Throws<ConfigException>(() => MetricsHttpServer.ParseListener(listener));
+        Assert.Throws<ConfigException>(() => Samsa.Broker.Http.HttpListenerHost.Parse(listener, "metrics.listener"));
 
     /// <summary>Two nodes in one process (tests, a local cluster) share the meter's name; each endpoint reports its own node.</summary>
     [Fact]
