@@ -403,7 +403,11 @@ public sealed class KafkaBroker : IAsyncDisposable
         ];
         var apiVersionsHandler = new ApiVersionsHandler(admin, metadata, loggerFactory);
         var authorizer = StandardAuthorizer.FromConfig(config, metadata, loggerFactory);
-        var dispatcher = new RequestDispatcher([apiVersionsHandler, .. admin], loggerFactory) { Authorizer = authorizer };
+        var dispatcher = new RequestDispatcher([apiVersionsHandler, .. admin], loggerFactory)
+        {
+            Authorizer = authorizer,
+            RequestQuota = new RequestQuota(() => metadata.Current, quotaSamples, quotaWindowSeconds, time),
+        };
 
         // The controller listeners serve what Kafka's ControllerApis serves: the quorum's RPCs and, on a controller,
         // the operations brokers forward to it.
