@@ -341,6 +341,7 @@ public sealed class KafkaBroker : IAsyncDisposable
         var quotaWindowSeconds = config.GetInt("quota.window.size.seconds");
         var produceQuota = new ClientQuotaManager(ClientQuotaControlManager.ProducerByteRate, () => metadata.Current, quotaSamples, quotaWindowSeconds, time);
         var fetchQuota = new ClientQuotaManager(ClientQuotaControlManager.ConsumerByteRate, () => metadata.Current, quotaSamples, quotaWindowSeconds, time);
+        var mutationQuota = new ControllerMutationQuota(() => metadata.Current, quotaSamples, quotaWindowSeconds, time);
         IApiHandler[] admin =
         [
             new SaslHandshakeHandler(),
@@ -351,9 +352,9 @@ public sealed class KafkaBroker : IAsyncDisposable
                 : null, produceQuota),
             new FetchHandler(replicas, metadata, fetchSessions, fetchQuota, brokerMetrics),
             new MetadataHandler(metadata, controller, config.AutoCreateTopicsEnable),
-            new CreateTopicsHandler(controller, metadata, describer),
-            new DeleteTopicsHandler(controller, metadata),
-            new CreatePartitionsHandler(controller),
+            new CreateTopicsHandler(controller, metadata, describer, mutationQuota, config.NumPartitions),
+            new DeleteTopicsHandler(controller, metadata, mutationQuota),
+            new CreatePartitionsHandler(controller, metadata, mutationQuota),
             new DescribeConfigsHandler(metadata, describer, config.NodeId),
             new AlterConfigsHandler(controller),
             new IncrementalAlterConfigsHandler(controller),

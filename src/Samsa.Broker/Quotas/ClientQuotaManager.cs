@@ -40,6 +40,36 @@ public sealed class QuotaSensor(int samples, long windowMs)
         }
     }
 
+    /// <summary>
+    /// Kafka's strict controller-mutation record (<c>checkQuotas</c> then <c>record(value, time, false)</c>): refuses
+    /// while the client is in debt, returning the time that repays it, else records <paramref name="value"/> however
+    /// deep that takes it and returns 0.
+    /// </summary>
+    public int TryRecordStrict(double value, long nowMs)
+    {
+        lock (_rate)
+        {
+            var throttle = TokenBucket.ThrottleTime(_bucket.Measure(nowMs, Quota), Quota);
+            if (throttle > 0)
+            {
+                return (int)Math.Min(throttle, int.MaxValue);
+            }
+            Volatile.Write(ref _lastRecordMs, nowMs);
+            _rate.Record(value, nowMs);
+            _bucket.Record(value, nowMs, Quota);
+            return 0;
+        }
+    }
+
+    /// <summary>The time that repays the client's debt at <paramref name="nowMs"/>, recording nothing; 0 when not in debt.</summary>
+    public int ThrottleTimeMs(long nowMs)
+    {
+        lock (_rate)
+        {
+            return (int)Math.Min(TokenBucket.ThrottleTime(_bucket.Measure(nowMs, Quota), Quota), int.MaxValue);
+        }
+    }
+
     /// <summary>The bytes per second measured over Kafka's quota windows (Kafka's quota metric).</summary>
     public double MeasuredRate(long nowMs)
     {
