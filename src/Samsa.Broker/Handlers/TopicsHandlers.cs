@@ -150,6 +150,8 @@ public sealed class CreateTopicsHandler(IController controller, MetadataCache me
 /// UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID, internal topics INVALID_REQUEST, and
 /// TOPIC_DELETION_DISABLED when <c>delete.topic.enable=false</c>. Committing RemoveTopicRecord is the deletion;
 /// the partition directories are renamed at once and their files removed after <c>log.segment.delete.delay.ms</c>.
+/// With a mutation quota each topic's partitions are charged to <c>controller_mutation_rate</c> (KIP-599): from v5 a
+/// topic over it is THROTTLING_QUOTA_EXCEEDED, below v5 it is deleted and the response throttled.
 /// </summary>
 public sealed class DeleteTopicsHandler(IController controller, MetadataCache metadata, Samsa.Broker.Quotas.ControllerMutationQuota? mutationQuota = null)
     : ApiHandler<DeleteTopicsRequest, DeleteTopicsResponse>
@@ -251,7 +253,9 @@ public sealed class DeleteTopicsHandler(IController controller, MetadataCache me
 /// <summary>
 /// CreatePartitions (key 37), versions 0-3: only increases. A count below the current one, or equal to it, is
 /// INVALID_PARTITIONS; manual assignments must name one replica list per new partition
-/// (INVALID_REPLICA_ASSIGNMENT otherwise); <c>validate_only</c> commits nothing.
+/// (INVALID_REPLICA_ASSIGNMENT otherwise); <c>validate_only</c> commits nothing. With a mutation quota the partitions
+/// each topic adds are charged to <c>controller_mutation_rate</c> (KIP-599): from v3 a topic over it is
+/// THROTTLING_QUOTA_EXCEEDED, below v3 it grows and the response is throttled.
 /// </summary>
 public sealed class CreatePartitionsHandler(IController controller, MetadataCache? metadata = null, Samsa.Broker.Quotas.ControllerMutationQuota? mutationQuota = null)
     : ApiHandler<CreatePartitionsRequest, CreatePartitionsResponse>
