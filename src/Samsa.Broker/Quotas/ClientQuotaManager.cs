@@ -158,6 +158,16 @@ public sealed class ClientQuotaManager
         return SensorFor(user, clientId) is { } sensor ? sensor.RecordAndGetThrottleTimeMs(value, nowMs, _maxThrottleTimeMs) : 0;
     }
 
+    /// <summary>
+    /// Kafka's <c>getMaxValueInQuotaWindow</c>: the most one request may take, <c>quota x (samples - 1) x window</c>
+    /// (the Fetch handler caps a consumer's max_bytes with it, so a response that fits the quota can be sent).
+    /// </summary>
+    public double MaxValueInQuotaWindow(QuotaSensor sensor) => sensor.Quota * (_samples - 1) * (_windowMs / 1000.0);
+
+    /// <summary>Kafka's <c>unrecordQuotaSensor</c>: takes back a value recorded for (user, client-id).</summary>
+    public void Unrecord(string user, string clientId, double value) =>
+        SensorFor(user, clientId)?.Unrecord(value, _time.GetUtcNow().ToUnixTimeMilliseconds());
+
     /// <summary>The sensor charged for (user, client-id), or null when no entity sets this quota.</summary>
     public QuotaSensor? SensorFor(string user, string clientId)
     {
