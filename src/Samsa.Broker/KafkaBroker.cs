@@ -342,6 +342,7 @@ public sealed class KafkaBroker : IAsyncDisposable
         var quotaWindowSeconds = config.GetInt("quota.window.size.seconds");
         var produceQuota = new ClientQuotaManager(ClientQuotaControlManager.ProducerByteRate, () => metadata.Current, quotaSamples, quotaWindowSeconds, time);
         var fetchQuota = new ClientQuotaManager(ClientQuotaControlManager.ConsumerByteRate, () => metadata.Current, quotaSamples, quotaWindowSeconds, time);
+        var mutationQuota = new ControllerMutationQuota(() => metadata.Current, quotaSamples, quotaWindowSeconds, time);
         IApiHandler[] admin =
         [
             new SaslHandshakeHandler(),
@@ -352,9 +353,9 @@ public sealed class KafkaBroker : IAsyncDisposable
                 : null, produceQuota),
             new FetchHandler(replicas, metadata, fetchSessions, fetchQuota, brokerMetrics),
             new MetadataHandler(metadata, controller, config.AutoCreateTopicsEnable),
-            new CreateTopicsHandler(controller, metadata, describer),
-            new DeleteTopicsHandler(controller, metadata),
-            new CreatePartitionsHandler(controller),
+            new CreateTopicsHandler(controller, metadata, describer, mutationQuota, config.NumPartitions),
+            new DeleteTopicsHandler(controller, metadata, mutationQuota),
+            new CreatePartitionsHandler(controller, metadata, mutationQuota),
             new DescribeConfigsHandler(metadata, describer, config.NodeId),
             new AlterConfigsHandler(controller),
             new IncrementalAlterConfigsHandler(controller),
@@ -404,7 +405,11 @@ public sealed class KafkaBroker : IAsyncDisposable
         ];
         var apiVersionsHandler = new ApiVersionsHandler(admin, metadata, loggerFactory);
         var authorizer = StandardAuthorizer.FromConfig(config, metadata, loggerFactory);
-        var dispatcher = new RequestDispatcher([apiVersionsHandler, .. admin], loggerFactory) { Authorizer = authorizer };
+        var dispatcher = new RequestDispatcher([apiVersionsHandler, .. admin], loggerFactory)
+        {
+            Authorizer = authorizer,
+            RequestQuota = new RequestQuota(() => metadata.Current, quotaSamples, quotaWindowSeconds, time),
+        };
 
         // The controller listeners serve what Kafka's ControllerApis serves: the quorum's RPCs and, on a controller,
         // the operations brokers forward to it.

@@ -21,7 +21,10 @@ public sealed class MessageEmitter(MessageModel model, string ns, string regener
         _w.Line($"namespace {ns};");
         _w.Line();
         var interfaces = spec.ApiKey is not null && spec.Type is "request" or "response" ? "IApiMessage" : "IProtocolMessage";
-        _w.Open($"public sealed partial class {spec.Name} : {interfaces}, IEquatable<{spec.Name}>");
+        // A response with a top-level throttle_time_ms can be throttled by the broker whatever its API (quotas).
+        var throttled = interfaces == "IApiMessage" && spec.Type == "response"
+            && model.Root.Fields.Any(f => f.Name == "ThrottleTimeMs" && f.Type == "int32");
+        _w.Open($"public sealed partial class {spec.Name} : {interfaces}, {(throttled ? "IThrottledResponse, " : "")}IEquatable<{spec.Name}>");
         _w.Line($"public const short LowestVersion = {spec.ValidVersions.Lowest};");
         _w.Line($"public const short HighestVersion = {spec.ValidVersions.Highest};");
         if (spec.ApiKey is { } key)

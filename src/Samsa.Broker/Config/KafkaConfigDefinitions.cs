@@ -37,7 +37,7 @@ public static class KafkaConfigDefinitions
         "controller.quorum.append.linger.ms", "controlled.shutdown.enable",
         "unstable.feature.versions.enable", "early.start.listeners", "num.network.threads", "num.io.threads",
         "background.threads", "queued.max.requests", "queued.max.request.bytes", "socket.connection.setup.timeout.ms",
-        "socket.connection.setup.timeout.max.ms", "max.connection.creation.rate", "fetch.max.bytes",
+        "socket.connection.setup.timeout.max.ms", "fetch.max.bytes",
         "metadata.max.retention.bytes", "metadata.max.retention.ms", "metadata.log.max.snapshot.interval.ms",
         "num.recovery.threads.per.data.dir", "log.dir.failure.timeout.ms",
         "log.cleaner.io.buffer.size", "log.cleaner.io.buffer.load.factor", "create.topic.policy.class.name", "alter.config.policy.class.name",

@@ -84,7 +84,13 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
         }
 
         var response = new FetchResponse { SessionId = session?.Id ?? 0 };
-        var remaining = request.MaxBytes;
+        // A consumer under consumer_byte_rate may be answered empty instead (below): the session learns what was sent
+        // only once that is decided, so only then do its partitions take the sent high watermarks.
+        var quotaSensor = fetcher.IsFollower ? null : fetchQuota?.SensorFor(context.Connection.Principal.Name, context.Header.ClientId ?? "");
+        List<(CachedPartition Cached, long HighWatermark, long LogStartOffset)>? sent = quotaSensor is null ? null : [];
+        // Kafka caps a quota'd consumer's max_bytes at what one quota window allows.
+        var remaining = quotaSensor is null ? request.MaxBytes
+            : Math.Min(request.MaxBytes, (int)Math.Clamp(fetchQuota!.MaxValueInQuotaWindow(quotaSensor), 1, int.MaxValue));
         var anyRecords = false;
         FetchableTopicResponse? current = null;
         foreach (var target in targets)
@@ -98,8 +104,15 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
             }
             if (target.Cached is { } cached)
             {
-                cached.SentHighWatermark = data.HighWatermark;
-                cached.SentLogStartOffset = data.LogStartOffset;
+                if (sent is not null)
+                {
+                    sent.Add((cached, data.HighWatermark, data.LogStartOffset));
+                }
+                else
+                {
+                    cached.SentHighWatermark = data.HighWatermark;
+                    cached.SentLogStartOffset = data.LogStartOffset;
+                }
             }
             // Consecutive partitions of one topic share its entry; the name (v12-) or the id (v13+) says which topic.
             var (topicName, topicId) = version <= 12 ? (target.Topic, Uuid.Zero) : ("", target.TopicId);
@@ -110,10 +123,25 @@ public sealed class FetchHandler(ReplicaManager replicas, MetadataCache metadata
             }
             current.Partitions.Add(data);
         }
-        if (!fetcher.IsFollower && fetchQuota is not null)
+        if (quotaSensor is not null)
         {
             // Kafka's consumer_byte_rate: the response's size; followers are under replication quotas instead.
-            response.ThrottleTimeMs = context.RecordQuota(fetchQuota, response.Size(version));
+            var size = response.Size(version);
+            var throttleTimeMs = context.RecordQuota(fetchQuota, size);
+            if (throttleTimeMs > 0)
+            {
+                // Kafka's getThrottledResponse: a throttled consumer gets no data, so the bytes are taken back; a full
+                // fetch answers with no session (INVALID_SESSION_ID), an incremental one with its session and no news.
+                // The records read (file regions and pooled buffers the response would have pointed into) are released.
+                ResponseFrame.Release(context.DetachResources());
+                fetchQuota!.Unrecord(context.Connection.Principal.Name, context.Header.ClientId ?? "", size);
+                return new FetchResponse { ThrottleTimeMs = throttleTimeMs, SessionId = incremental ? session!.Id : 0 };
+            }
+            foreach (var (cached, highWatermark, logStartOffset) in sent!)
+            {
+                cached.SentHighWatermark = highWatermark;
+                cached.SentLogStartOffset = logStartOffset;
+            }
         }
         return response;
     }

@@ -76,10 +76,17 @@ public sealed class RequestDispatcher : IRequestHandler
     /// <summary>A test hook consulted before every handler (Samsa.Testing's interceptors); null in production.</summary>
     public IRequestInterceptor? Interceptor { get; set; }
 
+    /// <summary>
+    /// The <c>request_percentage</c> quota (KIP-124) charged with every non-exempt request's handler time; null where
+    /// it does not apply (the controller listener).
+    /// </summary>
+    public Samsa.Broker.Quotas.RequestQuota? RequestQuota { get; set; }
+
     public IApiHandler? HandlerFor(ApiKey apiKey) => (ushort)apiKey < _byKey.Length ? _byKey[(int)apiKey] : null;
 
     public async ValueTask<IResponseFrame?> HandleAsync(ConnectionContext connection, ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
     {
+        var received = System.Diagnostics.Stopwatch.GetTimestamp();
         if (request.Length < 4)
         {
             throw new InvalidRequestException($"Request of {request.Length} bytes is too short to hold a header");
@@ -144,11 +151,14 @@ public sealed class RequestDispatcher : IRequestHandler
         }
 
         IApiMessage? response;
+        var handlerTime = TimeSpan.Zero;
         try
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var pending = handler.HandleAsync(context, body, cancellationToken);
-            var held = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            var returned = System.Diagnostics.Stopwatch.GetTimestamp();
+            var held = System.Diagnostics.Stopwatch.GetElapsedTime(started, returned);
+            handlerTime = System.Diagnostics.Stopwatch.GetElapsedTime(received, returned);
             if (held >= HeldThreadWarning)
             {
                 RequestLog.HeldThread(_logger, apiKey, apiVersion, header.CorrelationId, connection.ConnectionId, (long)held.TotalMilliseconds);
@@ -174,12 +184,36 @@ public sealed class RequestDispatcher : IRequestHandler
             ResponseFrame.Release(context.DetachResources());
             throw;
         }
+        ApplyRequestQuota(context, response, handlerTime);
         if (response is null)
         {
             ResponseFrame.Release(context.DetachResources());
             return null;
         }
         return new ResponseFrame(header.CorrelationId, response, apiVersion).WithResources(context.DetachResources());
+    }
+
+    /// <summary>
+    /// Kafka's <c>sendResponseMaybeThrottle</c>: charges the request's handler time to its client's request quota;
+    /// over it, the response reports the longer of this throttle and any the handler set (a byte-rate quota's), and the
+    /// connection is muted as long after the response (KIP-219). A response that is not sent (acks=0) still mutes.
+    /// </summary>
+    private void ApplyRequestQuota(RequestContext context, IApiMessage? response, TimeSpan handlerTime)
+    {
+        if (RequestQuota is not { } quota || Samsa.Broker.Quotas.RequestQuota.IsExempt(context.ApiKey, context.Connection))
+        {
+            return;
+        }
+        var throttleTimeMs = quota.RecordAndGetThrottleTimeMs(context.Connection.Principal.Name, context.Header.ClientId ?? "", handlerTime);
+        if (throttleTimeMs <= 0)
+        {
+            return;
+        }
+        context.Connection.Throttle(throttleTimeMs);
+        if (response is IThrottledResponse throttled && throttled.ThrottleTimeMs < throttleTimeMs)
+        {
+            throttled.ThrottleTimeMs = throttleTimeMs;
+        }
     }
 
 }

@@ -15,10 +15,16 @@ namespace Samsa.Broker.Handlers;
 /// INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR (more replicas than registered brokers),
 /// INVALID_REPLICA_ASSIGNMENT, INVALID_CONFIG (naming the key), INVALID_REQUEST (duplicates).
 /// <c>validate_only</c> answers as if created and commits nothing. <c>timeout_ms</c> is not waited on: a commit
-/// on one node completes before the response.
+/// on one node completes before the response. With <paramref name="mutationQuota"/> (the broker listener) each topic's
+/// partitions are charged to <c>controller_mutation_rate</c> (KIP-599): from v6 a topic over it is answered
+/// THROTTLING_QUOTA_EXCEEDED, below v6 it is created and the response throttled.
 /// </summary>
-public sealed class CreateTopicsHandler(IController controller, MetadataCache metadata, ConfigDescriber describer) : ApiHandler<CreateTopicsRequest, CreateTopicsResponse>
+public sealed class CreateTopicsHandler(IController controller, MetadataCache metadata, ConfigDescriber describer,
+    Samsa.Broker.Quotas.ControllerMutationQuota? mutationQuota = null, int defaultPartitions = 1) : ApiHandler<CreateTopicsRequest, CreateTopicsResponse>
 {
+    /// <summary>The first version whose clients retry THROTTLING_QUOTA_EXCEEDED (Kafka's strictSinceVersion).</summary>
+    public const short StrictQuotaSinceVersion = 6;
+
     public override ApiKey ApiKey => ApiKey.CreateTopics;
 
     public override short MinVersion => 0;
@@ -41,9 +47,52 @@ public sealed class CreateTopicsHandler(IController controller, MetadataCache me
                 request = new CreateTopicsRequest { Topics = [.. request.Topics.Except(refused)], timeoutMs = request.timeoutMs, validateOnly = request.validateOnly };
             }
         }
+        var budget = mutationQuota?.Begin(context.Connection.Principal.Name, context.Header.ClientId ?? "", context.ApiVersion, StrictQuotaSinceVersion);
+        Dictionary<string, int>? reserved = null;
+        if (budget is not null)
+        {
+            reserved = new Dictionary<string, int>(StringComparer.Ordinal);
+            List<CreateTopicsRequest.CreatableTopic> accepted = [];
+            foreach (var topic in request.Topics)
+            {
+                var permits = topic.Assignments.Count > 0 ? topic.Assignments.Count : topic.NumPartitions == -1 ? defaultPartitions : Math.Max(0, topic.NumPartitions);
+                if (budget.TryReserve(permits))
+                {
+                    accepted.Add(topic);
+                    reserved[topic.Name] = reserved.GetValueOrDefault(topic.Name) + permits;
+                }
+                else
+                {
+                    denied.Add(new CreateTopicsResponse.CreatableTopicResult
+                    {
+                        Name = topic.Name,
+                        ErrorCode = (short)ErrorCode.ThrottlingQuotaExceeded,
+                        ErrorMessage = ErrorCodes.DefaultMessage(ErrorCode.ThrottlingQuotaExceeded),
+                        Configs = context.ApiVersion >= 5 ? null : [],
+                        NumPartitions = -1,
+                        ReplicationFactor = -1,
+                    });
+                }
+            }
+            if (accepted.Count < request.Topics.Count)
+            {
+                request = new CreateTopicsRequest { Topics = accepted, timeoutMs = request.timeoutMs, validateOnly = request.validateOnly };
+            }
+        }
         var response = request.Topics.Count == 0 && denied.Count > 0
             ? new CreateTopicsResponse()
             : await controller.CreateTopicsAsync(request, cancellationToken);
+        if (budget is not null)
+        {
+            // What the controller created (a failed topic created nothing) is what the reservation spends.
+            foreach (var (name, permits) in reserved!)
+            {
+                var spent = response.Topics.FirstOrDefault(t => t.Name == name) is { ErrorCode: 0 } ok ? ok.NumPartitions : 0;
+                budget.Settle(permits, spent);
+            }
+            response.ThrottleTimeMs = budget.ThrottleTimeMs;
+            context.Connection.Throttle(response.ThrottleTimeMs);
+        }
         if (!request.validateOnly && response.Topics.Where(t => t.ErrorCode == 0).Select(t => t.TopicId).ToList() is { Count: > 0 } created)
         {
             // Committed on the controller; answer once this broker's own image has the topics too (a remote
@@ -101,9 +150,15 @@ public sealed class CreateTopicsHandler(IController controller, MetadataCache me
 /// UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID, internal topics INVALID_REQUEST, and
 /// TOPIC_DELETION_DISABLED when <c>delete.topic.enable=false</c>. Committing RemoveTopicRecord is the deletion;
 /// the partition directories are renamed at once and their files removed after <c>log.segment.delete.delay.ms</c>.
+/// With a mutation quota each topic's partitions are charged to <c>controller_mutation_rate</c> (KIP-599): from v5 a
+/// topic over it is THROTTLING_QUOTA_EXCEEDED, below v5 it is deleted and the response throttled.
 /// </summary>
-public sealed class DeleteTopicsHandler(IController controller, MetadataCache metadata) : ApiHandler<DeleteTopicsRequest, DeleteTopicsResponse>
+public sealed class DeleteTopicsHandler(IController controller, MetadataCache metadata, Samsa.Broker.Quotas.ControllerMutationQuota? mutationQuota = null)
+    : ApiHandler<DeleteTopicsRequest, DeleteTopicsResponse>
 {
+    /// <summary>The first version whose clients retry THROTTLING_QUOTA_EXCEEDED (Kafka's strictSinceVersion).</summary>
+    public const short StrictQuotaSinceVersion = 5;
+
     public override ApiKey ApiKey => ApiKey.DeleteTopics;
 
     public override short MinVersion => 0;
@@ -111,6 +166,54 @@ public sealed class DeleteTopicsHandler(IController controller, MetadataCache me
     public override short MaxVersion => 6;
 
     protected override async ValueTask<DeleteTopicsResponse?> HandleAsync(RequestContext context, DeleteTopicsRequest request, CancellationToken cancellationToken)
+    {
+        if (mutationQuota is null)
+        {
+            return await AuthorizedDeleteAsync(context, request, cancellationToken);
+        }
+        // KIP-599: each topic's partitions, in request order, against controller_mutation_rate.
+        var budget = mutationQuota.Begin(context.Connection.Principal.Name, context.Header.ClientId ?? "", context.ApiVersion, StrictQuotaSinceVersion);
+        var image = metadata.Current;
+        var reserved = new Dictionary<string, int>(StringComparer.Ordinal);
+        List<DeleteTopicsResponse.DeletableTopicResult> throttled = [];
+        bool Admit(string? name, Uuid id)
+        {
+            var topic = name is not null ? image.Topics.GetValueOrDefault(name) : image.TopicById(id);
+            var permits = topic?.Partitions.Length ?? 0;
+            if (!budget.TryReserve(permits))
+            {
+                throttled.Add(new DeleteTopicsResponse.DeletableTopicResult
+                {
+                    Name = name,
+                    TopicId = id,
+                    ErrorCode = (short)ErrorCode.ThrottlingQuotaExceeded,
+                    ErrorMessage = ErrorCodes.DefaultMessage(ErrorCode.ThrottlingQuotaExceeded),
+                });
+                return false;
+            }
+            if (topic is not null)
+            {
+                reserved[topic.Name] = reserved.GetValueOrDefault(topic.Name) + permits;
+            }
+            return true;
+        }
+        request = context.ApiVersion >= 6
+            ? new DeleteTopicsRequest { Topics = [.. request.Topics.Where(t => Admit(t.Name, t.TopicId))], TimeoutMs = request.TimeoutMs }
+            : new DeleteTopicsRequest { TopicNames = [.. request.TopicNames.Where(n => Admit(n, Uuid.Zero))], TimeoutMs = request.TimeoutMs };
+        var response = request.Topics.Count + request.TopicNames.Count == 0 ? new DeleteTopicsResponse()
+            : await AuthorizedDeleteAsync(context, request, cancellationToken);
+        foreach (var (name, permits) in reserved)
+        {
+            var deleted = response.Responses.Any(r => r.ErrorCode == 0 && (r.Name ?? image.TopicNamesById.GetValueOrDefault(r.TopicId)) == name);
+            budget.Settle(permits, deleted ? permits : 0);
+        }
+        response.Responses.AddRange(throttled);
+        response.ThrottleTimeMs = budget.ThrottleTimeMs;
+        context.Connection.Throttle(response.ThrottleTimeMs);
+        return response;
+    }
+
+    private async Task<DeleteTopicsResponse> AuthorizedDeleteAsync(RequestContext context, DeleteTopicsRequest request, CancellationToken cancellationToken)
     {
         if (!context.HasAuthorizer)
         {
@@ -150,27 +253,65 @@ public sealed class DeleteTopicsHandler(IController controller, MetadataCache me
 /// <summary>
 /// CreatePartitions (key 37), versions 0-3: only increases. A count below the current one, or equal to it, is
 /// INVALID_PARTITIONS; manual assignments must name one replica list per new partition
-/// (INVALID_REPLICA_ASSIGNMENT otherwise); <c>validate_only</c> commits nothing.
+/// (INVALID_REPLICA_ASSIGNMENT otherwise); <c>validate_only</c> commits nothing. With a mutation quota the partitions
+/// each topic adds are charged to <c>controller_mutation_rate</c> (KIP-599): from v3 a topic over it is
+/// THROTTLING_QUOTA_EXCEEDED, below v3 it grows and the response is throttled.
 /// </summary>
-public sealed class CreatePartitionsHandler(IController controller) : ApiHandler<CreatePartitionsRequest, CreatePartitionsResponse>
+public sealed class CreatePartitionsHandler(IController controller, MetadataCache? metadata = null, Samsa.Broker.Quotas.ControllerMutationQuota? mutationQuota = null)
+    : ApiHandler<CreatePartitionsRequest, CreatePartitionsResponse>
 {
+    /// <summary>The first version whose clients retry THROTTLING_QUOTA_EXCEEDED (Kafka's strictSinceVersion).</summary>
+    public const short StrictQuotaSinceVersion = 3;
+
     public override ApiKey ApiKey => ApiKey.CreatePartitions;
 
     public override short MinVersion => 0;
 
     public override short MaxVersion => 3;
 
-    // Kafka: ALTER on each topic.
-    protected override async ValueTask<CreatePartitionsResponse?> HandleAsync(RequestContext context, CreatePartitionsRequest request, CancellationToken cancellationToken) =>
-        await AuthorizedForwarding.ForwardAsync(request.Topics,
-            t => !context.HasAuthorizer || context.Authorize(AclOperation.Alter, AclResourceType.Topic, t.Name) ? null : ErrorCode.TopicAuthorizationFailed,
+    // Kafka: ALTER on each topic; then, with a mutation quota (KIP-599), the partitions each adds.
+    protected override async ValueTask<CreatePartitionsResponse?> HandleAsync(RequestContext context, CreatePartitionsRequest request, CancellationToken cancellationToken)
+    {
+        var budget = mutationQuota?.Begin(context.Connection.Principal.Name, context.Header.ClientId ?? "", context.ApiVersion, StrictQuotaSinceVersion);
+        var image = metadata?.Current;
+        var reserved = new Dictionary<string, int>(StringComparer.Ordinal);
+        ErrorCode? Refusal(CreatePartitionsRequest.CreatePartitionsTopic t)
+        {
+            if (context.HasAuthorizer && !context.Authorize(AclOperation.Alter, AclResourceType.Topic, t.Name))
+            {
+                return ErrorCode.TopicAuthorizationFailed;
+            }
+            if (budget is null)
+            {
+                return null;
+            }
+            var permits = image?.Topics.GetValueOrDefault(t.Name) is { } topic ? Math.Max(0, t.Count - topic.Partitions.Length) : 0;
+            if (!budget.TryReserve(permits))
+            {
+                return ErrorCode.ThrottlingQuotaExceeded;
+            }
+            reserved[t.Name] = reserved.GetValueOrDefault(t.Name) + permits;
+            return null;
+        }
+        var response = await AuthorizedForwarding.ForwardAsync(request.Topics, Refusal,
             allowed => controller.CreatePartitionsAsync(new CreatePartitionsRequest { Topics = allowed, TimeoutMs = request.TimeoutMs, ValidateOnly = request.ValidateOnly }, cancellationToken),
-            (response, t, error) => response.Results.Add(new CreatePartitionsResponse.CreatePartitionsTopicResult
+            (answer, t, error) => answer.Results.Add(new CreatePartitionsResponse.CreatePartitionsTopicResult
             {
                 Name = t.Name,
                 ErrorCode = (short)error,
                 ErrorMessage = ErrorCodes.DefaultMessage(error),
             }));
+        if (budget is not null)
+        {
+            foreach (var (name, permits) in reserved)
+            {
+                budget.Settle(permits, response.Results.Any(r => r.Name == name && r.ErrorCode == 0) ? permits : 0);
+            }
+            response.ThrottleTimeMs = budget.ThrottleTimeMs;
+            context.Connection.Throttle(response.ThrottleTimeMs);
+        }
+        return response;
+    }
 
     protected override CreatePartitionsResponse ErrorResponse(RequestContext context, CreatePartitionsRequest request, ErrorCode error) => new()
     {

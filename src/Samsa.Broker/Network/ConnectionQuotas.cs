@@ -15,6 +15,14 @@ namespace Samsa.Broker.Network;
 /// has more than one listener it is held only to its own listener limit, not to <c>max.connections</c>, so brokers
 /// can still reach each other when clients have used up the broker's connections.
 /// One instance per socket server (Kafka's broker and controller each count their own listeners).
+/// <para>
+/// KIP-612's connection creation rates: each accepted connection is recorded against its listener's
+/// <c>listener.name.X.max.connection.creation.rate</c> (by default <c>max.connection.creation.rate</c>) and, except on
+/// the protected inter-broker listener, the broker's <c>max.connection.creation.rate</c>; over either the acceptor
+/// holds the connection for the throttle time (bounded by one quota window, as Kafka bounds it) before it is served.
+/// The rates are <see cref="Samsa.Broker.Quotas.QuotaSensor"/> token buckets over <c>quota.window.num</c> windows of
+/// <c>quota.window.size.seconds</c> (Kafka uses a windowed <c>Rate</c>).
+/// </para>
 /// </remarks>
 internal sealed class ConnectionQuotas
 {
@@ -28,10 +36,30 @@ internal sealed class ConnectionQuotas
     private readonly Dictionary<string, int> _perListener = new(StringComparer.Ordinal);
     private int _total;
     private TaskCompletionSource _released = NewSignal();
+    private readonly Samsa.Broker.Quotas.QuotaSensor? _brokerRate;
+    private readonly Dictionary<string, Samsa.Broker.Quotas.QuotaSensor> _listenerRate = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+    private readonly long _maxThrottleMs;
 
+    /// <param name="brokerRate">max.connection.creation.rate; int.MaxValue for none.</param>
+    /// <param name="listenerRate">Each listener's creation rate; int.MaxValue (or absent) for none.</param>
     public ConnectionQuotas(int brokerMax, int defaultMaxPerIp, IReadOnlyDictionary<IPAddress, int> maxPerIpOverrides,
-        IReadOnlyDictionary<string, int> listenerMax, string? interBrokerListener)
+        IReadOnlyDictionary<string, int> listenerMax, string? interBrokerListener,
+        int brokerRate = int.MaxValue, IReadOnlyDictionary<string, int>? listenerRate = null, int samples = 11, int windowSeconds = 1, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
+        _maxThrottleMs = windowSeconds * 1000L;
+        if (brokerRate < int.MaxValue)
+        {
+            _brokerRate = new Samsa.Broker.Quotas.QuotaSensor(samples, windowSeconds * 1000L) { Quota = brokerRate };
+        }
+        foreach (var (listener, rate) in listenerRate ?? new Dictionary<string, int>())
+        {
+            if (rate < int.MaxValue)
+            {
+                _listenerRate[listener] = new Samsa.Broker.Quotas.QuotaSensor(samples, windowSeconds * 1000L) { Quota = rate };
+            }
+        }
         _brokerMax = brokerMax;
         _defaultMaxPerIp = defaultMaxPerIp;
         _maxPerIpOverrides = maxPerIpOverrides;
@@ -73,9 +101,16 @@ internal sealed class ConnectionQuotas
     /// is admitted (release it with <see cref="Release"/>), else the per-IP limit it hit.
     /// </summary>
     /// <param name="onWait">Called once, under no lock, when the caller has to wait for a slot.</param>
-    public async ValueTask<int> AcquireAsync(string listener, IPAddress address, Action? onWait, CancellationToken cancellationToken)
+    /// <param name="onThrottle">Called with the throttle time when a connection creation rate holds the connection.</param>
+    public async ValueTask<int> AcquireAsync(string listener, IPAddress address, Action? onWait, CancellationToken cancellationToken, Action<int>? onThrottle = null)
     {
         var waited = false;
+        // Kafka's waitForConnectionSlot: the connection counts against the creation rates first, then waits out their throttle.
+        if (RecordConnectionAndGetThrottleTimeMs(listener) is > 0 and var throttleMs)
+        {
+            onThrottle?.Invoke(throttleMs);
+            await Task.Delay(TimeSpan.FromMilliseconds(throttleMs), _time, cancellationToken);
+        }
         while (true)
         {
             Task released;
@@ -128,6 +163,20 @@ internal sealed class ConnectionQuotas
             _released = NewSignal();
         }
         released.TrySetResult();
+    }
+
+    /// <summary>Kafka's <c>recordConnectionAndGetThrottleTimeMs</c>: the longer of the listener's and the broker's throttles.</summary>
+    private int RecordConnectionAndGetThrottleTimeMs(string listener)
+    {
+        var listenerSensor = _listenerRate.GetValueOrDefault(listener);
+        var brokerSensor = listener == _protectedListener ? null : _brokerRate;
+        if (listenerSensor is null && brokerSensor is null)
+        {
+            return 0;
+        }
+        var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        return Math.Max(listenerSensor?.RecordAndGetThrottleTimeMs(1, nowMs, _maxThrottleMs) ?? 0,
+            brokerSensor?.RecordAndGetThrottleTimeMs(1, nowMs, _maxThrottleMs) ?? 0);
     }
 
     private bool SlotAvailable(string listener) =>

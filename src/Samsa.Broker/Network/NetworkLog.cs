@@ -67,4 +67,8 @@ internal static partial class NetworkLog
 
     [LoggerMessage(EventId = 218, Level = LogLevel.Information, Message = "Failed authentication with {RemoteEndPoint} ({ConnectionId}) ({Reason})")]
     public static partial void RawSaslFailed(ILogger logger, string connectionId, System.Net.EndPoint? remoteEndPoint, string reason);
+
+    [LoggerMessage(EventId = 219, Level = LogLevel.Information,
+        Message = "Listener {ListenerName} holds a new connection for {ThrottleMs} ms: over its connection creation rate (max.connection.creation.rate, KIP-612)")]
+    public static partial void ConnectionRateThrottled(ILogger logger, string listenerName, int throttleMs);
 }

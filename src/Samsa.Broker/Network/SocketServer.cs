@@ -29,6 +29,7 @@ public sealed class SocketServer : IAsyncDisposable
     private readonly HashSet<int> _started = []; // indexes of _listeners that accept
     private readonly TimeProvider _time;
     private readonly RateLimitedLog _blockedLog;
+    private readonly RateLimitedLog _rateLog;
     private readonly RateLimitedLog _descriptorsLog;
     private readonly FileDescriptorBudget _descriptors = FileDescriptorBudget.ForThisProcess();
     private readonly ConcurrentDictionary<KafkaConnection, Task> _connections = new();
@@ -46,6 +47,7 @@ public sealed class SocketServer : IAsyncDisposable
         _security = security;
         _time = time;
         _blockedLog = new(time, TimeSpan.FromSeconds(10));
+        _rateLog = new(time, TimeSpan.FromSeconds(10));
         _descriptorsLog = new(time, TimeSpan.FromSeconds(1));
         _config = config;
         _handler = handler;
@@ -129,7 +131,12 @@ public sealed class SocketServer : IAsyncDisposable
         foreach (var group in _listeners.Select(l => l.Bound.ListenerName).GroupBy(name => _config.ControllerListenerNames.Contains(name)))
         {
             var listenerMax = group.ToDictionary(name => name, _config.ListenerMaxConnections, StringComparer.Ordinal);
-            var quotas = new ConnectionQuotas(_config.MaxConnections, _config.MaxConnectionsPerIp, overrides, listenerMax, interBroker);
+            // KIP-612: a listener's creation rate is its listener.name.X.max.connection.creation.rate, else the broker's.
+            var brokerRate = _config.GetInt("max.connection.creation.rate");
+            var listenerRate = group.ToDictionary(name => name, name => _config.Originals.TryGetValue($"listener.name.{name.ToLowerInvariant()}.max.connection.creation.rate", out var raw)
+                && int.TryParse(raw.Trim(), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var rate) && rate >= 0 ? rate : brokerRate, StringComparer.Ordinal);
+            var quotas = new ConnectionQuotas(_config.MaxConnections, _config.MaxConnectionsPerIp, overrides, listenerMax, interBroker,
+                brokerRate, listenerRate, _config.GetInt("quota.window.num"), _config.GetInt("quota.window.size.seconds"), _time);
             foreach (var name in group)
             {
                 _quotas[name] = quotas;
@@ -291,7 +298,13 @@ public sealed class SocketServer : IAsyncDisposable
                 {
                     NetworkLog.AcceptorBlocked(_logger, bound.ListenerName, quotas.Total);
                 }
-            }, _stopping.Token);
+            }, _stopping.Token, throttleMs =>
+            {
+                if (_rateLog.ShouldLog(out _))
+                {
+                    NetworkLog.ConnectionRateThrottled(_logger, bound.ListenerName, throttleMs);
+                }
+            });
         }
         catch (OperationCanceledException)
         {

@@ -40,6 +40,36 @@ public sealed class QuotaSensor(int samples, long windowMs)
         }
     }
 
+    /// <summary>
+    /// Kafka's strict controller-mutation record (<c>checkQuotas</c> then <c>record(value, time, false)</c>): refuses
+    /// while the client is in debt, returning the time that repays it, else records <paramref name="value"/> however
+    /// deep that takes it and returns 0.
+    /// </summary>
+    public int TryRecordStrict(double value, long nowMs)
+    {
+        lock (_rate)
+        {
+            var throttle = TokenBucket.ThrottleTime(_bucket.Measure(nowMs, Quota), Quota);
+            if (throttle > 0)
+            {
+                return (int)Math.Min(throttle, int.MaxValue);
+            }
+            Volatile.Write(ref _lastRecordMs, nowMs);
+            _rate.Record(value, nowMs);
+            _bucket.Record(value, nowMs, Quota);
+            return 0;
+        }
+    }
+
+    /// <summary>The time that repays the client's debt at <paramref name="nowMs"/>, recording nothing; 0 when not in debt.</summary>
+    public int ThrottleTimeMs(long nowMs)
+    {
+        lock (_rate)
+        {
+            return (int)Math.Min(TokenBucket.ThrottleTime(_bucket.Measure(nowMs, Quota), Quota), int.MaxValue);
+        }
+    }
+
     /// <summary>The bytes per second measured over Kafka's quota windows (Kafka's quota metric).</summary>
     public double MeasuredRate(long nowMs)
     {
@@ -127,6 +157,16 @@ public sealed class ClientQuotaManager
         MaybePurge(nowMs);
         return SensorFor(user, clientId) is { } sensor ? sensor.RecordAndGetThrottleTimeMs(value, nowMs, _maxThrottleTimeMs) : 0;
     }
+
+    /// <summary>
+    /// Kafka's <c>getMaxValueInQuotaWindow</c>: the most one request may take, <c>quota x (samples - 1) x window</c>
+    /// (the Fetch handler caps a consumer's max_bytes with it, so a response that fits the quota can be sent).
+    /// </summary>
+    public double MaxValueInQuotaWindow(QuotaSensor sensor) => sensor.Quota * (_samples - 1) * (_windowMs / 1000.0);
+
+    /// <summary>Kafka's <c>unrecordQuotaSensor</c>: takes back a value recorded for (user, client-id).</summary>
+    public void Unrecord(string user, string clientId, double value) =>
+        SensorFor(user, clientId)?.Unrecord(value, _time.GetUtcNow().ToUnixTimeMilliseconds());
 
     /// <summary>The sensor charged for (user, client-id), or null when no entity sets this quota.</summary>
     public QuotaSensor? SensorFor(string user, string clientId)

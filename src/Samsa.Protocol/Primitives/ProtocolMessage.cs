@@ -30,6 +30,16 @@ public interface IApiMessage : IProtocolMessage
     ApiKey ApiKey { get; }
 }
 
+/// <summary>
+/// A response whose top level carries <c>throttle_time_ms</c> (the generator marks every such schema), so a quota
+/// applied to every API (KIP-124's request time) can report its throttle without knowing the type. Versions without the
+/// field leave it out when written, as the field is ignorable in Kafka's schemas.
+/// </summary>
+public interface IThrottledResponse : IApiMessage
+{
+    int ThrottleTimeMs { get; set; }
+}
+
 public static class ProtocolMessageExtensions
 {
     /// <summary>Serializes into a new array of exactly the message's size.</summary>

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class AddOffsetsToTxnResponse : IApiMessage, IEquatable<AddOffsetsToTxnResponse>
+public sealed partial class AddOffsetsToTxnResponse : IApiMessage, IThrottledResponse, IEquatable<AddOffsetsToTxnResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 4;

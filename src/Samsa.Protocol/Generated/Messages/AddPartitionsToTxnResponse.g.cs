@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class AddPartitionsToTxnResponse : IApiMessage, IEquatable<AddPartitionsToTxnResponse>
+public sealed partial class AddPartitionsToTxnResponse : IApiMessage, IThrottledResponse, IEquatable<AddPartitionsToTxnResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 5;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class AddRaftVoterResponse : IApiMessage, IEquatable<AddRaftVoterResponse>
+public sealed partial class AddRaftVoterResponse : IApiMessage, IThrottledResponse, IEquatable<AddRaftVoterResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

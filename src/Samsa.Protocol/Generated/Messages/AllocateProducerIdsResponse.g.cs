@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class AllocateProducerIdsResponse : IApiMessage, IEquatable<AllocateProducerIdsResponse>
+public sealed partial class AllocateProducerIdsResponse : IApiMessage, IThrottledResponse, IEquatable<AllocateProducerIdsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

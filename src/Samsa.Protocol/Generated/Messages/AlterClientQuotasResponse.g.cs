@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class AlterClientQuotasResponse : IApiMessage, IEquatable<AlterClientQuotasResponse>
+public sealed partial class AlterClientQuotasResponse : IApiMessage, IThrottledResponse, IEquatable<AlterClientQuotasResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 1;

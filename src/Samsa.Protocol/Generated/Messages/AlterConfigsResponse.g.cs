@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class AlterConfigsResponse : IApiMessage, IEquatable<AlterConfigsResponse>
+public sealed partial class AlterConfigsResponse : IApiMessage, IThrottledResponse, IEquatable<AlterConfigsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 2;

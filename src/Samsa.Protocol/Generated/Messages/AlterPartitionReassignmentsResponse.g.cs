@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class AlterPartitionReassignmentsResponse : IApiMessage, IEquatable<AlterPartitionReassignmentsResponse>
+public sealed partial class AlterPartitionReassignmentsResponse : IApiMessage, IThrottledResponse, IEquatable<AlterPartitionReassignmentsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class AlterPartitionResponse : IApiMessage, IEquatable<AlterPartitionResponse>
+public sealed partial class AlterPartitionResponse : IApiMessage, IThrottledResponse, IEquatable<AlterPartitionResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 3;

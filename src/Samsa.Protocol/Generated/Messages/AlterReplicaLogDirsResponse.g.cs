@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class AlterReplicaLogDirsResponse : IApiMessage, IEquatable<AlterReplicaLogDirsResponse>
+public sealed partial class AlterReplicaLogDirsResponse : IApiMessage, IThrottledResponse, IEquatable<AlterReplicaLogDirsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 2;

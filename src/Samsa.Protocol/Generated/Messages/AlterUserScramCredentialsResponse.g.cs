@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class AlterUserScramCredentialsResponse : IApiMessage, IEquatable<AlterUserScramCredentialsResponse>
+public sealed partial class AlterUserScramCredentialsResponse : IApiMessage, IThrottledResponse, IEquatable<AlterUserScramCredentialsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

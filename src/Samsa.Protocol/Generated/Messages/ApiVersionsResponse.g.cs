@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class ApiVersionsResponse : IApiMessage, IEquatable<ApiVersionsResponse>
+public sealed partial class ApiVersionsResponse : IApiMessage, IThrottledResponse, IEquatable<ApiVersionsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 4;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class AssignReplicasToDirsResponse : IApiMessage, IEquatable<AssignReplicasToDirsResponse>
+public sealed partial class AssignReplicasToDirsResponse : IApiMessage, IThrottledResponse, IEquatable<AssignReplicasToDirsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

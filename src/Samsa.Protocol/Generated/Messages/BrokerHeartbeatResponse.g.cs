@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class BrokerHeartbeatResponse : IApiMessage, IEquatable<BrokerHeartbeatResponse>
+public sealed partial class BrokerHeartbeatResponse : IApiMessage, IThrottledResponse, IEquatable<BrokerHeartbeatResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 1;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class BrokerRegistrationResponse : IApiMessage, IEquatable<BrokerRegistrationResponse>
+public sealed partial class BrokerRegistrationResponse : IApiMessage, IThrottledResponse, IEquatable<BrokerRegistrationResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 4;

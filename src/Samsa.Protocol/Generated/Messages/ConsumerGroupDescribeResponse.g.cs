@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class ConsumerGroupDescribeResponse : IApiMessage, IEquatable<ConsumerGroupDescribeResponse>
+public sealed partial class ConsumerGroupDescribeResponse : IApiMessage, IThrottledResponse, IEquatable<ConsumerGroupDescribeResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

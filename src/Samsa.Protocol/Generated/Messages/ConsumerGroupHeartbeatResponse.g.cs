@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class ConsumerGroupHeartbeatResponse : IApiMessage, IEquatable<ConsumerGroupHeartbeatResponse>
+public sealed partial class ConsumerGroupHeartbeatResponse : IApiMessage, IThrottledResponse, IEquatable<ConsumerGroupHeartbeatResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 1;

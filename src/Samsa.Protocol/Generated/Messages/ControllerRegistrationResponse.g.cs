@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class ControllerRegistrationResponse : IApiMessage, IEquatable<ControllerRegistrationResponse>
+public sealed partial class ControllerRegistrationResponse : IApiMessage, IThrottledResponse, IEquatable<ControllerRegistrationResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class CreateAclsResponse : IApiMessage, IEquatable<CreateAclsResponse>
+public sealed partial class CreateAclsResponse : IApiMessage, IThrottledResponse, IEquatable<CreateAclsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 3;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class CreateDelegationTokenResponse : IApiMessage, IEquatable<CreateDelegationTokenResponse>
+public sealed partial class CreateDelegationTokenResponse : IApiMessage, IThrottledResponse, IEquatable<CreateDelegationTokenResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 3;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class CreatePartitionsResponse : IApiMessage, IEquatable<CreatePartitionsResponse>
+public sealed partial class CreatePartitionsResponse : IApiMessage, IThrottledResponse, IEquatable<CreatePartitionsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 3;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class CreateTopicsResponse : IApiMessage, IEquatable<CreateTopicsResponse>
+public sealed partial class CreateTopicsResponse : IApiMessage, IThrottledResponse, IEquatable<CreateTopicsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 7;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class DeleteAclsResponse : IApiMessage, IEquatable<DeleteAclsResponse>
+public sealed partial class DeleteAclsResponse : IApiMessage, IThrottledResponse, IEquatable<DeleteAclsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 3;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class DeleteGroupsResponse : IApiMessage, IEquatable<DeleteGroupsResponse>
+public sealed partial class DeleteGroupsResponse : IApiMessage, IThrottledResponse, IEquatable<DeleteGroupsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 2;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class DeleteRecordsResponse : IApiMessage, IEquatable<DeleteRecordsResponse>
+public sealed partial class DeleteRecordsResponse : IApiMessage, IThrottledResponse, IEquatable<DeleteRecordsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 2;

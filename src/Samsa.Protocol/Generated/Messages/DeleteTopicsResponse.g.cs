@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class DeleteTopicsResponse : IApiMessage, IEquatable<DeleteTopicsResponse>
+public sealed partial class DeleteTopicsResponse : IApiMessage, IThrottledResponse, IEquatable<DeleteTopicsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 6;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class DescribeAclsResponse : IApiMessage, IEquatable<DescribeAclsResponse>
+public sealed partial class DescribeAclsResponse : IApiMessage, IThrottledResponse, IEquatable<DescribeAclsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 3;

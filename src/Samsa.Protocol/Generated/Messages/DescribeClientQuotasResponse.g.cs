@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class DescribeClientQuotasResponse : IApiMessage, IEquatable<DescribeClientQuotasResponse>
+public sealed partial class DescribeClientQuotasResponse : IApiMessage, IThrottledResponse, IEquatable<DescribeClientQuotasResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 1;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class DescribeClusterResponse : IApiMessage, IEquatable<DescribeClusterResponse>
+public sealed partial class DescribeClusterResponse : IApiMessage, IThrottledResponse, IEquatable<DescribeClusterResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 1;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class DescribeConfigsResponse : IApiMessage, IEquatable<DescribeConfigsResponse>
+public sealed partial class DescribeConfigsResponse : IApiMessage, IThrottledResponse, IEquatable<DescribeConfigsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 4;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class DescribeDelegationTokenResponse : IApiMessage, IEquatable<DescribeDelegationTokenResponse>
+public sealed partial class DescribeDelegationTokenResponse : IApiMessage, IThrottledResponse, IEquatable<DescribeDelegationTokenResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 3;

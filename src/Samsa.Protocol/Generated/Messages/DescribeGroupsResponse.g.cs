@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class DescribeGroupsResponse : IApiMessage, IEquatable<DescribeGroupsResponse>
+public sealed partial class DescribeGroupsResponse : IApiMessage, IThrottledResponse, IEquatable<DescribeGroupsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 5;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class DescribeLogDirsResponse : IApiMessage, IEquatable<DescribeLogDirsResponse>
+public sealed partial class DescribeLogDirsResponse : IApiMessage, IThrottledResponse, IEquatable<DescribeLogDirsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 4;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class DescribeProducersResponse : IApiMessage, IEquatable<DescribeProducersResponse>
+public sealed partial class DescribeProducersResponse : IApiMessage, IThrottledResponse, IEquatable<DescribeProducersResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

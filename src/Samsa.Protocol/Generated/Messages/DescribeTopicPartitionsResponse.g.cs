@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class DescribeTopicPartitionsResponse : IApiMessage, IEquatable<DescribeTopicPartitionsResponse>
+public sealed partial class DescribeTopicPartitionsResponse : IApiMessage, IThrottledResponse, IEquatable<DescribeTopicPartitionsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class DescribeTransactionsResponse : IApiMessage, IEquatable<DescribeTransactionsResponse>
+public sealed partial class DescribeTransactionsResponse : IApiMessage, IThrottledResponse, IEquatable<DescribeTransactionsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class DescribeUserScramCredentialsResponse : IApiMessage, IEquatable<DescribeUserScramCredentialsResponse>
+public sealed partial class DescribeUserScramCredentialsResponse : IApiMessage, IThrottledResponse, IEquatable<DescribeUserScramCredentialsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class ElectLeadersResponse : IApiMessage, IEquatable<ElectLeadersResponse>
+public sealed partial class ElectLeadersResponse : IApiMessage, IThrottledResponse, IEquatable<ElectLeadersResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 2;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class EndTxnResponse : IApiMessage, IEquatable<EndTxnResponse>
+public sealed partial class EndTxnResponse : IApiMessage, IThrottledResponse, IEquatable<EndTxnResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 5;

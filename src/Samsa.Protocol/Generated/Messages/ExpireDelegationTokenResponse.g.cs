@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class ExpireDelegationTokenResponse : IApiMessage, IEquatable<ExpireDelegationTokenResponse>
+public sealed partial class ExpireDelegationTokenResponse : IApiMessage, IThrottledResponse, IEquatable<ExpireDelegationTokenResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 2;

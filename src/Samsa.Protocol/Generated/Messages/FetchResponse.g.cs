@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class FetchResponse : IApiMessage, IEquatable<FetchResponse>
+public sealed partial class FetchResponse : IApiMessage, IThrottledResponse, IEquatable<FetchResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 17;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class FetchSnapshotResponse : IApiMessage, IEquatable<FetchSnapshotResponse>
+public sealed partial class FetchSnapshotResponse : IApiMessage, IThrottledResponse, IEquatable<FetchSnapshotResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 1;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class FindCoordinatorResponse : IApiMessage, IEquatable<FindCoordinatorResponse>
+public sealed partial class FindCoordinatorResponse : IApiMessage, IThrottledResponse, IEquatable<FindCoordinatorResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 6;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class GetTelemetrySubscriptionsResponse : IApiMessage, IEquatable<GetTelemetrySubscriptionsResponse>
+public sealed partial class GetTelemetrySubscriptionsResponse : IApiMessage, IThrottledResponse, IEquatable<GetTelemetrySubscriptionsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class HeartbeatResponse : IApiMessage, IEquatable<HeartbeatResponse>
+public sealed partial class HeartbeatResponse : IApiMessage, IThrottledResponse, IEquatable<HeartbeatResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 4;

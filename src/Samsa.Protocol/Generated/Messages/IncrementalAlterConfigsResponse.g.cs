@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class IncrementalAlterConfigsResponse : IApiMessage, IEquatable<IncrementalAlterConfigsResponse>
+public sealed partial class IncrementalAlterConfigsResponse : IApiMessage, IThrottledResponse, IEquatable<IncrementalAlterConfigsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 1;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class InitProducerIdResponse : IApiMessage, IEquatable<InitProducerIdResponse>
+public sealed partial class InitProducerIdResponse : IApiMessage, IThrottledResponse, IEquatable<InitProducerIdResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 5;

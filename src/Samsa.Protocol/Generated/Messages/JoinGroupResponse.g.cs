@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class JoinGroupResponse : IApiMessage, IEquatable<JoinGroupResponse>
+public sealed partial class JoinGroupResponse : IApiMessage, IThrottledResponse, IEquatable<JoinGroupResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 9;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class LeaveGroupResponse : IApiMessage, IEquatable<LeaveGroupResponse>
+public sealed partial class LeaveGroupResponse : IApiMessage, IThrottledResponse, IEquatable<LeaveGroupResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 5;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class ListClientMetricsResourcesResponse : IApiMessage, IEquatable<ListClientMetricsResourcesResponse>
+public sealed partial class ListClientMetricsResourcesResponse : IApiMessage, IThrottledResponse, IEquatable<ListClientMetricsResourcesResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class ListGroupsResponse : IApiMessage, IEquatable<ListGroupsResponse>
+public sealed partial class ListGroupsResponse : IApiMessage, IThrottledResponse, IEquatable<ListGroupsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 5;

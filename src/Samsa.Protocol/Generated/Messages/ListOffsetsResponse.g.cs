@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class ListOffsetsResponse : IApiMessage, IEquatable<ListOffsetsResponse>
+public sealed partial class ListOffsetsResponse : IApiMessage, IThrottledResponse, IEquatable<ListOffsetsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 10;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class ListPartitionReassignmentsResponse : IApiMessage, IEquatable<ListPartitionReassignmentsResponse>
+public sealed partial class ListPartitionReassignmentsResponse : IApiMessage, IThrottledResponse, IEquatable<ListPartitionReassignmentsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

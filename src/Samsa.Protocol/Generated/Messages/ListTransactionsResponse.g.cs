@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class ListTransactionsResponse : IApiMessage, IEquatable<ListTransactionsResponse>
+public sealed partial class ListTransactionsResponse : IApiMessage, IThrottledResponse, IEquatable<ListTransactionsResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 1;

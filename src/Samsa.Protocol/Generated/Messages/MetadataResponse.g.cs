@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class MetadataResponse : IApiMessage, IEquatable<MetadataResponse>
+public sealed partial class MetadataResponse : IApiMessage, IThrottledResponse, IEquatable<MetadataResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 12;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class OffsetCommitResponse : IApiMessage, IEquatable<OffsetCommitResponse>
+public sealed partial class OffsetCommitResponse : IApiMessage, IThrottledResponse, IEquatable<OffsetCommitResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 9;

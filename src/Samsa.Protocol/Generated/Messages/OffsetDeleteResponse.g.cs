@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class OffsetDeleteResponse : IApiMessage, IEquatable<OffsetDeleteResponse>
+public sealed partial class OffsetDeleteResponse : IApiMessage, IThrottledResponse, IEquatable<OffsetDeleteResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class OffsetFetchResponse : IApiMessage, IEquatable<OffsetFetchResponse>
+public sealed partial class OffsetFetchResponse : IApiMessage, IThrottledResponse, IEquatable<OffsetFetchResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 9;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class OffsetForLeaderEpochResponse : IApiMessage, IEquatable<OffsetForLeaderEpochResponse>
+public sealed partial class OffsetForLeaderEpochResponse : IApiMessage, IThrottledResponse, IEquatable<OffsetForLeaderEpochResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 4;

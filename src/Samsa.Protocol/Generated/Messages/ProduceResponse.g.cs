@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class ProduceResponse : IApiMessage, IEquatable<ProduceResponse>
+public sealed partial class ProduceResponse : IApiMessage, IThrottledResponse, IEquatable<ProduceResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 11;

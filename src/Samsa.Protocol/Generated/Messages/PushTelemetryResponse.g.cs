@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class PushTelemetryResponse : IApiMessage, IEquatable<PushTelemetryResponse>
+public sealed partial class PushTelemetryResponse : IApiMessage, IThrottledResponse, IEquatable<PushTelemetryResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class RemoveRaftVoterResponse : IApiMessage, IEquatable<RemoveRaftVoterResponse>
+public sealed partial class RemoveRaftVoterResponse : IApiMessage, IThrottledResponse, IEquatable<RemoveRaftVoterResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

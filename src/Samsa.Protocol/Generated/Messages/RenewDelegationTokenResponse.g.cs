@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class RenewDelegationTokenResponse : IApiMessage, IEquatable<RenewDelegationTokenResponse>
+public sealed partial class RenewDelegationTokenResponse : IApiMessage, IThrottledResponse, IEquatable<RenewDelegationTokenResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 2;

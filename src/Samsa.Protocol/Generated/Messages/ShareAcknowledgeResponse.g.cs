@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class ShareAcknowledgeResponse : IApiMessage, IEquatable<ShareAcknowledgeResponse>
+public sealed partial class ShareAcknowledgeResponse : IApiMessage, IThrottledResponse, IEquatable<ShareAcknowledgeResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

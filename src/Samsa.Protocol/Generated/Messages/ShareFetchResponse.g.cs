@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class ShareFetchResponse : IApiMessage, IEquatable<ShareFetchResponse>
+public sealed partial class ShareFetchResponse : IApiMessage, IThrottledResponse, IEquatable<ShareFetchResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class ShareGroupDescribeResponse : IApiMessage, IEquatable<ShareGroupDescribeResponse>
+public sealed partial class ShareGroupDescribeResponse : IApiMessage, IThrottledResponse, IEquatable<ShareGroupDescribeResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class ShareGroupHeartbeatResponse : IApiMessage, IEquatable<ShareGroupHeartbeatResponse>
+public sealed partial class ShareGroupHeartbeatResponse : IApiMessage, IThrottledResponse, IEquatable<ShareGroupHeartbeatResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

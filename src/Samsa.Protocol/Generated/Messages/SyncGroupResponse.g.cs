@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class SyncGroupResponse : IApiMessage, IEquatable<SyncGroupResponse>
+public sealed partial class SyncGroupResponse : IApiMessage, IThrottledResponse, IEquatable<SyncGroupResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 5;

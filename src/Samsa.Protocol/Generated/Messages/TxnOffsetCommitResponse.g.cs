@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class TxnOffsetCommitResponse : IApiMessage, IEquatable<TxnOffsetCommitResponse>
+public sealed partial class TxnOffsetCommitResponse : IApiMessage, IThrottledResponse, IEquatable<TxnOffsetCommitResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 4;

@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class UnregisterBrokerResponse : IApiMessage, IEquatable<UnregisterBrokerResponse>
+public sealed partial class UnregisterBrokerResponse : IApiMessage, IThrottledResponse, IEquatable<UnregisterBrokerResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;

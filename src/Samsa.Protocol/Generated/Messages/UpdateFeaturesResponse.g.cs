@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class UpdateFeaturesResponse : IApiMessage, IEquatable<UpdateFeaturesResponse>
+public sealed partial class UpdateFeaturesResponse : IApiMessage, IThrottledResponse, IEquatable<UpdateFeaturesResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 2;

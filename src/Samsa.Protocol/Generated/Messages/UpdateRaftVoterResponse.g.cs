@@ -6,7 +6,7 @@
 
 namespace Samsa.Protocol.Messages;
 
-public sealed partial class UpdateRaftVoterResponse : IApiMessage, IEquatable<UpdateRaftVoterResponse>
+public sealed partial class UpdateRaftVoterResponse : IApiMessage, IThrottledResponse, IEquatable<UpdateRaftVoterResponse>
 {
     public const short LowestVersion = 0;
     public const short HighestVersion = 0;
