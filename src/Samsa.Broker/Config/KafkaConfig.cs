@@ -146,11 +146,24 @@ public sealed class KafkaConfig
     public int ListenerMaxConnections(string listenerName) =>
         Originals.TryGetValue(ListenerMaxConnectionsKey(listenerName), out var raw) ? ParseListenerMaxConnections(ListenerMaxConnectionsKey(listenerName), raw) : int.MaxValue;
 
+    /// <summary>
+    /// KIP-612's per-listener <c>listener.name.{listener}.max.connection.creation.rate</c> (listener name lower-cased),
+    /// else the broker's <c>max.connection.creation.rate</c>.
+    /// </summary>
+    public int ListenerMaxConnectionCreationRate(string listenerName)
+    {
+        var key = $"listener.name.{listenerName.ToLowerInvariant()}.max.connection.creation.rate";
+        return Originals.TryGetValue(key, out var raw) ? ParseListenerOverride("max.connection.creation.rate", key, raw) : GetInt("max.connection.creation.rate");
+    }
+
     private static string ListenerMaxConnectionsKey(string listenerName) => $"listener.name.{listenerName.ToLowerInvariant()}.max.connections";
 
-    private static int ParseListenerMaxConnections(string key, string raw)
+    private static int ParseListenerMaxConnections(string key, string raw) => ParseListenerOverride("max.connections", key, raw);
+
+    /// <summary>A listener's override of the broker config <paramref name="brokerKey"/>, parsed and checked (at least 0) as that config is.</summary>
+    private static int ParseListenerOverride(string brokerKey, string key, string raw)
     {
-        var value = (int)(KafkaConfigDefinitions.All["max.connections"] with { Name = key }).Parse(raw)!;
+        var value = (int)(KafkaConfigDefinitions.All[brokerKey] with { Name = key }).Parse(raw)!;
         RangeValidator.AtLeast(0).Ensure(key, value);
         return value;
     }

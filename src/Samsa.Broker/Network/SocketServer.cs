@@ -133,8 +133,7 @@ public sealed class SocketServer : IAsyncDisposable
             var listenerMax = group.ToDictionary(name => name, _config.ListenerMaxConnections, StringComparer.Ordinal);
             // KIP-612: a listener's creation rate is its listener.name.X.max.connection.creation.rate, else the broker's.
             var brokerRate = _config.GetInt("max.connection.creation.rate");
-            var listenerRate = group.ToDictionary(name => name, name => _config.Originals.TryGetValue($"listener.name.{name.ToLowerInvariant()}.max.connection.creation.rate", out var raw)
-                && int.TryParse(raw.Trim(), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var rate) && rate >= 0 ? rate : brokerRate, StringComparer.Ordinal);
+            var listenerRate = group.ToDictionary(name => name, _config.ListenerMaxConnectionCreationRate, StringComparer.Ordinal);
             var quotas = new ConnectionQuotas(_config.MaxConnections, _config.MaxConnectionsPerIp, overrides, listenerMax, interBroker,
                 brokerRate, listenerRate, _config.GetInt("quota.window.num"), _config.GetInt("quota.window.size.seconds"), _time);
             foreach (var name in group)
