@@ -451,7 +451,7 @@ public sealed class KafkaBroker : IAsyncDisposable
         var saslServers = new SaslServerFactory(config, metadata, time, loggerFactory);
         var security = Samsa.Broker.Security.ListenerSecurity.Create(config, saslServers);
         var socketServer = await SocketServer.BindAsync(config, new ListenerRouter(dispatcher, controllerDispatcher, config.ControllerListenerNames), loggerFactory, time, security,
-            brokerMetrics);
+            brokerMetrics, () => metadata.Current);
         boundEndpoints = socketServer.BoundEndpoints;
         brokerMetrics.Observe(new BrokerState
         {

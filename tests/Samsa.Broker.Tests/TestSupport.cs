@@ -102,6 +102,9 @@ public sealed class TestBroker : IAsyncDisposable
 
     public Task<TestClient> ConnectAsync() => TestClient.ConnectAsync(Port);
 
+    /// <summary>Connects from <paramref name="source"/> (Linux loopback takes any 127/8 address as a source).</summary>
+    public Task<TestClient> ConnectFromAsync(System.Net.IPAddress source) => TestClient.ConnectAsync(Port, source);
+
     public async ValueTask DisposeAsync()
     {
         await Broker.DisposeAsync();
@@ -122,9 +125,13 @@ public sealed class TestClient : IAsyncDisposable
         _stream = tcp.GetStream();
     }
 
-    public static async Task<TestClient> ConnectAsync(int port)
+    public static async Task<TestClient> ConnectAsync(int port, System.Net.IPAddress? source = null)
     {
         var tcp = new TcpClient { NoDelay = true };
+        if (source is not null)
+        {
+            tcp.Client.Bind(new System.Net.IPEndPoint(source, 0));
+        }
         await tcp.ConnectAsync("127.0.0.1", port);
         return new TestClient(tcp);
     }

@@ -1,4 +1,5 @@
 using System.Net;
+using Samsa.Metadata.Image;
 
 namespace Samsa.Broker.Network;
 
@@ -23,9 +24,17 @@ namespace Samsa.Broker.Network;
 /// The rates are <see cref="Samsa.Broker.Quotas.QuotaSensor"/> token buckets over <c>quota.window.num</c> windows of
 /// <c>quota.window.size.seconds</c> (Kafka uses a windowed <c>Rate</c>).
 /// </para>
+/// <para>
+/// KIP-612's per-IP <c>connection_creation_rate</c> client quotas (<see cref="IpConnectionRates"/>), on every listener
+/// including the inter-broker one, as Kafka: once a slot is free the connection is recorded against its address's
+/// rate; over it, the connection is taken back from the address's, the listener's and the broker's rates and refused
+/// with the throttle time (Kafka's <c>ConnectionThrottledException</c>). The acceptor does not serve it and closes it
+/// only after that time, so a client that reconnects at once is slowed down, and moves on to the next connection.
+/// </para>
 /// </remarks>
 internal sealed class ConnectionQuotas
 {
+    // Sensors (QuotaSensor, each locking itself) may be recorded under _lock; nothing else is taken under it.
     private readonly object _lock = new();
     private readonly int _brokerMax;
     private readonly int _defaultMaxPerIp;
@@ -40,15 +49,19 @@ internal sealed class ConnectionQuotas
     private readonly Dictionary<string, Samsa.Broker.Quotas.QuotaSensor> _listenerRate = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly long _maxThrottleMs;
+    private readonly IpConnectionRates? _ipRates;
 
     /// <param name="brokerRate">max.connection.creation.rate; int.MaxValue for none.</param>
     /// <param name="listenerRate">Each listener's creation rate; int.MaxValue (or absent) for none.</param>
+    /// <param name="image">The current metadata image, whose ip client quotas set the per-IP creation rates; null for none.</param>
     public ConnectionQuotas(int brokerMax, int defaultMaxPerIp, IReadOnlyDictionary<IPAddress, int> maxPerIpOverrides,
         IReadOnlyDictionary<string, int> listenerMax, string? interBrokerListener,
-        int brokerRate = int.MaxValue, IReadOnlyDictionary<string, int>? listenerRate = null, int samples = 11, int windowSeconds = 1, TimeProvider? time = null)
+        int brokerRate = int.MaxValue, IReadOnlyDictionary<string, int>? listenerRate = null, int samples = 11, int windowSeconds = 1, TimeProvider? time = null,
+        Func<MetadataImage>? image = null)
     {
         _time = time ?? TimeProvider.System;
         _maxThrottleMs = windowSeconds * 1000L;
+        _ipRates = image is null ? null : new IpConnectionRates(image, samples, windowSeconds);
         if (brokerRate < int.MaxValue)
         {
             _brokerRate = new Samsa.Broker.Quotas.QuotaSensor(samples, windowSeconds * 1000L) { Quota = brokerRate };
@@ -97,12 +110,12 @@ internal sealed class ConnectionQuotas
 
     /// <summary>
     /// Waits for a free slot on <paramref name="listener"/> (listener and broker-wide limits), then counts the
-    /// connection unless <paramref name="address"/> already holds its per-IP maximum. Returns -1 when the connection
-    /// is admitted (release it with <see cref="Release"/>), else the per-IP limit it hit.
+    /// connection unless <paramref name="address"/> is over its connection_creation_rate or already holds its per-IP
+    /// maximum. When admitted, release the connection with <see cref="Release"/>.
     /// </summary>
     /// <param name="onWait">Called once, under no lock, when the caller has to wait for a slot.</param>
     /// <param name="onThrottle">Called with the throttle time when a connection creation rate holds the connection.</param>
-    public async ValueTask<int> AcquireAsync(string listener, IPAddress address, Action? onWait, CancellationToken cancellationToken, Action<int>? onThrottle = null)
+    public async ValueTask<ConnectionAdmission> AcquireAsync(string listener, IPAddress address, Action? onWait, CancellationToken cancellationToken, Action<int>? onThrottle = null)
     {
         var waited = false;
         // Kafka's waitForConnectionSlot: the connection counts against the creation rates first, then waits out their throttle.
@@ -118,16 +131,20 @@ internal sealed class ConnectionQuotas
             {
                 if (SlotAvailable(listener))
                 {
+                    if (RecordIpConnectionOrThrottle(listener, address) is > 0 and var ipThrottleMs)
+                    {
+                        return ConnectionAdmission.Throttled(ipThrottleMs);
+                    }
                     var count = _perIp.GetValueOrDefault(address);
                     var max = _maxPerIpOverrides.TryGetValue(address, out var own) ? own : _defaultMaxPerIp;
                     if (count >= max)
                     {
-                        return max;
+                        return ConnectionAdmission.OverIpLimit(max);
                     }
                     _perIp[address] = count + 1;
                     _perListener[listener]++;
                     _total++;
-                    return -1;
+                    return ConnectionAdmission.Admitted;
                 }
                 released = _released.Task;
             }
@@ -179,6 +196,30 @@ internal sealed class ConnectionQuotas
             brokerSensor?.RecordAndGetThrottleTimeMs(1, nowMs, _maxThrottleMs) ?? 0);
     }
 
+    /// <summary>
+    /// Kafka's <c>recordIpConnectionMaybeThrottle</c> with its <c>updateListenerMetrics</c>: the throttle time when
+    /// <paramref name="address"/> is over its connection_creation_rate, having taken the connection back from the
+    /// listener's and the broker's creation rates too (it will not be served), else 0. Called under the lock.
+    /// </summary>
+    private int RecordIpConnectionOrThrottle(string listener, IPAddress address)
+    {
+        if (_ipRates is null)
+        {
+            return 0;
+        }
+        var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var throttleMs = _ipRates.RecordOrThrottle(address, nowMs, _maxThrottleMs);
+        if (throttleMs > 0)
+        {
+            _listenerRate.GetValueOrDefault(listener)?.Unrecord(1, nowMs);
+            if (listener != _protectedListener)
+            {
+                _brokerRate?.Unrecord(1, nowMs);
+            }
+        }
+        return throttleMs;
+    }
+
     private bool SlotAvailable(string listener) =>
         _perListener[listener] < _listenerMax[listener] && (listener == _protectedListener || _total < _brokerMax);
 
@@ -186,4 +227,18 @@ internal sealed class ConnectionQuotas
 
     /// <summary>The address a connection is counted under: IPv4 clients of a dual-mode socket as plain IPv4, as the JVM reports them.</summary>
     public static IPAddress Normalize(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+}
+
+/// <summary>What <see cref="ConnectionQuotas.AcquireAsync"/> decided for one accepted connection.</summary>
+/// <param name="PerIpLimit">The <c>max.connections.per.ip</c> limit the address already holds, or -1.</param>
+/// <param name="ThrottleMs">How long to hold the refused connection before closing it (over its IP's connection_creation_rate), or 0.</param>
+internal readonly record struct ConnectionAdmission(int PerIpLimit, int ThrottleMs)
+{
+    public static ConnectionAdmission Admitted => new(-1, 0);
+
+    public bool IsAdmitted => PerIpLimit < 0 && ThrottleMs == 0;
+
+    public static ConnectionAdmission OverIpLimit(int max) => new(max, 0);
+
+    public static ConnectionAdmission Throttled(int throttleMs) => new(-1, throttleMs);
 }

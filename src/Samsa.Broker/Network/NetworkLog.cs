@@ -71,4 +71,9 @@ internal static partial class NetworkLog
     [LoggerMessage(EventId = 219, Level = LogLevel.Information,
         Message = "Listener {ListenerName} holds a new connection for {ThrottleMs} ms: over its connection creation rate (max.connection.creation.rate, KIP-612)")]
     public static partial void ConnectionRateThrottled(ILogger logger, string listenerName, int throttleMs);
+
+    /// <summary>Kafka's debug line for a connection refused over its IP's connection_creation_rate, once per such connection.</summary>
+    [LoggerMessage(EventId = 220, Level = LogLevel.Debug,
+        Message = "Delaying closing of connection from {Address} on listener {ListenerName} for {ThrottleMs} ms: over its connection_creation_rate quota (KIP-612)")]
+    public static partial void ConnectionIpThrottled(ILogger logger, string listenerName, IPAddress address, int throttleMs);
 }

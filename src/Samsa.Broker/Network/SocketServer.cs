@@ -33,6 +33,9 @@ public sealed class SocketServer : IAsyncDisposable
     private readonly RateLimitedLog _descriptorsLog;
     private readonly FileDescriptorBudget _descriptors = FileDescriptorBudget.ForThisProcess();
     private readonly ConcurrentDictionary<KafkaConnection, Task> _connections = new();
+    // Connections refused over their IP's connection_creation_rate, each closed when its throttle time is up.
+    private readonly ConcurrentDictionary<Socket, Task> _throttled = new();
+    private readonly Func<Samsa.Metadata.Image.MetadataImage>? _image;
     private long _connectionIndex;
     private int _disposed;
 
@@ -41,8 +44,9 @@ public sealed class SocketServer : IAsyncDisposable
     private readonly Samsa.Broker.Metrics.BrokerMetrics? _metrics;
 
     private SocketServer(KafkaConfig config, IRequestHandler handler, ILoggerFactory loggerFactory, TimeProvider time, Samsa.Broker.Security.ListenerSecurity security,
-        Samsa.Broker.Metrics.BrokerMetrics? metrics)
+        Samsa.Broker.Metrics.BrokerMetrics? metrics, Func<Samsa.Metadata.Image.MetadataImage>? image)
     {
+        _image = image;
         _metrics = metrics;
         _security = security;
         _time = time;
@@ -62,11 +66,13 @@ public sealed class SocketServer : IAsyncDisposable
     /// </summary>
     /// <param name="security">Each listener's TLS and SASL set-up; by default built from <paramref name="config"/> without SASL.</param>
     /// <param name="metrics">The node's instruments (connections, requests, authentications); null measures nothing.</param>
+    /// <param name="image">The node's current metadata image, whose ip client quotas (connection_creation_rate) the acceptors enforce; null enforces none.</param>
     public static async Task<SocketServer> BindAsync(KafkaConfig config, IRequestHandler handler, ILoggerFactory loggerFactory, TimeProvider? time = null,
-        Samsa.Broker.Security.ListenerSecurity? security = null, Samsa.Broker.Metrics.BrokerMetrics? metrics = null)
+        Samsa.Broker.Security.ListenerSecurity? security = null, Samsa.Broker.Metrics.BrokerMetrics? metrics = null,
+        Func<Samsa.Metadata.Image.MetadataImage>? image = null)
     {
         var server = new SocketServer(config, handler, loggerFactory, time ?? TimeProvider.System, security ?? Samsa.Broker.Security.ListenerSecurity.Create(config, null),
-            metrics);
+            metrics, image);
         try
         {
             foreach (var endpoint in config.Listeners)
@@ -135,7 +141,7 @@ public sealed class SocketServer : IAsyncDisposable
             var brokerRate = _config.GetInt("max.connection.creation.rate");
             var listenerRate = group.ToDictionary(name => name, _config.ListenerMaxConnectionCreationRate, StringComparer.Ordinal);
             var quotas = new ConnectionQuotas(_config.MaxConnections, _config.MaxConnectionsPerIp, overrides, listenerMax, interBroker,
-                brokerRate, listenerRate, _config.GetInt("quota.window.num"), _config.GetInt("quota.window.size.seconds"), _time);
+                brokerRate, listenerRate, _config.GetInt("quota.window.num"), _config.GetInt("quota.window.size.seconds"), _time, _image);
             foreach (var name in group)
             {
                 _quotas[name] = quotas;
@@ -185,7 +191,8 @@ public sealed class SocketServer : IAsyncDisposable
 
     /// <summary>
     /// Kafka's <c>Acceptor</c>: accept, take a quota slot (waiting while the listener or the broker is full, so
-    /// newcomers wait in the listen backlog), refuse an IP over its limit, then hand the socket to its connection.
+    /// newcomers wait in the listen backlog), refuse an IP over its limit or its connection creation rate, then hand
+    /// the socket to its connection.
     /// </summary>
     /// <remarks>
     /// When accept itself fails for want of resources (EMFILE/ENFILE: no file descriptor left) the pending connection
@@ -288,10 +295,10 @@ public sealed class SocketServer : IAsyncDisposable
             client.Dispose();
             return true;
         }
-        int refusedAt;
+        ConnectionAdmission admission;
         try
         {
-            refusedAt = await quotas.AcquireAsync(bound.ListenerName, address, () =>
+            admission = await quotas.AcquireAsync(bound.ListenerName, address, () =>
             {
                 if (_blockedLog.ShouldLog(out _))
                 {
@@ -310,9 +317,15 @@ public sealed class SocketServer : IAsyncDisposable
             client.Dispose();
             return false;
         }
-        if (refusedAt >= 0)
+        if (admission.ThrottleMs > 0)
         {
-            NetworkLog.TooManyConnections(_logger, address, refusedAt);
+            NetworkLog.ConnectionIpThrottled(_logger, bound.ListenerName, address, admission.ThrottleMs);
+            CloseAfterThrottle(client, admission.ThrottleMs);
+            return true;
+        }
+        if (admission.PerIpLimit >= 0)
+        {
+            NetworkLog.TooManyConnections(_logger, address, admission.PerIpLimit);
             client.Dispose();
             return true;
         }
@@ -328,6 +341,23 @@ public sealed class SocketServer : IAsyncDisposable
             client.Dispose();
         }
         return true;
+    }
+
+    /// <summary>
+    /// Kafka's <c>DelayedCloseSocket</c>: a connection refused over its IP's connection_creation_rate is never read
+    /// from and is closed once its throttle time is up (or when the server stops), so the client sees its connection
+    /// last that long before it may reconnect. The acceptor goes on accepting meanwhile.
+    /// </summary>
+    private void CloseAfterThrottle(Socket client, int throttleMs)
+    {
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _throttled[client] = closed.Task;
+        _ = Task.Delay(TimeSpan.FromMilliseconds(throttleMs), _time, _stopping.Token).ContinueWith(_ =>
+        {
+            client.Dispose();
+            _throttled.TryRemove(client, out var _);
+            closed.TrySetResult();
+        }, TaskScheduler.Default);
     }
 
     private void StartConnection(Socket client, BoundEndpoint bound, ConnectionQuotas quotas, IPAddress address)
@@ -434,6 +464,7 @@ public sealed class SocketServer : IAsyncDisposable
             connection.Abort();
         }
         await Task.WhenAll(_connections.Values);
+        await Task.WhenAll(_throttled.Values);
         _stopping.Dispose();
     }
 }

@@ -7,9 +7,16 @@ namespace Samsa.Broker.Tests.Quotas;
 internal static class QuotaWire
 {
     /// <summary>AlterClientQuotas v1 for one entity (type "client-id", "user" or "ip"; name null for the default).</summary>
-    public static async Task SetQuotaAsync(TestBroker broker, string entityType, string? entityName, string key, double value)
+    public static Task SetQuotaAsync(TestBroker broker, string entityType, string? entityName, string key, double value) =>
+        AlterQuotaAsync(broker, entityType, entityName, key, value);
+
+    /// <summary>
+    /// AlterClientQuotas v1 for one entity: sets <paramref name="key"/> to <paramref name="value"/>, or removes it when
+    /// null; sent from <paramref name="source"/> (by default 127.0.0.1).
+    /// </summary>
+    public static async Task AlterQuotaAsync(TestBroker broker, string entityType, string? entityName, string key, double? value, System.Net.IPAddress? source = null)
     {
-        await using var client = await broker.ConnectAsync();
+        await using var client = source is null ? await broker.ConnectAsync() : await broker.ConnectFromAsync(source);
         var request = new AlterClientQuotasRequest
         {
             Entries =
@@ -17,7 +24,7 @@ internal static class QuotaWire
                 new AlterClientQuotasRequest.EntryData
                 {
                     Entity = [new AlterClientQuotasRequest.EntityData { EntityType = entityType, EntityName = entityName }],
-                    Ops = [new AlterClientQuotasRequest.OpData { Key = key, Value = value }],
+                    Ops = [new AlterClientQuotasRequest.OpData { Key = key, Value = value ?? 0, Remove = value is null }],
                 },
             ],
         };
