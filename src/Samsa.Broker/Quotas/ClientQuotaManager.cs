@@ -14,7 +14,7 @@ namespace Samsa.Broker.Quotas;
 /// <para>
 /// Beside it, Kafka's throttle-time sensor: an <c>Avg</c> of the throttle times given to this sensor's clients, over
 /// <c>metrics.num.samples</c> windows of <c>metrics.sample.window.ms</c> (Kafka's metrics defaults, 2 x 30 s), kept as
-/// a windowed sum and a windowed count under the same lock. Both are read by the quota metrics at scrape time.
+/// two windowed sums, of the times and of their count, under the same lock. Both are read by the quota metrics at scrape time.
 /// </para>
 /// </summary>
 public sealed class QuotaSensor(int samples, long windowMs, int throttleSamples = 2, long throttleWindowMs = 30_000)
@@ -75,9 +75,8 @@ public sealed class QuotaSensor(int samples, long windowMs, int throttleSamples 
     {
         lock (_rate)
         {
-            // Both rates divide by the same window size, so their ratio is the windowed sum over the windowed count.
-            var count = _throttleCount.Measure(nowMs);
-            return count > 0 ? _throttleSum.Measure(nowMs) / count : 0;
+            var count = _throttleCount.Total(nowMs);
+            return count > 0 ? _throttleSum.Total(nowMs) / count : 0;
         }
     }
 

@@ -5,7 +5,9 @@ using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using Samsa.Broker.Config;
 using Samsa.Broker.Metrics;
+using Samsa.Broker.Network;
 using Samsa.Broker.Quotas;
 using Samsa.Broker.Tests.Replication;
 using Samsa.Metadata.Image;
@@ -132,6 +134,7 @@ public sealed partial class QuotaMetricsTests(Xunit.Abstractions.ITestOutputHelp
     /// The labels follow the matched entity (Kafka's quotaMetricTags): a client-id entity gives <c>clientId</c> alone,
     /// a user entity <c>user</c> alone, a (user, client-id) entity both; and a sensor's series go when it expires.
     /// </summary>
+    /// <remarks>Covers Produce; <see cref="EachQuota_IsItsOwnResource_AndExemptTimeIsARateBetweenScrapes"/> the others.</remarks>
     [Fact]
     public async Task Series_AreLabelledByTheMatchedEntity_AndGoWhenTheirSensorExpires()
     {
@@ -168,6 +171,56 @@ public sealed partial class QuotaMetricsTests(Xunit.Abstractions.ITestOutputHelp
         Assert.Equal(0, produce.SensorCount);
         samples = Parse(await Http.GetStringAsync(new Uri(server.Endpoint, "/metrics")));
         Assert.DoesNotContain(samples, s => s.Name.StartsWith("kafka_server_quota_", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Fetch byte-rate, Request request-time and ControllerMutation mutation-rate are the same gauges under their own
+    /// <c>resource</c>; exempt-request-time is the exempt time since the previous scrape over at least one metrics window.
+    /// </summary>
+    [Fact]
+    public async Task EachQuota_IsItsOwnResource_AndExemptTimeIsARateBetweenScrapes()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(1_000_000));
+        var keys = ImmutableSortedDictionary.Create<string, double>(StringComparer.Ordinal)
+            .Add("consumer_byte_rate", 1000).Add("request_percentage", 10).Add("controller_mutation_rate", 1);
+        var image = MetadataImage.Empty("c") with
+        {
+            ClientQuotas = ImmutableSortedDictionary<ClientQuotaEntity, ImmutableSortedDictionary<string, double>>.Empty.Add(ClientQuotaEntity.OfClientId("c1"), keys),
+        };
+        var fetch = new ClientQuotaManager("consumer_byte_rate", () => image, 2, 1, clock);
+        // Metrics windows of 1 s: the exempt rate is taken over at least 1 s.
+        var request = new RequestQuota(() => image, 2, 1, clock, metricsSamples: 2, metricsWindowMs: 1000);
+        var mutation = new ControllerMutationQuota(() => image, 2, 1, clock);
+        using var metrics = new BrokerMetrics(1);
+        metrics.ObserveQuotas(new QuotaManagers(new ClientQuotaManager(ProducerByteRate, () => image, 2, 1, clock), fetch, request, mutation));
+        await using var server = await MetricsHttpServer.StartAsync($"http://127.0.0.1:{FreePort()}", metrics, () => true, NullLoggerFactory.Instance, default);
+        var uri = new Uri(server.Endpoint, "/metrics");
+        Assert.Equal(0, Single(Parse(await Http.GetStringAsync(uri)), "kafka_server_request_exempt_request_time").Value);
+
+        Assert.Equal(0, fetch.RecordAndGetThrottleTimeMs("anyone", "c1", 300));
+        // 100 ms of a thread is 10 percent-seconds; the burst is 2 windows' worth, 20.
+        Assert.Equal(0, request.RecordAndGetThrottleTimeMs("anyone", "c1", TimeSpan.FromMilliseconds(100)));
+        // Strict: accepted into debt (5 permits against a burst of 2), then the response throttles 3 s.
+        var budget = mutation.Begin("anyone", "c1", apiVersion: 6, strictSinceVersion: 6);
+        Assert.True(budget.TryReserve(5));
+        Assert.Equal(0, budget.ThrottleConnection(new ConnectionContext("c1", "PLAINTEXT", SecurityProtocol.Plaintext, null)));
+        // The next request is refused and throttled for the 3 s debt, which its throttle time records.
+        var refused = mutation.Begin("anyone", "c1", apiVersion: 6, strictSinceVersion: 6);
+        Assert.False(refused.TryReserve(1));
+        Assert.Equal(3000, refused.ThrottleConnection(new ConnectionContext("c2", "PLAINTEXT", SecurityProtocol.Plaintext, null)));
+        request.RecordExempt(TimeSpan.FromMilliseconds(500));
+        clock.Advance(TimeSpan.FromMilliseconds(1500));
+
+        var samples = Parse(await Http.GetStringAsync(uri));
+        // Each over the 1.5 s since its sample opened (more than the windows' minimum of 1 s, less than the 2 s that forget it).
+        Assert.Equal(200, Single(samples, "kafka_server_quota_byte_rate", ("resource", "Fetch"), ("clientId", "c1")).Value, 6);
+        Assert.Equal(10 / 1.5, Single(samples, "kafka_server_quota_request_time", ("resource", "Request"), ("clientId", "c1")).Value, 6);
+        Assert.Equal(5 / 1.5, Single(samples, "kafka_server_quota_mutation_rate", ("resource", "ControllerMutation"), ("clientId", "c1")).Value, 6);
+        Assert.Equal(0, Single(samples, "kafka_server_quota_throttle_time", ("resource", "Fetch"), ("clientId", "c1")).Value);
+        Assert.Equal(0, Single(samples, "kafka_server_quota_throttle_time", ("resource", "Request"), ("clientId", "c1")).Value);
+        Assert.Equal(3000, Single(samples, "kafka_server_quota_throttle_time", ("resource", "ControllerMutation"), ("clientId", "c1")).Value);
+        // 500 ms of a thread in the 1.5 s since the first scrape: a third.
+        Assert.Equal(50 / 1.5, Single(samples, "kafka_server_request_exempt_request_time").Value, 6);
     }
 
     /// <summary>Produces one batch of a <paramref name="valueBytes"/> value as <paramref name="clientId"/>: the frame's size and the throttle answered.</summary>
