@@ -340,9 +340,16 @@ public sealed class KafkaBroker : IAsyncDisposable
         // Kafka's QuotaManagers: one sampled rate per quota key over quota.window.num windows of quota.window.size.seconds.
         var quotaSamples = config.GetInt("quota.window.num");
         var quotaWindowSeconds = config.GetInt("quota.window.size.seconds");
-        var produceQuota = new ClientQuotaManager(ClientQuotaControlManager.ProducerByteRate, () => metadata.Current, quotaSamples, quotaWindowSeconds, time);
-        var fetchQuota = new ClientQuotaManager(ClientQuotaControlManager.ConsumerByteRate, () => metadata.Current, quotaSamples, quotaWindowSeconds, time);
-        var mutationQuota = new ControllerMutationQuota(() => metadata.Current, quotaSamples, quotaWindowSeconds, time);
+        // Their throttle-time averages use Kafka's metrics windows, metrics.num.samples of metrics.sample.window.ms.
+        var metricsSamples = config.GetInt("metrics.num.samples");
+        var metricsWindowMs = config.GetLong("metrics.sample.window.ms");
+        var produceQuota = new ClientQuotaManager(ClientQuotaControlManager.ProducerByteRate, () => metadata.Current, quotaSamples, quotaWindowSeconds, time,
+            metricsSamples: metricsSamples, metricsWindowMs: metricsWindowMs);
+        var fetchQuota = new ClientQuotaManager(ClientQuotaControlManager.ConsumerByteRate, () => metadata.Current, quotaSamples, quotaWindowSeconds, time,
+            metricsSamples: metricsSamples, metricsWindowMs: metricsWindowMs);
+        var mutationQuota = new ControllerMutationQuota(() => metadata.Current, quotaSamples, quotaWindowSeconds, time, metricsSamples, metricsWindowMs);
+        var requestQuota = new RequestQuota(() => metadata.Current, quotaSamples, quotaWindowSeconds, time, metricsSamples, metricsWindowMs);
+        brokerMetrics.ObserveQuotas(new QuotaManagers(produceQuota, fetchQuota, requestQuota, mutationQuota));
         IApiHandler[] admin =
         [
             new SaslHandshakeHandler(),
@@ -408,7 +415,7 @@ public sealed class KafkaBroker : IAsyncDisposable
         var dispatcher = new RequestDispatcher([apiVersionsHandler, .. admin], loggerFactory)
         {
             Authorizer = authorizer,
-            RequestQuota = new RequestQuota(() => metadata.Current, quotaSamples, quotaWindowSeconds, time),
+            RequestQuota = requestQuota,
         };
 
         // The controller listeners serve what Kafka's ControllerApis serves: the quorum's RPCs and, on a controller,

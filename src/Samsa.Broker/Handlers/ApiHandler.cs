@@ -78,7 +78,7 @@ public sealed class RequestContext(ConnectionContext connection, RequestHeader h
         var throttleTimeMs = quota.RecordAndGetThrottleTimeMs(Connection.Principal.Name, Header.ClientId ?? "", value);
         if (throttleTimeMs > 0)
         {
-            Connection.Throttle(throttleTimeMs);
+            Connection.Throttle(throttleTimeMs, quota.Throttled);
         }
         return throttleTimeMs;
     }

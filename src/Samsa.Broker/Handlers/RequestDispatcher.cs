@@ -200,8 +200,13 @@ public sealed class RequestDispatcher : IRequestHandler
     /// </summary>
     private void ApplyRequestQuota(RequestContext context, IApiMessage? response, TimeSpan handlerTime)
     {
-        if (RequestQuota is not { } quota || Samsa.Broker.Quotas.RequestQuota.IsExempt(context.ApiKey, context.Connection))
+        if (RequestQuota is not { } quota)
         {
+            return;
+        }
+        if (Samsa.Broker.Quotas.RequestQuota.IsExempt(context.ApiKey, context.Connection))
+        {
+            quota.RecordExempt(handlerTime);
             return;
         }
         var throttleTimeMs = quota.RecordAndGetThrottleTimeMs(context.Connection.Principal.Name, context.Header.ClientId ?? "", handlerTime);
@@ -209,7 +214,7 @@ public sealed class RequestDispatcher : IRequestHandler
         {
             return;
         }
-        context.Connection.Throttle(throttleTimeMs);
+        context.Connection.Throttle(throttleTimeMs, quota.Manager.Throttled);
         if (response is IThrottledResponse throttled && throttled.ThrottleTimeMs < throttleTimeMs)
         {
             throttled.ThrottleTimeMs = throttleTimeMs;

@@ -90,8 +90,7 @@ public sealed class CreateTopicsHandler(IController controller, MetadataCache me
                 var spent = response.Topics.FirstOrDefault(t => t.Name == name) is { ErrorCode: 0 } ok ? ok.NumPartitions : 0;
                 budget.Settle(permits, spent);
             }
-            response.ThrottleTimeMs = budget.ThrottleTimeMs;
-            context.Connection.Throttle(response.ThrottleTimeMs);
+            response.ThrottleTimeMs = budget.ThrottleConnection(context.Connection);
         }
         if (!request.validateOnly && response.Topics.Where(t => t.ErrorCode == 0).Select(t => t.TopicId).ToList() is { Count: > 0 } created)
         {
@@ -208,8 +207,7 @@ public sealed class DeleteTopicsHandler(IController controller, MetadataCache me
             budget.Settle(permits, deleted ? permits : 0);
         }
         response.Responses.AddRange(throttled);
-        response.ThrottleTimeMs = budget.ThrottleTimeMs;
-        context.Connection.Throttle(response.ThrottleTimeMs);
+        response.ThrottleTimeMs = budget.ThrottleConnection(context.Connection);
         return response;
     }
 
@@ -307,8 +305,7 @@ public sealed class CreatePartitionsHandler(IController controller, MetadataCach
             {
                 budget.Settle(permits, response.Results.Any(r => r.Name == name && r.ErrorCode == 0) ? permits : 0);
             }
-            response.ThrottleTimeMs = budget.ThrottleTimeMs;
-            context.Connection.Throttle(response.ThrottleTimeMs);
+            response.ThrottleTimeMs = budget.ThrottleConnection(context.Connection);
         }
         return response;
     }

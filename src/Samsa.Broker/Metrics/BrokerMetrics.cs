@@ -225,6 +225,9 @@ public sealed class BrokerMetrics : IDisposable
         ObserveLag(state);
     }
 
+    /// <summary>The client quota gauges (<see cref="QuotaMetrics"/>), read from the quotas' sensors at scrape time.</summary>
+    public void ObserveQuotas(QuotaManagers quotas) => QuotaMetrics.Observe(Meter, quotas);
+
     /// <summary>
     /// kafka_exporter's lag gauges (<c>kafka_consumergroup_*</c>, <c>kafka_topic_partition_current_offset</c>) and
     /// burrow_exporter's status gauges (<c>kafka_burrow_*</c>, Burrow's status codes: 1 NOTFOUND, 2 OK, 3 WARN, 4 ERR,

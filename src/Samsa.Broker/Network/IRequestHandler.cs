@@ -98,12 +98,14 @@ public sealed class ConnectionContext(string connectionId, string listenerName, 
     internal void ResetRemoteTime() => _remoteTicks = 0;
 
     private int _throttleMs;
+    private Samsa.Broker.Quotas.ThrottledChannels? _throttledBy;
 
     /// <summary>
     /// KIP-219: a quota was exceeded, so after this response is sent the connection reads no request for
-    /// <paramref name="throttleTimeMs"/> (Kafka mutes the channel). The longest of several wins.
+    /// <paramref name="throttleTimeMs"/> (Kafka mutes the channel). The longest of several wins, and the connection
+    /// counts in its quota's <paramref name="queue"/> while muted (Kafka queues the channel under that quota).
     /// </summary>
-    public void Throttle(int throttleTimeMs)
+    public void Throttle(int throttleTimeMs, Samsa.Broker.Quotas.ThrottledChannels? queue = null)
     {
         var current = Volatile.Read(ref _throttleMs);
         while (throttleTimeMs > current)
@@ -111,12 +113,19 @@ public sealed class ConnectionContext(string connectionId, string listenerName, 
             var seen = Interlocked.CompareExchange(ref _throttleMs, throttleTimeMs, current);
             if (seen == current)
             {
+                // One request at a time per connection: its quotas are applied one after another, so the queue of
+                // the throttle that won is the last one written.
+                Volatile.Write(ref _throttledBy, queue);
                 return;
             }
             current = seen;
         }
     }
 
-    /// <summary>The pending mute, cleared: what the read loop waits before taking the next request.</summary>
-    internal int TakeThrottle() => Interlocked.Exchange(ref _throttleMs, 0);
+    /// <summary>The pending mute, cleared: what the read loop waits before taking the next request, and the quota queue it counts in.</summary>
+    internal int TakeThrottle(out Samsa.Broker.Quotas.ThrottledChannels? queue)
+    {
+        queue = Interlocked.Exchange(ref _throttledBy, null);
+        return Interlocked.Exchange(ref _throttleMs, 0);
+    }
 }

@@ -228,9 +228,17 @@ internal sealed class KafkaConnection
                         }
                         // KIP-219: the throttled answer is out; read nothing more until the quota allows. Still busy,
                         // so the idle sweep leaves a muted connection alone.
-                        if (Context.TakeThrottle() is > 0 and var throttleMs)
+                        if (Context.TakeThrottle(out var throttledBy) is > 0 and var throttleMs)
                         {
-                            await Task.Delay(TimeSpan.FromMilliseconds(throttleMs), _time, cancellationToken);
+                            throttledBy?.Enter();
+                            try
+                            {
+                                await Task.Delay(TimeSpan.FromMilliseconds(throttleMs), _time, cancellationToken);
+                            }
+                            finally
+                            {
+                                throttledBy?.Exit();
+                            }
                         }
                     }
                     finally

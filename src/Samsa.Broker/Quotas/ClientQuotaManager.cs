@@ -11,11 +11,18 @@ namespace Samsa.Broker.Quotas;
 /// worth of quota in one burst each time its oldest sample expires and trickles through the next 10 s, so 30 s of it
 /// measure 0.74 or 1.10 of the quota by how many bursts they hold (QuotaSensorTests replays it). The bucket holds it
 /// at the quota with the same allowance for a first burst. The windowed rate is still kept, as the measured rate Kafka reports.
+/// <para>
+/// Beside it, Kafka's throttle-time sensor: an <c>Avg</c> of the throttle times given to this sensor's clients, over
+/// <c>metrics.num.samples</c> windows of <c>metrics.sample.window.ms</c> (Kafka's metrics defaults, 2 x 30 s), kept as
+/// two windowed sums, of the times and of their count, under the same lock. Both are read by the quota metrics at scrape time.
+/// </para>
 /// </summary>
-public sealed class QuotaSensor(int samples, long windowMs)
+public sealed class QuotaSensor(int samples, long windowMs, int throttleSamples = 2, long throttleWindowMs = 30_000)
 {
     private readonly SampledRate _rate = new(samples, windowMs);
     private readonly TokenBucket _bucket = new(samples, windowMs);
+    private readonly SampledRate _throttleSum = new(throttleSamples, throttleWindowMs);
+    private readonly SampledRate _throttleCount = new(throttleSamples, throttleWindowMs);
     private long _lastRecordMs;
 
     /// <summary>The bound; set whenever the tags are resolved, so a changed quota applies from the next request.</summary>
@@ -26,17 +33,50 @@ public sealed class QuotaSensor(int samples, long windowMs)
     /// <summary>
     /// Kafka's <c>Sensor.record(value, time, checkQuotas = true)</c> and <c>ClientQuotaManager.throttleTime</c>: records;
     /// when that leaves the client in debt, the time to repay it at the quota (capped at
-    /// <paramref name="maxThrottleTimeMs"/>), else 0.
+    /// <paramref name="maxThrottleTimeMs"/>), else 0. With <paramref name="recordThrottle"/> (the caller throttles the
+    /// client by what this returns) a throttle is also recorded in the throttle-time average (Kafka's <c>throttle</c>).
     /// </summary>
-    public int RecordAndGetThrottleTimeMs(double value, long nowMs, long maxThrottleTimeMs = long.MaxValue)
+    public int RecordAndGetThrottleTimeMs(double value, long nowMs, long maxThrottleTimeMs = long.MaxValue, bool recordThrottle = false)
     {
         lock (_rate)
         {
             Volatile.Write(ref _lastRecordMs, nowMs);
             _rate.Record(value, nowMs);
             _bucket.Record(value, nowMs, Quota);
-            var throttle = Math.Min(TokenBucket.ThrottleTime(_bucket.Measure(nowMs, Quota), Quota), maxThrottleTimeMs);
-            return (int)Math.Clamp(throttle, 0, int.MaxValue);
+            var throttle = (int)Math.Clamp(Math.Min(TokenBucket.ThrottleTime(_bucket.Measure(nowMs, Quota), Quota), maxThrottleTimeMs), 0, int.MaxValue);
+            if (recordThrottle && throttle > 0)
+            {
+                RecordThrottleLocked(throttle, nowMs);
+            }
+            return throttle;
+        }
+    }
+
+    /// <summary>Kafka's <c>throttleTimeSensor.record</c>: a client of this sensor was throttled for <paramref name="throttleTimeMs"/>.</summary>
+    public void RecordThrottle(int throttleTimeMs, long nowMs)
+    {
+        lock (_rate)
+        {
+            RecordThrottleLocked(throttleTimeMs, nowMs);
+        }
+    }
+
+    private void RecordThrottleLocked(int throttleTimeMs, long nowMs)
+    {
+        _throttleSum.Record(throttleTimeMs, nowMs);
+        _throttleCount.Record(1, nowMs);
+    }
+
+    /// <summary>
+    /// Kafka's <c>throttle-time</c> metric: the mean of the throttle times recorded over the throttle windows, in ms; 0
+    /// when none was (Kafka's <c>Avg</c> reports NaN then).
+    /// </summary>
+    public double AverageThrottleTimeMs(long nowMs)
+    {
+        lock (_rate)
+        {
+            var count = _throttleCount.Total(nowMs);
+            return count > 0 ? _throttleSum.Total(nowMs) / count : 0;
         }
     }
 
@@ -118,6 +158,8 @@ public sealed class ClientQuotaManager
     private readonly long _windowMs;
     private readonly long _maxThrottleTimeMs;
     private readonly long _expirationMs;
+    private readonly int _throttleSamples;
+    private readonly long _throttleWindowMs;
     private readonly ConcurrentDictionary<(string User, string ClientId), QuotaSensor> _sensors = new();
     // (user, client-id) -> its sensor, or null for no quota; rebuilt when the image's quotas change.
     private Resolutions _resolved = new(ImmutableSortedDictionary<ClientQuotaEntity, ImmutableSortedDictionary<string, double>>.Empty);
@@ -131,9 +173,13 @@ public sealed class ClientQuotaManager
     }
 
     /// <param name="maxThrottleTimeMs">Kafka bounds only the request-time quota, at one window.</param>
+    /// <param name="metricsSamples">Kafka's <c>metrics.num.samples</c>: the throttle-time average's windows.</param>
+    /// <param name="metricsWindowMs">Kafka's <c>metrics.sample.window.ms</c>: the throttle-time average's window size.</param>
     public ClientQuotaManager(string key, Func<MetadataImage> image, int samples, int windowSeconds, TimeProvider time,
-        long maxThrottleTimeMs = long.MaxValue, TimeSpan? inactiveSensorExpiration = null)
+        long maxThrottleTimeMs = long.MaxValue, TimeSpan? inactiveSensorExpiration = null, int metricsSamples = 2, long metricsWindowMs = 30_000)
     {
+        _throttleSamples = metricsSamples;
+        _throttleWindowMs = metricsWindowMs;
         _key = key;
         _image = image;
         _time = time;
@@ -148,6 +194,17 @@ public sealed class ClientQuotaManager
     /// <summary>Live sensors, for tests and metrics.</summary>
     public int SensorCount => _sensors.Count;
 
+    /// <summary>
+    /// The live sensors by their metric tags (Kafka's <c>quotaMetricTags</c>: "" for the part the matched entity
+    /// leaves out), for the quota metrics to read at scrape time; an expired sensor is gone from here.
+    /// </summary>
+    public IEnumerable<KeyValuePair<(string User, string ClientId), QuotaSensor>> Sensors => _sensors;
+
+    /// <summary>Kafka's delay queue for this quota: the connections it mutes right now (its <c>queue-size</c> metric).</summary>
+    public ThrottledChannels Throttled { get; } = new();
+
+    public TimeProvider Time => _time;
+
     /// <summary>Kafka's <c>maybeRecordAndGetThrottleTimeMs</c>: 0 when no quota applies.</summary>
     public int RecordAndGetThrottleTimeMs(string user, string clientId, double value) =>
         RecordAndGetThrottleTimeMs(user, clientId, value, _time.GetUtcNow().ToUnixTimeMilliseconds());
@@ -155,7 +212,8 @@ public sealed class ClientQuotaManager
     public int RecordAndGetThrottleTimeMs(string user, string clientId, double value, long nowMs)
     {
         MaybePurge(nowMs);
-        return SensorFor(user, clientId) is { } sensor ? sensor.RecordAndGetThrottleTimeMs(value, nowMs, _maxThrottleTimeMs) : 0;
+        // The callers throttle the client by what this returns, so a throttle is recorded in its throttle-time average.
+        return SensorFor(user, clientId) is { } sensor ? sensor.RecordAndGetThrottleTimeMs(value, nowMs, _maxThrottleTimeMs, recordThrottle: true) : 0;
     }
 
     /// <summary>
@@ -185,7 +243,7 @@ public sealed class ClientQuotaManager
         QuotaSensor? sensor = null;
         if (Resolve(quotas, _key, user, clientId) is { } match)
         {
-            sensor = _sensors.GetOrAdd((match.TagUser, match.TagClientId), static (_, m) => new QuotaSensor(m._samples, m._windowMs), this);
+            sensor = _sensors.GetOrAdd((match.TagUser, match.TagClientId), static (_, m) => new QuotaSensor(m._samples, m._windowMs, m._throttleSamples, m._throttleWindowMs), this);
             sensor.Quota = match.Quota;
         }
         if (resolved.ByClient.Count >= MaxResolutions)
@@ -248,4 +306,21 @@ public sealed class ClientQuotaManager
             Volatile.Write(ref _resolved, new Resolutions(_resolved.Quotas));
         }
     }
+}
+
+/// <summary>
+/// Kafka's quota delay queue, counted: the connections muted by one quota (<c>queue-size</c> of
+/// <c>kafka.server:type=Produce</c>, <c>Fetch</c>, <c>Request</c>, <c>ControllerMutation</c>). A connection counts
+/// here while its read loop waits out the throttle, under the quota that set the longest throttle of its request, as
+/// Kafka queues the channel under that quota's manager. Changed only when a connection is throttled.
+/// </summary>
+public sealed class ThrottledChannels
+{
+    private int _count;
+
+    public int Count => Volatile.Read(ref _count);
+
+    internal void Enter() => Interlocked.Increment(ref _count);
+
+    internal void Exit() => Interlocked.Decrement(ref _count);
 }

@@ -15,16 +15,17 @@ namespace Samsa.Broker.Quotas;
 /// to which brokers forward the request with the client's principal, so all brokers' clients share one bucket there.
 /// </para>
 /// </summary>
-public sealed class ControllerMutationQuota(Func<MetadataImage> image, int samples, int windowSeconds, TimeProvider time)
+public sealed class ControllerMutationQuota(Func<MetadataImage> image, int samples, int windowSeconds, TimeProvider time, int metricsSamples = 2, long metricsWindowMs = 30_000)
 {
-    private readonly ClientQuotaManager _quota = new(ClientQuotaControlManager.ControllerMutationRate, image, samples, windowSeconds, time);
+    private readonly ClientQuotaManager _quota = new(ClientQuotaControlManager.ControllerMutationRate, image, samples, windowSeconds, time,
+        metricsSamples: metricsSamples, metricsWindowMs: metricsWindowMs);
     private readonly TimeProvider _time = time;
 
     public ClientQuotaManager Manager => _quota;
 
     /// <summary>Kafka's <c>newQuotaFor(request, strictSinceVersion)</c>.</summary>
     public MutationBudget Begin(string user, string clientId, short apiVersion, short strictSinceVersion) =>
-        new(_quota.SensorFor(user, clientId), apiVersion >= strictSinceVersion, _time);
+        new(_quota.SensorFor(user, clientId), apiVersion >= strictSinceVersion, _time, _quota.Throttled);
 }
 
 /// <summary>
@@ -38,13 +39,15 @@ public sealed class MutationBudget
     private readonly QuotaSensor? _sensor;
     private readonly bool _strict;
     private readonly TimeProvider _time;
+    private readonly ThrottledChannels? _queue;
     private bool _refused;
 
-    internal MutationBudget(QuotaSensor? sensor, bool strict, TimeProvider time)
+    internal MutationBudget(QuotaSensor? sensor, bool strict, TimeProvider time, ThrottledChannels? queue = null)
     {
         _sensor = sensor;
         _strict = strict;
         _time = time;
+        _queue = queue;
     }
 
     public bool IsStrict => _strict;
@@ -88,4 +91,19 @@ public sealed class MutationBudget
     /// debt is answered at once, and the next is refused); a permissive one whenever it left the client in debt.
     /// </summary>
     public int ThrottleTimeMs => _sensor is null || (_strict && !_refused) ? 0 : _sensor.ThrottleTimeMs(NowMs);
+
+    /// <summary>
+    /// Kafka's <c>throttle</c> for the request once answered: <see cref="ThrottleTimeMs"/>, recorded in the client's
+    /// throttle-time average and muting <paramref name="connection"/> when above 0; returns it for the response.
+    /// </summary>
+    public int ThrottleConnection(Samsa.Broker.Network.ConnectionContext connection)
+    {
+        var throttleTimeMs = ThrottleTimeMs;
+        if (throttleTimeMs > 0)
+        {
+            _sensor!.RecordThrottle(throttleTimeMs, NowMs);
+            connection.Throttle(throttleTimeMs, _queue);
+        }
+        return throttleTimeMs;
+    }
 }

@@ -18,14 +18,27 @@ namespace Samsa.Broker.Quotas;
 /// after its append, a long-poll fetch after new data) and the response's serialization are not charged; Kafka also
 /// charges the network thread's time, without throttling on it.
 /// </para>
+/// <para>
+/// Exempt requests' time is Kafka's <c>exempt-request-time</c> (a <c>Rate</c> of percentages over
+/// <c>metrics.num.samples</c> windows of <c>metrics.sample.window.ms</c>): added lock-free to a running total here, and
+/// turned into a rate at scrape time from the totals the earlier scrapes saw within that span.
+/// </para>
 /// </summary>
 public sealed class RequestQuota
 {
     private readonly ClientQuotaManager _quota;
+    private readonly long _metricsSpanMs;
+    private readonly long _metricsMinSpanMs;
+    private readonly Queue<(long AtMs, long Ticks)> _exemptSeen = new();
+    private long _exemptTicks;
 
-    public RequestQuota(Func<MetadataImage> image, int samples, int windowSeconds, TimeProvider time) =>
+    public RequestQuota(Func<MetadataImage> image, int samples, int windowSeconds, TimeProvider time, int metricsSamples = 2, long metricsWindowMs = 30_000)
+    {
         _quota = new ClientQuotaManager(ClientQuotaControlManager.RequestPercentage, image, samples, windowSeconds, time,
-            maxThrottleTimeMs: windowSeconds * 1000L);
+            maxThrottleTimeMs: windowSeconds * 1000L, metricsSamples: metricsSamples, metricsWindowMs: metricsWindowMs);
+        _metricsSpanMs = metricsSamples * metricsWindowMs;
+        _metricsMinSpanMs = (metricsSamples - 1) * metricsWindowMs;
+    }
 
     public ClientQuotaManager Manager => _quota;
 
@@ -49,6 +62,30 @@ public sealed class RequestQuota
             ApiKey.Fetch => connection.FetchFromFollower,
             _ => false,
         };
+
+    /// <summary>Kafka's <c>maybeRecordExempt</c>: an exempt request's handler time, for <c>exempt-request-time</c> only.</summary>
+    public void RecordExempt(TimeSpan handlerTime) => Interlocked.Add(ref _exemptTicks, handlerTime.Ticks);
+
+    /// <summary>
+    /// Kafka's <c>exempt-request-time</c> at <paramref name="nowMs"/>: the percentage of a request thread exempt
+    /// requests took since the oldest earlier reading within the metrics span, over at least all but one of its
+    /// windows (as Kafka's <c>Rate</c> counts missing windows as empty). Called by the scrape; 0 at the first.
+    /// </summary>
+    public double ExemptRequestTime(long nowMs)
+    {
+        var ticks = Interlocked.Read(ref _exemptTicks);
+        lock (_exemptSeen)
+        {
+            while (_exemptSeen.Count > 1 && nowMs - _exemptSeen.Peek().AtMs > _metricsSpanMs)
+            {
+                _exemptSeen.Dequeue();
+            }
+            var (atMs, oldTicks) = _exemptSeen.TryPeek(out var oldest) ? oldest : (nowMs, ticks);
+            _exemptSeen.Enqueue((nowMs, ticks));
+            var spanMs = Math.Max(nowMs - atMs, _metricsMinSpanMs);
+            return spanMs <= 0 ? 0 : ToPercentage(TimeSpan.FromTicks(ticks - oldTicks)) / (spanMs / 1000.0);
+        }
+    }
 
     /// <summary>Charges <paramref name="handlerTime"/> to the client; the throttle time in ms, 0 when within its quota or unbounded.</summary>
     public int RecordAndGetThrottleTimeMs(string user, string clientId, TimeSpan handlerTime) =>

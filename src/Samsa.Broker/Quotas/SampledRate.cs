@@ -42,7 +42,10 @@ public sealed class SampledRate
     }
 
     /// <summary>Kafka's <c>Rate.measure</c>: the windowed sum per second of <see cref="WindowSize"/>.</summary>
-    public double Measure(long nowMs)
+    public double Measure(long nowMs) => Total(nowMs) / (WindowSize(nowMs) / 1000.0);
+
+    /// <summary>The sum recorded in the live samples (Kafka's <c>WindowedSum</c>).</summary>
+    public double Total(long nowMs)
     {
         Purge(nowMs);
         var sum = 0.0;
@@ -50,7 +53,7 @@ public sealed class SampledRate
         {
             sum += _values[i];
         }
-        return sum / (WindowSize(nowMs) / 1000.0);
+        return sum;
     }
 
     /// <summary>
